@@ -1,0 +1,133 @@
+// Engine: the embedding API. Load a pipeline, submit requests, get one Result per request, read
+// live stats, drain and shut down.
+//
+//   auto engine = refinery::Engine::FromFile("pipelines/clean-text.yaml");
+//   if (!engine.ok()) { std::cerr << engine.status().message(); return 2; }
+//   std::future<refinery::Result> f = (*engine)->Submit({.id = "1", .fields = {{"text", doc}}});
+//   refinery::Result r = f.get();                  // r.ok, r.fields, r.trace, r.latency_ms
+//
+//   // Streaming: a callback per result; Submit blocks while max_in_flight items are live.
+//   for (auto& req : requests) (*engine)->Submit(std::move(req), [&](refinery::Result&& r) { ... });
+//   (*engine)->Drain();                            // every submitted request has its result
+//
+// Guarantees:
+// - Exactly one Result per accepted request: successes and failures (node id + message) alike;
+//   Drain() checks items in == results out.
+// - Memory is bounded: at most max_in_flight requests are live inside the engine; Submit waits.
+// - One failing item never affects others.
+//
+// Thread safety: Submit, Stats, Drain may be called from any thread concurrently. Result
+// callbacks run on graph threads (concurrently unless EngineOptions::ordered); they must not
+// block for long, and must not call Submit (a full engine would wait on itself).
+//
+// Threads: the engine runs on oneTBB's worker pool. To fix the number of worker threads, create
+// a tbb::global_control(max_allowed_parallelism, N + 1) for the process (graph-runner --threads
+// does this; the +1 is the submitting thread, which waits and does no graph work).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "graph/admission_gate.h"
+#include "graph/cache.h"
+#include "graph/compiler.h"
+#include "graph/latency_histogram.h"
+#include "graph/pipeline_loader.h"
+#include "graph/pipeline_spec.h"
+#include "graph/request.h"
+#include "graph/status.h"
+
+namespace refinery {
+
+struct EngineOptions {
+  bool ordered = false;  // deliver results in submission order (bounded by max_in_flight)
+};
+
+struct NodeStatsSnapshot {
+  std::string id;
+  std::string type;
+  std::string concurrency;
+  int64_t items = 0;       // bodies finished (ok, error, or cache hit)
+  int64_t errors = 0;
+  int64_t running = 0;     // bodies in progress
+  int64_t queued = 0;      // handed to the node, not yet started
+  double busy_seconds = 0;
+  LatencySummary latency;
+  bool cache_enabled = false;
+  CacheStats cache;
+};
+
+struct EngineStats {
+  int64_t submitted = 0;
+  int64_t completed = 0;   // succeeded + failed
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+  int64_t in_flight = 0;
+  int64_t peak_in_flight = 0;
+  int64_t max_in_flight = 0;
+  double elapsed_seconds = 0;  // since the engine was created
+  LatencySummary request_latency;
+  std::vector<NodeStatsSnapshot> nodes;  // in execution order
+};
+
+using ResultCallback = std::function<void(Result&&)>;
+
+class Engine {
+ public:
+  static StatusOr<std::unique_ptr<Engine>> Create(PipelineSpec spec, EngineOptions options = {});
+  static StatusOr<std::unique_ptr<Engine>> FromFile(const std::string& path,
+                                                    const Overrides& overrides = {},
+                                                    const RuntimeConfig& config = {},
+                                                    EngineOptions options = {});
+  static StatusOr<std::unique_ptr<Engine>> FromString(const std::string& yaml,
+                                                      const std::string& name = "<string>",
+                                                      const Overrides& overrides = {},
+                                                      const RuntimeConfig& config = {},
+                                                      EngineOptions options = {});
+  ~Engine();  // Shutdown(): drains first
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Blocks while max_in_flight requests are live. FailedPrecondition after Shutdown().
+  Status Submit(Request request, ResultCallback on_result);
+  std::future<Result> Submit(Request request);
+
+  // Waits until every request submitted so far has its result.
+  void Drain();
+  // Stops accepting requests (Submit fails, a blocked Submit returns), then drains.
+  void Shutdown();
+  // Unblocks submitters and refuses new requests without waiting (for signal handlers' threads).
+  void StopAccepting();
+
+  EngineStats Stats() const;
+  const PipelineSpec& spec() const { return spec_; }
+  void ClearCaches();
+
+ private:
+  Engine(PipelineSpec spec, EngineOptions options);
+  void Finish(const ItemPtr& item);
+
+  PipelineSpec spec_;
+  EngineOptions options_;
+  AdmissionGate gate_;
+  std::unique_ptr<FlowGraph> graph_;
+  std::atomic<uint64_t> next_seq_{0};
+  std::atomic<int64_t> submitted_{0};
+  std::atomic<int64_t> completed_{0};
+  std::atomic<int64_t> failed_{0};
+  std::atomic<bool> accepting_{true};
+  std::atomic<int> drainers_{0};
+  std::mutex drain_mu_;
+  std::condition_variable drain_cv_;
+  std::mutex submit_mu_;  // serialises seq assignment with Put in ordered mode
+  LatencyHistogram request_latency_;
+  Clock::time_point created_ = Clock::now();
+};
+
+}  // namespace refinery

@@ -1,0 +1,109 @@
+// The item that flows through a compiled pipeline, and the handle that carries it.
+//
+// Messages are copied once per flow-graph hop (NOTES.md section 1), so hops carry an ItemPtr
+// (shared_ptr) and never the text. One item is processed by one node at a time: a node body may
+// read and write the item freely without locks.
+//
+// An item holds its admission slot (AdmissionGate) for its whole life: the slot is returned in
+// the destructor, so the number of live items can never exceed the pipeline's max_in_flight,
+// whatever path the item leaves by.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace refinery {
+
+class AdmissionGate;
+
+using Clock = std::chrono::steady_clock;
+using TokenIds = std::vector<int32_t>;
+
+// A field is text, token ids or a number (scores, counts). Names are free-form; the conventions
+// are `text`, `reference`, `output`, `<field>.tokens`, `<node>.<metric>`.
+using FieldValue = std::variant<std::string, TokenIds, double>;
+using FieldMap = std::map<std::string, FieldValue, std::less<>>;
+
+// Time one node spent on the item, in the order the nodes ran.
+struct NodeTiming {
+  std::string node;
+  double micros = 0;
+  bool cache_hit = false;
+};
+
+class Item {
+ public:
+  Item(std::string id, std::string type, int32_t priority, uint64_t seq);
+  ~Item();
+  Item(const Item&) = delete;
+  Item& operator=(const Item&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& type() const { return type_; }
+  int32_t priority() const { return priority_; }
+  uint64_t seq() const { return seq_; }
+  int iteration() const { return iteration_; }
+  void set_iteration(int n) { iteration_ = n; }
+  Clock::time_point submitted_at() const { return submitted_at_; }
+
+  // Typed field access. A getter returns null/nullopt when the field is absent or of another kind.
+  const std::string* text(std::string_view name) const;
+  const TokenIds* tokens(std::string_view name) const;
+  std::optional<double> number(std::string_view name) const;
+  void set_text(std::string name, std::string value) { fields_[std::move(name)] = std::move(value); }
+  void set_tokens(std::string name, TokenIds value) { fields_[std::move(name)] = std::move(value); }
+  void set_number(std::string name, double value) { fields_[std::move(name)] = value; }
+  void set_field(std::string name, FieldValue value) { fields_[std::move(name)] = std::move(value); }
+  const FieldValue* field(std::string_view name) const;
+  const FieldMap& fields() const { return fields_; }
+  FieldMap TakeFields() { return std::move(fields_); }
+
+  // Failure: the first failure wins; the item then leaves through the error path.
+  bool failed() const { return failed_; }
+  const std::string& error_node() const { return error_node_; }
+  const std::string& error_message() const { return error_message_; }
+  void Fail(std::string node, std::string message);
+
+  std::vector<NodeTiming>& trace() { return trace_; }
+  const std::vector<NodeTiming>& trace() const { return trace_; }
+
+  // Engine internals: the admission slot this item holds (returned on destruction).
+  void HoldAdmission(AdmissionGate* gate) { gate_ = gate; }
+
+  // Number of Item objects alive in the process; lets tests prove memory stays bounded.
+  static int64_t LiveCount() { return live_.load(std::memory_order_relaxed); }
+  static int64_t PeakLiveCount() { return peak_live_.load(std::memory_order_relaxed); }
+  static void ResetPeakLiveCount() { peak_live_.store(LiveCount()); }
+
+ private:
+  std::string id_;
+  std::string type_;
+  int32_t priority_;
+  uint64_t seq_;
+  int iteration_ = 0;
+  Clock::time_point submitted_at_;
+  FieldMap fields_;
+  bool failed_ = false;
+  std::string error_node_;
+  std::string error_message_;
+  std::vector<NodeTiming> trace_;
+  AdmissionGate* gate_ = nullptr;
+
+  static std::atomic<int64_t> live_;
+  static std::atomic<int64_t> peak_live_;
+};
+
+using ItemPtr = std::shared_ptr<Item>;
+
+// Approximate heap bytes of a field value (for cache byte budgets).
+size_t FieldBytes(const FieldValue& value);
+
+}  // namespace refinery

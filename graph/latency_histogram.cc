@@ -1,0 +1,59 @@
+#include "graph/latency_histogram.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace refinery {
+
+int LatencyHistogram::BucketOf(uint64_t v) {
+  if (v < (1u << kSubBits)) return static_cast<int>(v);
+  int msb = 63 - std::countl_zero(v);               // >= kSubBits
+  int shift = msb - kSubBits;
+  int sub = static_cast<int>((v >> shift) & ((1u << kSubBits) - 1));
+  return ((shift + 1) << kSubBits) + sub;
+}
+
+int64_t LatencyHistogram::BucketUpper(int bucket) {
+  if (bucket < (1 << kSubBits)) return bucket;
+  int shift = (bucket >> kSubBits) - 1;
+  int64_t sub = bucket & ((1 << kSubBits) - 1);
+  int64_t base = ((int64_t{1} << kSubBits) + sub) << shift;
+  return base + (int64_t{1} << shift) - 1;
+}
+
+void LatencyHistogram::Record(int64_t nanos) {
+  if (nanos < 0) nanos = 0;
+  buckets_[BucketOf(static_cast<uint64_t>(nanos))].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(nanos, std::memory_order_relaxed);
+  int64_t m = max_.load(std::memory_order_relaxed);
+  while (nanos > m && !max_.compare_exchange_weak(m, nanos, std::memory_order_relaxed)) {
+  }
+}
+
+int64_t LatencyHistogram::Quantile(double q) const {
+  int64_t total = 0;
+  for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
+  if (total == 0) return 0;
+  int64_t rank = std::max<int64_t>(1, static_cast<int64_t>(q * total + 0.999999));
+  int64_t seen = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    seen += buckets_[i].load(std::memory_order_relaxed);
+    if (seen >= rank) return std::min(BucketUpper(i), max_.load(std::memory_order_relaxed));
+  }
+  return max_.load(std::memory_order_relaxed);
+}
+
+LatencySummary LatencyHistogram::Summary() const {
+  LatencySummary s;
+  s.count = count();
+  if (s.count == 0) return s;
+  s.mean_us = sum_.load(std::memory_order_relaxed) / 1e3 / s.count;
+  s.p50_us = Quantile(0.50) / 1e3;
+  s.p95_us = Quantile(0.95) / 1e3;
+  s.p99_us = Quantile(0.99) / 1e3;
+  s.max_us = max_.load(std::memory_order_relaxed) / 1e3;
+  return s;
+}
+
+}  // namespace refinery

@@ -1,0 +1,50 @@
+// LatencyHistogram: a lock-free log-linear histogram of durations in nanoseconds (HdrHistogram's
+// layout with 16 sub-buckets per power of two: every recorded value is kept within 6.25%), so
+// p50/p95/p99 come from all observations, not a sample. Record() is two relaxed atomic adds.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace refinery {
+
+struct LatencySummary {
+  int64_t count = 0;
+  double mean_us = 0;
+  double p50_us = 0;
+  double p95_us = 0;
+  double p99_us = 0;
+  double max_us = 0;
+};
+
+class LatencyHistogram {
+ public:
+  static constexpr int kSubBits = 4;
+  static constexpr int kBuckets = (64 - kSubBits + 1) << kSubBits;
+
+  void Record(int64_t nanos);
+  LatencySummary Summary() const;
+  // Value (ns) at quantile q in [0, 1]; the upper edge of the bucket holding it.
+  int64_t Quantile(double q) const;
+  int64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Counts per bucket with each bucket's upper edge (for reports): calls f(upper_ns, count).
+  template <typename F>
+  void ForEachBucket(F&& f) const {
+    for (int i = 0; i < kBuckets; ++i) {
+      int64_t c = buckets_[i].load(std::memory_order_relaxed);
+      if (c) f(BucketUpper(i), c);
+    }
+  }
+
+  static int BucketOf(uint64_t v);
+  static int64_t BucketUpper(int bucket);
+
+ private:
+  std::array<std::atomic<int64_t>, kBuckets> buckets_{};
+  std::atomic<int64_t> count_{0};
+  std::atomic<int64_t> sum_{0};
+  std::atomic<int64_t> max_{0};
+};
+
+}  // namespace refinery

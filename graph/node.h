@@ -1,0 +1,91 @@
+// The node contract: what a node type declares, and the interface its instances implement.
+//
+// A node type is a NodeContract (name, typed options, fields read and written, default
+// concurrency, cacheability, version) plus a factory. It registers itself with
+// REFINERY_REGISTER_NODE (registry.h); a service registers its own types the same way.
+//
+//   class Upper : public refinery::Node {
+//    public:
+//     explicit Upper(const refinery::NodeConfig& c) : field_(c.options.String("field")) {}
+//     void Process(refinery::Item& item) const override {
+//       std::string s = *item.text(field_);
+//       for (char& ch : s) ch = std::toupper(ch);
+//       item.set_text(field_, std::move(s));
+//     }
+//     refinery::FieldIo Io() const override { return {{field_}, {}, {field_}}; }
+//    private:
+//     std::string field_;
+//   };
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/item.h"
+#include "graph/options.h"
+#include "graph/status.h"
+
+namespace refinery {
+
+// How many items a node may process at once: 1 (serial), N, or 0 (unlimited).
+struct Concurrency {
+  int limit = 0;
+  static Concurrency Serial() { return {1}; }
+  static Concurrency Unlimited() { return {0}; }
+  static Concurrency Limited(int n) { return {n}; }
+  std::string ToString() const;
+};
+
+// The item fields an instance touches. `reads` must be present (the engine fails the item with a
+// clear message otherwise); `optional_reads` are used when present. Both go into the cache key;
+// `writes` are what a cache hit restores.
+struct FieldIo {
+  std::vector<std::string> reads;
+  std::vector<std::string> optional_reads;
+  std::vector<std::string> writes;
+};
+
+// What a factory gets: the node's id and its validated options (defaults filled in).
+struct NodeConfig {
+  std::string id;
+  std::string type;
+  const OptionValues& options;
+  std::string base_dir;  // directory of the pipeline file, for relative paths in options
+};
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  // Processes one item. The engine calls it concurrently (up to the node's concurrency) on
+  // different items with the same Node object, so it must not mutate shared state without a
+  // stated rule. Throw std::exception to fail this item only: the engine records the message with
+  // the node id and the item leaves by the error path; the stream continues.
+  virtual void Process(Item& item) const = 0;
+  virtual FieldIo Io() const = 0;
+};
+
+using NodeFactory = std::function<StatusOr<std::unique_ptr<Node>>(const NodeConfig&)>;
+
+struct NodeContract {
+  std::string type;                 // the `type:` value in YAML
+  std::string summary;              // one line for `graph-runner nodes`
+  std::string version = "1";        // bump when output changes: it is part of the cache key
+  OptionSchema options;             // typed options with defaults
+  std::string reads;                // human description of fields read (for listings)
+  std::string writes;               // human description of fields written
+  Concurrency default_concurrency = Concurrency::Unlimited();
+  bool cacheable = true;            // deterministic in (options, fields read)
+  NodeFactory factory;
+};
+
+// Helper for simple nodes: a factory that constructs T from the NodeConfig.
+template <typename T>
+NodeFactory MakeFactory() {
+  return [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
+    return std::unique_ptr<Node>(std::make_unique<T>(config));
+  };
+}
+
+}  // namespace refinery

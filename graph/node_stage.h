@@ -1,0 +1,45 @@
+// NodeStage: one compiled node's runtime: the Node instance, its cache, its stats, and Run(),
+// the wrapper every flow-graph body calls. Shared by all concurrent bodies of that node; the
+// Node, the cache and the stats are each safe for concurrent use.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "graph/cache.h"
+#include "graph/cache_key.h"
+#include "graph/node.h"
+#include "graph/node_stats.h"
+#include "graph/pipeline_spec.h"
+
+namespace refinery {
+
+class NodeStage {
+ public:
+  static StatusOr<std::unique_ptr<NodeStage>> Create(const NodeSpec& spec,
+                                                     const std::string& base_dir);
+
+  // Runs the node on the item: checks the fields it requires, serves a cache hit or calls
+  // Process and caches its writes, records timing. Never throws: a failure marks the item failed
+  // (with this node's id) and returns false.
+  bool Run(Item& item);
+
+  const NodeSpec& spec() const { return spec_; }
+  const FieldIo& io() const { return io_; }
+  NodeStats& stats() { return stats_; }
+  const NodeStats& stats() const { return stats_; }
+  NodeCache* cache() const { return cache_.get(); }
+
+ private:
+  explicit NodeStage(const NodeSpec& spec) : spec_(spec) {}
+  bool Execute(Item& item, bool* cache_hit);
+
+  NodeSpec spec_;
+  std::unique_ptr<Node> node_;
+  FieldIo io_;
+  std::unique_ptr<NodeCache> cache_;
+  std::unique_ptr<CacheKeyBuilder> key_builder_;
+  NodeStats stats_;
+};
+
+}  // namespace refinery

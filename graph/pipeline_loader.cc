@@ -1,0 +1,409 @@
+#include "graph/pipeline_loader.h"
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "graph/internal/cache_spec_parser.h"
+#include "graph/internal/did_you_mean.h"
+#include "graph/internal/pipeline_topology.h"
+#include "graph/internal/yaml_guard.h"
+#include "graph/internal/yaml_util.h"
+#include "graph/registry.h"
+
+namespace refinery {
+
+using internal::Describe;
+using internal::DidYouMean;
+using internal::JoinNames;
+using internal::Where;
+
+const NodeSpec* PipelineSpec::FindNode(const std::string& id) const {
+  for (const NodeSpec& n : nodes) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+StatusOr<Override> ParseOverride(const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
+  }
+  Override o;
+  o.text = text;
+  std::string path = text.substr(0, eq);
+  size_t dot = path.find('.');
+  if (dot == std::string::npos) {
+    o.key = path;
+  } else {
+    o.node = path.substr(0, dot);
+    o.key = path.substr(dot + 1);
+  }
+  if (o.key.empty() || (dot != std::string::npos && o.node.empty())) {
+    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
+  }
+  StatusOr<YAML::Node> value = internal::SafeLoadYaml(text.substr(eq + 1), "--set " + text, 4096, 8);
+  if (!value.ok()) return value.status();
+  o.value = *value;
+  if (!o.value.IsDefined() || o.value.IsNull()) o.value = YAML::Node("");
+  return o;
+}
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"pipeline", "version", "description", "max_in_flight",
+                                           "defaults", "nodes",   "edges",       "loops"};
+const std::vector<std::string> kEngineNodeKeys = {"id", "type", "concurrency", "cache",
+                                                  "description"};
+
+// Validates one pipeline document; every check adds to `diags` and carries on.
+class PipelineValidator {
+ public:
+  PipelineValidator(std::string file, const Overrides& overrides, const RuntimeConfig& config)
+      : file_(std::move(file)), overrides_(overrides), config_(config) {}
+
+  StatusOr<PipelineSpec> Run(const YAML::Node& root) {
+    spec_.file = file_;
+    if (!root.IsDefined() || root.IsNull()) {
+      diags_.Error({file_, 1, 1}, "empty pipeline: expected 'pipeline:' and 'nodes:'");
+      return diags_.ToStatus();
+    }
+    if (!root.IsMap()) {
+      diags_.Error(Where(file_, root), "a pipeline file is a mapping with 'pipeline:' and " +
+                                           std::string("'nodes:', found ") + Describe(root));
+      return diags_.ToStatus();
+    }
+    CheckTopKeys(root);
+    ReadHeader(root);
+    ReadDefaults(root["defaults"]);
+    ReadNodes(root);
+    ApplyOverrides();
+    ReadEdges(root);
+    if (root["loops"]) {
+      diags_.Error(Where(file_, root["loops"]),
+                   "'loops' (refinement loops) are not supported by this version of refinery");
+    }
+    if (diags_.empty()) internal::CheckTopology(spec_, diags_);
+    if (!diags_.empty()) return diags_.ToStatus();
+    return std::move(spec_);
+  }
+
+ private:
+  void CheckTopKeys(const YAML::Node& root) {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (std::find(kTopKeys.begin(), kTopKeys.end(), key) == kTopKeys.end()) {
+        diags_.Error(Where(file_, kv.first), "unknown top-level key '" + key + "'" +
+                                                 DidYouMean(key, kTopKeys) +
+                                                 " (allowed: " + JoinNames(kTopKeys) + ")");
+      }
+    }
+  }
+
+  void ReadHeader(const YAML::Node& root) {
+    const YAML::Node name = root["pipeline"];
+    if (!name) {
+      diags_.Error(Where(file_, root), "missing 'pipeline:' (the pipeline's name)");
+    } else if (!name.IsScalar() || name.Scalar().empty()) {
+      diags_.Error(Where(file_, name), "'pipeline' must be a non-empty name, found " + Describe(name));
+    } else {
+      spec_.name = name.Scalar();
+    }
+    for (const char* key : {"version", "description"}) {
+      const YAML::Node v = root[key];
+      if (!v) continue;
+      if (!v.IsScalar()) {
+        diags_.Error(Where(file_, v), std::string("'") + key + "' must be text, found " + Describe(v));
+      } else {
+        (std::string(key) == "version" ? spec_.version : spec_.description) = v.Scalar();
+      }
+    }
+    if (const YAML::Node m = root["max_in_flight"]) ReadMaxInFlight(m, Where(file_, m));
+  }
+
+  void ReadMaxInFlight(const YAML::Node& m, const SourceLocation& where) {
+    int64_t n;
+    if (!m.IsScalar() || !internal::ParseInt(m.Scalar(), &n) || n < 1 || n > 1'000'000) {
+      diags_.Error(where, "'max_in_flight' must be an integer from 1 to 1000000, found " +
+                              Describe(m));
+    } else {
+      spec_.max_in_flight = n;
+    }
+  }
+
+  std::optional<Concurrency> ParseConcurrency(const YAML::Node& v, const std::string& context) {
+    if (v.IsScalar()) {
+      const std::string& s = v.Scalar();
+      int64_t n;
+      if (s == "serial") return Concurrency::Serial();
+      if (s == "unlimited") return Concurrency::Unlimited();
+      if (internal::ParseInt(s, &n) && n >= 1 && n <= 1024) return Concurrency::Limited(int(n));
+    }
+    diags_.Error(Where(file_, v), context + ": 'concurrency' must be serial, unlimited or an " +
+                                      "integer from 1 to 1024, found " + Describe(v));
+    return std::nullopt;
+  }
+
+  void ReadDefaults(const YAML::Node& defaults) {
+    if (!defaults) return;
+    if (!defaults.IsMap()) {
+      diags_.Error(Where(file_, defaults), "'defaults' must be a mapping, found " + Describe(defaults));
+      return;
+    }
+    for (const auto& kv : defaults) {
+      const std::string key = kv.first.Scalar();
+      if (key == "concurrency") {
+        default_concurrency_ = ParseConcurrency(kv.second, "defaults");
+      } else if (key == "cache") {
+        default_cache_ = internal::ParseCacheOverride(kv.second, file_, "defaults", diags_);
+      } else {
+        default_options_.emplace(key, kv);  // checked against the node types once they are known
+      }
+    }
+  }
+
+  void ReadNodes(const YAML::Node& root) {
+    const YAML::Node nodes = root["nodes"];
+    if (!nodes) {
+      diags_.Error(Where(file_, root), "missing 'nodes:': a pipeline needs at least one node");
+      return;
+    }
+    if (!nodes.IsSequence() || nodes.size() == 0) {
+      diags_.Error(Where(file_, nodes), "empty pipeline: 'nodes' must be a non-empty list, found " +
+                                            Describe(nodes));
+      return;
+    }
+    std::map<std::string, SourceLocation> seen;
+    for (const YAML::Node& n : nodes) {
+      if (!n.IsMap()) {
+        diags_.Error(Where(file_, n), "a node must be a mapping with 'id' and 'type', found " +
+                                          Describe(n));
+        continue;
+      }
+      NodeSpec node;
+      node.where = Where(file_, n);
+      const YAML::Node id = n["id"];
+      const YAML::Node type = n["type"];
+      static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
+      if (!id) {
+        diags_.Error(node.where, "node without an 'id'");
+        continue;
+      }
+      if (!id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
+        diags_.Error(Where(file_, id), "node id must be a name like 'summarize_1' (letters, digits, "
+                                       "'_' and '-'), found " + Describe(id));
+        continue;
+      }
+      node.id = id.Scalar();
+      const std::string ctx = "node '" + node.id + "'";
+      if (auto it = seen.find(node.id); it != seen.end()) {
+        diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " +
+                                           std::to_string(it->second.line));
+        continue;
+      }
+      seen.emplace(node.id, Where(file_, id));
+      if (!type || !type.IsScalar()) {
+        diags_.Error(node.where, ctx + ": missing 'type' (registered types: " +
+                                     JoinNames(NodeRegistry::Global().Types()) + ")");
+        continue;
+      }
+      node.type = type.Scalar();
+      node.contract = NodeRegistry::Global().Find(node.type);
+      if (node.contract == nullptr) {
+        auto types = NodeRegistry::Global().Types();
+        diags_.Error(Where(file_, type), ctx + ": unknown node type '" + node.type + "'" +
+                                             DidYouMean(node.type, types) +
+                                             " (registered types: " + JoinNames(types) + ")");
+        continue;
+      }
+      ReadNode(n, node);
+      spec_.nodes.push_back(std::move(node));
+    }
+    CheckDefaultOptions();
+  }
+
+  std::string Context(const NodeSpec& node) const {
+    return "node '" + node.id + "' (" + node.type + ")";
+  }
+
+  void ReadNode(const YAML::Node& n, NodeSpec& node) {
+    const NodeContract& c = *node.contract;
+    const std::string ctx = Context(node);
+    // Options: declared defaults, then pipeline defaults, then the node's own keys.
+    for (const OptionDef& def : c.options.defs()) node.options.Set(def.name, def.default_value);
+    std::set<std::string> given;
+    for (const auto& [key, kv] : default_options_) {
+      if (const OptionDef* def = c.options.Find(key)) {
+        if (auto v = ParseOptionValue(*def, kv.second, file_, "defaults (for " + ctx + ")",
+                                                diags_)) {
+          node.options.Set(key, *v);
+          given.insert(key);
+        }
+      }
+    }
+    node.concurrency = default_concurrency_.value_or(c.default_concurrency);
+    node.cache.enabled = c.cacheable;
+    if (c.cacheable && default_cache_) default_cache_->ApplyTo(node.cache);
+    std::vector<std::string> allowed = kEngineNodeKeys;
+    for (const std::string& o : c.options.Names()) allowed.push_back(o);
+    for (const auto& kv : n) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (key == "id" || key == "type") continue;
+      if (key == "description") continue;
+      if (key == "concurrency") {
+        if (auto cc = ParseConcurrency(kv.second, ctx)) node.concurrency = *cc;
+      } else if (key == "cache") {
+        CacheOverride o = internal::ParseCacheOverride(kv.second, file_, ctx, diags_);
+        if (!c.cacheable && o.enabled.value_or(true)) {
+          diags_.Error(Where(file_, kv.first), ctx + ": node type '" + c.type +
+                                                   "' is not cacheable (its output is not a "
+                                                   "function of its inputs)");
+        } else {
+          o.ApplyTo(node.cache);
+        }
+      } else if (const OptionDef* def = c.options.Find(key)) {
+        if (auto v = ParseOptionValue(*def, kv.second, file_, ctx, diags_)) {
+          node.options.Set(key, *v);
+        }
+        given.insert(key);
+      } else {
+        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" +
+                                                 DidYouMean(key, allowed) +
+                                                 " (allowed: " + JoinNames(allowed) + ")");
+      }
+    }
+    // configs/ settings win over the file: they are the operator's word.
+    if (c.cacheable) {
+      config_.cache_defaults.ApplyTo(node.cache);
+      if (auto it = config_.cache_nodes.find(node.id); it != config_.cache_nodes.end()) {
+        it->second.ApplyTo(node.cache);
+      }
+    }
+    for (const OptionDef& def : c.options.defs()) {
+      if (def.required && !given.count(def.name) && !HasOverride(node.id, def.name)) {
+        diags_.Error(node.where, ctx + ": missing required option '" + def.name + "' (" +
+                                     def.doc + "; " + def.AllowedText() + ")");
+      }
+    }
+  }
+
+  bool HasOverride(const std::string& node, const std::string& key) const {
+    for (const Override& o : overrides_) {
+      if (o.node == node && o.key == key) return true;
+    }
+    return false;
+  }
+
+  void CheckDefaultOptions() {
+    std::vector<std::string> known = {"concurrency", "cache"};
+    for (const NodeSpec& node : spec_.nodes) {
+      for (const std::string& o : node.contract->options.Names()) known.push_back(o);
+    }
+    for (const auto& [key, kv] : default_options_) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        diags_.Error(Where(file_, kv.first), "defaults: unknown key '" + key + "'" +
+                                                 DidYouMean(key, known) +
+                                                 ": no node in this pipeline has such an option");
+      }
+    }
+  }
+
+  void ApplyOverrides() {
+    std::vector<std::string> ids;
+    for (const NodeSpec& n : spec_.nodes) ids.push_back(n.id);
+    for (const Override& o : overrides_) {
+      SourceLocation where{"--set " + o.text, 0, 0};
+      if (o.node.empty()) {
+        if (o.key == "max_in_flight") {
+          ReadMaxInFlight(o.value, where);
+        } else {
+          diags_.Error(where, "unknown pipeline key '" + o.key + "'" +
+                                  DidYouMean(o.key, {"max_in_flight"}) +
+                                  " (node options are set as node.key=value)");
+        }
+        continue;
+      }
+      auto it = std::find_if(spec_.nodes.begin(), spec_.nodes.end(),
+                             [&](const NodeSpec& n) { return n.id == o.node; });
+      if (it == spec_.nodes.end()) {
+        diags_.Error(where, "no node with id '" + o.node + "'" + DidYouMean(o.node, ids) +
+                                " (nodes: " + JoinNames(ids) + ")");
+        continue;
+      }
+      NodeSpec& node = *it;
+      const std::string ctx = Context(node);
+      Diagnostics local;
+      if (o.key == "concurrency") {
+        if (auto cc = ParseConcurrency(o.value, ctx)) node.concurrency = *cc;
+      } else if (const OptionDef* def = node.contract->options.Find(o.key)) {
+        if (auto v = ParseOptionValue(*def, o.value, "", ctx, local)) {
+          node.options.Set(o.key, *v);
+        }
+      } else {
+        std::vector<std::string> allowed = node.contract->options.Names();
+        allowed.push_back("concurrency");
+        local.Error({}, ctx + ": unknown option '" + o.key + "'" + DidYouMean(o.key, allowed) +
+                            " (allowed: " + JoinNames(allowed) + ")");
+      }
+      for (const Diagnostic& d : local.items()) diags_.Error(where, d.message);
+    }
+  }
+
+  void ReadEdges(const YAML::Node& root) {
+    const YAML::Node edges = root["edges"];
+    if (!edges) {
+      // No edges: the nodes form a chain in the order they are listed.
+      for (size_t i = 0; i + 1 < spec_.nodes.size(); ++i) {
+        spec_.edges.push_back({spec_.nodes[i].id, spec_.nodes[i + 1].id, spec_.nodes[i].where,
+                               spec_.nodes[i + 1].where});
+      }
+      return;
+    }
+    spec_.edges = internal::ParseEdges(edges, file_, diags_);
+  }
+
+  std::string file_;
+  const Overrides& overrides_;
+  const RuntimeConfig& config_;
+  Diagnostics diags_;
+  PipelineSpec spec_;
+  std::optional<Concurrency> default_concurrency_;
+  std::optional<CacheOverride> default_cache_;
+  std::map<std::string, std::pair<YAML::Node, YAML::Node>> default_options_;
+};
+
+StatusOr<PipelineSpec> LoadFromText(const std::string& text, const std::string& file,
+                                    const std::string& base_dir, const Overrides& overrides,
+                                    const RuntimeConfig& config) {
+  StatusOr<YAML::Node> root =
+      internal::SafeLoadYaml(text, file, kMaxPipelineFileBytes, kMaxYamlDepth);
+  if (!root.ok()) return root.status();
+  try {
+    StatusOr<PipelineSpec> spec = PipelineValidator(file, overrides, config).Run(*root);
+    if (spec.ok()) spec->base_dir = base_dir;
+    return spec;
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed trees (e.g. a map key that is itself a map).
+    return Status::InvalidArgument(Where(file, e.mark).ToString() + ": error: " + e.msg);
+  }
+}
+
+}  // namespace
+
+StatusOr<PipelineSpec> LoadPipelineFile(const std::string& path, const Overrides& overrides,
+                                        const RuntimeConfig& config) {
+  StatusOr<std::string> text = internal::ReadTextFile(path, kMaxPipelineFileBytes);
+  if (!text.ok()) return text.status();
+  std::string base = std::filesystem::path(path).parent_path().string();
+  return LoadFromText(*text, path, base.empty() ? "." : base, overrides, config);
+}
+
+StatusOr<PipelineSpec> LoadPipelineString(const std::string& yaml, const std::string& name,
+                                          const Overrides& overrides,
+                                          const RuntimeConfig& config) {
+  return LoadFromText(yaml, name, ".", overrides, config);
+}
+
+}  // namespace refinery

@@ -1,0 +1,37 @@
+// Request and Result: what goes into an Engine and what comes out, one Result per Request.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/item.h"
+
+namespace refinery {
+
+struct Request {
+  std::string id;                               // echoed in the Result
+  std::string type;                             // workload type, for per-type accounting
+  int32_t priority = 0;                         // higher is more urgent
+  std::map<std::string, std::string> fields;    // text fields: text, reference, ...
+  // Set for a request that is already known bad (e.g. an unparsable input line): it takes its
+  // place in the stream and comes out as an error result with this message, in order.
+  std::string input_error;
+};
+
+struct Result {
+  std::string id;
+  std::string type;
+  int32_t priority = 0;
+  uint64_t seq = 0;                 // submission order, from 0
+  bool ok = true;
+  std::string error_node;           // when !ok: the node that failed ("" for engine errors)
+  std::string error_message;
+  FieldMap fields;                  // every field the pipeline left on the item
+  int iterations = 1;
+  double latency_ms = 0;            // submission to result
+  std::vector<NodeTiming> trace;    // per node, in execution order
+};
+
+}  // namespace refinery

@@ -1,0 +1,43 @@
+// graph-runner subcommands. Each returns the process exit code:
+// 0 success, 1 some requests failed, 2 bad pipeline or arguments, 130 interrupted.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/pipeline_loader.h"
+#include "graph/runtime_config.h"
+
+namespace refinery::cli {
+
+struct RunArgs {
+  std::string pipeline;
+  std::vector<std::string> inputs{"-"};
+  std::string output = "-";
+  std::string input_format = "auto";
+  std::string report;          // JSON run report path ("" = none)
+  std::string config;          // configs/ file ("" = none)
+  std::vector<std::string> sets;
+  int threads = 0;             // 0 = all cores
+  bool ordered = false;
+  bool progress = true;
+  bool summary = true;
+  size_t max_line_bytes = 64 << 20;
+};
+
+int RunCommand(const RunArgs& args);
+int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector<std::string>& sets,
+                    const std::string& config);
+int DescribeCommand(const std::string& pipeline, const std::vector<std::string>& sets,
+                    const std::string& config, bool dot);
+int NodesCommand(const std::string& type);
+
+struct LoaderInputs {
+  Overrides overrides;
+  RuntimeConfig config;
+};
+// Shared by the commands: --set texts and --config into loader inputs; prints errors to stderr.
+bool LoadLoaderInputs(const std::vector<std::string>& sets, const std::string& config,
+                      LoaderInputs* out);
+
+}  // namespace refinery::cli

@@ -1,0 +1,35 @@
+#include "tools/graph-runner/result_writer.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "graph/json_io.h"
+
+namespace refinery::cli {
+
+StatusOr<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& path) {
+  if (path == "-") return std::unique_ptr<ResultWriter>(new ResultWriter(stdout, false));
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::InvalidArgument(path + ": error: cannot write output: " + std::strerror(errno));
+  return std::unique_ptr<ResultWriter>(new ResultWriter(f, true));
+}
+
+ResultWriter::~ResultWriter() {
+  Flush();
+  if (owned_) std::fclose(file_);
+}
+
+void ResultWriter::WriteLine(const std::string& json) {
+  std::lock_guard lock(mu_);
+  std::fwrite(json.data(), 1, json.size(), file_);
+  std::fputc('\n', file_);
+}
+
+void ResultWriter::Write(const Result& result) { WriteLine(ResultToJson(result)); }
+
+void ResultWriter::Flush() {
+  std::lock_guard lock(mu_);
+  std::fflush(file_);
+}
+
+}  // namespace refinery::cli

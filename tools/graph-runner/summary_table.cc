@@ -1,0 +1,52 @@
+#include "tools/graph-runner/summary_table.h"
+
+#include <algorithm>
+
+namespace refinery::cli {
+
+namespace {
+std::string Fmt(const char* format, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, format, args...);
+  return buf;
+}
+
+std::string Micros(double us) {
+  if (us >= 1e6) return Fmt("%.2fs", us / 1e6);
+  if (us >= 1e3) return Fmt("%.2fms", us / 1e3);
+  return Fmt("%.1fus", us);
+}
+}  // namespace
+
+std::string FormatSummary(const EngineStats& stats, const std::string& pipeline, int64_t requests,
+                          double wall_seconds) {
+  std::string out;
+  out += Fmt("pipeline %s: %lld requests, %lld ok, %lld failed in %.3fs (%.0f req/s); "
+             "peak in flight %lld of %lld\n",
+             pipeline.c_str(), (long long)requests, (long long)stats.succeeded,
+             (long long)stats.failed, wall_seconds,
+             wall_seconds > 0 ? stats.completed / wall_seconds : 0.0,
+             (long long)stats.peak_in_flight, (long long)stats.max_in_flight);
+  out += Fmt("request latency: p50 %s  p95 %s  p99 %s  max %s\n",
+             Micros(stats.request_latency.p50_us).c_str(), Micros(stats.request_latency.p95_us).c_str(),
+             Micros(stats.request_latency.p99_us).c_str(), Micros(stats.request_latency.max_us).c_str());
+  size_t w = 4;
+  for (const auto& n : stats.nodes) w = std::max(w, n.id.size());
+  out += Fmt("%-*s  %-10s %-9s %9s %9s %9s %9s %9s %7s %6s\n", int(w), "node", "type", "conc",
+             "items", "p50", "p95", "p99", "max", "cache", "errors");
+  for (const auto& n : stats.nodes) {
+    std::string cache = "off";
+    if (n.cache_enabled) {
+      int64_t lookups = n.cache.hits + n.cache.misses;
+      cache = lookups ? Fmt("%.1f%%", 100.0 * n.cache.hits / lookups) : "-";
+    }
+    out += Fmt("%-*s  %-10s %-9s %9lld %9s %9s %9s %9s %7s %6lld\n", int(w), n.id.c_str(),
+               n.type.c_str(), n.concurrency.c_str(), (long long)n.items,
+               Micros(n.latency.p50_us).c_str(), Micros(n.latency.p95_us).c_str(),
+               Micros(n.latency.p99_us).c_str(), Micros(n.latency.max_us).c_str(), cache.c_str(),
+               (long long)n.errors);
+  }
+  return out;
+}
+
+}  // namespace refinery::cli

@@ -1,0 +1,14 @@
+// The end-of-run summary graph-runner prints on stderr: totals and one row per node.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "graph/engine.h"
+
+namespace refinery::cli {
+
+std::string FormatSummary(const EngineStats& stats, const std::string& pipeline, int64_t requests,
+                          double wall_seconds);
+
+}  // namespace refinery::cli
