@@ -1,0 +1,95 @@
+// Node types that exist only in tests, registered through the same public API a service uses.
+//   upper  - upper-cases `field` (cacheable; counts its real executions)
+//   fail   - throws for items whose `field` contains `needle`
+//   spin   - busy-waits `micros`
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "graph/registry.h"
+#include "tests/support/test_nodes.h"
+
+namespace refinery::testing {
+
+std::atomic<int64_t> g_upper_calls{0};
+
+namespace {
+
+class Upper : public Node {
+ public:
+  explicit Upper(const NodeConfig& c) : field_(c.options.String("field")) {}
+  void Process(Item& item) const override {
+    g_upper_calls.fetch_add(1);
+    std::string s = *item.text(field_);
+    for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    item.set_text(field_, std::move(s));
+  }
+  FieldIo Io() const override { return {{field_}, {}, {field_}}; }
+
+ private:
+  std::string field_;
+};
+
+class Fail : public Node {
+ public:
+  explicit Fail(const NodeConfig& c)
+      : field_(c.options.String("field")), needle_(c.options.String("needle")) {}
+  void Process(Item& item) const override {
+    if (item.text(field_)->find(needle_) != std::string::npos) {
+      throw std::runtime_error("found '" + needle_ + "' in " + item.id());
+    }
+  }
+  FieldIo Io() const override { return {{field_}, {}, {}}; }
+
+ private:
+  std::string field_, needle_;
+};
+
+class Spin : public Node {
+ public:
+  explicit Spin(const NodeConfig& c) : micros_(c.options.Int("micros")) {}
+  void Process(Item&) const override {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros_);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  }
+  FieldIo Io() const override { return {}; }
+
+ private:
+  int64_t micros_;
+};
+
+}  // namespace
+
+REFINERY_REGISTER_NODE(test_upper) {
+  NodeContract c;
+  c.type = "upper";
+  c.summary = "test: upper-cases a field";
+  c.options.String("field", "text", "field to upper-case");
+  c.factory = MakeFactory<Upper>();
+  return c;
+}
+
+REFINERY_REGISTER_NODE(test_fail) {
+  NodeContract c;
+  c.type = "fail";
+  c.summary = "test: fails items containing a needle";
+  c.options.String("field", "text", "field to search").String("needle", "FAIL", "what fails");
+  c.cacheable = false;
+  c.factory = MakeFactory<Fail>();
+  return c;
+}
+
+REFINERY_REGISTER_NODE(test_spin) {
+  NodeContract c;
+  c.type = "spin";
+  c.summary = "test: busy-waits";
+  c.options.Int("micros", 0, 0, 1'000'000, "time to spin");
+  c.cacheable = false;
+  c.default_concurrency = Concurrency::Unlimited();
+  c.factory = MakeFactory<Spin>();
+  return c;
+}
+
+}  // namespace refinery::testing

@@ -1,0 +1,214 @@
+// graph-runner as a user runs it: exit codes, located errors, result lines, signals.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class GraphRunner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("graph-runner-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path Write(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+
+  // Runs graph-runner with args (each already shell-quoted where needed).
+  Outcome Run(const std::string& args, const std::string& stdin_text = "") {
+    fs::path in = Write("stdin.txt", stdin_text);
+    std::string cmd = std::string(GRAPH_RUNNER) + " " + args + " <" + in.string() + " >" +
+                      (dir_ / "out.txt").string() + " 2>" + (dir_ / "err.txt").string();
+    int status = std::system(cmd.c_str());
+    Outcome o;
+    o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    o.out = Slurp(dir_ / "out.txt");
+    o.err = Slurp(dir_ / "err.txt");
+    return o;
+  }
+
+  static int Lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
+
+  fs::path dir_;
+  const std::string pipelines_ = std::string(PROJECT_DIR) + "/pipelines";
+};
+
+TEST_F(GraphRunner, MainJobRunsOnTheBundledSample) {
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --input " + pipelines_ +
+                  "/samples/requests.jsonl");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  std::ifstream sample(pipelines_ + "/samples/requests.jsonl");
+  int requests = 0;
+  for (std::string line; std::getline(sample, line);) requests += !line.empty();
+  EXPECT_EQ(Lines(o.out), requests);
+  EXPECT_THAT(o.out, HasSubstr("\"status\":\"ok\""));
+  EXPECT_THAT(o.err, HasSubstr("node"));  // the per-node table
+  EXPECT_THAT(o.err, HasSubstr("p95"));
+  EXPECT_THAT(o.err, HasSubstr("dedup"));
+}
+
+TEST_F(GraphRunner, BadInputLinesGetErrorResultsAndTheRestRuns) {
+  fs::path input = Write("in.jsonl", "{\"id\":\"a\",\"text\":\"one\"}\n"
+                                     "this is not json\n"
+                                     "\n"
+                                     "{\"text\":\"no id\"}\n"
+                                     "{\"id\":\"x\",\"txt\":\"typo\"}\n"
+                                     "{\"id\":\"b\"}\n");
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --ordered --input " + input.string());
+  EXPECT_EQ(o.rc, 1);
+  std::vector<std::string> lines;
+  std::istringstream s(o.out);
+  for (std::string l; std::getline(s, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 5u) << o.out;
+  EXPECT_THAT(lines[0], HasSubstr("\"id\":\"a\",\"type\":\"\",\"status\":\"ok\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"id\":\"2\""));
+  EXPECT_THAT(lines[1], HasSubstr("in.jsonl:2: error: not a valid request"));
+  EXPECT_THAT(lines[2], HasSubstr("\"id\":\"4\",\"type\":\"\",\"status\":\"ok\""));  // id = line
+  EXPECT_THAT(lines[3], HasSubstr("in.jsonl:5: error"));
+  EXPECT_THAT(lines[3], HasSubstr("txt"));
+  EXPECT_THAT(lines[4], HasSubstr("missing required field 'text'"));
+  EXPECT_THAT(o.err, HasSubstr("in.jsonl:2: error"));
+}
+
+TEST_F(GraphRunner, BadPipelineExitsTwoWithEveryLocatedError) {
+  fs::path p = Write("bad.yaml", "pipeline: x\nnodes:\n  - {id: a, type: normalise}\n  - {id: b, "
+                                 "type: dedupe, min_chars: -1}\n");
+  Outcome o = Run("run " + p.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr(p.string() + ":3:19: error: node 'a': unknown node type"));
+  EXPECT_THAT(o.err, HasSubstr(p.string() + ":4:38: error: node 'b' (dedupe): option 'min_chars'"));
+  EXPECT_TRUE(o.out.empty());
+}
+
+TEST_F(GraphRunner, HostileFilesExitTwo) {
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage += char((i * 131) & 0xFF);
+  EXPECT_EQ(Run("validate " + Write("garbage.yaml", garbage).string()).rc, 2);
+  EXPECT_EQ(Run("validate " + Write("deep.yaml", std::string(200000, '[')).string()).rc, 2);
+  Outcome dir = Run("validate " + dir_.string());
+  EXPECT_EQ(dir.rc, 2);
+  EXPECT_THAT(dir.err, HasSubstr("is a directory"));
+  Outcome missing = Run("run /no/such/pipeline.yaml");
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_THAT(missing.err, HasSubstr("no such file"));
+}
+
+TEST_F(GraphRunner, ValidateReportsEachFile) {
+  fs::path bad = Write("bad.yaml", "pipeline: x\nnodes: []\n");
+  Outcome o = Run("validate " + pipelines_ + "/clean-text.yaml " + bad.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.out, HasSubstr("clean-text.yaml: ok: pipeline 'clean-text', 4 nodes"));
+  EXPECT_THAT(o.err, HasSubstr("bad.yaml:2:8: error: empty pipeline"));
+  EXPECT_EQ(Run("validate " + pipelines_ + "/clean-text.yaml").rc, 0);
+}
+
+TEST_F(GraphRunner, SetOverridesAreValidated) {
+  Outcome bad = Run("validate " + pipelines_ + "/clean-text.yaml --set dedup.min_chars=many");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--set dedup.min_chars=many: error: node 'dedup' (dedupe): option "
+                                 "'min_chars' must be an integer"));
+  Outcome good = Run("describe " + pipelines_ + "/clean-text.yaml --set dedup.min_chars=3");
+  EXPECT_EQ(good.rc, 0);
+  EXPECT_THAT(good.out, HasSubstr("min_chars: 3"));
+}
+
+TEST_F(GraphRunner, DescribeDotAndNodes) {
+  Outcome dot = Run("describe --dot " + pipelines_ + "/clean-text.yaml");
+  EXPECT_EQ(dot.rc, 0);
+  EXPECT_THAT(dot.out, HasSubstr("digraph \"clean-text\""));
+  EXPECT_THAT(dot.out, HasSubstr("\"clean\" -> \"dedup\";"));
+  Outcome nodes = Run("nodes");
+  EXPECT_EQ(nodes.rc, 0);
+  EXPECT_THAT(nodes.out, HasSubstr("normalize (version 1)"));
+  EXPECT_THAT(nodes.out, HasSubstr("max_blank_lines"));
+  EXPECT_EQ(Run("nodes nromalize").rc, 2);
+}
+
+TEST_F(GraphRunner, ArgumentErrorsExitTwoAndHelpExitsZero) {
+  EXPECT_EQ(Run("run").rc, 2);
+  EXPECT_EQ(Run("run x.yaml --threads=-3").rc, 2);
+  EXPECT_EQ(Run("frobnicate").rc, 2);
+  Outcome help = Run("run --help");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_THAT(help.out, HasSubstr("--ordered"));
+}
+
+TEST_F(GraphRunner, ReportIsWritten) {
+  fs::path report = dir_ / "report.json";
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --no-summary --report " +
+                      report.string(),
+                  "{\"id\":\"1\",\"text\":\"a  b\"}\n{\"id\":\"2\",\"text\":\"a  b\"}\n");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  std::string json = Slurp(report);
+  EXPECT_THAT(json, HasSubstr("\"pipeline\": \"clean-text\""));
+  EXPECT_THAT(json, HasSubstr("\"succeeded\": \"2\""));
+  EXPECT_THAT(json, HasSubstr("\"hit_rate\""));
+}
+
+TEST_F(GraphRunner, SigintStopsReadingFinishesInFlightAndExits130) {
+  int in_pipe[2];
+  ASSERT_EQ(::pipe(in_pipe), 0);
+  fs::path out = dir_ / "out.jsonl";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::close(in_pipe[1]);
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 2);
+    std::string pipeline = pipelines_ + "/clean-text.yaml";
+    ::execl(GRAPH_RUNNER, GRAPH_RUNNER, "run", pipeline.c_str(), "--input", "-", nullptr);
+    ::_exit(99);
+  }
+  ::close(in_pipe[0]);
+  std::string lines;
+  for (int i = 0; i < 100; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"x\"}\n";
+  ASSERT_EQ(::write(in_pipe[1], lines.data(), lines.size()), ssize_t(lines.size()));
+  // Wait until all 100 results are out (the input stays open: graph-runner is waiting for more).
+  for (int tries = 0; tries < 500 && Lines(Slurp(out)) < 100; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(in_pipe[1]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(Lines(Slurp(out)), 100);
+}
+
+}  // namespace
