@@ -6,7 +6,7 @@ namespace refinery {
 
 AdmissionGate::AdmissionGate(int64_t capacity)
     : capacity_(std::max<int64_t>(1, capacity)),
-      low_watermark_(capacity_ - std::max<int64_t>(1, capacity_ / 4)) {}
+      low_watermark_(capacity_ - std::max<int64_t>(1, capacity_ / 2)) {}
 
 bool AdmissionGate::TryAcquire() {
   int64_t cur = taken_.load();  // seq_cst: pairs with Release's waiters_ load
@@ -28,6 +28,7 @@ bool AdmissionGate::Acquire() {
   waiters_.fetch_add(1);
   bool got = false;
   cv_.wait(lock, [&] {
+    wake_pending_.store(false);
     if (closed_.load(std::memory_order_acquire)) return true;
     got = TryAcquire();
     return got;
@@ -39,7 +40,7 @@ bool AdmissionGate::Acquire() {
 void AdmissionGate::Release() {
   int64_t now = taken_.fetch_sub(1) - 1;
   // Wake only at the watermark (or when empty, so a drain never waits on a half batch).
-  if (now <= low_watermark_ && waiters_.load() > 0) {
+  if (now <= low_watermark_ && waiters_.load() > 0 && !wake_pending_.exchange(true)) {
     std::lock_guard lock(mu_);
     cv_.notify_all();
   }

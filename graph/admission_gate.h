@@ -7,7 +7,7 @@
 // called from Item's destructor, so every exit path (result, error, drop) returns its slot.
 //
 // To keep wake-ups off the per-item path, a blocked submitter is only woken once the number of
-// taken slots falls to the low watermark (capacity - capacity/4), so it then admits a batch.
+// taken slots falls to the low watermark (half the capacity), so it then admits a batch.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -19,7 +19,14 @@
 
 namespace refinery {
 
-class AdmissionGate {
+// What an item gives back when it dies: its slot among the items in flight.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+  virtual void Release() = 0;
+};
+
+class AdmissionGate : public Admission {
  public:
   explicit AdmissionGate(int64_t capacity);
 
@@ -27,7 +34,7 @@ class AdmissionGate {
   bool Acquire();
   // Non-blocking: takes a slot if one is free.
   bool TryAcquire();
-  void Release();
+  void Release() override;
   // Wakes all waiters; later Acquire() calls return false.
   void Close();
   void Reopen();
@@ -42,6 +49,7 @@ class AdmissionGate {
   std::atomic<int64_t> taken_{0};
   std::atomic<int64_t> peak_{0};
   std::atomic<int> waiters_{0};
+  std::atomic<bool> wake_pending_{false};  // one notify per wait, not one per Release
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::condition_variable cv_;

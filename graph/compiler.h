@@ -5,6 +5,8 @@
 //   Put(item) -> [node 1] -> [node 2] -> ... -> [node N] -> (sequencer if ordered) -> sink
 //                    \__________\______ error port ____________________/
 //
+//   Stream():  reader (input_node) -> limiter -> admit -> [node 1] ...   (created per stream)
+//
 // Each pipeline node becomes a multifunction_node<ItemPtr, tuple<ItemPtr, ItemPtr>> with the
 // node's concurrency: port 0 to the next node, port 1 (an item that failed here) straight to the
 // sink, so one bad item never reaches later nodes nor cancels the graph. Nodes run in the spec's
@@ -15,11 +17,15 @@
 // Queues inside the graph are therefore bounded by max_in_flight.
 #pragma once
 
+#include <oneapi/tbb/task_arena.h>
+
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "graph/admission_gate.h"
 #include "graph/item.h"
+#include "graph/request.h"
 #include "graph/node_stage.h"
 #include "graph/pipeline_spec.h"
 #include "graph/status.h"
@@ -33,11 +39,23 @@ class FlowGraph {
   using Sink = std::function<void(const ItemPtr&)>;
 
   // Instantiates every node (factories may fail, e.g. a missing vocabulary) and wires the graph.
+  // The graph's tasks run in `arena` (which must outlive the FlowGraph): work put from threads
+  // outside the arena is enqueued there, so submitting threads never need to join it.
   static StatusOr<std::unique_ptr<FlowGraph>> Compile(const PipelineSpec& spec, bool ordered,
-                                                      Sink sink);
+                                                      Sink sink, tbb::task_arena& arena);
   ~FlowGraph();
 
   void Put(const ItemPtr& item);
+
+  // Pull mode: reads requests from `next` inside the arena (a serial input_node behind a
+  // limiter_node of gate.capacity(), the bounded-stream pattern of NOTES.md section 1), turns
+  // each into an item with `make`, and returns when `next` is exhausted, `wait_for_results`
+  // has returned and the graph is idle. The calling thread only waits. Items hold a slot of
+  // `gate` and of the limiter; both are returned when the item dies. No Put() may run
+  // concurrently.
+  using ItemFactory = std::function<ItemPtr(Request&&)>;
+  void Stream(const RequestSource& next, const ItemFactory& make, AdmissionGate& gate,
+              tbb::task_arena& arena, const std::function<void()>& wait_for_results);
   void WaitForAll();
   const std::vector<std::unique_ptr<NodeStage>>& stages() const { return stages_; }
 

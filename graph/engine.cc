@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
+#include "graph/internal/cycle_clock.h"
+
 namespace refinery {
 
 namespace {
@@ -15,13 +19,24 @@ struct TrackedItem : Item {
 }  // namespace
 
 Engine::Engine(PipelineSpec spec, EngineOptions options)
-    : spec_(std::move(spec)), options_(options), gate_(spec_.max_in_flight) {}
+    : spec_(std::move(spec)),
+      options_(options),
+      gate_(spec_.max_in_flight),
+      nanos_per_tick_(internal::CycleClock::NanosPerTick()) {
+  if (options_.threads <= 0) {
+    options_.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  parallelism_ = std::make_unique<tbb::global_control>(
+      tbb::global_control::max_allowed_parallelism, size_t(options_.threads) + 1);
+  arena_ = std::make_unique<tbb::task_arena>(options_.threads, /*reserved_for_masters=*/0);
+}
 
 StatusOr<std::unique_ptr<Engine>> Engine::Create(PipelineSpec spec, EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(spec), options));
   Engine* self = engine.get();
   StatusOr<std::unique_ptr<FlowGraph>> graph = FlowGraph::Compile(
-      engine->spec_, options.ordered, [self](const ItemPtr& item) { self->Finish(item); });
+      engine->spec_, options.ordered, [self](const ItemPtr& item) { self->Finish(item); },
+      *engine->arena_);
   if (!graph.ok()) return graph.status();
   engine->graph_ = std::move(graph).value();
   return engine;
@@ -51,27 +66,54 @@ Engine::~Engine() {
   graph_.reset();  // waits for graph tasks; node bodies reference stages owned by the graph
 }
 
+ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result) {
+  const uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  auto item = std::make_shared<TrackedItem>(std::move(request.id), std::move(request.type),
+                                            request.priority, seq, std::move(on_result));
+  item->set_fields(std::move(request.fields));
+  if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
+  item->trace().reserve(graph_->stages().size());
+  submitted_.fetch_add(1, std::memory_order_acq_rel);
+  return item;
+}
+
 Status Engine::Submit(Request request, ResultCallback on_result) {
+  auto refuse = [&](const std::string& why) {
+    return Status::FailedPrecondition(why + "; request '" + request.id + "' was not accepted");
+  };
+  if (streaming_.load(std::memory_order_acquire)) return refuse("a Run() stream is in progress");
   if (!accepting_.load(std::memory_order_acquire) || !gate_.Acquire()) {
-    return Status::FailedPrecondition("engine is shut down; request '" + request.id +
-                                      "' was not accepted");
+    return refuse("engine is shut down");
   }
   if (!accepting_.load(std::memory_order_acquire)) {
     gate_.Release();
-    return Status::FailedPrecondition("engine is shut down; request '" + request.id +
-                                      "' was not accepted");
+    return refuse("engine is shut down");
   }
   // The slot is taken before the item exists, so live items never exceed max_in_flight.
   std::unique_lock lock(submit_mu_, std::defer_lock);
   if (options_.ordered) lock.lock();  // sequence numbers must reach the graph without gaps
-  const uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
-  auto item = std::make_shared<TrackedItem>(std::move(request.id), std::move(request.type),
-                                            request.priority, seq, std::move(on_result));
-  for (auto& [name, value] : request.fields) item->set_text(name, std::move(value));
-  if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
+  ItemPtr item = MakeItem(std::move(request), std::move(on_result));
   item->HoldAdmission(&gate_);
-  submitted_.fetch_add(1, std::memory_order_acq_rel);
   graph_->Put(item);
+  return Status::Ok();
+}
+
+Status Engine::Run(const RequestSource& next, ResultCallback on_result) {
+  std::unique_lock run_lock(run_mu_, std::try_to_lock);
+  if (!run_lock.owns_lock()) return Status::FailedPrecondition("another Run() is in progress");
+  if (!accepting_.load(std::memory_order_acquire)) {
+    return Status::FailedPrecondition("engine is shut down");
+  }
+  streaming_.store(true, std::memory_order_release);
+  Drain();  // items submitted before the stream started
+  RequestSource guarded = [&](Request* r) {
+    return accepting_.load(std::memory_order_acquire) && next(r);
+  };
+  graph_->Stream(
+      guarded, [&](Request&& r) { return MakeItem(std::move(r), on_result); }, gate_, *arena_,
+      [this] { Drain(); });
+  streaming_.store(false, std::memory_order_release);
+  Drain();
   return Status::Ok();
 }
 
@@ -104,9 +146,11 @@ void Engine::Finish(const ItemPtr& handle) {
   r.iterations = std::max(1, item.iteration());
   r.trace = std::move(item.trace());
   r.fields = item.TakeFields();
-  const auto latency = Clock::now() - item.submitted_at();
-  r.latency_ms = std::chrono::duration<double, std::milli>(latency).count();
-  request_latency_.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count());
+  const uint64_t now = internal::CycleClock::Now();
+  const int64_t latency_ns =
+      now > item.submitted_ticks() ? int64_t(double(now - item.submitted_ticks()) * nanos_per_tick_) : 0;
+  r.latency_ms = latency_ns / 1e6;
+  request_latency_.Record(latency_ns);
   if (!r.ok) failed_.fetch_add(1, std::memory_order_relaxed);
   ResultCallback callback = std::move(item.callback);
   if (callback) {
@@ -167,12 +211,12 @@ EngineStats Engine::Stats() const {
     n.id = stage->spec().id;
     n.type = stage->spec().type;
     n.concurrency = stage->spec().concurrency.ToString();
-    int64_t arrived = ns.arrived.load(), started = ns.started.load(), finished = ns.finished.load();
+    int64_t finished = ns.latency.count();
+    int64_t arrived = ns.arrived.load();
     n.items = finished;
     n.errors = ns.errors.load();
-    n.running = std::max<int64_t>(0, started - finished);
-    n.queued = std::max<int64_t>(0, arrived - started);
-    n.busy_seconds = ns.busy_ns.load() / 1e9;
+    n.waiting = std::max<int64_t>(0, arrived - finished);
+    n.busy_seconds = ns.latency.sum_ns() / 1e9;
     n.latency = ns.latency.Summary();
     if (NodeCache* cache = stage->cache()) {
       n.cache_enabled = true;

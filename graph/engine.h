@@ -13,16 +13,19 @@
 // Guarantees:
 // - Exactly one Result per accepted request: successes and failures (node id + message) alike;
 //   Drain() checks items in == results out.
-// - Memory is bounded: at most max_in_flight requests are live inside the engine; Submit waits.
+// - Memory is bounded: at most max_in_flight requests are live inside the engine; Submit waits,
+//   and Run reads the next request only when there is room.
 // - One failing item never affects others.
 //
 // Thread safety: Submit, Stats, Drain may be called from any thread concurrently. Result
 // callbacks run on graph threads (concurrently unless EngineOptions::ordered); they must not
 // block for long, and must not call Submit (a full engine would wait on itself).
 //
-// Threads: the engine runs on oneTBB's worker pool. To fix the number of worker threads, create
-// a tbb::global_control(max_allowed_parallelism, N + 1) for the process (graph-runner --threads
-// does this; the +1 is the submitting thread, which waits and does no graph work).
+// Threads: each engine runs its graph in its own tbb::task_arena of EngineOptions::threads
+// slots, all for workers: submitting threads only enqueue work and wait at the admission gate,
+// they never run node bodies. So that oneTBB's pool can supply that many workers even when it
+// equals the core count, the engine holds a tbb::global_control(max_allowed_parallelism,
+// threads + 1) while it lives; a more restrictive global_control set by the host wins.
 #pragma once
 
 #include <atomic>
@@ -33,6 +36,9 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include "graph/admission_gate.h"
 #include "graph/cache.h"
@@ -47,6 +53,7 @@ namespace refinery {
 
 struct EngineOptions {
   bool ordered = false;  // deliver results in submission order (bounded by max_in_flight)
+  int threads = 0;       // worker threads for this engine's graph; 0 = one per core
 };
 
 struct NodeStatsSnapshot {
@@ -55,8 +62,7 @@ struct NodeStatsSnapshot {
   std::string concurrency;
   int64_t items = 0;       // bodies finished (ok, error, or cache hit)
   int64_t errors = 0;
-  int64_t running = 0;     // bodies in progress
-  int64_t queued = 0;      // handed to the node, not yet started
+  int64_t waiting = 0;     // handed to the node and not finished (queued or running)
   double busy_seconds = 0;
   LatencySummary latency;
   bool cache_enabled = false;
@@ -98,6 +104,13 @@ class Engine {
   Status Submit(Request request, ResultCallback on_result);
   std::future<Result> Submit(Request request);
 
+  // Pull-mode streaming, for batch jobs (graph-runner uses it): the engine calls `next` from its
+  // own threads whenever it has room, so reading is paced by back-pressure and the calling
+  // thread works on the graph too. Returns once `next` returned false (or StopAccepting() was
+  // called) and every request read has its result. Submit() fails while a Run() is in progress;
+  // one Run() at a time.
+  Status Run(const RequestSource& next, ResultCallback on_result);
+
   // Waits until every request submitted so far has its result.
   void Drain();
   // Stops accepting requests (Submit fails, a blocked Submit returns), then drains.
@@ -107,26 +120,33 @@ class Engine {
 
   EngineStats Stats() const;
   const PipelineSpec& spec() const { return spec_; }
+  int threads() const { return options_.threads; }
   void ClearCaches();
 
  private:
   Engine(PipelineSpec spec, EngineOptions options);
   void Finish(const ItemPtr& item);
+  ItemPtr MakeItem(Request&& request, ResultCallback on_result);
 
   PipelineSpec spec_;
   EngineOptions options_;
   AdmissionGate gate_;
-  std::unique_ptr<FlowGraph> graph_;
+  std::unique_ptr<tbb::global_control> parallelism_;
+  std::unique_ptr<tbb::task_arena> arena_;
+  std::unique_ptr<FlowGraph> graph_;  // declared after the arena: destroyed before it
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<int64_t> submitted_{0};
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_{0};
   std::atomic<bool> accepting_{true};
+  std::atomic<bool> streaming_{false};
+  std::mutex run_mu_;
   std::atomic<int> drainers_{0};
   std::mutex drain_mu_;
   std::condition_variable drain_cv_;
   std::mutex submit_mu_;  // serialises seq assignment with Put in ordered mode
   LatencyHistogram request_latency_;
+  const double nanos_per_tick_;
   Clock::time_point created_ = Clock::now();
 };
 

@@ -1,6 +1,7 @@
 #include "graph/item.h"
 
 #include "graph/admission_gate.h"
+#include "graph/internal/cycle_clock.h"
 
 namespace refinery {
 
@@ -12,7 +13,7 @@ Item::Item(std::string id, std::string type, int32_t priority, uint64_t seq)
       type_(std::move(type)),
       priority_(priority),
       seq_(seq),
-      submitted_at_(Clock::now()) {
+      submitted_ticks_(internal::CycleClock::Now()) {
   int64_t now = live_.fetch_add(1, std::memory_order_relaxed) + 1;
   int64_t peak = peak_live_.load(std::memory_order_relaxed);
   while (now > peak && !peak_live_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
@@ -21,7 +22,7 @@ Item::Item(std::string id, std::string type, int32_t priority, uint64_t seq)
 
 Item::~Item() {
   live_.fetch_sub(1, std::memory_order_relaxed);
-  if (gate_ != nullptr) gate_->Release();
+  if (admission_ != nullptr) admission_->Release();
 }
 
 const FieldValue* Item::field(std::string_view name) const {

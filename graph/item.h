@@ -4,7 +4,7 @@
 // (shared_ptr) and never the text. One item is processed by one node at a time: a node body may
 // read and write the item freely without locks.
 //
-// An item holds its admission slot (AdmissionGate) for its whole life: the slot is returned in
+// An item holds its admission slot (Admission) for its whole life: the slot is returned in
 // the destructor, so the number of live items can never exceed the pipeline's max_in_flight,
 // whatever path the item leaves by.
 #pragma once
@@ -22,7 +22,7 @@
 
 namespace refinery {
 
-class AdmissionGate;
+class Admission;
 
 using Clock = std::chrono::steady_clock;
 using TokenIds = std::vector<int32_t>;
@@ -52,7 +52,8 @@ class Item {
   uint64_t seq() const { return seq_; }
   int iteration() const { return iteration_; }
   void set_iteration(int n) { iteration_ = n; }
-  Clock::time_point submitted_at() const { return submitted_at_; }
+  // internal::CycleClock ticks when the item was created (submission time).
+  uint64_t submitted_ticks() const { return submitted_ticks_; }
 
   // Typed field access. A getter returns null/nullopt when the field is absent or of another kind.
   const std::string* text(std::string_view name) const;
@@ -64,6 +65,7 @@ class Item {
   void set_field(std::string name, FieldValue value) { fields_[std::move(name)] = std::move(value); }
   const FieldValue* field(std::string_view name) const;
   const FieldMap& fields() const { return fields_; }
+  void set_fields(FieldMap fields) { fields_ = std::move(fields); }
   FieldMap TakeFields() { return std::move(fields_); }
 
   // Failure: the first failure wins; the item then leaves through the error path.
@@ -76,7 +78,7 @@ class Item {
   const std::vector<NodeTiming>& trace() const { return trace_; }
 
   // Engine internals: the admission slot this item holds (returned on destruction).
-  void HoldAdmission(AdmissionGate* gate) { gate_ = gate; }
+  void HoldAdmission(Admission* admission) { admission_ = admission; }
 
   // Number of Item objects alive in the process; lets tests prove memory stays bounded.
   static int64_t LiveCount() { return live_.load(std::memory_order_relaxed); }
@@ -89,13 +91,13 @@ class Item {
   int32_t priority_;
   uint64_t seq_;
   int iteration_ = 0;
-  Clock::time_point submitted_at_;
+  uint64_t submitted_ticks_;
   FieldMap fields_;
   bool failed_ = false;
   std::string error_node_;
   std::string error_message_;
   std::vector<NodeTiming> trace_;
-  AdmissionGate* gate_ = nullptr;
+  Admission* admission_ = nullptr;
 
   static std::atomic<int64_t> live_;
   static std::atomic<int64_t> peak_live_;

@@ -19,8 +19,8 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
   r.type = msg.type();
   r.priority = msg.priority();
   for (const auto& [k, v] : msg.fields()) r.fields[k] = v;
-  if (msg.has_text()) r.fields["text"] = msg.text();
-  if (msg.has_reference()) r.fields["reference"] = msg.reference();
+  if (msg.has_text()) r.fields["text"] = std::move(*msg.mutable_text());
+  if (msg.has_reference()) r.fields["reference"] = std::move(*msg.mutable_reference());
   return r;
 }
 

@@ -24,11 +24,16 @@ int64_t LatencyHistogram::BucketUpper(int bucket) {
 void LatencyHistogram::Record(int64_t nanos) {
   if (nanos < 0) nanos = 0;
   buckets_[BucketOf(static_cast<uint64_t>(nanos))].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(nanos, std::memory_order_relaxed);
   int64_t m = max_.load(std::memory_order_relaxed);
   while (nanos > m && !max_.compare_exchange_weak(m, nanos, std::memory_order_relaxed)) {
   }
+}
+
+int64_t LatencyHistogram::count() const {
+  int64_t total = 0;
+  for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
+  return total;
 }
 
 int64_t LatencyHistogram::Quantile(double q) const {

@@ -1,6 +1,7 @@
 // LatencyHistogram: a lock-free log-linear histogram of durations in nanoseconds (HdrHistogram's
 // layout with 16 sub-buckets per power of two: every recorded value is kept within 6.25%), so
-// p50/p95/p99 come from all observations, not a sample. Record() is two relaxed atomic adds.
+// p50/p95/p99 come from all observations, not a sample. Record() is two relaxed atomic adds
+// and a load (the count is the sum of the buckets, computed when read).
 #pragma once
 
 #include <array>
@@ -27,7 +28,8 @@ class LatencyHistogram {
   LatencySummary Summary() const;
   // Value (ns) at quantile q in [0, 1]; the upper edge of the bucket holding it.
   int64_t Quantile(double q) const;
-  int64_t count() const { return count_.load(std::memory_order_relaxed); }
+  int64_t count() const;  // sums the buckets: reading is rare, recording is not
+  int64_t sum_ns() const { return sum_.load(std::memory_order_relaxed); }
   // Counts per bucket with each bucket's upper edge (for reports): calls f(upper_ns, count).
   template <typename F>
   void ForEachBucket(F&& f) const {
@@ -42,7 +44,6 @@ class LatencyHistogram {
 
  private:
   std::array<std::atomic<int64_t>, kBuckets> buckets_{};
-  std::atomic<int64_t> count_{0};
   std::atomic<int64_t> sum_{0};
   std::atomic<int64_t> max_{0};
 };

@@ -31,7 +31,7 @@ class NodeStage {
   NodeCache* cache() const { return cache_.get(); }
 
  private:
-  explicit NodeStage(const NodeSpec& spec) : spec_(spec) {}
+  explicit NodeStage(const NodeSpec& spec);
   bool Execute(Item& item, bool* cache_hit);
 
   NodeSpec spec_;
@@ -40,6 +40,7 @@ class NodeStage {
   std::unique_ptr<NodeCache> cache_;
   std::unique_ptr<CacheKeyBuilder> key_builder_;
   NodeStats stats_;
+  double nanos_per_tick_;
 };
 
 }  // namespace refinery

@@ -10,12 +10,11 @@
 namespace refinery {
 
 struct NodeStats {
-  std::atomic<int64_t> arrived{0};    // handed to this node (queued or running or done)
-  std::atomic<int64_t> started{0};    // bodies entered
-  std::atomic<int64_t> finished{0};   // bodies left (ok, error or cache hit)
+  std::atomic<int64_t> arrived{0};    // handed to this node (queued, running or done)
   std::atomic<int64_t> errors{0};
-  std::atomic<int64_t> busy_ns{0};    // summed body time, for "share of time" in reports
-  LatencyHistogram latency;           // body time per item, cache hits included
+  // Body time per item, cache hits included. Its count is the number of bodies finished and its
+  // sum the node's busy time, so those need no counters of their own.
+  LatencyHistogram latency;
 };
 
 }  // namespace refinery

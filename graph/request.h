@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@ struct Request {
   std::string id;                               // echoed in the Result
   std::string type;                             // workload type, for per-type accounting
   int32_t priority = 0;                         // higher is more urgent
-  std::map<std::string, std::string> fields;    // text fields: text, reference, ...
+  FieldMap fields;                              // usually text: text, reference, ...
   // Set for a request that is already known bad (e.g. an unparsable input line): it takes its
   // place in the stream and comes out as an error result with this message, in order.
   std::string input_error;
@@ -33,5 +34,9 @@ struct Result {
   double latency_ms = 0;            // submission to result
   std::vector<NodeTiming> trace;    // per node, in execution order
 };
+
+// Pull-mode input: fills the next request and returns true, or returns false at the end.
+// Called from one engine thread at a time, only when the engine has room for another item.
+using RequestSource = std::function<bool(Request*)>;
 
 }  // namespace refinery

@@ -7,7 +7,6 @@ tools/setup.sh build
 (cd build && ctest --output-on-failure -j 2 --timeout 600)
 
 tools/setup.sh build-asan -DREFINERY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-# detect_leaks=0: oneTBB keeps its worker pool and task arenas for the life of the process.
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 (cd build-asan && ctest --output-on-failure -j 2 --timeout 900 -E install_and_embed)

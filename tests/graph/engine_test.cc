@@ -1,8 +1,6 @@
 // The engine end to end through its public API, at 1, 2 and 4 worker threads.
 #include "graph/engine.h"
 
-#include <oneapi/tbb/global_control.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,18 +17,20 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Text;
 
-class EngineTest : public ::testing::TestWithParam<int> {
- protected:
-  // +1: the submitting test thread does no graph work.
-  tbb::global_control threads_{tbb::global_control::max_allowed_parallelism,
-                               static_cast<size_t>(GetParam() + 1)};
-};
-
-std::unique_ptr<Engine> Make(const std::string& yaml, EngineOptions options = {}) {
+std::unique_ptr<Engine> MakeEngine(const std::string& yaml, EngineOptions options = {}) {
   auto engine = Engine::FromString(yaml, "t.yaml", {}, {}, options);
   EXPECT_TRUE(engine.ok()) << engine.status().message();
   return engine.ok() ? std::move(engine).value() : nullptr;
 }
+
+class EngineTest : public ::testing::TestWithParam<int> {
+ protected:
+  std::unique_ptr<Engine> Make(const std::string& yaml, EngineOptions options = {}) {
+    options.threads = GetParam();
+    return MakeEngine(yaml, options);
+  }
+};
+
 
 Request Req(std::string id, std::string text) {
   Request r;
@@ -182,7 +182,7 @@ TEST(Engine, MissingRequiredFieldFailsThatItemWithAClearMessage) {
 }
 
 TEST(Engine, InputErrorsTakeTheirPlaceInTheStream) {
-  auto engine = Make("pipeline: t\nnodes:\n  - {id: up, type: upper}\n", {.ordered = true});
+  auto engine = MakeEngine("pipeline: t\nnodes:\n  - {id: up, type: upper}\n", {.ordered = true});
   std::vector<Result> results;
   Request bad;
   bad.id = "2";
@@ -199,7 +199,7 @@ TEST(Engine, InputErrorsTakeTheirPlaceInTheStream) {
 }
 
 TEST(Engine, ShutdownRefusesNewRequests) {
-  auto engine = Make("pipeline: t\nnodes:\n  - {id: up, type: upper}\n");
+  auto engine = MakeEngine("pipeline: t\nnodes:\n  - {id: up, type: upper}\n");
   engine->Shutdown();
   Status s = engine->Submit(Req("late", "x"), [](Result&&) {});
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
@@ -209,7 +209,7 @@ TEST(Engine, ShutdownRefusesNewRequests) {
 }
 
 TEST(Engine, ThrowingResultCallbackDoesNotBreakTheStream) {
-  auto engine = Make("pipeline: t\nnodes:\n  - {id: up, type: upper}\n");
+  auto engine = MakeEngine("pipeline: t\nnodes:\n  - {id: up, type: upper}\n");
   std::atomic<int> calls{0};
   for (int i = 0; i < 50; ++i) {
     engine->Submit(Req(std::to_string(i), "x"), [&](Result&&) {

@@ -31,7 +31,7 @@ class NodeRunner {
   Result Run(std::map<std::string, std::string> fields, std::string id = "r") {
     Request r;
     r.id = std::move(id);
-    r.fields = std::move(fields);
+    for (auto& [k, v] : fields) r.fields[k] = std::move(v);
     return engine_->Submit(std::move(r)).get();
   }
   Engine& engine() { return *engine_; }

@@ -1,5 +1,4 @@
 // graph-runner run: stream requests through a pipeline.
-#include <oneapi/tbb/global_control.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -87,13 +86,9 @@ int RunCommand(const RunArgs& args) {
   InputFormat format = args.input_format == "jsonl" ? InputFormat::kJsonLines
                        : args.input_format == "text" ? InputFormat::kText
                                                      : InputFormat::kAuto;
-  const int threads = args.threads > 0 ? args.threads
-                                       : std::max(1u, std::thread::hardware_concurrency());
-  // +1: the reading thread waits at the admission gate and does no graph work.
-  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, threads + 1);
-
   EngineOptions options;
   options.ordered = args.ordered;
+  options.threads = args.threads;
   auto engine = Engine::FromFile(args.pipeline, loader.overrides, loader.config, options);
   if (!engine.ok()) {
     std::cerr << engine.status().message();
@@ -139,7 +134,7 @@ int RunCommand(const RunArgs& args) {
   }
   if (!args.report.empty()) {
     std::ofstream report(args.report);
-    report << MessageToJson(BuildRunReport(stats, (*engine)->spec(), input_errors, wall, threads), true) << "\n";
+    report << MessageToJson(BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads()), true) << "\n";
     if (!report) {
       std::cerr << args.report << ": error: cannot write the run report\n";
       return 2;

@@ -1,0 +1,274 @@
+// engine_bench: measures the engine against the peers the issue names, in one run.
+//
+//   engine_bench chain   YAML-compiled 5-node chain vs the same graph hand-written with
+//                        tbb::flow (input_node -> limiter -> 5 function_nodes -> decrement),
+//                        same node bodies (the `delay` node, spinning), 1 us and 20 us bodies,
+//                        1 and 2 threads.
+//   engine_bench overhead [hand|compiled]
+//                        per-item cost of the framework alone (empty bodies).
+//   engine_bench cache   a workload where 90% of requests repeat, cache on vs off.
+//   engine_bench rss GRAPH_RUNNER
+//                        peak RSS of graph-runner streaming 10,000 and 1,000,000 requests into
+//                        a pipeline whose last node is slow.
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "graph/engine.h"
+#include "graph/registry.h"
+
+namespace {
+
+using namespace refinery;
+using Seconds = std::chrono::duration<double>;
+
+std::string ChainYaml(int micros, bool cache) {
+  std::string y = "pipeline: bench-chain\nmax_in_flight: 64\nnodes:\n";
+  for (int i = 0; i < 5; ++i) {
+    y += "  - {id: n" + std::to_string(i) + ", type: delay, mode: spin, micros: " +
+         std::to_string(micros) + "}\n";
+  }
+  (void)cache;
+  return y;
+}
+
+// pull = Engine::Run (how graph-runner streams); push = Engine::Submit from this thread (how a
+// service submits).
+double RunCompiled(int micros, int threads, int n, bool pull = true) {
+  auto engine = Engine::FromString(ChainYaml(micros, false), "bench", {}, {},
+                                   {.threads = threads}).value();
+  std::atomic<int> done{0};
+  auto count = [&](Result&&) { done.fetch_add(1, std::memory_order_relaxed); };
+  auto t0 = std::chrono::steady_clock::now();
+  int next = 0;
+  auto fill = [&](Request* r) {
+    if (next >= n) return false;
+    r->id = std::to_string(next++);
+    r->fields["text"] = std::string("x");
+    return true;
+  };
+  if (pull) {
+    engine->Run(fill, count);
+  } else {
+    Request r;
+    while (fill(&r)) {
+      engine->Submit(std::move(r), count);
+      r = Request{};
+    }
+    engine->Drain();
+  }
+  double secs = Seconds(std::chrono::steady_clock::now() - t0).count();
+  if (done.load() != n) std::fprintf(stderr, "compiled: lost results!\n");
+  return n / secs;
+}
+
+// The same graph written by hand, the way NOTES.md section 1 recommends for a bounded stream.
+double RunHandWritten(int micros, int threads, int n) {
+  namespace flow = tbb::flow;
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
+  // Same node bodies: the registered `delay` node, instantiated through its factory.
+  const NodeContract* delay = NodeRegistry::Global().Find("delay");
+  OptionValues options;
+  options.Set("micros", int64_t(micros));
+  options.Set("mode", std::string("spin"));
+  std::vector<std::unique_ptr<Node>> bodies;
+  for (int i = 0; i < 5; ++i) {
+    bodies.push_back(std::move(delay->factory(NodeConfig{"n", "delay", options, "."})).value());
+  }
+  flow::graph g;
+  int next = 0;
+  flow::input_node<ItemPtr> source(g, [&](tbb::flow_control& fc) -> ItemPtr {
+    if (next >= n) {
+      fc.stop();
+      return nullptr;
+    }
+    auto item = std::make_shared<Item>(std::to_string(next), "", 0, next);
+    item->set_text("text", "x");
+    ++next;
+    return item;
+  });
+  flow::limiter_node<ItemPtr, int> limiter(g, 64);
+  std::vector<std::unique_ptr<flow::function_node<ItemPtr, ItemPtr>>> stages;
+  for (int i = 0; i < 5; ++i) {
+    Node* body = bodies[i].get();
+    stages.push_back(std::make_unique<flow::function_node<ItemPtr, ItemPtr>>(
+        g, flow::unlimited, [body](const ItemPtr& item) {
+          body->Process(*item);
+          return item;
+        }));
+  }
+  std::atomic<int> done{0};
+  flow::function_node<ItemPtr, int> sink(g, flow::unlimited, [&](const ItemPtr&) {
+    done.fetch_add(1, std::memory_order_relaxed);
+    return 1;
+  });
+  flow::make_edge(source, limiter);
+  flow::make_edge(limiter, *stages[0]);
+  for (int i = 0; i + 1 < 5; ++i) flow::make_edge(*stages[i], *stages[i + 1]);
+  flow::make_edge(*stages[4], sink);
+  flow::make_edge(sink, limiter.decrementer());
+  auto t0 = std::chrono::steady_clock::now();
+  source.activate();
+  g.wait_for_all();
+  double secs = Seconds(std::chrono::steady_clock::now() - t0).count();
+  if (done.load() != n) std::fprintf(stderr, "hand-written: lost results!\n");
+  return n / secs;
+}
+
+double BestOf(int reps, auto&& f) {
+  double best = 0;
+  for (int i = 0; i < reps; ++i) best = std::max(best, f());
+  return best;
+}
+
+int Chain() {
+  std::printf("5-node chain, items/s (best of 3); compiled = Engine::Run (pull), "
+              "submit = Engine::Submit (push)\n");
+  std::printf("%-6s %-8s %13s %13s %7s %13s %7s\n", "body", "threads", "hand-written", "compiled",
+              "ratio", "submit", "ratio");
+  for (int micros : {1, 20}) {
+    double compiled_1 = 0;
+    for (int threads : {1, 2}) {
+      const int n = micros == 1 ? 200'000 : 20'000;
+      double hand = BestOf(3, [&] { return RunHandWritten(micros, threads, n); });
+      double compiled = BestOf(3, [&] { return RunCompiled(micros, threads, n, true); });
+      double pushed = BestOf(3, [&] { return RunCompiled(micros, threads, n, false); });
+      if (threads == 1) compiled_1 = compiled;
+      std::printf("%-6s %-8d %13.0f %13.0f %7.3f %13.0f %7.3f", (std::to_string(micros) + "us").c_str(),
+                  threads, hand, compiled, compiled / hand, pushed, pushed / hand);
+      if (threads == 2) std::printf("   compiled 2-thread speedup %.2fx", compiled / compiled_1);
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
+// Per-item engine overhead: empty bodies, so only the framework's cost remains.
+int Overhead(const std::string& which) {
+  const int n = 500'000;
+  std::printf("5-node chain with empty bodies, 1 thread, ns per item\n");
+  if (which != "compiled") {
+    std::printf("hand-written %8.0f\n", 1e9 / BestOf(3, [&] { return RunHandWritten(0, 1, n); }));
+  }
+  if (which != "hand") {
+    std::printf("compiled     %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, true); }));
+    std::printf("submit       %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, false); }));
+  }
+  return 0;
+}
+
+int Cache() {
+  // 100,000 requests over 10,000 distinct texts, 90% of requests repeat one seen before.
+  // The cached node does ~20 us of work (normalize over a 4 KiB text), as a real text node would.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 10'000; ++i) {
+    std::string t;
+    while (t.size() < 4096) t += "Line   " + std::to_string(i) + " of\tsome   text\n\n\n";
+    texts.push_back(std::move(t));
+  }
+  std::printf("90%%-repeat workload, 100,000 requests, normalize on 4 KiB texts, 2 threads\n");
+  std::printf("%-10s %12s %10s\n", "cache", "requests/s", "hit rate");
+  for (bool on : {false, true}) {
+    std::string yaml = "pipeline: bench-cache\nnodes:\n  - {id: clean, type: normalize, cache: " +
+                       std::string(on ? "{capacity: 20000}" : "false") + "}\n";
+    auto engine = Engine::FromString(yaml, "bench", {}, {}, {.threads = 2}).value();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 100'000; ++i) {
+      // First 10% of requests introduce each text once; the rest repeat them.
+      int which = i < 10'000 ? i : int((i * 2654435761u) % 10'000);
+      Request r;
+      r.id = std::to_string(i);
+      r.fields["text"] = texts[which];
+      engine->Submit(std::move(r), [](Result&&) {});
+    }
+    engine->Drain();
+    double secs = Seconds(std::chrono::steady_clock::now() - t0).count();
+    EngineStats s = engine->Stats();
+    double rate = s.nodes[0].cache.hits + s.nodes[0].cache.misses
+                      ? double(s.nodes[0].cache.hits) / (s.nodes[0].cache.hits + s.nodes[0].cache.misses)
+                      : 0;
+    std::printf("%-10s %12.0f %9.1f%%\n", on ? "on" : "off", 100'000 / secs, rate * 100);
+  }
+  return 0;
+}
+
+// Runs graph-runner on `lines` generated requests; returns its peak RSS in KiB.
+long PeakRss(const std::string& graph_runner, const std::string& pipeline, long lines,
+             double* seconds) {
+  const std::string input = "/tmp/refinery-bench-" + std::to_string(lines) + ".jsonl";
+  if (!std::filesystem::exists(input)) {
+    std::ofstream out(input);
+    std::string body(200, 'w');
+    for (long i = 0; i < lines; ++i) {
+      out << "{\"id\":\"" << i << "\",\"type\":\"bench\",\"text\":\"request " << i << " " << body
+          << "\"}\n";
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(graph_runner.c_str(), graph_runner.c_str(), "run", pipeline.c_str(), "--input",
+          input.c_str(), "--threads", "2", nullptr);
+    _exit(99);
+  }
+  int status;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  *seconds = Seconds(std::chrono::steady_clock::now() - t0).count();
+  return usage.ru_maxrss;
+}
+
+int Rss(const std::string& graph_runner) {
+  const std::string pipeline = "/tmp/refinery-bench-rss.yaml";
+  std::ofstream(pipeline) << "pipeline: bench-rss\nmax_in_flight: 64\nnodes:\n"
+                             "  - {id: clean, type: normalize, cache: false}\n"
+                             "  - {id: size, type: measure, cache: false}\n"
+                             "  - {id: slow, type: delay, mode: spin, micros: 3, concurrency: serial}\n";
+  std::printf("graph-runner peak RSS, last node serial and slow (3 us spin), 2 threads\n");
+  long base = 0;
+  for (long lines : {10'000L, 1'000'000L}) {
+    double secs;
+    long kib = PeakRss(graph_runner, pipeline, lines, &secs);
+    if (lines == 10'000) base = kib;
+    std::printf("%9ld requests: peak RSS %7.1f MiB in %6.2fs", lines, kib / 1024.0, secs);
+    if (lines != 10'000) std::printf("  (%.1f%% vs 10,000)", 100.0 * (kib - base) / base);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "chain" && argc == 5) {  // one configuration, for profiling: chain MICROS THREADS hand|compiled
+    int micros = std::atoi(argv[2]), threads = std::atoi(argv[3]);
+    int n = micros <= 1 ? 200'000 : 20'000;
+    std::string which = argv[4];
+    double rate = which == "hand"     ? RunHandWritten(micros, threads, n)
+                  : which == "submit" ? RunCompiled(micros, threads, n, false)
+                                      : RunCompiled(micros, threads, n, true);
+    std::printf("%.0f items/s\n", rate);
+    return 0;
+  }
+  if (mode == "chain") return Chain();
+  if (mode == "cache") return Cache();
+  if (mode == "overhead") return Overhead(argc > 2 ? argv[2] : "both");
+  if (mode == "rss" && argc > 2) return Rss(argv[2]);
+  std::fprintf(stderr, "usage: engine_bench chain | cache | rss PATH_TO_GRAPH_RUNNER\n");
+  return 2;
+}
