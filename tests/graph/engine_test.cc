@@ -113,6 +113,53 @@ nodes:
   EXPECT_EQ(engine->Stats().peak_in_flight, Item::PeakLiveCount());
 }
 
+TEST_P(EngineTest, PullModeStreamKeepsLiveItemsBoundedAndLosesNothing) {
+  auto engine = Make(R"(pipeline: t
+max_in_flight: 24
+nodes:
+  - {id: a, type: upper, cache: false}
+  - {id: check, type: fail, needle: "7"}
+  - {id: slow, type: spin, micros: 2, concurrency: serial}
+)");
+  ASSERT_TRUE(engine);
+  Item::ResetPeakLiveCount();
+  constexpr int kN = 200'000;
+  int next = 0;
+  std::atomic<int64_t> ok{0}, failed{0};
+  Status s = engine->Run(
+      [&](Request* r) {
+        if (next == kN) return false;
+        r->id = std::to_string(next);
+        r->fields["text"] = std::string("n") + std::to_string(next++ % 10);
+        return true;
+      },
+      [&](Result&& r) { (r.ok ? ok : failed).fetch_add(1); });
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(ok.load() + failed.load(), kN);
+  EXPECT_EQ(failed.load(), kN / 10);  // every text ending in 7
+  EXPECT_LE(Item::PeakLiveCount(), 24);
+  EXPECT_EQ(Item::LiveCount(), 0);
+  EXPECT_EQ(engine->Stats().completed, kN);
+}
+
+TEST_P(EngineTest, PullModeOrderedAndStoppable) {
+  auto engine = Make("pipeline: t\nmax_in_flight: 8\nnodes:\n  - {id: w, type: spin, micros: 5}\n",
+                     {.ordered = true});
+  std::vector<std::string> order;
+  int next = 0;
+  Status s = engine->Run(
+      [&](Request* r) {
+        if (next == 3000) engine->StopAccepting();  // as a signal handler's thread would
+        r->id = std::to_string(next++);
+        return true;  // an endless source: only StopAccepting ends the run
+      },
+      [&](Result&& r) { order.push_back(r.id); });
+  ASSERT_TRUE(s.ok());
+  ASSERT_GE(order.size(), 3000u);
+  for (size_t i = 0; i < order.size(); ++i) ASSERT_EQ(order[i], std::to_string(i));
+  EXPECT_EQ(engine->Stats().completed, int64_t(order.size()));
+}
+
 TEST_P(EngineTest, SecondRunOfTheSameRequestsIsServedFromTheCache) {
   auto engine = Make("pipeline: t\nnodes:\n  - {id: up, type: upper, cache: {capacity: 1000}}\n");
   ASSERT_TRUE(engine);
@@ -196,6 +243,23 @@ TEST(Engine, InputErrorsTakeTheirPlaceInTheStream) {
   EXPECT_FALSE(results[1].ok);
   EXPECT_EQ(results[1].error_message, "in.jsonl:2: error: not a valid request");
   EXPECT_EQ(engine->Stats().failed, 1);
+}
+
+TEST(Engine, SubmitIsRefusedWhileARunStreams) {
+  auto engine = MakeEngine("pipeline: t\nnodes:\n  - {id: w, type: spin, micros: 10}\n");
+  Status during;
+  int next = 0;
+  Status s = engine->Run(
+      [&](Request* r) {
+        if (next == 10) during = engine->Submit(Req("push", "x"), [](Result&&) {});
+        r->id = std::to_string(next);
+        return next++ < 20;
+      },
+      [](Result&&) {});
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(during.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(during.message(), HasSubstr("a Run() stream is in progress"));
+  EXPECT_TRUE(engine->Submit(Req("after", "x")).get().ok);  // push works again afterwards
 }
 
 TEST(Engine, ShutdownRefusesNewRequests) {

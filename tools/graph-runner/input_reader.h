@@ -3,7 +3,6 @@
 // or plain text files (one request per file).
 #pragma once
 
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,24 +19,35 @@ struct InputItem {
   std::string fallback_id;         // id for the error result (the line number)
 };
 
+// Not thread-safe: one caller at a time (the engine's reader calls it serially).
 class InputReader {
  public:
-  InputReader(std::vector<std::string> paths, InputFormat format, size_t max_line_bytes);
+  // `stop_fd`: when it becomes readable (a signal handler wrote to it), reading stops as if
+  // the input had ended, even while blocked waiting for a slow pipe. -1 for none.
+  InputReader(std::vector<std::string> paths, InputFormat format, size_t max_line_bytes,
+              int stop_fd = -1);
   ~InputReader();
-  // Opens the next input; false at the end. An unopenable file is an error item.
+  // The next request or bad line; false at the end of all inputs (or when stopped).
   bool Next(InputItem* out);
   // Fraction of input bytes consumed, when known (files), else -1.
   double Progress() const;
 
  private:
   bool OpenNext(InputItem* out, bool* opened);
+  void CloseCurrent();
+  // Refills buf_ from fd_, waiting on fd_ and stop_fd_; false at end of file or when stopped.
+  bool Fill();
   bool ReadLine(std::string* line, bool* too_long);
 
   std::vector<std::string> paths_;
   InputFormat format_;
   size_t max_line_bytes_;
+  int stop_fd_;
+  bool stopped_ = false;
   size_t next_path_ = 0;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  std::string buf_;
+  size_t buf_pos_ = 0;
   std::string current_;
   bool current_jsonl_ = false;
   int64_t line_number_ = 0;

@@ -1,5 +1,8 @@
 #include "tools/graph-runner/result_writer.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -7,11 +10,17 @@
 
 namespace refinery::cli {
 
-StatusOr<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& path) {
-  if (path == "-") return std::unique_ptr<ResultWriter>(new ResultWriter(stdout, false));
+StatusOr<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& path,
+                                                          bool flush_each) {
+  if (path == "-") {
+    // A pipe or terminal on stdout is someone reading live: flush each line there too.
+    struct stat st {};
+    bool live = ::fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode);
+    return std::unique_ptr<ResultWriter>(new ResultWriter(stdout, false, flush_each || live));
+  }
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return Status::InvalidArgument(path + ": error: cannot write output: " + std::strerror(errno));
-  return std::unique_ptr<ResultWriter>(new ResultWriter(f, true));
+  return std::unique_ptr<ResultWriter>(new ResultWriter(f, true, flush_each));
 }
 
 ResultWriter::~ResultWriter() {
@@ -23,6 +32,7 @@ void ResultWriter::WriteLine(const std::string& json) {
   std::lock_guard lock(mu_);
   std::fwrite(json.data(), 1, json.size(), file_);
   std::fputc('\n', file_);
+  if (flush_each_) std::fflush(file_);
 }
 
 void ResultWriter::Write(const Result& result) { WriteLine(ResultToJson(result)); }

@@ -1,4 +1,6 @@
 // graph-runner run: stream requests through a pipeline.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,13 +24,20 @@ namespace refinery::cli {
 namespace {
 
 std::atomic<int> g_signals{0};
+int g_stop_pipe[2] = {-1, -1};
 
 void OnSignal(int) {
-  // First signal: stop reading, let in-flight items finish. Second: leave at once.
+  // First signal: stop reading (the reader polls the pipe), let in-flight items finish.
+  // Second: leave at once.
   if (g_signals.fetch_add(1) >= 1) _exit(130);
+  char byte = 1;
+  [[maybe_unused]] ssize_t n = ::write(g_stop_pipe[1], &byte, 1);
 }
 
 void InstallSignalHandlers() {
+  if (g_stop_pipe[0] < 0 && ::pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    g_stop_pipe[0] = g_stop_pipe[1] = -1;
+  }
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -95,13 +104,21 @@ int RunCommand(const RunArgs& args) {
     if (engine.status().message().back() != '\n') std::cerr << "\n";
     return 2;
   }
-  auto writer = ResultWriter::Open(args.output);
+  // Regular files are read inside the engine (pull: reading is paced by back-pressure at no
+  // thread cost). A pipe or terminal can block for as long as its writer likes, which must not
+  // hold one of the engine's threads: it is read on this thread and submitted (push).
+  bool all_files = true;
+  for (const std::string& path : args.inputs) {
+    struct stat st {};
+    all_files = all_files && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  }
+  auto writer = ResultWriter::Open(args.output, /*flush_each=*/!all_files);
   if (!writer.ok()) {
     std::cerr << writer.status().message() << "\n";
     return 2;
   }
   InstallSignalHandlers();
-  InputReader reader(args.inputs, format, args.max_line_bytes);
+  InputReader reader(args.inputs, format, args.max_line_bytes, g_stop_pipe[0]);
   const auto start = std::chrono::steady_clock::now();
   int64_t requests = 0;
   int64_t input_errors = 0;
@@ -109,22 +126,36 @@ int RunCommand(const RunArgs& args) {
     std::unique_ptr<ProgressLine> progress;
     if (args.progress && ::isatty(STDERR_FILENO)) progress = std::make_unique<ProgressLine>(**engine, reader);
     ResultWriter* out = writer->get();
-    InputItem item;
-    while (g_signals.load() == 0 && reader.Next(&item)) {
-      Request request;
+    // Called by the engine, from one of its threads at a time, whenever it has room.
+    auto next = [&](Request* request) {
+      InputItem item;
+      if (g_signals.load() != 0 || !reader.Next(&item)) return false;
       if (item.request) {
-        request = std::move(*item.request);
+        *request = std::move(*item.request);
       } else {
-        request.id = item.fallback_id;
-        request.input_error = item.error;
+        request->id = item.fallback_id;
+        request->input_error = item.error;
         ++input_errors;
         std::fprintf(stderr, "%s\n", item.error.c_str());
       }
       ++requests;
-      Status s = (*engine)->Submit(std::move(request), [out](Result&& r) { out->Write(r); });
-      if (!s.ok()) break;  // shut down by a signal
+      return true;
+    };
+    auto write = [out](Result&& r) { out->Write(r); };
+    if (all_files) {
+      Status s = (*engine)->Run(next, write);
+      if (!s.ok()) {
+        std::cerr << "error: " << s.message() << "\n";
+        return 2;
+      }
+    } else {
+      Request request;
+      while (next(&request)) {
+        if (!(*engine)->Submit(std::move(request), write).ok()) break;
+        request = Request{};
+      }
+      (*engine)->Drain();
     }
-    (*engine)->Drain();
   }
   (*writer)->Flush();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
