@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "graph/result_json.h"
+
 namespace refinery {
 
 namespace pbjson = google::protobuf::util;
@@ -59,13 +61,18 @@ std::string MessageToJson(const google::protobuf::Message& message, bool pretty)
   pbjson::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.add_whitespace = pretty;
-  options.always_print_primitive_fields = true;  // 0 and "" are data too (iterations, micros)
+  options.always_print_primitive_fields = true;  // 0 and "" are data too (counts in reports)
   (void)pbjson::MessageToJsonString(message, &out, options);
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
 
-std::string ResultToJson(const Result& result) { return MessageToJson(ResultToProto(result), false); }
+std::string ResultToJson(const Result& result) {
+  std::string out;
+  out.reserve(256);
+  AppendResultJson(result, &out);
+  return out;
+}
 
 namespace {
 void FillLatency(const LatencySummary& s, proto::Latency* out) {

@@ -15,6 +15,7 @@ namespace refinery {
 StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number);
 
 proto::Result ResultToProto(const Result& result);
+// One JSON line in the mapping of proto::Result (written by result_json.h: same output, faster).
 std::string ResultToJson(const Result& result);
 
 // The run report message from engine stats (input_errors: lines that never became requests).

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "graph/registry.h"
-#include "nodes/text/utf8.h"
+#include "graph/utf8.h"
 
 namespace refinery::nodes {
 namespace {
@@ -35,7 +35,7 @@ class Normalize : public Node {
 
   void Process(Item& item) const override {
     const std::string& in = *item.text(o_.field);
-    std::string valid = text::ToValidUtf8(in);
+    std::string valid = utf8::ToValidUtf8(in);
     std::string out;
     out.reserve(valid.size());
     std::string line;

@@ -1,6 +1,6 @@
-#include "nodes/text/utf8.h"
+#include "graph/utf8.h"
 
-namespace refinery::text {
+namespace refinery::utf8 {
 
 size_t ValidSequenceLength(std::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -59,4 +59,4 @@ std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
-}  // namespace refinery::text
+}  // namespace refinery::utf8

@@ -1,12 +1,12 @@
-// UTF-8 helpers shared by text nodes: validation with U+FFFD replacement (the same rule every
-// time: each maximal invalid subsequence becomes one U+FFFD, as Python's 'replace' does for
-// truncated sequences; bytes that can never start a sequence become one U+FFFD each).
+// UTF-8 helpers shared by the engine (JSON output) and text nodes: validation with U+FFFD
+// replacement, the same rule every time: a truncated sequence becomes one U+FFFD (as Python's
+// 'replace' does); a byte that can never start a sequence becomes one U+FFFD.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace refinery::text {
+namespace refinery::utf8 {
 
 // Length of the valid UTF-8 sequence at s[i], or 0 if the bytes there are not valid UTF-8.
 size_t ValidSequenceLength(std::string_view s, size_t i);
@@ -16,4 +16,4 @@ std::string ToValidUtf8(std::string_view s);
 
 bool IsValidUtf8(std::string_view s);
 
-}  // namespace refinery::text
+}  // namespace refinery::utf8
