@@ -52,7 +52,7 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
         impl.graph, limit == 0 ? size_t(flow::unlimited) : static_cast<size_t>(limit),
         [stage, next_stats](const ItemPtr& item, StageNode::output_ports_type& ports) {
           if (stage->Run(*item)) {
-            if (next_stats) next_stats->arrived.fetch_add(1, std::memory_order_relaxed);
+            if (next_stats) next_stats->arrived.Add();
             std::get<0>(ports).try_put(item);
           } else {
             std::get<1>(ports).try_put(item);
@@ -80,7 +80,7 @@ void FlowGraph::Put(const ItemPtr& item) {
     impl_->exit->try_put(item);
     return;
   }
-  stages_.front()->stats().arrived.fetch_add(1, std::memory_order_relaxed);
+  stages_.front()->stats().arrived.Add();
   // The first node queues (it never rejects), so try_put always succeeds; the gate in front
   // bounds how much it can queue.
   impl_->nodes.front()->try_put(item);
@@ -143,7 +143,7 @@ void FlowGraph::Stream(const RequestSource& next, const ItemFactory& make, Admis
                     if (item->failed()) {
                       std::get<1>(ports).try_put(item);
                     } else {
-                      first.arrived.fetch_add(1, std::memory_order_relaxed);
+                      first.arrived.Add();
                       std::get<0>(ports).try_put(item);
                     }
                   });

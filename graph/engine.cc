@@ -12,9 +12,13 @@ namespace {
 // The item plus where its result goes. Allocated once per request by make_shared, so the callback
 // costs no separate allocation or lookup table.
 struct TrackedItem : Item {
-  TrackedItem(std::string id, std::string type, int32_t priority, uint64_t seq, ResultCallback cb)
-      : Item(std::move(id), std::move(type), priority, seq), callback(std::move(cb)) {}
-  ResultCallback callback;
+  TrackedItem(std::string id, std::string type, int32_t priority, uint64_t seq, ResultCallback cb,
+              const ResultCallback* shared)
+      : Item(std::move(id), std::move(type), priority, seq),
+        callback(std::move(cb)),
+        shared_callback(shared) {}
+  ResultCallback callback;                 // Submit: each request's own
+  const ResultCallback* shared_callback;   // Run: one for the whole stream, not copied per item
 };
 }  // namespace
 
@@ -66,10 +70,12 @@ Engine::~Engine() {
   graph_.reset();  // waits for graph tasks; node bodies reference stages owned by the graph
 }
 
-ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result) {
+ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result,
+                         const ResultCallback* shared_callback) {
   const uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
   auto item = std::make_shared<TrackedItem>(std::move(request.id), std::move(request.type),
-                                            request.priority, seq, std::move(on_result));
+                                            request.priority, seq, std::move(on_result),
+                                            shared_callback);
   item->set_fields(std::move(request.fields));
   if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
   item->trace().reserve(graph_->stages().size());
@@ -110,7 +116,8 @@ Status Engine::Run(const RequestSource& next, ResultCallback on_result) {
     return accepting_.load(std::memory_order_acquire) && next(r);
   };
   graph_->Stream(
-      guarded, [&](Request&& r) { return MakeItem(std::move(r), on_result); }, gate_, *arena_,
+      guarded, [&](Request&& r) { return MakeItem(std::move(r), nullptr, &on_result); }, gate_,
+      *arena_,
       [this] { Drain(); });
   streaming_.store(false, std::memory_order_release);
   Drain();
@@ -153,9 +160,10 @@ void Engine::Finish(const ItemPtr& handle) {
   request_latency_.Record(latency_ns);
   if (!r.ok) failed_.fetch_add(1, std::memory_order_relaxed);
   ResultCallback callback = std::move(item.callback);
-  if (callback) {
+  const ResultCallback* target = item.shared_callback ? item.shared_callback : &callback;
+  if (*target) {
     try {
-      callback(std::move(r));
+      (*target)(std::move(r));
     } catch (const std::exception& e) {
       spdlog::error("result callback for request '{}' threw: {}", item.id(), e.what());
     } catch (...) {
@@ -212,9 +220,9 @@ EngineStats Engine::Stats() const {
     n.type = stage->spec().type;
     n.concurrency = stage->spec().concurrency.ToString();
     int64_t finished = ns.latency.count();
-    int64_t arrived = ns.arrived.load();
+    int64_t arrived = ns.arrived.Load();
     n.items = finished;
-    n.errors = ns.errors.load();
+    n.errors = ns.errors.Load();
     n.waiting = std::max<int64_t>(0, arrived - finished);
     n.busy_seconds = ns.latency.sum_ns() / 1e9;
     n.latency = ns.latency.Summary();

@@ -126,7 +126,8 @@ class Engine {
  private:
   Engine(PipelineSpec spec, EngineOptions options);
   void Finish(const ItemPtr& item);
-  ItemPtr MakeItem(Request&& request, ResultCallback on_result);
+  ItemPtr MakeItem(Request&& request, ResultCallback on_result,
+                   const ResultCallback* shared_callback = nullptr);
 
   PipelineSpec spec_;
   EngineOptions options_;

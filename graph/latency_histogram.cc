@@ -23,41 +23,66 @@ int64_t LatencyHistogram::BucketUpper(int bucket) {
 
 void LatencyHistogram::Record(int64_t nanos) {
   if (nanos < 0) nanos = 0;
-  buckets_[BucketOf(static_cast<uint64_t>(nanos))].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(nanos, std::memory_order_relaxed);
-  int64_t m = max_.load(std::memory_order_relaxed);
-  while (nanos > m && !max_.compare_exchange_weak(m, nanos, std::memory_order_relaxed)) {
+  Shard& shard = shards_[internal::ThreadShard()];
+  shard.buckets[BucketOf(static_cast<uint64_t>(nanos))].fetch_add(1, std::memory_order_relaxed);
+  shard.sum.fetch_add(nanos, std::memory_order_relaxed);
+  int64_t m = shard.max.load(std::memory_order_relaxed);
+  while (nanos > m && !shard.max.compare_exchange_weak(m, nanos, std::memory_order_relaxed)) {
   }
+}
+
+int64_t LatencyHistogram::BucketCount(int bucket) const {
+  int64_t c = 0;
+  for (int s = 0; s < internal::kThreadShards; ++s) {
+    c += shards_[s].buckets[bucket].load(std::memory_order_relaxed);
+  }
+  return c;
+}
+
+int64_t LatencyHistogram::Max() const {
+  int64_t m = 0;
+  for (int s = 0; s < internal::kThreadShards; ++s) {
+    m = std::max(m, shards_[s].max.load(std::memory_order_relaxed));
+  }
+  return m;
+}
+
+int64_t LatencyHistogram::sum_ns() const {
+  int64_t total = 0;
+  for (int s = 0; s < internal::kThreadShards; ++s) {
+    total += shards_[s].sum.load(std::memory_order_relaxed);
+  }
+  return total;
 }
 
 int64_t LatencyHistogram::count() const {
   int64_t total = 0;
-  for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
+  for (int i = 0; i < kBuckets; ++i) total += BucketCount(i);
   return total;
 }
 
 int64_t LatencyHistogram::Quantile(double q) const {
-  int64_t total = 0;
-  for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
+  const int64_t total = count();
   if (total == 0) return 0;
+  const int64_t max = Max();
   int64_t rank = std::max<int64_t>(1, static_cast<int64_t>(q * total + 0.999999));
   int64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
-    if (seen >= rank) return std::min(BucketUpper(i), max_.load(std::memory_order_relaxed));
+    seen += BucketCount(i);
+    if (seen >= rank) return std::min(BucketUpper(i), max);
   }
-  return max_.load(std::memory_order_relaxed);
+  return max;
 }
 
 LatencySummary LatencyHistogram::Summary() const {
   LatencySummary s;
   s.count = count();
   if (s.count == 0) return s;
-  s.mean_us = sum_.load(std::memory_order_relaxed) / 1e3 / s.count;
+  s.mean_us = sum_ns() / 1e3 / s.count;
   s.p50_us = Quantile(0.50) / 1e3;
   s.p95_us = Quantile(0.95) / 1e3;
   s.p99_us = Quantile(0.99) / 1e3;
-  s.max_us = max_.load(std::memory_order_relaxed) / 1e3;
+  s.max_us = Max() / 1e3;
   return s;
 }
 

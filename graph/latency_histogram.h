@@ -1,12 +1,16 @@
 // LatencyHistogram: a lock-free log-linear histogram of durations in nanoseconds (HdrHistogram's
 // layout with 16 sub-buckets per power of two: every recorded value is kept within 6.25%), so
 // p50/p95/p99 come from all observations, not a sample. Record() is two relaxed atomic adds
-// and a load (the count is the sum of the buckets, computed when read).
+// and a load on the calling thread's own shard (internal/thread_shard.h), so threads recording
+// into one histogram do not contend; readers merge the shards.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+
+#include "graph/internal/thread_shard.h"
 
 namespace refinery {
 
@@ -29,12 +33,12 @@ class LatencyHistogram {
   // Value (ns) at quantile q in [0, 1]; the upper edge of the bucket holding it.
   int64_t Quantile(double q) const;
   int64_t count() const;  // sums the buckets: reading is rare, recording is not
-  int64_t sum_ns() const { return sum_.load(std::memory_order_relaxed); }
+  int64_t sum_ns() const;
   // Counts per bucket with each bucket's upper edge (for reports): calls f(upper_ns, count).
   template <typename F>
   void ForEachBucket(F&& f) const {
     for (int i = 0; i < kBuckets; ++i) {
-      int64_t c = buckets_[i].load(std::memory_order_relaxed);
+      int64_t c = BucketCount(i);
       if (c) f(BucketUpper(i), c);
     }
   }
@@ -43,9 +47,15 @@ class LatencyHistogram {
   static int64_t BucketUpper(int bucket);
 
  private:
-  std::array<std::atomic<int64_t>, kBuckets> buckets_{};
-  std::atomic<int64_t> sum_{0};
-  std::atomic<int64_t> max_{0};
+  struct alignas(64) Shard {
+    std::array<std::atomic<int64_t>, kBuckets> buckets{};
+    std::atomic<int64_t> sum{0};
+    std::atomic<int64_t> max{0};
+  };
+  int64_t BucketCount(int bucket) const;
+  int64_t Max() const;
+
+  std::unique_ptr<Shard[]> shards_{new Shard[internal::kThreadShards]};
 };
 
 }  // namespace refinery

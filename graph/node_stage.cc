@@ -79,7 +79,7 @@ bool NodeStage::Run(Item& item) {
   if (!ok && !item.failed()) item.Fail(spec_.id, "node failed without a message");
   const uint64_t t1 = internal::CycleClock::Now();
   const int64_t ns = t1 > t0 ? int64_t(double(t1 - t0) * nanos_per_tick_) : 0;
-  if (!ok) stats_.errors.fetch_add(1, std::memory_order_relaxed);
+  if (!ok) stats_.errors.Add();
   stats_.latency.Record(ns);
   item.trace().push_back({spec_.id, ns / 1e3, cache_hit});
   return ok;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+
+#include "graph/internal/thread_shard.h"
 #include <cstdint>
 
 #include "graph/latency_histogram.h"
@@ -10,8 +12,8 @@
 namespace refinery {
 
 struct NodeStats {
-  std::atomic<int64_t> arrived{0};    // handed to this node (queued, running or done)
-  std::atomic<int64_t> errors{0};
+  internal::ShardedCounter arrived;    // handed to this node (queued, running or done)
+  internal::ShardedCounter errors;
   // Body time per item, cache hits included. Its count is the number of bodies finished and its
   // sum the node's busy time, so those need no counters of their own.
   LatencyHistogram latency;
