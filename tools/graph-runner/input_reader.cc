@@ -34,15 +34,14 @@ InputReader::~InputReader() { CloseCurrent(); }
 void InputReader::CloseCurrent() {
   if (fd_ > 0) ::close(fd_);
   fd_ = -1;
-  done_bytes_ += current_bytes_;
-  current_bytes_ = 0;
+  done_bytes_ += current_bytes_.exchange(0);
   buf_.clear();
   buf_pos_ = 0;
 }
 
 double InputReader::Progress() const {
   if (total_bytes_ <= 0) return -1;
-  return double(done_bytes_ + current_bytes_) / double(total_bytes_);
+  return double(done_bytes_.load() + current_bytes_.load()) / double(total_bytes_);
 }
 
 bool InputReader::OpenNext(InputItem* out, bool* opened) {

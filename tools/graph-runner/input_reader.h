@@ -3,6 +3,7 @@
 // or plain text files (one request per file).
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,8 +53,9 @@ class InputReader {
   bool current_jsonl_ = false;
   int64_t line_number_ = 0;
   int64_t total_bytes_ = 0;
-  int64_t done_bytes_ = 0;
-  int64_t current_bytes_ = 0;
+  // Read by Progress() from the progress thread while the reader advances them.
+  std::atomic<int64_t> done_bytes_{0};
+  std::atomic<int64_t> current_bytes_{0};
 };
 
 }  // namespace refinery::cli
