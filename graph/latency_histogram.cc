@@ -23,9 +23,10 @@ int64_t LatencyHistogram::BucketUpper(int bucket) {
 
 void LatencyHistogram::Record(int64_t nanos) {
   if (nanos < 0) nanos = 0;
-  Shard& shard = shards_[internal::ThreadShard()];
-  shard.buckets[BucketOf(static_cast<uint64_t>(nanos))].fetch_add(1, std::memory_order_relaxed);
-  shard.sum.fetch_add(nanos, std::memory_order_relaxed);
+  const internal::ShardSlot slot = internal::ThreadShard();
+  Shard& shard = shards_[slot.index];
+  internal::ShardAdd(shard.buckets[BucketOf(static_cast<uint64_t>(nanos))], 1, slot.exclusive);
+  internal::ShardAdd(shard.sum, nanos, slot.exclusive);
   int64_t m = shard.max.load(std::memory_order_relaxed);
   while (nanos > m && !shard.max.compare_exchange_weak(m, nanos, std::memory_order_relaxed)) {
   }

@@ -81,7 +81,7 @@ bool NodeStage::Run(Item& item) {
   const int64_t ns = t1 > t0 ? int64_t(double(t1 - t0) * nanos_per_tick_) : 0;
   if (!ok) stats_.errors.Add();
   stats_.latency.Record(ns);
-  item.trace().push_back({spec_.id, ns / 1e3, cache_hit});
+  item.trace().emplace_back(NodeTiming{spec_.id, ns / 1e3, cache_hit});
   return ok;
 }
 

@@ -9,19 +9,42 @@
 
 namespace refinery::internal {
 
-inline constexpr int kThreadShards = 8;
+inline constexpr int kThreadShards = 16;
 
-// This thread's shard, assigned round-robin on first use.
-inline int ThreadShard() {
+// This thread's shard: the first kThreadShards threads that ask get one each, for themselves
+// (`exclusive`: the only writer, so a relaxed load + store replaces the locked add); later
+// threads share them round-robin and use atomic adds. The thread_locals are constant-
+// initialised, so reading them is a plain TLS load, not a call to a TLS init wrapper.
+struct ShardSlot {
+  int index;
+  bool exclusive;
+};
+inline ShardSlot ThreadShard() {
   static std::atomic<int> next{0};
-  thread_local const int shard = next.fetch_add(1, std::memory_order_relaxed) % kThreadShards;
-  return shard;
+  static thread_local int shard = -1;
+  static thread_local bool exclusive = false;
+  if (__builtin_expect(shard < 0, 0)) {
+    const int n = next.fetch_add(1, std::memory_order_relaxed);
+    shard = n % kThreadShards;
+    exclusive = n < kThreadShards;
+  }
+  return {shard, exclusive};
+}
+
+// Adds to an atomic that only this thread writes when `exclusive`.
+inline void ShardAdd(std::atomic<int64_t>& a, int64_t n, bool exclusive) {
+  if (exclusive) {
+    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  } else {
+    a.fetch_add(n, std::memory_order_relaxed);
+  }
 }
 
 class ShardedCounter {
  public:
   void Add(int64_t n = 1) {
-    shards_[ThreadShard()].value.fetch_add(n, std::memory_order_relaxed);
+    const ShardSlot slot = ThreadShard();
+    ShardAdd(shards_[slot.index].value, n, slot.exclusive);
   }
   int64_t Load() const {
     int64_t sum = 0;
