@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       "graphs).\nExit codes: 0 ok, 1 some requests failed, 2 bad pipeline or arguments, "
       "130 interrupted."};
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level works after the subcommand too
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
