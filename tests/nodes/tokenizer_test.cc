@@ -1,0 +1,137 @@
+// Exactness of the tiktoken-compatible encoder against golden ids written by js-tiktoken
+// (tools/tokenizer/golden/generate.mjs), plus specials, invalid UTF-8, decode and long inputs.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "nodes/text/tiktoken_encoding.h"
+
+namespace refinery::text {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::shared_ptr<const TiktokenEncoding> Load(const std::string& name) {
+  auto enc = TiktokenEncoding::Get(name);
+  return enc.ok() ? *enc : nullptr;
+}
+
+#define REQUIRE_ENCODING(var, name)                                                         \
+  auto var = Load(name);                                                                    \
+  if (!var) GTEST_SKIP() << name << " rank file not available (run tools/fetch-vocab.sh): " \
+                         << TiktokenEncoding::Get(name).status().message()
+
+std::string FromBase64(const std::string& in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+    if (v < 0) break;
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(char((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+class Golden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Golden, EveryIdMatchesJsTiktoken) {
+  REQUIRE_ENCODING(enc, GetParam());
+  std::ifstream in(std::string(PROJECT_DIR) + "/tests/data/tokenizer/" + GetParam() + ".golden");
+  ASSERT_TRUE(in) << "golden file missing";
+  int cases = 0;
+  for (std::string line; std::getline(in, line);) {
+    size_t tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos);
+    const std::string text = FromBase64(line.substr(0, tab));
+    std::vector<uint32_t> expected;
+    std::istringstream ids(line.substr(tab + 1));
+    for (uint32_t id; ids >> id;) expected.push_back(id);
+    std::vector<uint32_t> got;
+    enc->EncodeOrdinary(text, &got);
+    ASSERT_EQ(got, expected) << "case " << cases << ": " << text.substr(0, 120);
+    EXPECT_EQ(enc->CountOrdinary(text), expected.size());
+    EXPECT_EQ(enc->Decode(got), text);
+    ++cases;
+  }
+  EXPECT_GE(cases, 50);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, Golden,
+                         ::testing::Values("r50k_base", "p50k_base", "cl100k_base", "o200k_base"));
+
+TEST(Tiktoken, KnownIds) {
+  REQUIRE_ENCODING(enc, "cl100k_base");
+  EXPECT_EQ(enc->Encode("hello world", {}).value(), (std::vector<uint32_t>{15339, 1917}));
+}
+
+TEST(Tiktoken, SpecialTokensFollowTiktokensRules) {
+  REQUIRE_ENCODING(enc, "cl100k_base");
+  const std::string text = "a<|endoftext|>b<|fim_prefix|>";
+  auto refused = enc->Encode(text, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("<|endoftext|> at byte 1"));
+  auto all = enc->Encode(text, {SpecialPolicy::kAllowAll});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->at(1), 100257u);
+  EXPECT_EQ(all->back(), 100258u);
+  auto listed = enc->Encode(text, {SpecialPolicy::kAllowList, {"<|endoftext|>"}});
+  EXPECT_FALSE(listed.ok());  // <|fim_prefix|> is not in the list
+  auto ordinary = enc->Encode(text, {SpecialPolicy::kOrdinary});
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_EQ(std::count(ordinary->begin(), ordinary->end(), 100257u), 0);
+  EXPECT_EQ(enc->Decode(*ordinary), text);
+  EXPECT_EQ(enc->Count(text, {SpecialPolicy::kAllowAll}).value(), all->size());
+}
+
+TEST(Tiktoken, InvalidUtf8IsEncodedAsReplacementCharacters) {
+  REQUIRE_ENCODING(enc, "cl100k_base");
+  std::vector<uint32_t> bad, replaced;
+  enc->EncodeOrdinary("ab\xFF" "cd\xE2\x82", &bad);
+  enc->EncodeOrdinary("ab\xEF\xBF\xBD" "cd\xEF\xBF\xBD", &replaced);
+  EXPECT_EQ(bad, replaced);
+}
+
+TEST(Tiktoken, LongRunsAndWordsEncodeAndRoundTrip) {
+  REQUIRE_ENCODING(enc, "cl100k_base");
+  // One piece of 1 MB each: the heap merge keeps these near-linear (a quadratic merge would not
+  // finish inside the test timeout).
+  const std::string run(1 << 20, 'a');
+  std::mt19937 rng(3);
+  std::string word;
+  for (int i = 0; i < (1 << 20); ++i) word.push_back(char('a' + rng() % 26));
+  for (const std::string* s : std::initializer_list<const std::string*>{&run, &word}) {
+    std::vector<uint32_t> ids;
+    enc->EncodeOrdinary(*s, &ids);
+    EXPECT_EQ(enc->Decode(ids), *s);
+    EXPECT_EQ(enc->CountOrdinary(*s), ids.size());
+    EXPECT_LT(ids.size(), s->size());
+  }
+}
+
+TEST(Tiktoken, MissingOrCorruptRankFileIsAClearError) {
+  auto missing = TiktokenEncoding::Get("cl100k_base", "/nonexistent-dir");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent-dir/cl100k_base.tiktoken"));
+  EXPECT_THAT(missing.status().message(), HasSubstr("223921b76ee99bde"));
+  const std::string dir = ::testing::TempDir() + "/corrupt-vocab";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/r50k_base.tiktoken") << "IQ== 0\n";
+  auto corrupt = TiktokenEncoding::Get("r50k_base", dir);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_THAT(corrupt.status().message(), HasSubstr("is corrupt"));
+  EXPECT_FALSE(TiktokenEncoding::Get("p99k_base").ok());
+}
+
+}  // namespace
+}  // namespace refinery::text
