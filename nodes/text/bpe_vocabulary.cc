@@ -116,34 +116,44 @@ StatusOr<BpeVocabulary> BpeVocabulary::Parse(std::string_view text, const std::s
   return v;
 }
 
-uint64_t BpeVocabulary::Hash(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+uint64_t BpeVocabulary::LongHash(std::string_view bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 void BpeVocabulary::BuildIndex() {
   size_t capacity = 1;
   while (capacity < entries_.size() * 2) capacity <<= 1;
-  slots_.assign(capacity, 0);
+  slots_.assign(capacity, Slot{});
+  tail_offset_.assign(capacity, 0);
   mask_ = capacity - 1;
   by_rank_.assign(size_t(max_rank_) + 1, 0);
   for (uint32_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     std::string_view bytes(arena_.data() + e.offset, e.length);
-    for (uint64_t h = Hash(bytes) & mask_;; h = (h + 1) & mask_) {
-      if (slots_[h] == 0) {
-        slots_[h] = i + 1;
+    const uint64_t head = Head(bytes);
+    for (uint64_t h = Hash(bytes, head) & mask_;; h = (h + 1) & mask_) {
+      if (slots_[h].length == 0) {
+        slots_[h] = {head, e.rank, e.length};
+        tail_offset_[h] = e.offset;
         break;
       }
     }
     by_rank_[e.rank] = i + 1;
+    max_length_ = std::max(max_length_, e.length);
   }
 }
 
 std::optional<uint32_t> BpeVocabulary::Rank(std::string_view bytes) const {
-  for (uint64_t h = Hash(bytes) & mask_;; h = (h + 1) & mask_) {
-    const uint32_t slot = slots_[h];
-    if (slot == 0) return std::nullopt;
-    const Entry& e = entries_[slot - 1];
-    if (e.length == bytes.size() && std::memcmp(arena_.data() + e.offset, bytes.data(), e.length) == 0) {
-      return e.rank;
+  if (bytes.empty() || bytes.size() > max_length_) return std::nullopt;
+  const uint64_t head = Head(bytes);
+  const uint32_t length = static_cast<uint32_t>(bytes.size());
+  for (uint64_t h = Hash(bytes, head) & mask_;; h = (h + 1) & mask_) {
+    const Slot& slot = slots_[h];
+    if (slot.length == 0) return std::nullopt;
+    if (slot.length == length && slot.head == head &&
+        (length <= 8 || std::memcmp(arena_.data() + tail_offset_[h] + 8, bytes.data() + 8,
+                                    length - 8) == 0)) {
+      return slot.rank;
     }
   }
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,15 +37,46 @@ class BpeVocabulary {
     uint32_t length;
     uint32_t rank;
   };
-  static uint64_t Hash(std::string_view bytes);
+  // One probe touches one 16-byte slot: the first 8 bytes of the key live in the slot, so keys
+  // of up to 8 bytes (most BPE pair lookups) compare as integers without touching the arena,
+  // and longer keys only reach it when their first 8 bytes already match. (perf: with an index
+  // into separate entries, three cache misses per lookup were half of encode time.)
+  struct Slot {
+    uint64_t head = 0;      // first (up to) 8 key bytes, little-endian, zero-padded
+    uint32_t rank = 0;
+    uint32_t length = 0;    // 0 = empty
+  };
+  static uint64_t Head(std::string_view bytes) {
+    uint64_t head = 0;
+    if (bytes.size() >= 8) {
+      std::memcpy(&head, bytes.data(), 8);
+    } else {
+      for (size_t i = 0; i < bytes.size(); ++i) head |= uint64_t(uint8_t(bytes[i])) << (8 * i);
+    }
+    return head;
+  }
+  static uint64_t Hash(std::string_view bytes, uint64_t head) {
+    if (bytes.size() > 8) return LongHash(bytes);
+    // Short keys: packed bytes and length through murmur3's 64-bit finaliser (every output bit
+    // depends on every input bit, so the low bits that pick the slot are well spread).
+    uint64_t h = head ^ (uint64_t(bytes.size()) << 59);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+  }
+  static uint64_t LongHash(std::string_view bytes);
   void BuildIndex();
 
   std::string arena_;                 // all token bytes, back to back
   std::vector<Entry> entries_;
-  std::vector<uint32_t> slots_;       // entry index + 1; 0 = empty
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> tail_offset_; // per slot: arena offset of the key (for keys > 8 bytes)
   std::vector<uint32_t> by_rank_;     // rank -> entry index + 1
   uint64_t mask_ = 0;
   uint32_t max_rank_ = 0;
+  uint32_t max_length_ = 0;
 };
 
 // Lowercase hex SHA-256 of a file's bytes (OpenSSL libcrypto).

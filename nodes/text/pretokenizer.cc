@@ -27,7 +27,8 @@ StatusOr<std::unique_ptr<Pretokenizer>> Pretokenizer::Compile(const std::string&
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK,
+                                   PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK |
+                                       PCRE2_ANCHORED,  // at compile time: JIT ignores it at match time
                                    &error, &offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR message[256];
@@ -36,7 +37,8 @@ StatusOr<std::unique_ptr<Pretokenizer>> Pretokenizer::Compile(const std::string&
                                    std::to_string(offset) + ": " +
                                    reinterpret_cast<const char*>(message));
   }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is absent
+  // Falls back to the (slower) interpreter where JIT is unavailable.
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
   std::unique_ptr<Pretokenizer> p(new Pretokenizer());
   p->impl_ = std::make_unique<Impl>();
   p->impl_->code = code;
@@ -47,7 +49,7 @@ size_t Pretokenizer::NextEnd(std::string_view text, size_t pos) const {
   thread_local MatchData match;
   if (match.data == nullptr) match.data = pcre2_match_data_create(1, nullptr);
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
-                       PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, match.data, nullptr);
+                       PCRE2_NO_UTF_CHECK, match.data, nullptr);
   if (rc > 0) {
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match.data);
     if (ov[0] == pos && ov[1] > pos) return ov[1];
