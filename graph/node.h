@@ -78,6 +78,9 @@ struct NodeContract {
   Concurrency default_concurrency = Concurrency::Unlimited();
   bool cacheable = true;            // deterministic in (options, fields read)
   NodeFactory factory;
+  // Optional: rules across options ("set exactly one of a, b"), checked during validation with
+  // the node's location. Returns one message per problem.
+  std::function<std::vector<std::string>(const OptionValues&)> check;
 };
 
 // Helper for simple nodes: a factory that constructs T from the NodeConfig.

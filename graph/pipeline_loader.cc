@@ -80,6 +80,7 @@ class PipelineValidator {
     ReadDefaults(root["defaults"]);
     ReadNodes(root);
     ApplyOverrides();
+    CheckOptionRules();
     ReadEdges(root);
     if (root["loops"]) {
       diags_.Error(Where(file_, root["loops"]),
@@ -348,6 +349,15 @@ class PipelineValidator {
                             " (allowed: " + JoinNames(allowed) + ")");
       }
       for (const Diagnostic& d : local.items()) diags_.Error(where, d.message);
+    }
+  }
+
+  void CheckOptionRules() {
+    for (const NodeSpec& node : spec_.nodes) {
+      if (!node.contract->check) continue;
+      for (const std::string& problem : node.contract->check(node.options)) {
+        diags_.Error(node.where, Context(node) + ": " + problem);
+      }
     }
   }
 

@@ -49,6 +49,13 @@ const std::vector<EncodingInfo>& Infos() {
 
 }  // namespace
 
+SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::string>& allowed) {
+  if (!allowed.empty()) return {SpecialPolicy::kAllowList, allowed};
+  if (mode == "allow") return {SpecialPolicy::kAllowAll, {}};
+  if (mode == "ordinary") return {SpecialPolicy::kOrdinary, {}};
+  return {SpecialPolicy::kError, {}};
+}
+
 const EncodingInfo* FindEncodingInfo(std::string_view name) {
   for (const EncodingInfo& i : Infos()) {
     if (i.name == name) return &i;

@@ -33,6 +33,10 @@ struct SpecialPolicy {
   std::vector<std::string> allowed;  // kAllowList: these become special tokens, others error
 };
 
+// From node options: `special: error|allow|ordinary` and `allowed_special: [...]` (a non-empty
+// list allows just those, and the others are errors).
+SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::string>& allowed);
+
 struct EncodingInfo {
   std::string name;
   std::string file;       // rank file name in the vocabulary directory
