@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh build
-exec build/graph-runner run pipelines/clean-text.yaml --input pipelines/samples/requests.jsonl \
+exec build/graph-runner run pipelines/fit-context.yaml --input pipelines/samples/requests.jsonl \
   --config configs/default.yaml "$@"
