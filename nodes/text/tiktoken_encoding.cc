@@ -188,3 +188,11 @@ std::string TiktokenEncoding::Decode(const std::vector<uint32_t>& ids) const {
 }
 
 }  // namespace refinery::text
+
+namespace refinery::text {
+
+std::string TiktokenEncoding::DecodeText(const std::vector<uint32_t>& ids) const {
+  return utf8::ToValidUtf8(Decode(ids));
+}
+
+}  // namespace refinery::text

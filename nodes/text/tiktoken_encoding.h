@@ -71,6 +71,9 @@ class TiktokenEncoding {
 
   // Token bytes concatenated (may end inside a UTF-8 character).
   std::string Decode(const std::vector<uint32_t>& ids) const;
+  // As text: bytes that do not form valid UTF-8 (a token sequence cut mid-character) become
+  // U+FFFD, as tiktoken's decode(errors="replace").
+  std::string DecodeText(const std::vector<uint32_t>& ids) const;
   const EncodingInfo& info() const { return info_; }
   const BpeVocabulary& vocabulary() const { return vocab_; }
 

@@ -94,6 +94,16 @@ TEST(Tiktoken, SpecialTokensFollowTiktokensRules) {
   EXPECT_EQ(enc->Count(text, {SpecialPolicy::kAllowAll}).value(), all->size());
 }
 
+TEST(Tiktoken, DecodeTextReplacesCutCharacters) {
+  REQUIRE_ENCODING(enc, "cl100k_base");
+  std::vector<uint32_t> ids;
+  enc->EncodeOrdinary("🚀", &ids);
+  ASSERT_GT(ids.size(), 1u);  // the rocket is several byte-level tokens
+  ids.pop_back();
+  EXPECT_EQ(enc->DecodeText(ids), "\xEF\xBF\xBD");
+  EXPECT_NE(enc->Decode(ids), enc->DecodeText(ids));
+}
+
 TEST(Tiktoken, InvalidUtf8IsEncodedAsReplacementCharacters) {
   REQUIRE_ENCODING(enc, "cl100k_base");
   std::vector<uint32_t> bad, replaced;
