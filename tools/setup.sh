@@ -30,7 +30,9 @@ command -v npm >/dev/null || {
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >&2
 }
-tools/fetch-vocab.sh
+# Without them the tokenizer tests skip (saying why) and pipelines that count tokens fail to
+# load with an error naming the file; everything else still builds and runs.
+tools/fetch-vocab.sh || echo "setup: WARNING: tokenizer rank files could not be fetched" >&2
 
 BUILD_DIR="${1:-build}"
 shift || true
