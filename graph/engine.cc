@@ -66,6 +66,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::FromString(const std::string& yaml,
 }
 
 Engine::~Engine() {
+  if (graph_ == nullptr) return;  // Create() failed before the graph existed
   Shutdown();
   graph_.reset();  // waits for graph tasks; node bodies reference stages owned by the graph
 }

@@ -286,6 +286,15 @@ TEST(Engine, ThrowingResultCallbackDoesNotBreakTheStream) {
   EXPECT_EQ(engine->Stats().completed, 50);
 }
 
+TEST(Engine, NodeFactoryFailureIsAnErrorNotACrash) {
+  // The pipeline is valid; building the node fails (no rank files there).
+  auto engine = Engine::FromString(
+      "pipeline: t\nnodes:\n  - {id: tok, type: tokenize, vocab_dir: /nonexistent-vocab}\n", "t.yaml");
+  ASSERT_FALSE(engine.ok());
+  EXPECT_THAT(engine.status().message(), HasSubstr("t.yaml:3:5: error: node 'tok' (tokenize)"));
+  EXPECT_THAT(engine.status().message(), HasSubstr("/nonexistent-vocab/cl100k_base.tiktoken"));
+}
+
 TEST(Engine, FactoryErrorsAreReportedWithTheNode) {
   auto engine = Engine::FromString("pipeline: t\nnodes:\n  - {id: up, type: upper}\n  - {id: x, type: nope}\n");
   ASSERT_FALSE(engine.ok());

@@ -113,6 +113,13 @@ TEST_F(GraphRunner, BadPipelineExitsTwoWithEveryLocatedError) {
   EXPECT_TRUE(o.out.empty());
 }
 
+TEST_F(GraphRunner, MissingVocabularyExitsTwoWithTheFileName) {
+  Outcome o = Run("run " + pipelines_ + "/fit-context.yaml --set cut.vocab_dir=/nonexistent-vocab "
+                  "--input " + pipelines_ + "/samples/requests.jsonl");
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr("/nonexistent-vocab/cl100k_base.tiktoken"));
+}
+
 TEST_F(GraphRunner, HostileFilesExitTwo) {
   std::string garbage;
   for (int i = 0; i < 4096; ++i) garbage += char((i * 131) & 0xFF);
