@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "graph/result_json.h"
+#include "graph/utf8.h"
 
 namespace refinery {
 
@@ -14,7 +15,12 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
   options.ignore_unknown_fields = false;
   auto status = pbjson::JsonStringToMessage(line, &msg, options);
   if (!status.ok()) {
-    return Status::InvalidArgument("not a valid request: " + std::string(status.message()));
+    // protobuf quotes the offending input: keep the message printable and short.
+    std::string why = utf8::ToValidUtf8(std::string(status.message()).substr(0, 200));
+    for (char& c : why) {
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    return Status::InvalidArgument("not a valid request: " + why);
   }
   Request r;
   r.id = msg.id().empty() ? std::to_string(line_number) : msg.id();
