@@ -26,6 +26,12 @@ class BpeVocabulary {
   static StatusOr<BpeVocabulary> Parse(std::string_view text, const std::string& name);
 
   std::optional<uint32_t> Rank(std::string_view bytes) const;
+  // Starts loading the slot `bytes` hashes to, so that a Rank() soon after does not wait on
+  // memory: callers prefetch a batch of independent keys, then look them up.
+  void Prefetch(std::string_view bytes) const {
+    if (bytes.empty() || bytes.size() > max_length_) return;
+    __builtin_prefetch(&slots_[Hash(bytes, Head(bytes)) & mask_]);
+  }
   // Token bytes of a rank; empty for an unknown rank.
   std::string_view Bytes(uint32_t rank) const;
   size_t size() const { return entries_.size(); }

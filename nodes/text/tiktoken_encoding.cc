@@ -140,17 +140,44 @@ Status TiktokenEncoding::Walk(std::string_view text, const SpecialPolicy& policy
   return Status::Ok();
 }
 
+namespace {
+
+// Splits `text` and hands the pieces to `f` in order, in batches: the rank-table slot of every
+// piece in a batch is prefetched before the first is looked up, so the cache misses of the
+// (mostly single-token) pieces overlap instead of queueing one after another.
+template <typename F>
+void ForEachPiece(const Pretokenizer& split, const BpeVocabulary& vocab, std::string_view text,
+                  F&& f) {
+  constexpr size_t kBatch = 16;
+  std::string_view batch[kBatch];
+  size_t n = 0;
+  auto flush = [&] {
+    for (size_t i = 0; i < n; ++i) f(batch[i]);
+    n = 0;
+  };
+  split.Split(text, [&](std::string_view piece) {
+    vocab.Prefetch(piece);
+    batch[n++] = piece;
+    if (n == kBatch) flush();
+  });
+  flush();
+}
+
+}  // namespace
+
 void TiktokenEncoding::EncodeOrdinary(std::string_view text, std::vector<uint32_t>* out) const {
   const std::string valid = utf8::IsValidUtf8(text) ? std::string() : utf8::ToValidUtf8(text);
   const std::string_view input = valid.empty() ? text : std::string_view(valid);
-  split_->Split(input, [&](std::string_view piece) { BytePairEncode(vocab_, piece, out); });
+  ForEachPiece(*split_, vocab_, input,
+               [&](std::string_view piece) { BytePairEncode(vocab_, piece, out); });
 }
 
 size_t TiktokenEncoding::CountOrdinary(std::string_view text) const {
   const std::string valid = utf8::IsValidUtf8(text) ? std::string() : utf8::ToValidUtf8(text);
   const std::string_view input = valid.empty() ? text : std::string_view(valid);
   size_t n = 0;
-  split_->Split(input, [&](std::string_view piece) { n += BytePairCount(vocab_, piece); });
+  ForEachPiece(*split_, vocab_, input,
+               [&](std::string_view piece) { n += BytePairCount(vocab_, piece); });
   return n;
 }
 
