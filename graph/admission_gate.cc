@@ -52,6 +52,5 @@ void AdmissionGate::Close() {
   cv_.notify_all();
 }
 
-void AdmissionGate::Reopen() { closed_.store(false, std::memory_order_release); }
 
 }  // namespace refinery

@@ -37,7 +37,6 @@ class AdmissionGate : public Admission {
   void Release() override;
   // Wakes all waiters; later Acquire() calls return false.
   void Close();
-  void Reopen();
 
   int64_t capacity() const { return capacity_; }
   int64_t in_flight() const { return taken_.load(std::memory_order_acquire); }
