@@ -179,6 +179,9 @@ TEST_P(EngineTest, SecondRunOfTheSameRequestsIsServedFromTheCache) {
   Result r = engine->Submit(Req("x", "t5")).get();
   EXPECT_EQ(Text(r, "text"), "T5");
   EXPECT_TRUE(r.trace[0].cache_hit);
+  engine->ClearCaches();
+  EXPECT_FALSE(engine->Submit(Req("y", "t5")).get().trace[0].cache_hit);
+  EXPECT_EQ(testing::g_upper_calls.load(), 201);
 }
 
 TEST_P(EngineTest, OrderedModeDeliversInSubmissionOrder) {
