@@ -235,7 +235,10 @@ TEST_F(GraphRunner, SigintDuringAFileRunWritesAResultForEveryRequestRead) {
     ::execl(GRAPH_RUNNER, GRAPH_RUNNER, "run", pipeline.c_str(), "--input", input.c_str(), nullptr);
     ::_exit(99);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Signal once results are flowing (however slow the build: sanitizers start slowly).
+  for (int tries = 0; tries < 1500 && Lines(Slurp(out)) < 10; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
