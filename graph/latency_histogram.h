@@ -34,15 +34,6 @@ class LatencyHistogram {
   int64_t Quantile(double q) const;
   int64_t count() const;  // sums the buckets: reading is rare, recording is not
   int64_t sum_ns() const;
-  // Counts per bucket with each bucket's upper edge (for reports): calls f(upper_ns, count).
-  template <typename F>
-  void ForEachBucket(F&& f) const {
-    for (int i = 0; i < kBuckets; ++i) {
-      int64_t c = BucketCount(i);
-      if (c) f(BucketUpper(i), c);
-    }
-  }
-
   static int BucketOf(uint64_t v);
   static int64_t BucketUpper(int bucket);
 

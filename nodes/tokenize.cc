@@ -64,19 +64,17 @@ REFINERY_REGISTER_NODE(tokenize) {
   c.type = "tokenize";
   c.summary = "exact tiktoken token ids and counts (r50k, p50k, cl100k, o200k)";
   c.version = "1";
-  c.options.Enum("encoding", "cl100k_base", text::EncodingNames(), "tiktoken encoding")
-      .StringList("fields", {"text"}, {}, "text fields to tokenize")
+  text::DeclareEncodingOptions(c.options);
+  c.options.StringList("fields", {"text"}, {}, "text fields to tokenize")
       .Bool("ids", true, "write token ids (false: counts only, faster)")
       .Enum("special", "error", {"error", "allow", "ordinary"},
             "special-token text: fail the item, encode as special tokens, or as plain text")
-      .StringList("allowed_special", {}, {}, "allow just these special tokens (others fail)")
-      .String("vocab_dir", "", "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
+      .StringList("allowed_special", {}, {}, "allow just these special tokens (others fail)");
   c.reads = "each of `fields`";
   c.writes = "`<field>.tokens`, `<field>.token_count`";
   c.default_concurrency = Concurrency::Unlimited();
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
-    auto encoding = text::TiktokenEncoding::Get(config.options.String("encoding"),
-                                                config.options.String("vocab_dir"));
+    auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();
     return std::unique_ptr<Node>(std::make_unique<Tokenize>(config, *encoding));
   };

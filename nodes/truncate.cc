@@ -101,10 +101,10 @@ class Truncate : public Node {
   size_t Count(const std::string& s) const { return encoding_->CountOrdinary(s); }
 
   std::string Prefix(const Ids& ids, size_t k) const {
-    return TrimBrokenTail(encoding_->Decode(Ids(ids.begin(), ids.begin() + k)));
+    return TrimBrokenTail(encoding_->Decode(std::span(ids).first(k)));
   }
   std::string Suffix(const Ids& ids, size_t k) const {
-    return TrimBrokenHead(encoding_->Decode(Ids(ids.end() - k, ids.end())));
+    return TrimBrokenHead(encoding_->Decode(std::span(ids).last(k)));
   }
 
   // Shrinks k until make(k) re-tokenizes within `limit` tokens.
@@ -186,14 +186,13 @@ REFINERY_REGISTER_NODE(truncate) {
   c.version = "1";
   c.options.String("field", "text", "text field to cut")
       .String("output", "", "field to write (empty: overwrite `field`)")
-      .Enum("encoding", "cl100k_base", text::EncodingNames(), "tiktoken encoding to count with")
       .Int("max_tokens", 0, 0, 100'000'000, "token budget (or use context_window)")
       .Int("context_window", 0, 0, 100'000'000, "model context size; budget = this - reserve_output")
       .Int("reserve_output", 0, 0, 100'000'000, "tokens kept free for the model's answer")
       .Enum("strategy", "head", {"head", "tail", "middle", "sentences"}, "which part to keep")
       .String("marker", "\n[...]\n", "text put where `middle` cut")
-      .StringList("pinned", {}, {}, "fields kept whole; their tokens come off the budget first")
-      .String("vocab_dir", "", "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
+      .StringList("pinned", {}, {}, "fields kept whole; their tokens come off the budget first");
+  text::DeclareEncodingOptions(c.options);
   c.reads = "`field`, `pinned`";
   c.writes = "`output`, `<id>.tokens_before|after|dropped|pinned`";
   c.check = [](const OptionValues& o) {
@@ -211,8 +210,7 @@ REFINERY_REGISTER_NODE(truncate) {
     const int64_t max_tokens = config.options.Int("max_tokens");
     const int64_t window = config.options.Int("context_window");
     const int64_t reserve = config.options.Int("reserve_output");
-    auto encoding = text::TiktokenEncoding::Get(config.options.String("encoding"),
-                                                config.options.String("vocab_dir"));
+    auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();
     return std::unique_ptr<Node>(
         std::make_unique<Truncate>(config, *encoding, max_tokens > 0 ? max_tokens : window - reserve));

@@ -56,6 +56,15 @@ SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::
   return {SpecialPolicy::kError, {}};
 }
 
+void DeclareEncodingOptions(OptionSchema& options) {
+  options.Enum("encoding", "cl100k_base", EncodingNames(), "tiktoken encoding")
+      .String("vocab_dir", "", "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
+}
+
+StatusOr<std::shared_ptr<const TiktokenEncoding>> EncodingFromOptions(const OptionValues& options) {
+  return TiktokenEncoding::Get(options.String("encoding"), options.String("vocab_dir"));
+}
+
 const EncodingInfo* FindEncodingInfo(std::string_view name) {
   for (const EncodingInfo& i : Infos()) {
     if (i.name == name) return &i;
@@ -200,7 +209,7 @@ StatusOr<size_t> TiktokenEncoding::Count(std::string_view text, const SpecialPol
   return n;
 }
 
-std::string TiktokenEncoding::Decode(const std::vector<uint32_t>& ids) const {
+std::string TiktokenEncoding::Decode(std::span<const uint32_t> ids) const {
   std::string out;
   for (uint32_t id : ids) {
     std::string_view bytes = vocab_.Bytes(id);
@@ -218,7 +227,7 @@ std::string TiktokenEncoding::Decode(const std::vector<uint32_t>& ids) const {
 
 namespace refinery::text {
 
-std::string TiktokenEncoding::DecodeText(const std::vector<uint32_t>& ids) const {
+std::string TiktokenEncoding::DecodeText(std::span<const uint32_t> ids) const {
   return utf8::ToValidUtf8(Decode(ids));
 }
 

@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "graph/options.h"
 #include "graph/status.h"
 #include "nodes/text/bpe_vocabulary.h"
 #include "nodes/text/pretokenizer.h"
@@ -53,6 +55,13 @@ std::vector<std::string> EncodingNames();
 // fills (.cache/vocab in the source tree this was built from).
 std::string DefaultVocabDir();
 
+class TiktokenEncoding;
+
+// The `encoding` and `vocab_dir` options every token-counting node declares, and the encoding
+// they name (shared, loaded once).
+void DeclareEncodingOptions(OptionSchema& options);
+StatusOr<std::shared_ptr<const TiktokenEncoding>> EncodingFromOptions(const OptionValues& options);
+
 class TiktokenEncoding {
  public:
   // Loaded once per process and directory, then shared.
@@ -70,10 +79,10 @@ class TiktokenEncoding {
   StatusOr<size_t> Count(std::string_view text, const SpecialPolicy& policy) const;
 
   // Token bytes concatenated (may end inside a UTF-8 character).
-  std::string Decode(const std::vector<uint32_t>& ids) const;
+  std::string Decode(std::span<const uint32_t> ids) const;
   // As text: bytes that do not form valid UTF-8 (a token sequence cut mid-character) become
   // U+FFFD, as tiktoken's decode(errors="replace").
-  std::string DecodeText(const std::vector<uint32_t>& ids) const;
+  std::string DecodeText(std::span<const uint32_t> ids) const;
   const EncodingInfo& info() const { return info_; }
   const BpeVocabulary& vocabulary() const { return vocab_; }
 
