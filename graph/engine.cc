@@ -43,6 +43,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(PipelineSpec spec, EngineOption
       *engine->arena_);
   if (!graph.ok()) return graph.status();
   engine->graph_ = std::move(graph).value();
+  std::vector<std::string> metric_names;
+  for (const auto& stage : engine->graph_->stages()) {
+    for (const std::string& m : stage->io().metrics) metric_names.push_back(m);
+  }
+  engine->metrics_ = std::make_unique<MetricAggregator>(std::move(metric_names));
   return engine;
 }
 
@@ -160,6 +165,7 @@ void Engine::Finish(const ItemPtr& handle) {
   r.latency_ms = latency_ns / 1e6;
   request_latency_.Record(latency_ns);
   if (!r.ok) failed_.fetch_add(1, std::memory_order_relaxed);
+  else if (!metrics_->empty()) metrics_->Record(r.fields);
   ResultCallback callback = std::move(item.callback);
   const ResultCallback* target = item.shared_callback ? item.shared_callback : &callback;
   if (*target) {
@@ -233,6 +239,7 @@ EngineStats Engine::Stats() const {
     }
     s.nodes.push_back(std::move(n));
   }
+  s.metrics = metrics_->Summaries();
   return s;
 }
 

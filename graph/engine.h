@@ -44,6 +44,7 @@
 #include "graph/cache.h"
 #include "graph/compiler.h"
 #include "graph/latency_histogram.h"
+#include "graph/metric_aggregate.h"
 #include "graph/pipeline_loader.h"
 #include "graph/pipeline_spec.h"
 #include "graph/request.h"
@@ -80,6 +81,7 @@ struct EngineStats {
   double elapsed_seconds = 0;  // since the engine was created
   LatencySummary request_latency;
   std::vector<NodeStatsSnapshot> nodes;  // in execution order
+  std::vector<MetricSummary> metrics;    // FieldIo::metrics of the nodes, over successful results
 };
 
 using ResultCallback = std::function<void(Result&&)>;
@@ -147,6 +149,7 @@ class Engine {
   std::condition_variable drain_cv_;
   std::mutex submit_mu_;  // serialises seq assignment with Put in ordered mode
   LatencyHistogram request_latency_;
+  std::unique_ptr<MetricAggregator> metrics_;
   const double nanos_per_tick_;
   Clock::time_point created_ = Clock::now();
 };

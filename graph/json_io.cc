@@ -29,6 +29,14 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
   for (const auto& [k, v] : msg.fields()) r.fields[k] = v;
   if (msg.has_text()) r.fields["text"] = std::move(*msg.mutable_text());
   if (msg.has_reference()) r.fields["reference"] = std::move(*msg.mutable_reference());
+  if (msg.references_size() > 0) {
+    std::string joined;
+    for (int i = 0; i < msg.references_size(); ++i) {
+      if (i) joined += kMultiTextSeparator;
+      joined += msg.references(i);
+    }
+    r.fields["references"] = std::move(joined);
+  }
   return r;
 }
 
@@ -125,6 +133,15 @@ proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& sp
     c->set_bytes(n.cache.bytes);
     const int64_t lookups = n.cache.hits + n.cache.misses;
     c->set_hit_rate(lookups ? double(n.cache.hits) / lookups : 0);
+  }
+  for (const MetricSummary& m : stats.metrics) {
+    proto::MetricReport* out = r.add_metrics();
+    out->set_name(m.name);
+    out->set_count(m.count);
+    out->set_mean(m.mean);
+    out->set_low(m.low);
+    out->set_mid(m.mid);
+    out->set_high(m.high);
   }
   return r;
 }

@@ -45,6 +45,8 @@ struct FieldIo {
   std::vector<std::string> reads;
   std::vector<std::string> optional_reads;
   std::vector<std::string> writes;
+  // Numeric fields written that the run report aggregates (mean and bootstrap interval).
+  std::vector<std::string> metrics;
 };
 
 // What a factory gets: the node's id and its validated options (defaults filled in).

@@ -20,6 +20,7 @@ const char* OptionTypeName(OptionType type) {
     case OptionType::kString: return "string";
     case OptionType::kEnum: return "enum";
     case OptionType::kStringList: return "list of strings";
+    case OptionType::kWeights: return "map of weights";
   }
   return "?";
 }
@@ -37,6 +38,11 @@ std::string OptionValueToString(const OptionValue& value) {
     std::string operator()(const std::string& s) const { return s; }
     std::string operator()(const std::vector<std::string>& v) const {
       return "[" + internal::JoinNames(v) + "]";
+    }
+    std::string operator()(const Weights& w) const {
+      std::string out = "{";
+      for (const auto& [k, v] : w) out += (out.size() > 1 ? ", " : "") + k + ": " + (*this)(v);
+      return out + "}";
     }
   };
   return std::visit(Visitor{}, value);
@@ -59,6 +65,9 @@ std::string OptionDef::AllowedText() const {
     case OptionType::kStringList:
       return choices.empty() ? "a list of strings"
                              : "a list of: " + internal::JoinNames(choices);
+    case OptionType::kWeights:
+      return "a map from " + internal::JoinNames(choices) + " to numbers from " + Number(*min) +
+             " to " + Number(*max);
   }
   return "";
 }
@@ -92,6 +101,13 @@ OptionSchema& OptionSchema::StringList(std::string name, std::vector<std::string
                                        std::vector<std::string> choices, std::string doc) {
   OptionDef d{std::move(name), OptionType::kStringList, std::move(def), std::move(doc)};
   d.choices = std::move(choices);
+  defs_.push_back(std::move(d));
+  return *this;
+}
+OptionSchema& OptionSchema::WeightMap(std::string name, Weights def, std::vector<std::string> keys,
+                                      double min, double max, std::string doc) {
+  OptionDef d{std::move(name), OptionType::kWeights, std::move(def), std::move(doc), min, max};
+  d.choices = std::move(keys);
   defs_.push_back(std::move(d));
   return *this;
 }
@@ -209,6 +225,34 @@ std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::No
       }
       if (!ok) return std::nullopt;
       return items;
+    }
+    case OptionType::kWeights: {
+      if (!node.IsMap()) return fail("must be a map of name: number");
+      Weights weights;
+      bool ok = true;
+      for (const auto& kv : node) {
+        const std::string key = kv.first.Scalar();
+        bool known = false;
+        for (const std::string& c : def.choices) known = known || c == key;
+        double d;
+        if (!known) {
+          diags.Error(Where(file, kv.first), context + ": option '" + def.name + "' has unknown key '" +
+                                                 key + "'" + internal::DidYouMean(key, def.choices) +
+                                                 " (allowed: " + internal::JoinNames(def.choices) + ")");
+          ok = false;
+        } else if (!kv.second.IsScalar() || internal::IsQuoted(kv.second) ||
+                   !internal::ParseDouble(kv.second.Scalar(), &d) || d < *def.min || d > *def.max) {
+          diags.Error(Where(file, kv.second), context + ": option '" + def.name + "' key '" + key +
+                                                  "' must be a number from " + Number(*def.min) +
+                                                  " to " + Number(*def.max) + ", found " +
+                                                  Describe(kv.second));
+          ok = false;
+        } else {
+          weights[key] = d;
+        }
+      }
+      if (!ok) return std::nullopt;
+      return weights;
     }
   }
   return std::nullopt;

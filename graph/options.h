@@ -23,10 +23,12 @@
 
 namespace refinery {
 
-enum class OptionType { kBool, kInt, kDouble, kString, kEnum, kStringList };
+enum class OptionType { kBool, kInt, kDouble, kString, kEnum, kStringList, kWeights };
 const char* OptionTypeName(OptionType type);
 
-using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
+// kWeights: a map from names (the declared choices) to numbers, e.g. {rouge1: 0.3, coverage: 0.2}.
+using Weights = std::map<std::string, double>;
+using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>, Weights>;
 std::string OptionValueToString(const OptionValue& value);
 
 struct OptionDef {
@@ -36,7 +38,7 @@ struct OptionDef {
   std::string doc;
   std::optional<double> min;          // kInt, kDouble
   std::optional<double> max;          // kInt, kDouble
-  std::vector<std::string> choices;   // kEnum; kStringList items when non-empty
+  std::vector<std::string> choices;   // kEnum; kStringList items when non-empty; kWeights keys
   bool required = false;              // no default: the pipeline must set it
 
   // "integer in [1, 100]", "one of head|tail", ... for messages and `graph-runner nodes`.
@@ -53,6 +55,9 @@ class OptionSchema {
                      std::string doc);
   OptionSchema& StringList(std::string name, std::vector<std::string> def,
                            std::vector<std::string> choices, std::string doc);
+  // Names (from `keys`) mapped to numbers in [min, max].
+  OptionSchema& WeightMap(std::string name, Weights def, std::vector<std::string> keys, double min,
+                          double max, std::string doc);
   // Marks the last declared option as required (its default is ignored).
   OptionSchema& Required();
 
@@ -75,6 +80,7 @@ class OptionValues {
   const std::vector<std::string>& StringList(const std::string& name) const {
     return std::get<std::vector<std::string>>(Get(name));
   }
+  const Weights& WeightMap(const std::string& name) const { return std::get<Weights>(Get(name)); }
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   const OptionValue& Get(const std::string& name) const;
   void Set(const std::string& name, OptionValue value) { values_[name] = std::move(value); }

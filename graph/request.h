@@ -11,6 +11,10 @@
 
 namespace refinery {
 
+// A text field that carries several texts (e.g. "references" from a JSON list) joins them with
+// this separator (ASCII record separator, U+001E); nodes that accept several split on it.
+inline constexpr char kMultiTextSeparator = '\x1e';
+
 struct Request {
   std::string id;                               // echoed in the Result
   std::string type;                             // workload type, for per-type accounting

@@ -1,0 +1,33 @@
+// DocumentModel: a document as the summarizer sees it: its sentences (byte spans), each
+// sentence's content terms (stemmed, stopwords removed) as an L2-normalised tf-idf vector, and
+// every word as an id (for near-duplicate shingles). Built once per document in time linear in
+// its length: each distinct word is stemmed once.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "nodes/text/sentence_splitter.h"
+
+namespace refinery::summarize {
+
+// A sparse vector: term ids ascending, weights aligned.
+struct SparseVector {
+  std::vector<uint32_t> terms;
+  std::vector<float> weights;
+};
+
+float Dot(const SparseVector& a, const SparseVector& b);
+
+struct DocumentModel {
+  std::vector<text::Sentence> sentences;
+  std::vector<SparseVector> vectors;          // per sentence, tf-idf, unit length (or empty)
+  std::vector<std::vector<uint32_t>> words;   // per sentence, every word's id in order
+  size_t term_count = 0;                      // distinct content terms
+
+  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks);
+  size_t size() const { return sentences.size(); }
+};
+
+}  // namespace refinery::summarize

@@ -1,0 +1,88 @@
+#include "nodes/summarize/similarity_graph.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace refinery::summarize {
+
+SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_sentences,
+                                       float min_similarity) {
+  SimilarityGraph g;
+  const size_t n = doc.size();
+  g.edges.resize(n);
+  chunk_sentences = std::max<size_t>(chunk_sentences, 1);
+  // Equal-sized chunks: the last one is never a stub with too few sentences to rank.
+  const size_t chunk_count = std::max<size_t>(1, (n + chunk_sentences - 1) / chunk_sentences);
+  for (size_t c = 0; c < chunk_count; ++c) {
+    g.chunks.emplace_back(n * c / chunk_count, n * (c + 1) / chunk_count);
+  }
+
+  std::vector<std::vector<std::pair<uint32_t, float>>> postings(doc.term_count);
+  std::vector<float> acc;
+  std::vector<uint32_t> touched;
+  for (auto [lo, hi] : g.chunks) {
+    acc.assign(hi - lo, 0.0f);
+    for (size_t i = lo; i < hi; ++i) {
+      const SparseVector& v = doc.vectors[i];
+      // Dot products with the earlier sentences of the chunk that share a term.
+      for (size_t k = 0; k < v.terms.size(); ++k) {
+        for (auto [j, w] : postings[v.terms[k]]) {
+          if (acc[j - lo] == 0.0f) touched.push_back(j);
+          acc[j - lo] += w * v.weights[k];
+        }
+      }
+      for (uint32_t j : touched) {
+        const float sim = acc[j - lo];
+        acc[j - lo] = 0.0f;
+        if (sim >= min_similarity) {
+          g.edges[i].push_back({j, sim});
+          g.edges[j].push_back({uint32_t(i), sim});
+        }
+      }
+      touched.clear();
+      for (size_t k = 0; k < v.terms.size(); ++k) postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
+    }
+    for (size_t i = lo; i < hi; ++i) {
+      for (uint32_t t : doc.vectors[i].terms) postings[t].clear();
+    }
+  }
+  return g;
+}
+
+std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<double>& prior,
+                             const PageRankOptions& options) {
+  const size_t n = graph.edges.size();
+  std::vector<double> score(n, 1.0), next(n), out_weight(n, 0.0), teleport(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (const Edge& e : graph.edges[i]) out_weight[i] += options.weighted ? e.weight : 1.0;
+  }
+  for (auto [lo, hi] : graph.chunks) {
+    const size_t m = hi - lo;
+    double prior_sum = 0;
+    for (size_t i = lo; i < hi; ++i) prior_sum += prior[i];
+    // Teleport mass per sentence, scaled so that scores have mean 1 in the chunk.
+    for (size_t i = lo; i < hi; ++i) teleport[i] = prior_sum > 0 ? prior[i] * m / prior_sum : 1.0;
+    for (int iter = 0; iter < options.max_iterations; ++iter) {
+      // Sentences without edges hand their score back through the teleport distribution.
+      double dangling = 0;
+      for (size_t i = lo; i < hi; ++i) {
+        if (out_weight[i] == 0) dangling += score[i];
+      }
+      double delta = 0;
+      for (size_t i = lo; i < hi; ++i) {
+        double sum = 0;
+        for (const Edge& e : graph.edges[i]) {
+          sum += (options.weighted ? e.weight : 1.0) * score[e.to] / out_weight[e.to];
+        }
+        next[i] = (1 - options.damping) * teleport[i] +
+                  options.damping * (sum + dangling * teleport[i] / double(m));
+        delta = std::max(delta, std::abs(next[i] - score[i]));
+      }
+      std::copy(next.begin() + lo, next.begin() + hi, score.begin() + lo);
+      if (delta < options.tolerance) break;
+    }
+  }
+  return score;
+}
+
+}  // namespace refinery::summarize

@@ -1,0 +1,41 @@
+// SimilarityGraph: sparse sentence-similarity edges (cosine of tf-idf vectors) and PageRank over
+// them. Never an n x n matrix: pairs are found through an inverted index (only sentences that
+// share a content term are compared), and long documents are cut into chunks of consecutive
+// sentences, each ranked on its own; edges never cross a chunk. Cross-chunk redundancy is the
+// near-duplicate filter's job (near_duplicates.h).
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "nodes/summarize/document_model.h"
+
+namespace refinery::summarize {
+
+struct Edge {
+  uint32_t to;
+  float weight;
+};
+
+struct SimilarityGraph {
+  std::vector<std::vector<Edge>> edges;             // per sentence, both directions
+  std::vector<std::pair<size_t, size_t>> chunks;    // [begin, end) sentence ranges
+
+  // Edges of weight >= min_similarity (> 0) between sentences of the same chunk.
+  static SimilarityGraph Build(const DocumentModel& doc, size_t chunk_sentences, float min_similarity);
+};
+
+struct PageRankOptions {
+  double damping = 0.85;
+  bool weighted = true;        // false: every edge counts 1 (LexRank)
+  double tolerance = 1e-6;     // stop when no score moves more than this (scores have mean 1)
+  int max_iterations = 200;
+};
+
+// Personalised PageRank per chunk (`prior` is the teleport distribution, any positive values;
+// normalised per chunk). Scores have mean 1 within each chunk, so chunks compare.
+std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<double>& prior,
+                             const PageRankOptions& options);
+
+}  // namespace refinery::summarize

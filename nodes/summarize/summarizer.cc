@@ -1,0 +1,139 @@
+#include "nodes/summarize/summarizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "nodes/summarize/document_model.h"
+#include "nodes/summarize/mmr_selection.h"
+#include "nodes/summarize/near_duplicates.h"
+#include "nodes/summarize/similarity_graph.h"
+
+namespace refinery::summarize {
+namespace {
+
+// "Earlier is more important" as a distribution over positions: 1 / sqrt(position + 1), blended
+// with uniform by `bias`.
+std::vector<double> PositionPrior(size_t n, double bias) {
+  std::vector<double> prior(n);
+  for (size_t i = 0; i < n; ++i) prior[i] = (1 - bias) + bias * 2.0 / std::sqrt(double(i) + 1.0);
+  return prior;
+}
+
+std::vector<double> CentroidScores(const DocumentModel& doc, const std::vector<double>& prior) {
+  std::vector<double> centroid(doc.term_count, 0.0);
+  for (const SparseVector& v : doc.vectors) {
+    for (size_t k = 0; k < v.terms.size(); ++k) centroid[v.terms[k]] += v.weights[k];
+  }
+  std::vector<double> scores(doc.size(), 0.0);
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const SparseVector& v = doc.vectors[i];
+    double s = 0;
+    for (size_t k = 0; k < v.terms.size(); ++k) s += v.weights[k] * centroid[v.terms[k]];
+    scores[i] = s * prior[i];
+  }
+  return scores;
+}
+
+std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o, const SimilarityGraph& graph) {
+  const std::vector<double> prior = PositionPrior(doc.size(), o.position_bias);
+  switch (o.method) {
+    case Method::kLead: {
+      std::vector<double> scores(doc.size());
+      for (size_t i = 0; i < doc.size(); ++i) scores[i] = 1.0 / double(i + 1);
+      return scores;
+    }
+    case Method::kCentroid:
+      return CentroidScores(doc, prior);
+    case Method::kLexRank:
+      return PageRank(graph, prior, {o.damping, /*weighted=*/false});
+    case Method::kTextRank:
+      break;
+  }
+  return PageRank(graph, prior, {o.damping, /*weighted=*/true});
+}
+
+std::string Join(std::string_view text, const DocumentModel& doc, const std::vector<size_t>& picked,
+                 const std::string& joiner) {
+  std::string out;
+  for (size_t k = 0; k < picked.size(); ++k) {
+    if (k) out += joiner;
+    const text::Sentence& s = doc.sentences[picked[k]];
+    out.append(text.substr(s.begin, s.end - s.begin));
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* MethodName(Method m) {
+  switch (m) {
+    case Method::kLead: return "lead";
+    case Method::kTextRank: return "textrank";
+    case Method::kLexRank: return "lexrank";
+    case Method::kCentroid: return "centroid";
+  }
+  return "?";
+}
+
+Summary Summarize(std::string_view text, const SummarizerOptions& o, const text::TiktokenEncoding& encoding) {
+  Summary result;
+  const DocumentModel doc = DocumentModel::Build(text, o.line_breaks);
+  const size_t n = doc.size();
+  result.sentences_before = n;
+  result.tokens_before = encoding.CountOrdinary(text);
+
+  SelectionRequest request;
+  request.tokens.resize(n);
+  const size_t joiner_tokens = o.joiner.empty() ? 0 : encoding.CountOrdinary(o.joiner);
+  for (size_t i = 0; i < n; ++i) {
+    const text::Sentence& s = doc.sentences[i];
+    request.tokens[i] = encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin)) + joiner_tokens;
+  }
+  if (o.sentences > 0) {
+    request.max_sentences = o.sentences;
+  } else {
+    const size_t budget = o.max_tokens > 0 ? o.max_tokens
+                                           : size_t(std::floor(o.ratio * double(result.tokens_before)));
+    result.budget = budget;
+    // The last sentence carries no joiner, so the sum of `tokens` may exceed the text by one.
+    request.token_budget = budget + joiner_tokens;
+  }
+  if (o.dedupe_threshold > 0) {
+    request.excluded = FindNearDuplicates(doc.words, o.dedupe_threshold);
+    result.duplicates_removed = size_t(std::count(request.excluded.begin(), request.excluded.end(), true));
+  }
+
+  // Lead needs no graph; every other method ranks on it or uses it for the MMR penalty.
+  SimilarityGraph graph;
+  if (o.method != Method::kLead) {
+    const float min_similarity = o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
+    graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity);
+  }
+
+  const std::vector<double> scores = Rank(doc, o, graph);
+  const double top = n ? *std::max_element(scores.begin(), scores.end()) : 0.0;
+  request.relevance.resize(n);
+  for (size_t i = 0; i < n; ++i) request.relevance[i] = top > 0 ? scores[i] / top : 0.0;
+  request.graph = o.method == Method::kLead ? nullptr : &graph;
+  request.lambda = o.method == Method::kLead ? 1.0 : o.lambda;
+  request.stop_at_first_misfit = o.method == Method::kLead;
+
+  std::vector<size_t> picked = SelectSentences(request);
+  result.text = Join(text, doc, picked, o.joiner);
+  result.tokens_after = encoding.CountOrdinary(result.text);
+  // BPE is not additive across the joins: if the whole re-counts over budget, drop the least
+  // relevant sentence until it fits.
+  while (result.budget > 0 && result.tokens_after > result.budget && !picked.empty()) {
+    auto worst = std::min_element(picked.begin(), picked.end(), [&](size_t a, size_t b) {
+      return request.relevance[a] < request.relevance[b];
+    });
+    picked.erase(worst);
+    result.text = Join(text, doc, picked, o.joiner);
+    result.tokens_after = encoding.CountOrdinary(result.text);
+  }
+  result.sentences_after = picked.size();
+  return result;
+}
+
+}  // namespace refinery::summarize
