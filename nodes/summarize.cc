@@ -50,6 +50,9 @@ class Summarize : public Node {
     options_.lexrank_threshold = o.Double("lexrank_threshold");
     options_.chunk_sentences = size_t(o.Int("chunk_sentences"));
     options_.line_breaks = ParseLineBreaks(o.String("line_breaks"));
+    const std::string& idf = o.String("idf");
+    options_.idf = idf == "full" ? summarize::IdfMode::kFull
+                 : idf == "none" ? summarize::IdfMode::kNone : summarize::IdfMode::kSqrt;
     options_.joiner = o.String("joiner");
   }
 
@@ -96,11 +99,13 @@ REFINERY_REGISTER_NODE(summarize) {
       .Double("ratio", 0, 0, 1, "target: this share of the field's tokens")
       .Int("max_tokens", 0, 0, 100'000'000, "target: at most this many tokens")
       .Int("sentences", 0, 0, 1'000'000, "target: this many sentences")
-      .Double("lambda", 0.7, 0, 1, "MMR: 1 ranks by relevance only, lower penalises redundancy more")
+      .Double("lambda", 0.8, 0, 1, "MMR: 1 ranks by relevance only, lower penalises redundancy more")
       .Double("dedupe_threshold", 0.7, 0, 1,
               "drop sentences whose word 3-shingles overlap an earlier one this much (Jaccard); 0 keeps them")
       .Double("position_bias", 0.0, 0, 1, "0..1: prefer earlier sentences (news-style text)")
       .Double("damping", 0.85, 0.01, 0.99, "PageRank damping factor (textrank, lexrank)")
+      .Enum("idf", "sqrt", {"full", "sqrt", "none"},
+            "term weight: tf x idf (full), tf x sqrt(idf), or tf alone (none)")
       .Double("lexrank_threshold", 0.1, 0, 1, "cosine similarity that makes a LexRank edge")
       .Int("chunk_sentences", 1000, 10, 1'000'000,
            "long documents are ranked in chunks of this many sentences (no n x n matrix)")

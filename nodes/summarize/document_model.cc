@@ -22,7 +22,7 @@ float Dot(const SparseVector& a, const SparseVector& b) {
   return sum;
 }
 
-DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks) {
+DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf_mode) {
   DocumentModel doc;
   doc.sentences = text::SplitSentences(text, line_breaks);
   const size_t n = doc.sentences.size();
@@ -63,9 +63,13 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
   }
   doc.term_count = df.size();
 
-  // Smoothed idf, as scikit-learn's: log((1 + N) / (1 + df)) + 1, so every term counts a little.
+  // Smoothed idf, as scikit-learn's: log((1 + N) / (1 + df)) + 1 (every term counts a little),
+  // its square root (terms the document repeats keep more weight), or none (plain tf).
   std::vector<float> idf(df.size());
-  for (size_t t = 0; t < df.size(); ++t) idf[t] = float(std::log((1.0 + n) / (1.0 + df[t])) + 1.0);
+  for (size_t t = 0; t < df.size(); ++t) {
+    const double full = std::log((1.0 + n) / (1.0 + df[t])) + 1.0;
+    idf[t] = float(idf_mode == IdfMode::kFull ? full : idf_mode == IdfMode::kSqrt ? std::sqrt(full) : 1.0);
+  }
   doc.vectors.resize(n);
   for (size_t s = 0; s < n; ++s) {
     SparseVector& v = doc.vectors[s];

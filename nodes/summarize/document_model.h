@@ -20,13 +20,18 @@ struct SparseVector {
 
 float Dot(const SparseVector& a, const SparseVector& b);
 
+// How much rarity counts in a term's weight. Measured on the summarization sets
+// (docs/benchmarks.md): tf-idf ranks rare terms up, plain tf ranks the document's recurring
+// subject up; the square root sits between.
+enum class IdfMode { kFull, kSqrt, kNone };
+
 struct DocumentModel {
   std::vector<text::Sentence> sentences;
   std::vector<SparseVector> vectors;          // per sentence, tf-idf, unit length (or empty)
   std::vector<std::vector<uint32_t>> words;   // per sentence, every word's id in order
   size_t term_count = 0;                      // distinct content terms
 
-  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks);
+  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf);
   size_t size() const { return sentences.size(); }
 };
 

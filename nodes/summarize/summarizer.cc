@@ -78,7 +78,7 @@ const char* MethodName(Method m) {
 
 Summary Summarize(std::string_view text, const SummarizerOptions& o, const text::TiktokenEncoding& encoding) {
   Summary result;
-  const DocumentModel doc = DocumentModel::Build(text, o.line_breaks);
+  const DocumentModel doc = DocumentModel::Build(text, o.line_breaks, o.idf);
   const size_t n = doc.size();
   result.sentences_before = n;
   result.tokens_before = encoding.CountOrdinary(text);

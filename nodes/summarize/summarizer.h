@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "nodes/summarize/document_model.h"
 #include "nodes/text/sentence_splitter.h"
 #include "nodes/text/tiktoken_encoding.h"
 
@@ -28,12 +29,13 @@ struct SummarizerOptions {
   double ratio = 0;
   size_t max_tokens = 0;
   size_t sentences = 0;
-  double lambda = 0.7;               // MMR trade-off; 1 = no redundancy penalty
+  double lambda = 0.8;               // MMR trade-off; 1 = no redundancy penalty
   double dedupe_threshold = 0.7;     // estimated Jaccard of 3-shingles; 0 = keep near-duplicates
   double position_bias = 0.0;        // 0..1: weight of "earlier is more important"
   double damping = 0.85;             // PageRank
   double lexrank_threshold = 0.1;    // cosine for a LexRank edge
   size_t chunk_sentences = 1000;     // ranking works within chunks of this many sentences
+  IdfMode idf = IdfMode::kSqrt;
   text::LineBreaks line_breaks = text::LineBreaks::kAuto;
   std::string joiner = "\n";
 };

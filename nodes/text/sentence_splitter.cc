@@ -47,6 +47,14 @@ bool IsListMarker(std::string_view s) {
   return true;
 }
 
+// ICU ends a sentence at every '!' and '?' ("\"Too much!\" he said." is two); a sentence that
+// starts in lowercase on the same line continues the previous one.
+bool ContinuesSentence(std::string_view scan, const Sentence& prev, const Sentence& next) {
+  const char first = scan[next.begin];
+  if (first < 'a' || first > 'z') return false;
+  return scan.substr(prev.end, next.begin - prev.end).find('\n') == std::string_view::npos;
+}
+
 void Trim(std::string_view text, Sentence& s) {
   while (s.begin < s.end && IsSpace(text[s.begin])) ++s.begin;
   while (s.end > s.begin && IsSpace(text[s.end - 1])) --s.end;
@@ -112,8 +120,8 @@ std::vector<Sentence> SplitSentences(std::string_view text, LineBreaks mode) {
     Sentence s{static_cast<size_t>(begin), static_cast<size_t>(end)};
     Trim(text, s);
     if (s.end <= s.begin) continue;
-    if (pending_marker) {
-      out.back().end = s.end;  // the marker's sentence absorbs this one
+    if (pending_marker || (!out.empty() && ContinuesSentence(scan, out.back(), s))) {
+      out.back().end = s.end;  // the previous sentence absorbs this one
       pending_marker = false;
     } else {
       out.push_back(s);

@@ -9,6 +9,7 @@
 //     lists, headings); in `kWrap` mode a single newline is a space (hard-wrapped prose) and only
 //     blank lines end paragraphs; `kAuto` picks per text (see DetectLineBreaks).
 //   - a list marker alone ("1.", "a)", "-", "*", "•") is joined to the sentence it introduces;
+//   - after '!' or '?', a sentence that starts in lowercase on the same line is not a new one;
 //   - spans are trimmed of surrounding whitespace and empty ones dropped.
 // Offsets are bytes into the UTF-8 input. Invalid UTF-8 is read as U+FFFD (never split inside a
 // byte sequence). Thread-safe: each thread keeps its own iterator.
