@@ -49,6 +49,7 @@ class Summarize : public Node {
     options_.damping = o.Double("damping");
     options_.lexrank_threshold = o.Double("lexrank_threshold");
     options_.chunk_sentences = size_t(o.Int("chunk_sentences"));
+    options_.max_neighbours = size_t(o.Int("neighbours"));
     options_.line_breaks = ParseLineBreaks(o.String("line_breaks"));
     const std::string& idf = o.String("idf");
     options_.idf = idf == "full" ? summarize::IdfMode::kFull
@@ -109,6 +110,7 @@ REFINERY_REGISTER_NODE(summarize) {
       .Double("lexrank_threshold", 0.1, 0, 1, "cosine similarity that makes a LexRank edge")
       .Int("chunk_sentences", 1000, 10, 1'000'000,
            "long documents are ranked in chunks of this many sentences (no n x n matrix)")
+      .Int("neighbours", 50, 1, 100'000, "similarity-graph edges kept per sentence (its strongest)")
       .Enum("line_breaks", "auto", {"auto", "sentence", "wrap"},
             "sentence: every line ends a sentence; wrap: single newlines are spaces; auto: per text")
       .String("joiner", "\n", "put between the selected sentences");

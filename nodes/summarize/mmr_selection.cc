@@ -25,7 +25,7 @@ std::vector<size_t> SelectSentences(const SelectionRequest& r) {
   std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
 
   std::vector<size_t> selected;
-  size_t used = 0;
+  size_t used = 0, misfits = 0;
   while (!heap.empty() && selected.size() < r.max_sentences) {
     Entry top = heap.top();
     heap.pop();
@@ -34,11 +34,17 @@ std::vector<size_t> SelectSentences(const SelectionRequest& r) {
       heap.push({current, top.index});  // stale: wait for its turn with the fresh value
       continue;
     }
-    if (r.tokens[top.index] > r.token_budget - used) {
-      if (r.stop_at_first_misfit) break;
+    const size_t tokens = r.tokens(top.index);
+    if (tokens > r.token_budget - used) {
+      if (r.stop_at_first_misfit || ++misfits > r.max_consecutive_misfits) break;
       continue;  // does not fit; a shorter one may
     }
-    used += r.tokens[top.index];
+    misfits = 0;
+    used += tokens;
+    if (used >= r.token_budget) {
+      selected.push_back(top.index);
+      break;
+    }
     selected.push_back(top.index);
     if (r.graph && r.lambda < 1) {
       for (const Edge& e : r.graph->edges[top.index]) max_sim[e.to] = std::max(max_sim[e.to], e.weight);

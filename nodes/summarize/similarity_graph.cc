@@ -6,7 +6,7 @@
 namespace refinery::summarize {
 
 SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_sentences,
-                                       float min_similarity) {
+                                       float min_similarity, size_t max_neighbours) {
   SimilarityGraph g;
   const size_t n = doc.size();
   g.edges.resize(n);
@@ -21,26 +21,33 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
   std::vector<float> acc;
   std::vector<uint32_t> touched;
   for (auto [lo, hi] : g.chunks) {
-    acc.assign(hi - lo, 0.0f);
     for (size_t i = lo; i < hi; ++i) {
       const SparseVector& v = doc.vectors[i];
-      // Dot products with the earlier sentences of the chunk that share a term.
+      for (size_t k = 0; k < v.terms.size(); ++k) postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
+    }
+    acc.assign(hi - lo, 0.0f);
+    for (size_t i = lo; i < hi; ++i) {
+      // Dot products with every sentence of the chunk that shares a term.
+      const SparseVector& v = doc.vectors[i];
       for (size_t k = 0; k < v.terms.size(); ++k) {
         for (auto [j, w] : postings[v.terms[k]]) {
           if (acc[j - lo] == 0.0f) touched.push_back(j);
           acc[j - lo] += w * v.weights[k];
         }
       }
+      std::vector<Edge>& out = g.edges[i];
       for (uint32_t j : touched) {
         const float sim = acc[j - lo];
         acc[j - lo] = 0.0f;
-        if (sim >= min_similarity) {
-          g.edges[i].push_back({j, sim});
-          g.edges[j].push_back({uint32_t(i), sim});
-        }
+        if (j != i && sim >= min_similarity) out.push_back({j, sim});
       }
       touched.clear();
-      for (size_t k = 0; k < v.terms.size(); ++k) postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
+      if (out.size() > max_neighbours) {  // strongest first, ties by position: deterministic
+        auto stronger = [](const Edge& a, const Edge& b) { return a.weight != b.weight ? a.weight > b.weight : a.to < b.to; };
+        std::nth_element(out.begin(), out.begin() + max_neighbours, out.end(), stronger);
+        out.resize(max_neighbours);
+      }
+      out.shrink_to_fit();
     }
     for (size_t i = lo; i < hi; ++i) {
       for (uint32_t t : doc.vectors[i].terms) postings[t].clear();
@@ -68,16 +75,15 @@ std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<dou
       for (size_t i = lo; i < hi; ++i) {
         if (out_weight[i] == 0) dangling += score[i];
       }
-      double delta = 0;
+      for (size_t i = lo; i < hi; ++i) next[i] = (1 - options.damping) * teleport[i] + options.damping * dangling * teleport[i] / double(m);
+      // Each sentence hands its score to its neighbours in proportion to the edge weights.
       for (size_t i = lo; i < hi; ++i) {
-        double sum = 0;
-        for (const Edge& e : graph.edges[i]) {
-          sum += (options.weighted ? e.weight : 1.0) * score[e.to] / out_weight[e.to];
-        }
-        next[i] = (1 - options.damping) * teleport[i] +
-                  options.damping * (sum + dangling * teleport[i] / double(m));
-        delta = std::max(delta, std::abs(next[i] - score[i]));
+        if (out_weight[i] == 0) continue;
+        const double share = options.damping * score[i] / out_weight[i];
+        for (const Edge& e : graph.edges[i]) next[e.to] += share * (options.weighted ? e.weight : 1.0);
       }
+      double delta = 0;
+      for (size_t i = lo; i < hi; ++i) delta = std::max(delta, std::abs(next[i] - score[i]));
       std::copy(next.begin() + lo, next.begin() + hi, score.begin() + lo);
       if (delta < options.tolerance) break;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "nodes/summarize/document_model.h"
@@ -84,12 +85,16 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   result.tokens_before = encoding.CountOrdinary(text);
 
   SelectionRequest request;
-  request.tokens.resize(n);
   const size_t joiner_tokens = o.joiner.empty() ? 0 : encoding.CountOrdinary(o.joiner);
-  for (size_t i = 0; i < n; ++i) {
-    const text::Sentence& s = doc.sentences[i];
-    request.tokens[i] = encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin)) + joiner_tokens;
-  }
+  std::vector<size_t> sentence_tokens(n, SIZE_MAX);
+  auto count = [&](size_t i) {
+    if (sentence_tokens[i] == SIZE_MAX) {
+      const text::Sentence& s = doc.sentences[i];
+      sentence_tokens[i] = encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin)) + joiner_tokens;
+    }
+    return sentence_tokens[i];
+  };
+  request.tokens = count;
   if (o.sentences > 0) {
     request.max_sentences = o.sentences;
   } else {
@@ -108,7 +113,7 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   SimilarityGraph graph;
   if (o.method != Method::kLead) {
     const float min_similarity = o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
-    graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity);
+    graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity, o.max_neighbours);
   }
 
   const std::vector<double> scores = Rank(doc, o, graph);
@@ -123,12 +128,20 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   result.text = Join(text, doc, picked, o.joiner);
   result.tokens_after = encoding.CountOrdinary(result.text);
   // BPE is not additive across the joins: if the whole re-counts over budget, drop the least
-  // relevant sentence until it fits.
+  // relevant sentences worth the excess and count again (rarely more than once).
   while (result.budget > 0 && result.tokens_after > result.budget && !picked.empty()) {
-    auto worst = std::min_element(picked.begin(), picked.end(), [&](size_t a, size_t b) {
-      return request.relevance[a] < request.relevance[b];
+    std::vector<size_t> by_relevance = picked;
+    std::sort(by_relevance.begin(), by_relevance.end(), [&](size_t a, size_t b) {
+      return request.relevance[a] != request.relevance[b] ? request.relevance[a] < request.relevance[b] : a > b;
     });
-    picked.erase(worst);
+    size_t excess = result.tokens_after - result.budget, dropped = 0;
+    std::vector<bool> drop(n, false);
+    for (size_t i : by_relevance) {
+      if (dropped >= excess) break;
+      drop[i] = true;
+      dropped += count(i);
+    }
+    std::erase_if(picked, [&](size_t i) { return drop[i]; });
     result.text = Join(text, doc, picked, o.joiner);
     result.tokens_after = encoding.CountOrdinary(result.text);
   }

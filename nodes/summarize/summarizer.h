@@ -35,6 +35,7 @@ struct SummarizerOptions {
   double damping = 0.85;             // PageRank
   double lexrank_threshold = 0.1;    // cosine for a LexRank edge
   size_t chunk_sentences = 1000;     // ranking works within chunks of this many sentences
+  size_t max_neighbours = 50;        // similarity-graph edges kept per sentence
   IdfMode idf = IdfMode::kSqrt;
   text::LineBreaks line_breaks = text::LineBreaks::kAuto;
   std::string joiner = "\n";
