@@ -2,18 +2,18 @@
 // reference / references kept, type = set name), and runs the peer (npm ts-textrank) on the same
 // documents, writing its summaries as requests for the score-only pipeline.
 //
-//   node prepare.mjs <shared/data/summarization> <out dir> <peer sentence ratio>
+//   node prepare.mjs <shared/data/summarization> <out dir> <set> "ratio 0.4" | "count 2"
 import fs from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { SorensenDiceSimilarity, DefaultTextParser, NullLogger, RelativeSummarizerConfig, Summarizer } =
-  require("ts-textrank");
+const { SorensenDiceSimilarity, DefaultTextParser, NullLogger, RelativeSummarizerConfig,
+        AbsoluteSummarizerConfig, Summarizer } = require("ts-textrank");
 
-const [dataDir, outDir, ratioText] = process.argv.slice(2);
-const ratio = Number(ratioText);
+const [dataDir, outDir, set, target] = process.argv.slice(2);
+const [kind, value] = target.split(" ");
 fs.mkdirSync(outDir, { recursive: true });
-for (const set of ["bbc-100", "xsum-10", "opinosis"]) {
+{
   const requests = [], peer = [];
   let peerMillis = 0;
   for (const line of fs.readFileSync(`${dataDir}/${set}.jsonl`, "utf8").split("\n")) {
@@ -23,8 +23,9 @@ for (const set of ["bbc-100", "xsum-10", "opinosis"]) {
     if (r.references) q.references = r.references;
     else q.reference = r.reference;
     requests.push(JSON.stringify(q));
-    const config = new RelativeSummarizerConfig(ratio, new SorensenDiceSimilarity(), new DefaultTextParser(),
-                                                0.85, Summarizer.SORT_OCCURENCE);
+    const Config = kind === "ratio" ? RelativeSummarizerConfig : AbsoluteSummarizerConfig;
+    const config = new Config(Number(value), new SorensenDiceSimilarity(), new DefaultTextParser(),
+                              0.85, Summarizer.SORT_OCCURENCE);
     const t0 = process.hrtime.bigint();
     const sentences = new Summarizer(config, new NullLogger()).summarize(r.document, "en");
     peerMillis += Number(process.hrtime.bigint() - t0) / 1e6;
