@@ -33,8 +33,13 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
     uint32_t word_id;
     int32_t term_id;
   };
-  std::unordered_map<std::string, WordInfo> lexicon;
-  std::unordered_map<std::string, uint32_t> stems;
+  // Looked up by string_view: a word is copied only the first time it is seen.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, WordInfo, Hash, std::equal_to<>> lexicon;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> stems;
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> tf(n);  // (term, count) per sentence
   std::vector<uint32_t> df;
   std::vector<uint32_t> sentence_terms;
@@ -42,7 +47,9 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
     const text::Sentence& span = doc.sentences[s];
     sentence_terms.clear();
     text::ForEachAsciiWord(text.substr(span.begin, span.end - span.begin), [&](std::string_view w) {
-      auto [it, inserted] = lexicon.try_emplace(std::string(w), WordInfo{uint32_t(lexicon.size()), -1});
+      auto it = lexicon.find(w);
+      const bool inserted = it == lexicon.end();
+      if (inserted) it = lexicon.emplace(std::string(w), WordInfo{uint32_t(lexicon.size()), -1}).first;
       if (inserted && !text::IsEnglishStopword(w)) {
         std::string stem = w.size() > 3 ? text::PorterStemmer::Stem(w) : std::string(w);
         auto [st, fresh] = stems.try_emplace(std::move(stem), uint32_t(stems.size()));

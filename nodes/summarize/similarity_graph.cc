@@ -5,6 +5,10 @@
 
 namespace refinery::summarize {
 
+namespace {
+constexpr size_t kScanWindow = 256;
+}  // namespace
+
 SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_sentences,
                                        float min_similarity, size_t max_neighbours) {
   SimilarityGraph g;
@@ -30,7 +34,18 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
       // Dot products with every sentence of the chunk that shares a term.
       const SparseVector& v = doc.vectors[i];
       for (size_t k = 0; k < v.terms.size(); ++k) {
-        for (auto [j, w] : postings[v.terms[k]]) {
+        const auto& list = postings[v.terms[k]];
+        // A term in more than kScanWindow sentences of the chunk contributes only through the
+        // kScanWindow nearest of them: exact for all but the most common terms, and it bounds the
+        // work per sentence (otherwise quadratic in the chunk on boilerplate).
+        size_t from = 0, to = list.size();
+        if (list.size() > kScanWindow) {
+          const size_t at = size_t(std::lower_bound(list.begin(), list.end(), std::make_pair(uint32_t(i), 0.0f)) - list.begin());
+          from = at > kScanWindow / 2 ? std::min(at - kScanWindow / 2, list.size() - kScanWindow) : 0;
+          to = from + kScanWindow;
+        }
+        for (size_t p = from; p < to; ++p) {
+          const auto [j, w] = list[p];
           if (acc[j - lo] == 0.0f) touched.push_back(j);
           acc[j - lo] += w * v.weights[k];
         }

@@ -1,6 +1,7 @@
 // SimilarityGraph: sparse sentence-similarity edges (cosine of tf-idf vectors) and PageRank over
 // them. Never an n x n matrix: pairs are found through an inverted index (only sentences that
-// share a content term are compared), each sentence keeps its strongest neighbours, and long
+// share a content term are compared; a term found in more than 256 sentences of a chunk links
+// each sentence only to the 256 nearest of them), each sentence keeps its strongest neighbours, and long
 // documents are cut into chunks of consecutive sentences, each ranked on its own; edges never
 // cross a chunk. Cross-chunk redundancy is the
 // near-duplicate filter's job (near_duplicates.h).

@@ -54,6 +54,28 @@ std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o, c
   return PageRank(graph, prior, {o.damping, /*weighted=*/true});
 }
 
+// One encode of the whole document gives its exact token count and, by attributing each token to
+// the sentence its first byte falls in (or the next one, for tokens in the space between), a
+// close estimate of each sentence's tokens: a token at a sentence edge may differ by one from
+// counting the sentence alone. Selection works on the estimates; the joined summary is always
+// re-counted exactly. Empty when the text is not valid UTF-8 (the encoder then sees U+FFFD and
+// byte offsets no longer line up): callers count sentences one by one instead.
+std::vector<size_t> SentenceTokenEstimates(std::string_view text, const DocumentModel& doc,
+                                           const text::TiktokenEncoding& encoding, size_t* total) {
+  std::vector<uint32_t> ids;
+  encoding.EncodeOrdinary(text, &ids);
+  *total = ids.size();
+  std::vector<size_t> estimates(doc.size(), 0);
+  size_t pos = 0, s = 0;
+  for (uint32_t id : ids) {
+    while (s < doc.size() && pos >= doc.sentences[s].end) ++s;
+    if (s < doc.size()) ++estimates[s];
+    pos += encoding.vocabulary().Bytes(id).size();
+  }
+  if (pos != text.size()) return {};
+  return estimates;
+}
+
 std::string Join(std::string_view text, const DocumentModel& doc, const std::vector<size_t>& picked,
                  const std::string& joiner) {
   std::string out;
@@ -82,7 +104,7 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   const DocumentModel doc = DocumentModel::Build(text, o.line_breaks, o.idf);
   const size_t n = doc.size();
   result.sentences_before = n;
-  result.tokens_before = encoding.CountOrdinary(text);
+  const std::vector<size_t> estimates = SentenceTokenEstimates(text, doc, encoding, &result.tokens_before);
 
   SelectionRequest request;
   const size_t joiner_tokens = o.joiner.empty() ? 0 : encoding.CountOrdinary(o.joiner);
@@ -90,7 +112,8 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   auto count = [&](size_t i) {
     if (sentence_tokens[i] == SIZE_MAX) {
       const text::Sentence& s = doc.sentences[i];
-      sentence_tokens[i] = encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin)) + joiner_tokens;
+      sentence_tokens[i] = (estimates.empty() ? encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin))
+                                              : estimates[i]) + joiner_tokens;
     }
     return sentence_tokens[i];
   };

@@ -1,0 +1,439 @@
+#include "nodes/llm/gguf.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "nodes/llm/float_formats.h"
+
+namespace refinery::llm {
+
+namespace {
+
+enum ValueType : uint32_t {
+  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
+  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+};
+
+size_t ScalarSize(uint32_t t) {
+  switch (t) {
+    case kU8: case kI8: case kBool: return 1;
+    case kU16: case kI16: return 2;
+    case kU32: case kI32: case kF32: return 4;
+    case kU64: case kI64: case kF64: return 8;
+    default: return 0;
+  }
+}
+
+constexpr uint64_t kMaxTensors = 1u << 20;
+constexpr uint64_t kMaxKv = 1u << 20;
+constexpr uint32_t kMaxDims = 4;
+constexpr uint64_t kQ8Block = 32;
+constexpr uint64_t kQ8BlockBytes = 34;  // f16 scale + 32 int8
+
+}  // namespace
+
+const char* GgmlTypeName(uint32_t type) {
+  switch (type) {
+    case 0: return "F32";
+    case 1: return "F16";
+    case 2: return "Q4_0";
+    case 3: return "Q4_1";
+    case 6: return "Q5_0";
+    case 7: return "Q5_1";
+    case 8: return "Q8_0";
+    case 10: return "Q2_K";
+    case 11: return "Q3_K";
+    case 12: return "Q4_K";
+    case 13: return "Q5_K";
+    case 14: return "Q6_K";
+    case 30: return "BF16";
+    default: return "unknown";
+  }
+}
+
+// Reads the file with a cursor; every read is checked against the end of the mapping.
+class GgufParser {
+ public:
+  GgufParser(GgufFile& f) : f_(f), p_(f.map_), end_(f.map_ + f.size_) {}
+
+  Status Parse() {
+    uint32_t magic;
+    if (!Read(&magic) || std::memcmp(&magic, "GGUF", 4) != 0) return Error(0, "not a GGUF file (bad magic)");
+    if (!Read(&f_.version_)) return Error(4, "truncated header");
+    if (f_.version_ != 2 && f_.version_ != 3) {
+      return Error(4, "unsupported GGUF version " + std::to_string(f_.version_) + " (supported: 2, 3)");
+    }
+    uint64_t n_tensors, n_kv;
+    if (!Read(&n_tensors) || !Read(&n_kv)) return Error(Offset(), "truncated header");
+    if (n_tensors > kMaxTensors) return Error(8, "implausible tensor count " + std::to_string(n_tensors));
+    if (n_kv > kMaxKv) return Error(16, "implausible metadata count " + std::to_string(n_kv));
+    for (uint64_t k = 0; k < n_kv; ++k) {
+      const size_t at = Offset();
+      std::string key;
+      uint32_t type;
+      if (!ReadString(&key) || !Read(&type)) return Error(at, "truncated metadata entry " + std::to_string(k));
+      GgufValue value;
+      if (Status s = ReadValue(type, &value, key); !s.ok()) return s;
+      if (!f_.kv_.emplace(key, std::move(value)).second) return Error(at, "duplicate metadata key '" + key + "'");
+    }
+    uint64_t alignment = 32;
+    if (auto a = f_.Int("general.alignment")) {
+      if (*a <= 0 || *a > 4096 || (*a & (*a - 1)) != 0) return Error(0, "general.alignment " + std::to_string(*a) + " is not a power of two <= 4096");
+      alignment = uint64_t(*a);
+    }
+    for (uint64_t t = 0; t < n_tensors; ++t) {
+      const size_t at = Offset();
+      GgufTensor tensor;
+      uint32_t n_dims, type;
+      if (!ReadString(&tensor.name) || !Read(&n_dims)) return Error(at, "truncated tensor info " + std::to_string(t));
+      if (n_dims == 0 || n_dims > kMaxDims) {
+        return Error(at, "tensor '" + tensor.name + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
+      }
+      tensor.elements = 1;
+      for (uint32_t d = 0; d < n_dims; ++d) {
+        uint64_t dim;
+        if (!Read(&dim)) return Error(at, "truncated tensor info for '" + tensor.name + "'");
+        if (dim == 0 || dim > (uint64_t(1) << 40) || tensor.elements > std::numeric_limits<uint64_t>::max() / dim) {
+          return Error(at, "tensor '" + tensor.name + "' has an invalid dimension " + std::to_string(dim));
+        }
+        tensor.elements *= dim;
+        tensor.dims.push_back(dim);
+      }
+      if (!Read(&type) || !Read(&tensor.offset)) return Error(at, "truncated tensor info for '" + tensor.name + "'");
+      switch (type) {
+        case uint32_t(GgmlType::kF32): tensor.bytes = tensor.elements * 4; break;
+        case uint32_t(GgmlType::kF16):
+        case uint32_t(GgmlType::kBF16): tensor.bytes = tensor.elements * 2; break;
+        case uint32_t(GgmlType::kQ8_0):
+          if (tensor.dims[0] % kQ8Block != 0) {
+            return Error(at, "Q8_0 tensor '" + tensor.name + "' has a row length not divisible by 32");
+          }
+          tensor.bytes = tensor.elements / kQ8Block * kQ8BlockBytes;
+          break;
+        default:
+          return Error(at, "tensor '" + tensor.name + "' has type " + GgmlTypeName(type) + " (" +
+                               std::to_string(type) + "), not supported (F32, F16, BF16, Q8_0 are)");
+      }
+      tensor.type = GgmlType(type);
+      if (tensor.offset % alignment != 0) {
+        return Error(at, "tensor '" + tensor.name + "' offset " + std::to_string(tensor.offset) +
+                             " is not aligned to " + std::to_string(alignment));
+      }
+      if (!f_.by_name_.emplace(tensor.name, f_.tensors_.size()).second) {
+        return Error(at, "duplicate tensor '" + tensor.name + "'");
+      }
+      f_.tensors_.push_back(std::move(tensor));
+    }
+    const uint64_t data_start = (Offset() + alignment - 1) / alignment * alignment;
+    for (GgufTensor& tensor : f_.tensors_) {
+      if (data_start > f_.size_ || tensor.offset > f_.size_ - data_start ||
+          tensor.bytes > f_.size_ - data_start - tensor.offset) {
+        return Error(data_start + tensor.offset, "tensor '" + tensor.name + "' (" + std::to_string(tensor.bytes) +
+                                                     " bytes) extends past the end of the file (" +
+                                                     std::to_string(f_.size_) + " bytes): truncated?");
+      }
+      tensor.data = f_.map_ + data_start + tensor.offset;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  size_t Offset() const { return size_t(p_ - f_.map_); }
+  Status Error(size_t offset, const std::string& what) const {
+    return Status::InvalidArgument(f_.path_ + ": at byte " + std::to_string(offset) + ": " + what);
+  }
+  template <typename T>
+  bool Read(T* out) {
+    if (size_t(end_ - p_) < sizeof(T)) return false;
+    std::memcpy(out, p_, sizeof(T));
+    p_ += sizeof(T);
+    return true;
+  }
+  bool ReadString(std::string* out) {
+    uint64_t len;
+    if (!Read(&len) || len > uint64_t(end_ - p_)) return false;
+    out->assign(reinterpret_cast<const char*>(p_), size_t(len));
+    p_ += len;
+    return true;
+  }
+  bool ReadScalar(uint32_t type, GgufValue* v) {
+    switch (type) {
+      case kU8: { uint8_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kI8: { int8_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kU16: { uint16_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kI16: { int16_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kU32: { uint32_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kI32: { int32_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kU64: { uint64_t x; if (!Read(&x)) return false; v->i = int64_t(x); v->kind = GgufValue::kInt; return true; }
+      case kI64: { int64_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
+      case kF32: { float x; if (!Read(&x)) return false; v->f = x; v->kind = GgufValue::kFloat; return true; }
+      case kF64: { double x; if (!Read(&x)) return false; v->f = x; v->kind = GgufValue::kFloat; return true; }
+      case kBool: { uint8_t x; if (!Read(&x)) return false; v->i = x != 0; v->kind = GgufValue::kBool; return true; }
+      case kString: v->kind = GgufValue::kString; return ReadString(&v->s);
+      default: return false;
+    }
+  }
+  Status ReadValue(uint32_t type, GgufValue* v, const std::string& key) {
+    const size_t at = Offset();
+    v->gguf_type = type;
+    if (type != kArray) {
+      if (type > kF64) return Error(at, "metadata '" + key + "' has unknown value type " + std::to_string(type));
+      if (!ReadScalar(type, v)) return Error(at, "metadata '" + key + "' is truncated");
+      return Status::Ok();
+    }
+    uint32_t elem;
+    uint64_t count;
+    if (!Read(&elem) || !Read(&count)) return Error(at, "metadata '" + key + "' array header is truncated");
+    if (elem == kArray || elem > kF64) return Error(at, "metadata '" + key + "' has unsupported array element type " + std::to_string(elem));
+    // Every element takes at least its scalar size (strings: their 8-byte length): a count the
+    // rest of the file cannot hold is refused before anything is allocated.
+    const uint64_t min_size = elem == kString ? 8 : ScalarSize(elem);
+    if (count > uint64_t(end_ - p_) / min_size) {
+      return Error(at, "metadata '" + key + "' claims " + std::to_string(count) + " elements, more than the file holds");
+    }
+    v->kind = GgufValue::kArray;
+    v->element_type = elem;
+    GgufValue item;
+    for (uint64_t k = 0; k < count; ++k) {
+      if (!ReadScalar(elem, &item)) return Error(Offset(), "metadata '" + key + "' element " + std::to_string(k) + " is truncated");
+      if (item.kind == GgufValue::kString) v->strings.push_back(std::move(item.s));
+      else if (item.kind == GgufValue::kFloat) v->floats.push_back(item.f);
+      else v->ints.push_back(item.i);
+    }
+    return Status::Ok();
+  }
+
+  GgufFile& f_;
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+StatusOr<std::shared_ptr<const GgufFile>> GgufFile::Open(const std::string& path) {
+  std::shared_ptr<GgufFile> f(new GgufFile());
+  f->path_ = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::NotFound(path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(path + ": not a regular file");
+  }
+  f->size_ = size_t(st.st_size);
+  if (f->size_ < 24) {
+    ::close(fd);
+    return Status::InvalidArgument(path + ": " + std::to_string(f->size_) + " bytes is too small for a GGUF header");
+  }
+  void* m = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return Status::Internal(path + ": mmap failed: " + std::strerror(errno));
+  f->map_ = static_cast<const uint8_t*>(m);
+  GgufParser parser(*f);
+  if (Status s = parser.Parse(); !s.ok()) return s;
+  return std::shared_ptr<const GgufFile>(std::move(f));
+}
+
+GgufFile::~GgufFile() {
+  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
+}
+
+const GgufValue* GgufFile::Find(std::string_view key) const {
+  auto it = kv_.find(key);
+  return it == kv_.end() ? nullptr : &it->second;
+}
+
+std::optional<int64_t> GgufFile::Int(std::string_view key) const {
+  const GgufValue* v = Find(key);
+  if (!v || (v->kind != GgufValue::kInt && v->kind != GgufValue::kBool)) return std::nullopt;
+  return v->i;
+}
+
+std::optional<double> GgufFile::Float(std::string_view key) const {
+  const GgufValue* v = Find(key);
+  if (!v) return std::nullopt;
+  if (v->kind == GgufValue::kFloat) return v->f;
+  if (v->kind == GgufValue::kInt) return double(v->i);
+  return std::nullopt;
+}
+
+std::optional<std::string> GgufFile::String(std::string_view key) const {
+  const GgufValue* v = Find(key);
+  if (!v || v->kind != GgufValue::kString) return std::nullopt;
+  return v->s;
+}
+
+const GgufTensor* GgufFile::Tensor(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &tensors_[it->second];
+}
+
+std::vector<float> GgufTensor::ToFloat() const {
+  std::vector<float> out(elements);
+  switch (type) {
+    case GgmlType::kF32:
+      std::memcpy(out.data(), data, elements * 4);
+      break;
+    case GgmlType::kF16:
+      for (uint64_t i = 0; i < elements; ++i) {
+        uint16_t h;
+        std::memcpy(&h, data + 2 * i, 2);
+        out[i] = HalfToFloat(h);
+      }
+      break;
+    case GgmlType::kBF16:
+      for (uint64_t i = 0; i < elements; ++i) {
+        uint16_t h;
+        std::memcpy(&h, data + 2 * i, 2);
+        out[i] = Bf16ToFloat(h);
+      }
+      break;
+    case GgmlType::kQ8_0:
+      for (uint64_t b = 0; b < elements / kQ8Block; ++b) {
+        const uint8_t* block = data + b * kQ8BlockBytes;
+        uint16_t d;
+        std::memcpy(&d, block, 2);
+        const float scale = HalfToFloat(d);
+        for (uint64_t k = 0; k < kQ8Block; ++k) out[b * kQ8Block + k] = scale * float(int8_t(block[2 + k]));
+      }
+      break;
+  }
+  return out;
+}
+
+// ---- writer ----
+
+namespace {
+template <typename T>
+void Put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+void PutString(std::string& out, const std::string& s) {
+  Put<uint64_t>(out, s.size());
+  out += s;
+}
+}  // namespace
+
+void GgufWriter::SetString(const std::string& key, const std::string& v) {
+  std::string e;
+  Put<uint32_t>(e, kString);
+  PutString(e, v);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetU32(const std::string& key, uint32_t v) {
+  std::string e;
+  Put<uint32_t>(e, kU32);
+  Put(e, v);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetI32(const std::string& key, int32_t v) {
+  std::string e;
+  Put<uint32_t>(e, kI32);
+  Put(e, v);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetF32(const std::string& key, float v) {
+  std::string e;
+  Put<uint32_t>(e, kF32);
+  Put(e, v);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetBool(const std::string& key, bool v) {
+  std::string e;
+  Put<uint32_t>(e, kBool);
+  Put<uint8_t>(e, v);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetStrings(const std::string& key, const std::vector<std::string>& v) {
+  std::string e;
+  Put<uint32_t>(e, kArray);
+  Put<uint32_t>(e, kString);
+  Put<uint64_t>(e, v.size());
+  for (const std::string& s : v) PutString(e, s);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetF32s(const std::string& key, const std::vector<float>& v) {
+  std::string e;
+  Put<uint32_t>(e, kArray);
+  Put<uint32_t>(e, kF32);
+  Put<uint64_t>(e, v.size());
+  for (float x : v) Put(e, x);
+  kv_.push_back({key, e});
+}
+void GgufWriter::SetI32s(const std::string& key, const std::vector<int32_t>& v) {
+  std::string e;
+  Put<uint32_t>(e, kArray);
+  Put<uint32_t>(e, kI32);
+  Put<uint64_t>(e, v.size());
+  for (int32_t x : v) Put(e, x);
+  kv_.push_back({key, e});
+}
+
+void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims, const std::vector<float>& values,
+                           GgmlType type) {
+  PendingTensor t{name, std::move(dims), type, {}};
+  switch (type) {
+    case GgmlType::kF32:
+      t.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+      break;
+    case GgmlType::kF16:
+      for (float v : values) Put<uint16_t>(t.data, FloatToHalf(v));
+      break;
+    case GgmlType::kBF16:
+      for (float v : values) Put<uint16_t>(t.data, FloatToBf16(v));
+      break;
+    case GgmlType::kQ8_0:
+      for (size_t b = 0; b + kQ8Block <= values.size(); b += kQ8Block) {
+        float amax = 0;
+        for (size_t k = 0; k < kQ8Block; ++k) amax = std::max(amax, std::abs(values[b + k]));
+        const float d = amax / 127.0f, inv = d ? 1.0f / d : 0.0f;
+        Put<uint16_t>(t.data, FloatToHalf(d));
+        for (size_t k = 0; k < kQ8Block; ++k) Put<int8_t>(t.data, int8_t(std::lround(values[b + k] * inv)));
+      }
+      break;
+  }
+  tensors_.push_back(std::move(t));
+}
+
+std::string GgufWriter::Bytes() const {
+  constexpr uint64_t kAlign = 32;
+  std::string out = "GGUF";
+  Put<uint32_t>(out, 3);
+  Put<uint64_t>(out, tensors_.size());
+  Put<uint64_t>(out, kv_.size());
+  for (const Kv& kv : kv_) {
+    PutString(out, kv.key);
+    out += kv.encoded;
+  }
+  uint64_t offset = 0;
+  for (const PendingTensor& t : tensors_) {
+    PutString(out, t.name);
+    Put<uint32_t>(out, uint32_t(t.dims.size()));
+    for (uint64_t d : t.dims) Put(out, d);
+    Put<uint32_t>(out, uint32_t(t.type));
+    Put(out, offset);
+    offset = (offset + t.data.size() + kAlign - 1) / kAlign * kAlign;
+  }
+  out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
+  for (const PendingTensor& t : tensors_) {
+    out += t.data;
+    out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
+  }
+  return out;
+}
+
+Status GgufWriter::Write(const std::string& path) const {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  const std::string bytes = Bytes();
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!f) return Status::Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace refinery::llm

@@ -1,0 +1,133 @@
+#include "nodes/llm/llama_model.h"
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace refinery::llm {
+namespace {
+
+struct Loader {
+  const GgufFile& file;
+  std::string error;
+
+  // A tensor of `in` columns (ne0) and `out` rows (ne1), as float.
+  bool Matrix(const std::string& name, int64_t in, int64_t out, std::vector<float>* dst) {
+    const GgufTensor* t = file.Tensor(name);
+    if (!t) return Fail("tensor '" + name + "' is missing");
+    const bool shape_ok = out == 1 ? (t->dims.size() == 1 && int64_t(t->dims[0]) == in)
+                                   : (t->dims.size() == 2 && int64_t(t->dims[0]) == in && int64_t(t->dims[1]) == out);
+    if (!shape_ok) {
+      std::string dims;
+      for (uint64_t d : t->dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+      return Fail("tensor '" + name + "' has shape [" + dims + "], expected [" + std::to_string(in) +
+                  (out == 1 ? "" : ", " + std::to_string(out)) + "] from the metadata");
+    }
+    *dst = t->ToFloat();
+    return true;
+  }
+  bool Fail(const std::string& what) {
+    if (error.empty()) error = what;
+    return false;
+  }
+};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile& file) {
+  const std::string where = file.path() + ": ";
+  const std::string arch = file.String("general.architecture").value_or("");
+  if (arch != "llama") {
+    return Status::InvalidArgument(where + "architecture '" + arch + "' is not supported (only llama is)");
+  }
+  auto model = std::make_shared<LlamaModel>();
+  model->path = file.path();
+  LlamaConfig& c = model->config;
+  auto need = [&](const char* key, int* dst) -> Status {
+    auto v = file.Int(std::string("llama.") + key);
+    if (!v) return Status::InvalidArgument(where + "metadata llama." + key + " is missing");
+    if (*v <= 0 || *v > (1 << 24)) return Status::InvalidArgument(where + "llama." + key + " = " + std::to_string(*v) + " is out of range");
+    *dst = int(*v);
+    return Status::Ok();
+  };
+  for (auto [key, dst] : {std::pair{"embedding_length", &c.dim}, {"feed_forward_length", &c.hidden},
+                          {"block_count", &c.layers}, {"attention.head_count", &c.heads},
+                          {"context_length", &c.context}}) {
+    if (Status s = need(key, dst); !s.ok()) return s;
+  }
+  c.kv_heads = int(file.Int("llama.attention.head_count_kv").value_or(c.heads));
+  if (c.dim % c.heads != 0) return Status::InvalidArgument(where + "embedding_length is not a multiple of head_count");
+  if (c.kv_heads <= 0 || c.heads % c.kv_heads != 0) {
+    return Status::InvalidArgument(where + "head_count_kv " + std::to_string(c.kv_heads) + " does not divide head_count " + std::to_string(c.heads));
+  }
+  c.head_dim = c.dim / c.heads;
+  c.rope_dims = int(file.Int("llama.rope.dimension_count").value_or(c.head_dim));
+  if (c.rope_dims <= 0 || c.rope_dims > c.head_dim || c.rope_dims % 2) {
+    return Status::InvalidArgument(where + "rope.dimension_count " + std::to_string(c.rope_dims) + " must be even and at most the head size");
+  }
+  c.rope_base = float(file.Float("llama.rope.freq_base").value_or(10000.0));
+  c.norm_eps = float(file.Float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
+  auto tokenizer = LlamaTokenizer::FromGguf(file);
+  if (!tokenizer.ok()) return tokenizer.status();
+  model->tokenizer = std::move(tokenizer).value();
+
+  const GgufTensor* embd = file.Tensor("token_embd.weight");
+  if (!embd || embd->dims.size() != 2) return Status::InvalidArgument(where + "tensor 'token_embd.weight' is missing or not 2-D");
+  c.vocab = int(embd->dims[1]);
+  if (size_t(c.vocab) != model->tokenizer.size()) {
+    return Status::InvalidArgument(where + "token_embd has " + std::to_string(c.vocab) + " rows but the tokenizer has " +
+                                   std::to_string(model->tokenizer.size()) + " tokens");
+  }
+  Loader load{file, {}};
+  load.Matrix("token_embd.weight", c.dim, c.vocab, &model->token_embd);
+  load.Matrix("output_norm.weight", c.dim, 1, &model->output_norm);
+  if (file.Tensor("output.weight")) {
+    load.Matrix("output.weight", c.dim, c.vocab, &model->output);
+  } else {
+    model->output = model->token_embd;
+    model->tied_output = true;
+  }
+  model->layers.resize(size_t(c.layers));
+  for (int l = 0; l < c.layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    LlamaLayer& L = model->layers[size_t(l)];
+    load.Matrix(p + "attn_norm.weight", c.dim, 1, &L.attn_norm);
+    load.Matrix(p + "attn_q.weight", c.dim, c.dim, &L.wq);
+    load.Matrix(p + "attn_k.weight", c.dim, c.kv_dim(), &L.wk);
+    load.Matrix(p + "attn_v.weight", c.dim, c.kv_dim(), &L.wv);
+    load.Matrix(p + "attn_output.weight", c.dim, c.dim, &L.wo);
+    load.Matrix(p + "ffn_norm.weight", c.dim, 1, &L.ffn_norm);
+    load.Matrix(p + "ffn_gate.weight", c.dim, c.hidden, &L.w_gate);
+    load.Matrix(p + "ffn_up.weight", c.dim, c.hidden, &L.w_up);
+    load.Matrix(p + "ffn_down.weight", c.hidden, c.dim, &L.w_down);
+  }
+  if (!load.error.empty()) return Status::InvalidArgument(where + load.error);
+  return std::shared_ptr<const LlamaModel>(std::move(model));
+}
+
+StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::Load(const std::string& path) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<const LlamaModel>> loaded;
+  std::error_code ec;
+  const std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  std::lock_guard lock(mu);
+  if (auto it = loaded.find(key); it != loaded.end()) {
+    if (auto model = it->second.lock()) return model;
+  }
+  auto file = GgufFile::Open(path);
+  if (!file.ok()) return file.status();
+  auto model = FromGguf(**file);
+  if (model.ok()) loaded[key] = *model;
+  return model;
+}
+
+size_t LlamaModel::parameter_count() const {
+  size_t n = token_embd.size() + output_norm.size() + (tied_output ? 0 : output.size());
+  for (const LlamaLayer& L : layers) {
+    n += L.attn_norm.size() + L.wq.size() + L.wk.size() + L.wv.size() + L.wo.size() + L.ffn_norm.size() +
+         L.w_gate.size() + L.w_up.size() + L.w_down.size();
+  }
+  return n;
+}
+
+}  // namespace refinery::llm

@@ -1,0 +1,109 @@
+#include "nodes/llm/reference_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace refinery::llm {
+
+void RmsNorm(const float* x, const float* weight, int n, float eps, float* out) {
+  double sum = 0;  // ggml accumulates the squares in double
+  for (int i = 0; i < n; ++i) sum += double(x[i] * x[i]);
+  const float scale = 1.0f / std::sqrt(float(sum / n) + eps);
+  for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
+}
+
+void Rope(float* x, int heads, int head_dim, int rope_dims, float base, int pos) {
+  const float theta_scale = std::pow(base, -2.0f / float(rope_dims));
+  for (int h = 0; h < heads; ++h) {
+    float* v = x + h * head_dim;
+    float theta = float(pos);
+    for (int i = 0; i < rope_dims; i += 2) {
+      const float c = std::cos(theta), s = std::sin(theta);
+      const float a = v[i], b = v[i + 1];
+      v[i] = a * c - b * s;
+      v[i + 1] = a * s + b * c;
+      theta *= theta_scale;
+    }
+  }
+}
+
+float Silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n, float* out,
+            std::vector<float>& scores) {
+  const int group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
+  const float scale = 1.0f / std::sqrt(float(c.head_dim));
+  scores.resize(size_t(n));
+  for (int h = 0; h < c.heads; ++h) {
+    const float* qh = q + h * c.head_dim;
+    const int kv_off = (h / group) * c.head_dim;
+    float max = -INFINITY;
+    for (int t = 0; t < n; ++t) {
+      const float* k = k_cache + size_t(t) * kv_dim + kv_off;
+      float dot = 0;
+      for (int i = 0; i < c.head_dim; ++i) dot += qh[i] * k[i];
+      scores[size_t(t)] = dot * scale;
+      max = std::max(max, scores[size_t(t)]);
+    }
+    float sum = 0;
+    for (int t = 0; t < n; ++t) sum += (scores[size_t(t)] = std::exp(scores[size_t(t)] - max));
+    float* o = out + h * c.head_dim;
+    std::fill(o, o + c.head_dim, 0.0f);
+    for (int t = 0; t < n; ++t) {
+      const float w = scores[size_t(t)] / sum;
+      const float* v = v_cache + size_t(t) * kv_dim + kv_off;
+      for (int i = 0; i < c.head_dim; ++i) o[i] += w * v[i];
+    }
+  }
+}
+
+namespace {
+// y[out] = W[out][in] x[in]
+void MatVec(const std::vector<float>& w, const float* x, int in, int out, float* y) {
+  for (int o = 0; o < out; ++o) {
+    const float* row = w.data() + size_t(o) * in;
+    float sum = 0;
+    for (int i = 0; i < in; ++i) sum += row[i] * x[i];
+    y[o] = sum;
+  }
+}
+}  // namespace
+
+ReferenceDecoder::ReferenceDecoder(std::shared_ptr<const LlamaModel> model)
+    : model_(std::move(model)), k_cache_(model_->layers.size()), v_cache_(model_->layers.size()) {}
+
+std::vector<float> ReferenceDecoder::Forward(int32_t token) {
+  const LlamaConfig& c = model_->config;
+  const int kv_dim = c.kv_dim();
+  std::vector<float> x(model_->token_embd.begin() + size_t(token) * c.dim,
+                       model_->token_embd.begin() + size_t(token + 1) * c.dim);
+  std::vector<float> xb(size_t(c.dim)), q(size_t(c.dim)), k(static_cast<size_t>(kv_dim)), v(static_cast<size_t>(kv_dim)),
+      att(size_t(c.dim)), tmp(size_t(c.dim)), gate(size_t(c.hidden)), up(size_t(c.hidden)), scratch;
+  for (size_t l = 0; l < model_->layers.size(); ++l) {
+    const LlamaLayer& L = model_->layers[l];
+    RmsNorm(x.data(), L.attn_norm.data(), c.dim, c.norm_eps, xb.data());
+    MatVec(L.wq, xb.data(), c.dim, c.dim, q.data());
+    MatVec(L.wk, xb.data(), c.dim, kv_dim, k.data());
+    MatVec(L.wv, xb.data(), c.dim, kv_dim, v.data());
+    Rope(q.data(), c.heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
+    Rope(k.data(), c.kv_heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
+    k_cache_[l].insert(k_cache_[l].end(), k.begin(), k.end());
+    v_cache_[l].insert(v_cache_[l].end(), v.begin(), v.end());
+    Attend(c, q.data(), k_cache_[l].data(), v_cache_[l].data(), pos_ + 1, att.data(), scratch);
+    MatVec(L.wo, att.data(), c.dim, c.dim, tmp.data());
+    for (int i = 0; i < c.dim; ++i) x[size_t(i)] += tmp[size_t(i)];
+    RmsNorm(x.data(), L.ffn_norm.data(), c.dim, c.norm_eps, xb.data());
+    MatVec(L.w_gate, xb.data(), c.dim, c.hidden, gate.data());
+    MatVec(L.w_up, xb.data(), c.dim, c.hidden, up.data());
+    for (int i = 0; i < c.hidden; ++i) gate[size_t(i)] = Silu(gate[size_t(i)]) * up[size_t(i)];
+    MatVec(L.w_down, gate.data(), c.hidden, c.dim, tmp.data());
+    for (int i = 0; i < c.dim; ++i) x[size_t(i)] += tmp[size_t(i)];
+  }
+  RmsNorm(x.data(), model_->output_norm.data(), c.dim, c.norm_eps, xb.data());
+  std::vector<float> logits(size_t(c.vocab));
+  MatVec(model_->output, xb.data(), c.dim, c.vocab, logits.data());
+  ++pos_;
+  return logits;
+}
+
+}  // namespace refinery::llm
