@@ -1,0 +1,274 @@
+#include "nodes/llm/dnnl_decoder.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "nodes/llm/bf16_gemm.h"
+#include "nodes/llm/float_formats.h"
+#include "nodes/llm/reference_decoder.h"
+
+namespace refinery::llm {
+
+using dnnl::memory;
+using Dt = memory::data_type;
+using Tag = memory::format_tag;
+
+StatusOr<WeightFormat> ParseWeightFormat(std::string_view name) {
+  if (name == "f32") return WeightFormat::kF32;
+  if (name == "bf16") return WeightFormat::kBF16;
+  if (name == "int8") return WeightFormat::kInt8;
+  return Status::InvalidArgument("unknown weight format '" + std::string(name) + "' (f32, bf16, int8)");
+}
+
+const char* WeightFormatName(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return "f32";
+    case WeightFormat::kBF16: return "bf16";
+    case WeightFormat::kInt8: return "int8";
+  }
+  return "?";
+}
+
+bool Bf16MatmulAvailable(dnnl::engine& eng) {
+  static const bool available = [&] {
+    try {
+      const memory::desc src({DNNL_RUNTIME_DIM_VAL, 64}, Dt::bf16, Tag::ab), wei({64, 64}, Dt::bf16, Tag::any),
+          dst({DNNL_RUNTIME_DIM_VAL, 64}, Dt::f32, Tag::ab);
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), eng);
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return available;
+}
+
+// y[M][N] = x[M][K] * W^T for one weight matrix W [N][K] (several stacked: their rows concatenated).
+class Linear {
+ public:
+  Linear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K, WeightFormat format)
+      : K_(K), format_(format) {
+    std::vector<float> w;
+    for (const auto* p : parts) w.insert(w.end(), p->begin(), p->end());
+    N_ = int(w.size() / size_t(K));
+    if (format == WeightFormat::kBF16 && !Bf16MatmulAvailable(eng)) {
+      // oneDNN 2.6 has no bf16 matmul without AVX-512: keep the weights in bf16 and multiply
+      // with our own kernel (bf16_gemm.h). Same bytes read, f32 arithmetic.
+      own_bf16_.resize(w.size());
+      for (size_t i = 0; i < w.size(); ++i) own_bf16_[i] = FloatToBf16(w[i]);
+      weight_bytes_ = w.size() * 2;
+      kernel_ = "refinery:bf16_avx2";
+      return;
+    }
+    const Dt src_dt = format == WeightFormat::kF32 ? Dt::f32 : format == WeightFormat::kBF16 ? Dt::bf16 : Dt::s8;
+    const memory::desc src_md({DNNL_RUNTIME_DIM_VAL, K_}, src_dt, Tag::ab);
+    const memory::desc wei_md({K_, N_}, src_dt, Tag::any);
+    const memory::desc dst_md({DNNL_RUNTIME_DIM_VAL, N_}, Dt::f32, Tag::ab);
+    dnnl::primitive_attr attr;
+    if (format == WeightFormat::kInt8) attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_md, dst_md), attr, eng);
+    prim_ = dnnl::matmul(pd);
+    kernel_ = pd.impl_info_str();
+    // The weights as stored ([N][K] = [K, N] in "ba" order), converted, then reordered once.
+    memory user;
+    std::vector<int8_t> q;
+    if (format == WeightFormat::kInt8) {
+      q.resize(w.size());
+      w_scale_.resize(size_t(N_));
+      for (int n = 0; n < N_; ++n) {
+        float amax = 0;
+        for (int k = 0; k < K_; ++k) amax = std::max(amax, std::abs(w[size_t(n) * K_ + k]));
+        const float s = amax > 0 ? amax / 127.0f : 1.0f;
+        w_scale_[size_t(n)] = s;
+        for (int k = 0; k < K_; ++k) q[size_t(n) * K_ + k] = int8_t(std::lround(w[size_t(n) * K_ + k] / s));
+      }
+      user = memory({{K_, N_}, Dt::s8, Tag::ba}, eng, q.data());
+      scales_.resize(size_t(N_));
+    } else {
+      user = memory({{K_, N_}, Dt::f32, Tag::ba}, eng, w.data());
+    }
+    weights_ = memory(pd.weights_desc(), eng);
+    dnnl::stream s(eng);
+    dnnl::reorder(user, weights_).execute(s, user, weights_);
+    s.wait();
+    weight_bytes_ = size_t(N_) * size_t(K_) * (format == WeightFormat::kF32 ? 4 : format == WeightFormat::kBF16 ? 2 : 1);
+  }
+
+  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y) {
+    if (!own_bf16_.empty()) {
+      Bf16Gemm(x, M, K_, own_bf16_.data(), N_, y);
+      return;
+    }
+    const void* src = x;
+    if (format_ == WeightFormat::kBF16) {
+      bf16_.resize(size_t(M) * K_);
+      for (size_t i = 0; i < bf16_.size(); ++i) bf16_[i] = FloatToBf16(x[i]);
+      src = bf16_.data();
+    } else if (format_ == WeightFormat::kInt8) {
+      // One symmetric scale for the step's activations; per-channel weight scales.
+      float amax = 0;
+      for (size_t i = 0; i < size_t(M) * K_; ++i) amax = std::max(amax, std::abs(x[i]));
+      const float a = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / a;
+      s8_.resize(size_t(M) * K_);
+      for (size_t i = 0; i < s8_.size(); ++i) s8_[i] = int8_t(std::lround(x[i] * inv));
+      for (int n = 0; n < N_; ++n) scales_[size_t(n)] = a * w_scale_[size_t(n)];
+      src = s8_.data();
+    }
+    const Dt src_dt = format_ == WeightFormat::kF32 ? Dt::f32 : format_ == WeightFormat::kBF16 ? Dt::bf16 : Dt::s8;
+    memory src_mem({{M, K_}, src_dt, Tag::ab}, eng, const_cast<void*>(src));
+    memory dst_mem({{M, N_}, Dt::f32, Tag::ab}, eng, y);
+    if (format_ == WeightFormat::kInt8) {
+      memory scales_mem({{N_}, Dt::f32, Tag::a}, eng, scales_.data());
+      prim_.execute(strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_mem},
+                           {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem}});
+    } else {
+      prim_.execute(strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_mem}});
+    }
+    strm.wait();
+  }
+
+  int N() const { return N_; }
+  size_t weight_bytes() const { return weight_bytes_; }
+  const std::string& kernel() const { return kernel_; }
+
+ private:
+  int K_, N_ = 0;
+  WeightFormat format_;
+  dnnl::matmul prim_;
+  memory weights_;
+  std::vector<float> w_scale_, scales_;
+  std::vector<uint16_t> bf16_;
+  std::vector<uint16_t> own_bf16_;  // weights [N][K] when oneDNN has no bf16 matmul here
+  std::vector<int8_t> s8_;
+  size_t weight_bytes_ = 0;
+  std::string kernel_;
+};
+
+struct DnnlDecoder::Impl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  struct Layer {
+    std::unique_ptr<Linear> qkv, o, gate_up, down;
+  };
+  std::vector<Layer> layers;
+  std::unique_ptr<Linear> output;
+  // Scratch, grown to the largest step seen.
+  std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
+  std::vector<int> logit_rows;
+};
+
+StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const LlamaModel> model,
+                                                           WeightFormat format, int max_rows) {
+  std::unique_ptr<DnnlDecoder> d(new DnnlDecoder());
+  d->model_ = std::move(model);
+  d->format_ = format;
+  d->max_rows_ = std::max(1, max_rows);
+  d->impl_ = std::make_unique<Impl>();
+  const LlamaConfig& c = d->model_->config;
+  try {
+    for (const LlamaLayer& L : d->model_->layers) {
+      Impl::Layer layer;
+      layer.qkv = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wq, &L.wk, &L.wv}, c.dim, format);
+      layer.o = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wo}, c.dim, format);
+      layer.gate_up = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_gate, &L.w_up}, c.dim, format);
+      layer.down = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_down}, c.hidden, format);
+      d->impl_->layers.push_back(std::move(layer));
+    }
+    d->impl_->output = std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
+  } catch (const dnnl::error& e) {
+    return Status::Internal(std::string("oneDNN cannot build the ") + WeightFormatName(format) +
+                            " matmuls on this CPU: " + e.what());
+  }
+  return d;
+}
+
+DnnlDecoder::~DnnlDecoder() = default;
+
+size_t DnnlDecoder::weight_bytes() const {
+  size_t n = impl_->output->weight_bytes();
+  for (const auto& L : impl_->layers) {
+    n += L.qkv->weight_bytes() + L.o->weight_bytes() + L.gate_up->weight_bytes() + L.down->weight_bytes();
+  }
+  return n;
+}
+
+KvCache DnnlDecoder::NewCache(int capacity) const {
+  const LlamaConfig& c = model_->config;
+  KvCache cache;
+  cache.capacity = capacity;
+  cache.k.assign(size_t(c.layers) * capacity * c.kv_dim(), 0.0f);
+  cache.v.assign(cache.k.size(), 0.0f);
+  return cache;
+}
+
+const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {
+  const LlamaConfig& c = model_->config;
+  Impl& s = *impl_;
+  const int M = int(rows.size()), dim = c.dim, kv = c.kv_dim(), qkv_n = dim + 2 * kv;
+  auto grow = [](std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(s.x, size_t(M) * dim);
+  grow(s.xb, size_t(M) * dim);
+  grow(s.qkv, size_t(M) * qkv_n);
+  grow(s.att, size_t(M) * dim);
+  grow(s.tmp, size_t(M) * dim);
+  grow(s.gu, size_t(M) * 2 * c.hidden);
+  grow(s.h, size_t(M) * c.hidden);
+  for (int r = 0; r < M; ++r) {
+    std::memcpy(&s.x[size_t(r) * dim], &model_->token_embd[size_t(rows[r].token) * dim], sizeof(float) * dim);
+  }
+  for (int l = 0; l < c.layers; ++l) {
+    const LlamaLayer& L = model_->layers[size_t(l)];
+    Impl::Layer& D = s.layers[size_t(l)];
+    for (int r = 0; r < M; ++r) RmsNorm(&s.x[size_t(r) * dim], L.attn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
+    D.qkv->Forward(s.eng, s.strm, s.xb.data(), M, s.qkv.data());
+    // RoPE, then each row's K and V into its sequence's cache (all rows first: a prompt's later
+    // rows attend to its earlier ones).
+    for (int r = 0; r < M; ++r) {
+      float* q = &s.qkv[size_t(r) * qkv_n];
+      float* k = q + dim;
+      const float* v = k + kv;
+      Rope(q, c.heads, c.head_dim, c.rope_dims, c.rope_base, rows[r].pos);
+      Rope(k, c.kv_heads, c.head_dim, c.rope_dims, c.rope_base, rows[r].pos);
+      KvCache& cache = *rows[r].cache;
+      const size_t at = (size_t(l) * cache.capacity + size_t(rows[r].pos)) * kv;
+      std::memcpy(&cache.k[at], k, sizeof(float) * kv);
+      std::memcpy(&cache.v[at], v, sizeof(float) * kv);
+    }
+    for (int r = 0; r < M; ++r) {
+      const KvCache& cache = *rows[r].cache;
+      const size_t base = size_t(l) * cache.capacity * kv;
+      Attend(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], rows[r].pos + 1, &s.att[size_t(r) * dim], s.scores);
+    }
+    D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data());
+    for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
+    for (int r = 0; r < M; ++r) RmsNorm(&s.x[size_t(r) * dim], L.ffn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
+    D.gate_up->Forward(s.eng, s.strm, s.xb.data(), M, s.gu.data());
+    for (int r = 0; r < M; ++r) {
+      const float* g = &s.gu[size_t(r) * 2 * c.hidden];
+      const float* u = g + c.hidden;
+      float* h = &s.h[size_t(r) * c.hidden];
+      for (int i = 0; i < c.hidden; ++i) h[i] = Silu(g[i]) * u[i];
+    }
+    D.down->Forward(s.eng, s.strm, s.h.data(), M, s.tmp.data());
+    for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
+  }
+  int R = 0;
+  grow(s.final_in, size_t(M) * dim);
+  for (int r = 0; r < M; ++r) {
+    if (!rows[r].logits) continue;
+    RmsNorm(&s.x[size_t(r) * dim], model_->output_norm.data(), dim, c.norm_eps, &s.final_in[size_t(R) * dim]);
+    ++R;
+  }
+  *logit_rows = R;
+  if (R == 0) return nullptr;
+  grow(s.logits, size_t(R) * c.vocab);
+  s.output->Forward(s.eng, s.strm, s.final_in.data(), R, s.logits.data());
+  return s.logits.data();
+}
+
+}  // namespace refinery::llm

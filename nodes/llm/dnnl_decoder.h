@@ -1,0 +1,74 @@
+// DnnlDecoder: the llama forward pass with every matrix product on oneDNN, over a batch of rows
+// that may come from many sequences at once (prompt chunks and single decode tokens alike):
+// each layer's products are one [rows, in] x [in, out] matmul, so concurrent requests share
+// each weight read (NOTES.md section 2: fold requests into M).
+//
+//   auto dec = DnnlDecoder::Create(model, WeightFormat::kBF16, /*max_rows=*/256);
+//   KvCache cache = (*dec)->NewCache(512);
+//   int n;  const float* logits = (*dec)->Step(rows, &n);   // [n][vocab] for rows asking
+//
+// Weights: f32 (as loaded), bf16 (half the bytes; activations rounded to bf16 for the product),
+// or int8 (symmetric per output channel; activations quantised per step with one scale). The
+// primitives are created once per matrix with a runtime row count and the weights reordered once
+// into oneDNN's preferred layout: the per-token path creates nothing and allocates nothing once
+// the scratch buffers have grown to the largest batch.
+// Not thread-safe: one Step at a time (the generation scheduler owns one decoder).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "graph/status.h"
+#include "nodes/llm/llama_model.h"
+
+namespace refinery::llm {
+
+enum class WeightFormat { kF32, kBF16, kInt8 };
+StatusOr<WeightFormat> ParseWeightFormat(std::string_view name);
+const char* WeightFormatName(WeightFormat f);
+
+// One sequence's keys and values: [layer][position][kv_dim].
+struct KvCache {
+  int capacity = 0;
+  std::vector<float> k, v;
+};
+
+struct DecodeRow {
+  KvCache* cache = nullptr;
+  int32_t token = 0;
+  int pos = 0;           // rows of one sequence come in position order within a step
+  bool logits = false;   // compute this row's logits
+};
+
+class Linear;
+
+class DnnlDecoder {
+ public:
+  static StatusOr<std::unique_ptr<DnnlDecoder>> Create(std::shared_ptr<const LlamaModel> model,
+                                                       WeightFormat format, int max_rows = 512);
+  ~DnnlDecoder();
+
+  KvCache NewCache(int capacity) const;
+  // Logits of the rows with `logits` set, in row order, [*logit_rows][vocab]; valid until the
+  // next Step.
+  const float* Step(std::span<const DecodeRow> rows, int* logit_rows);
+
+  const LlamaModel& model() const { return *model_; }
+  WeightFormat format() const { return format_; }
+  int max_rows() const { return max_rows_; }
+  // Bytes of weight matrices one step reads (the memory traffic a decode token costs).
+  size_t weight_bytes() const;
+
+ private:
+  DnnlDecoder() = default;
+  struct Impl;
+  std::shared_ptr<const LlamaModel> model_;
+  WeightFormat format_ = WeightFormat::kF32;
+  int max_rows_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refinery::llm

@@ -1,0 +1,42 @@
+// Writes llama-architecture GGUF files with random weights: for tests (several head counts, GQA
+// ratios, tied or separate outputs) and for tools/make-tiny-model (a model that runs end to end
+// on a fresh machine). Weights are normal with a standard deviation that keeps activations in
+// range (0.02, as GPT-2's initialisation); norms are 1.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+#include "nodes/llm/gguf.h"
+
+namespace refinery::llm {
+
+struct RandomLlamaSpec {
+  int dim = 64;
+  int hidden = 172;
+  int layers = 2;
+  int heads = 8;
+  int kv_heads = 4;
+  int context = 256;
+  bool tied_output = false;
+  uint64_t seed = 1;
+  float stddev = 0.02f;
+  GgmlType type = GgmlType::kF32;
+  // SentencePiece vocabulary: pieces (with U+2581 for spaces) and scores. Ids 0..2 are <unk>, <s>,
+  // </s>, then 256 <0xXX> byte tokens, then these.
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+};
+
+// The vocabulary size a spec produces: 3 + 256 + pieces.
+int VocabSize(const RandomLlamaSpec& spec);
+GgufWriter RandomLlama(const RandomLlamaSpec& spec);
+
+// Learns `merges` SentencePiece-style BPE pieces from `text` (words split on spaces, U+2581
+// marking a word start; the most frequent adjacent pair merged first), for a small real
+// tokenizer. Returns pieces with scores (-merge index), ready for RandomLlamaSpec.
+void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string>* pieces, std::vector<float>* scores);
+
+}  // namespace refinery::llm

@@ -1,0 +1,169 @@
+// The oneDNN decoder against the plain C++ reference (random models the test writes: several head
+// counts, GQA ratios, tied and separate outputs, batched sequences) and against llama.cpp on the
+// real stories260K model (shared/models; skipped when absent).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "nodes/llm/dnnl_decoder.h"
+#include "nodes/llm/model_writer.h"
+#include "nodes/llm/reference_decoder.h"
+
+namespace refinery::llm {
+namespace {
+
+const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
+
+std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec, const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/" + name + ".gguf";
+  EXPECT_TRUE(RandomLlama(spec).Write(path).ok());
+  auto file = GgufFile::Open(path);
+  EXPECT_TRUE(file.ok()) << file.status().message();
+  auto model = LlamaModel::FromGguf(**file);
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  return model.ok() ? *model : nullptr;
+}
+
+double MaxAbsDiff(const float* a, const std::vector<float>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < b.size(); ++i) worst = std::max(worst, double(std::abs(a[i] - b[i])));
+  return worst;
+}
+
+struct Shape {
+  int dim, heads, kv_heads, layers;
+  bool tied;
+};
+
+class RandomModels : public ::testing::TestWithParam<Shape> {};
+
+// Two sequences decoded together: sequence A's whole prompt in the first step next to nothing,
+// then both sequences one token per step, B starting later. Every row's logits must equal the
+// reference decoder's for that sequence alone.
+TEST_P(RandomModels, BatchedStepsMatchTheReference) {
+  const Shape s = GetParam();
+  RandomLlamaSpec spec;
+  spec.dim = s.dim;
+  spec.heads = s.heads;
+  spec.kv_heads = s.kv_heads;
+  spec.layers = s.layers;
+  spec.hidden = s.dim * 3 - 7;
+  spec.tied_output = s.tied;
+  spec.seed = uint64_t(s.dim * 131 + s.heads * 7 + s.kv_heads);
+  spec.stddev = 0.08f;
+  auto model = WriteAndLoad(spec, "rand-" + std::to_string(s.dim) + "-" + std::to_string(s.heads) + "-" +
+                                      std::to_string(s.kv_heads) + (s.tied ? "-tied" : ""));
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->tied_output, s.tied);
+  auto dec = DnnlDecoder::Create(model, WeightFormat::kF32, 64);
+  ASSERT_TRUE(dec.ok()) << dec.status().message();
+  KvCache a = (*dec)->NewCache(64), b = (*dec)->NewCache(64);
+  ReferenceDecoder ref_a(model), ref_b(model);
+  const std::vector<int32_t> prompt_a = {1, 40, 41, 42, 100, 7};
+  std::vector<DecodeRow> rows;
+  for (size_t i = 0; i < prompt_a.size(); ++i) rows.push_back({&a, prompt_a[i], int(i), true});
+  int n = 0;
+  const float* logits = (*dec)->Step(rows, &n);
+  ASSERT_EQ(n, int(prompt_a.size()));
+  double worst = 0;
+  for (size_t i = 0; i < prompt_a.size(); ++i) {
+    worst = std::max(worst, MaxAbsDiff(logits + i * size_t(model->config.vocab), ref_a.Forward(prompt_a[i])));
+  }
+  int pos_a = int(prompt_a.size()), pos_b = 0;
+  for (int step = 0; step < 10; ++step) {
+    const int32_t ta = 3 + (step * 37) % 250, tb = 5 + (step * 53) % 250;
+    rows = {{&a, ta, pos_a++, true}};
+    if (step >= 2) rows.push_back({&b, tb, pos_b++, true});
+    logits = (*dec)->Step(rows, &n);
+    ASSERT_EQ(n, int(rows.size()));
+    worst = std::max(worst, MaxAbsDiff(logits, ref_a.Forward(ta)));
+    if (step >= 2) worst = std::max(worst, MaxAbsDiff(logits + model->config.vocab, ref_b.Forward(tb)));
+  }
+  EXPECT_LT(worst, 2e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, RandomModels,
+                         ::testing::Values(Shape{64, 4, 4, 2, false},   // multi-head
+                                           Shape{64, 8, 2, 2, true},    // GQA 4:1, tied output
+                                           Shape{96, 6, 3, 3, false},   // GQA 2:1, head size 16
+                                           Shape{64, 4, 1, 1, true}));  // multi-query
+
+TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
+  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  auto model = LlamaModel::Load(kModels + "stories260K.gguf");
+  ASSERT_TRUE(model.ok());
+  const YAML::Node ref = YAML::LoadFile(kModels + "reference-outputs.json");
+  auto dec = DnnlDecoder::Create(*model, WeightFormat::kF32, 64);
+  ASSERT_TRUE(dec.ok()) << dec.status().message();
+  for (const YAML::Node& g : ref["generation"]) {
+    const auto prompt = g["prompt_token_ids"].as<std::vector<int32_t>>();
+    KvCache cache = (*dec)->NewCache(128);
+    std::vector<DecodeRow> rows;
+    for (size_t i = 0; i < prompt.size(); ++i) rows.push_back({&cache, prompt[i], int(i), i + 1 == prompt.size()});
+    int n;
+    const float* logits = (*dec)->Step(rows, &n);  // the whole prompt in one pass
+    ASSERT_EQ(n, 1);
+    const auto expected = g["final_prompt_position_logits"]["all_512_kv_cache_f32"].as<std::vector<float>>();
+    EXPECT_LT(MaxAbsDiff(logits, expected), 1e-4) << g["prompt"].as<std::string>();
+    std::vector<int32_t> generated;
+    int pos = int(prompt.size());
+    for (int i = 0; i < 64; ++i) {
+      const int32_t next = int32_t(std::max_element(logits, logits + 512) - logits);
+      generated.push_back(next);
+      DecodeRow row{&cache, next, pos++, true};
+      logits = (*dec)->Step({&row, 1}, &n);
+    }
+    EXPECT_EQ(generated, g["generated_token_ids"].as<std::vector<int32_t>>()) << g["prompt"].as<std::string>();
+  }
+}
+
+// Lighter weights cost little: the KL divergence of their next-token distributions from f32's
+// stays small on stories260K's prompts (figures in docs/benchmarks.md).
+TEST(DnnlDecoder, Bf16AndInt8StayCloseToF32) {
+  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  auto model = LlamaModel::Load(kModels + "stories260K.gguf");
+  ASSERT_TRUE(model.ok());
+  const std::vector<int32_t> tokens = (*model)->tokenizer.Encode("Once upon a time, there was a little girl named Lily.");
+  auto run = [&](WeightFormat f) {
+    auto dec = DnnlDecoder::Create(*model, f, 64);
+    EXPECT_TRUE(dec.ok()) << dec.status().message();
+    KvCache cache = (*dec)->NewCache(64);
+    std::vector<DecodeRow> rows;
+    for (size_t i = 0; i < tokens.size(); ++i) rows.push_back({&cache, tokens[i], int(i), true});
+    int n;
+    const float* l = (*dec)->Step(rows, &n);
+    return std::vector<float>(l, l + size_t(n) * 512);
+  };
+  const auto f32 = run(WeightFormat::kF32);
+  auto mean_kl = [&](const std::vector<float>& q) {
+    double total = 0;
+    const size_t rows = f32.size() / 512;
+    for (size_t r = 0; r < rows; ++r) {
+      const float* a = &f32[r * 512];
+      const float* b = &q[r * 512];
+      const float ma = *std::max_element(a, a + 512), mb = *std::max_element(b, b + 512);
+      double za = 0, zb = 0;
+      for (int i = 0; i < 512; ++i) za += std::exp(a[i] - ma), zb += std::exp(b[i] - mb);
+      double kl = 0;
+      for (int i = 0; i < 512; ++i) {
+        const double pa = std::exp(a[i] - ma) / za, pb = std::exp(b[i] - mb) / zb;
+        if (pa > 0) kl += pa * std::log(pa / std::max(pb, 1e-30));
+      }
+      total += kl;
+    }
+    return total / double(rows);
+  };
+  const double kl_bf16 = mean_kl(run(WeightFormat::kBF16)), kl_int8 = mean_kl(run(WeightFormat::kInt8));
+  EXPECT_GT(kl_bf16, 0.0);  // they do differ
+  EXPECT_LT(kl_bf16, 0.01);
+  EXPECT_LT(kl_int8, 0.05);
+  RecordProperty("kl_bf16", std::to_string(kl_bf16));
+  RecordProperty("kl_int8", std::to_string(kl_int8));
+  std::printf("mean KL vs f32: bf16 %.6f, int8 %.6f\n", kl_bf16, kl_int8);
+}
+
+}  // namespace
+}  // namespace refinery::llm
