@@ -1,0 +1,176 @@
+// infer: text generation with a llama-architecture model loaded from GGUF (nodes/llm), batched
+// across concurrent requests.
+//
+//   - {id: infer, type: infer, model: ../models/tiny.gguf, prompt: "Summarize:\n{text}\n",
+//      max_new_tokens: 64, temperature: 0.7, top_k: 40, top_p: 0.95, seed: 7, stop: ["\n\n"]}
+//
+// The prompt is a template over item fields: {name} is the field's text, {{ and }} are literal
+// braces; it is checked at load. The model (path relative to the pipeline file) is loaded once
+// per process and shared; each (model, weights) pair has one Generator that decodes every
+// request in flight together (continuous batching, up to max_batch). While a request waits for
+// its tokens the node suspends its task (oneTBB resumable tasks), so it holds no engine thread
+// and many requests can be in the batch at once.
+//
+// Writes `output` (the generated text, cut before a stop string) and <id>.prompt_tokens,
+// <id>.generated_tokens, <id>.stop_reason (eos | length | stop | context).
+#include <oneapi/tbb/task.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "graph/registry.h"
+#include "graph/utf8.h"
+#include "nodes/llm/generator.h"
+
+namespace refinery::nodes {
+namespace {
+
+// A prompt template: literal text and field names, alternating.
+struct PromptTemplate {
+  std::vector<std::string> literals;  // size = fields + 1
+  std::vector<std::string> fields;
+
+  static StatusOr<PromptTemplate> Parse(const std::string& s) {
+    PromptTemplate t;
+    std::string lit;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '{' && i + 1 < s.size() && s[i + 1] == '{') {
+        lit += '{';
+        ++i;
+      } else if (s[i] == '}' && i + 1 < s.size() && s[i + 1] == '}') {
+        lit += '}';
+        ++i;
+      } else if (s[i] == '{') {
+        const size_t close = s.find('}', i);
+        if (close == std::string::npos) {
+          return Status::InvalidArgument("prompt: '{' at offset " + std::to_string(i) + " is never closed (write {{ for a brace)");
+        }
+        const std::string name = s.substr(i + 1, close - i - 1);
+        if (name.empty() || name.find_first_of("{ \t\n") != std::string::npos) {
+          return Status::InvalidArgument("prompt: '{" + name + "}' at offset " + std::to_string(i) + " is not a field name");
+        }
+        t.literals.push_back(std::move(lit));
+        lit.clear();
+        t.fields.push_back(name);
+        i = close;
+      } else if (s[i] == '}') {
+        return Status::InvalidArgument("prompt: '}' at offset " + std::to_string(i) + " has no '{' (write }} for a brace)");
+      } else {
+        lit += s[i];
+      }
+    }
+    t.literals.push_back(std::move(lit));
+    return t;
+  }
+
+  std::string Render(const Item& item) const {
+    std::string out = literals[0];
+    for (size_t k = 0; k < fields.size(); ++k) {
+      out += *item.text(fields[k]);
+      out += literals[k + 1];
+    }
+    return out;
+  }
+};
+
+std::string ResolvePath(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || std::filesystem::path(path).is_absolute() || base_dir.empty()) return path;
+  return (std::filesystem::path(base_dir) / path).string();
+}
+
+class Infer : public Node {
+ public:
+  Infer(const NodeConfig& c, std::shared_ptr<llm::Generator> generator, PromptTemplate prompt)
+      : id_(c.id),
+        output_(c.options.String("output")),
+        generator_(std::move(generator)),
+        prompt_(std::move(prompt)),
+        max_new_tokens_(int(c.options.Int("max_new_tokens"))),
+        stop_(c.options.StringList("stop")) {
+    sampling_.temperature = float(c.options.Double("temperature"));
+    sampling_.top_k = int(c.options.Int("top_k"));
+    sampling_.top_p = float(c.options.Double("top_p"));
+    sampling_.seed = uint64_t(c.options.Int("seed"));
+  }
+
+  void Process(Item& item) const override {
+    llm::GenerationRequest request;
+    request.prompt = generator_->model().tokenizer.Encode(prompt_.Render(item), {.add_bos = true});
+    request.max_new_tokens = max_new_tokens_;
+    request.sampling = sampling_;
+    request.stop = stop_;
+    llm::GenerationResult result;
+    // Wait for the batch without holding an engine thread: the generator's worker resumes us.
+    tbb::task::suspend([&](tbb::task::suspend_point tag) {
+      generator_->Submit(std::move(request), [&result, tag](llm::GenerationResult r) {
+        result = std::move(r);
+        tbb::task::resume(tag);
+      });
+    });
+    if (!result.status.ok()) throw std::runtime_error(result.status.message());
+    item.set_number(id_ + ".prompt_tokens", double(result.prompt_tokens));
+    item.set_number(id_ + ".generated_tokens", double(result.tokens.size()));
+    item.set_text(id_ + ".stop_reason", result.stop_reason);
+    // A token sequence can stop inside a UTF-8 character (byte tokens): the text field is valid
+    // UTF-8, with U+FFFD for what is cut.
+    item.set_text(output_, utf8::ToValidUtf8(result.text));
+  }
+
+  FieldIo Io() const override {
+    FieldIo io{prompt_.fields, {}, {output_, id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".stop_reason"}};
+    io.metrics = {id_ + ".prompt_tokens", id_ + ".generated_tokens"};
+    return io;
+  }
+
+ private:
+  std::string id_, output_;
+  std::shared_ptr<llm::Generator> generator_;
+  PromptTemplate prompt_;
+  int max_new_tokens_;
+  llm::SamplingOptions sampling_;
+  std::vector<std::string> stop_;
+};
+
+}  // namespace
+
+REFINERY_REGISTER_NODE(infer) {
+  NodeContract c;
+  c.type = "infer";
+  c.summary = "text generation with a llama-architecture GGUF model on oneDNN, batched across requests";
+  c.version = "1";
+  c.options.String("model", "", "GGUF file (relative to the pipeline file)").Required()
+      .Enum("weights", "f32", {"f32", "bf16", "int8"}, "weights as loaded (f32) or lighter (bf16, int8)")
+      .String("prompt", "{text}", "template over item fields: {field}; {{ and }} for braces")
+      .String("output", "generated", "field to write the generated text to")
+      .Int("max_new_tokens", 64, 0, 1'000'000, "most tokens to generate")
+      .Double("temperature", 0.0, 0, 10, "0 = greedy")
+      .Int("top_k", 40, 0, 1'000'000, "sample among the k most likely (0 = all)")
+      .Double("top_p", 1.0, 0.0001, 1, "sample within the smallest set of tokens with this much probability")
+      .Int("seed", 0, 0, std::numeric_limits<int64_t>::max(), "sampling seed: same seed and prompt, same output")
+      .StringList("stop", {}, {}, "stop at any of these strings (not included in the output)")
+      .Int("max_batch", 16, 1, 1024, "requests decoded together (shared by all nodes using this model)")
+      .Int("threads", 1, 1, 256, "oneDNN threads of the model's worker");
+  c.reads = "the fields the prompt names";
+  c.writes = "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`";
+  c.check = [](const OptionValues& o) {
+    std::vector<std::string> problems;
+    if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok()) problems.push_back(t.status().message());
+    return problems;
+  };
+  c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
+    auto prompt = PromptTemplate::Parse(config.options.String("prompt"));
+    if (!prompt.ok()) return prompt.status();
+    auto format = llm::ParseWeightFormat(config.options.String("weights"));
+    if (!format.ok()) return format.status();
+    llm::GeneratorOptions options;
+    options.max_batch = int(config.options.Int("max_batch"));
+    options.threads = int(config.options.Int("threads"));
+    auto generator = llm::Generator::Get(ResolvePath(config.options.String("model"), config.base_dir), *format, options);
+    if (!generator.ok()) return Status::InvalidArgument("node '" + config.id + "': " + generator.status().message());
+    return std::unique_ptr<Node>(std::make_unique<Infer>(config, *generator, std::move(prompt).value()));
+  };
+  return c;
+}
+
+}  // namespace refinery::nodes

@@ -1,0 +1,160 @@
+// Continuous batching, sampling and the infer node, on small random models the test writes and
+// on stories260K when shared/models is present.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "nodes/llm/generator.h"
+#include "nodes/llm/model_writer.h"
+#include "tests/support/node_runner.h"
+
+namespace refinery::llm {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
+
+std::string TinyModel() {
+  static const std::string path = [] {
+    RandomLlamaSpec spec;
+    spec.context = 96;
+    spec.stddev = 0.3f;  // peaked distributions: sampling choices differ visibly by seed
+    TrainSpmPieces("the cat sat on the mat and the dog sat on the log while the bird sang", 40, &spec.pieces, &spec.scores);
+    const std::string p = ::testing::TempDir() + "/generator-tiny.gguf";
+    EXPECT_TRUE(RandomLlama(spec).Write(p).ok());
+    return p;
+  }();
+  return path;
+}
+
+GenerationRequest Request(const LlamaModel& m, const std::string& prompt, int n, SamplingOptions s = {}) {
+  GenerationRequest r;
+  r.prompt = m.tokenizer.Encode(prompt);
+  r.max_new_tokens = n;
+  r.sampling = s;
+  return r;
+}
+
+TEST(Generator, BatchedRequestsGiveTheSameTokensAsAlone) {
+  auto model = LlamaModel::Load(TinyModel());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto alone = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 1});
+  auto batched = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 8});
+  ASSERT_TRUE(alone.ok() && batched.ok());
+  const std::vector<std::string> prompts = {"the cat", "a dog sat on", "bird", "the mat and the log", "x", "the", "sat sat", "on"};
+  std::vector<std::vector<int32_t>> expected;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    SamplingOptions s{.temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
+    expected.push_back((*alone)->Generate(Request(**model, prompts[i], 12 + int(i), s)).tokens);
+  }
+  // All at once from several threads: they share steps, join and leave at different times.
+  std::vector<std::future<GenerationResult>> futures;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    SamplingOptions s{.temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
+    futures.push_back(std::async(std::launch::async, [&, i, s] {
+      return (*batched)->Generate(Request(**model, prompts[i], 12 + int(i), s));
+    }));
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const GenerationResult r = futures[i].get();
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.tokens, expected[i]) << prompts[i];
+    EXPECT_EQ(r.stop_reason, "length");
+  }
+  const GeneratorStats stats = (*batched)->stats();
+  EXPECT_GT(stats.max_active, 1);  // they really were decoded together
+  EXPECT_LT(stats.steps, 8 * 20);
+}
+
+TEST(Generator, SeedsSamplingAndStops) {
+  auto model = LlamaModel::Load(TinyModel());
+  ASSERT_TRUE(model.ok());
+  auto gen = Generator::Create(*model, WeightFormat::kF32, {});
+  ASSERT_TRUE(gen.ok());
+  SamplingOptions hot{.temperature = 1.5f, .top_k = 0, .top_p = 1.0f, .seed = 1};
+  const auto a = (*gen)->Generate(Request(**model, "the cat", 30, hot));
+  const auto b = (*gen)->Generate(Request(**model, "the cat", 30, hot));
+  hot.seed = 2;
+  const auto c = (*gen)->Generate(Request(**model, "the cat", 30, hot));
+  EXPECT_EQ(a.tokens, b.tokens);  // same seed, same output
+  EXPECT_NE(a.tokens, c.tokens);  // another seed, another output
+  // top_k 1 is greedy whatever the temperature.
+  const auto greedy = (*gen)->Generate(Request(**model, "the dog", 20));
+  const auto k1 = (*gen)->Generate(Request(**model, "the dog", 20, {.temperature = 2.0f, .top_k = 1, .seed = 9}));
+  EXPECT_EQ(greedy.tokens, k1.tokens);
+  // A stop string cuts the text before it and ends the request.
+  ASSERT_GE(greedy.text.size(), 4u);
+  GenerationRequest stop = Request(**model, "the dog", 20);
+  stop.stop = {greedy.text.substr(2, 2)};
+  const auto stopped = (*gen)->Generate(stop);
+  EXPECT_EQ(stopped.stop_reason, "stop");
+  EXPECT_EQ(stopped.text, greedy.text.substr(0, greedy.text.find(stop.stop[0])));
+  // The context bounds generation; a prompt over it is an error for that request only.
+  const auto full = (*gen)->Generate(Request(**model, "the", 500));
+  EXPECT_EQ(full.stop_reason, "context");
+  // Every position of the context is fed; the token predicted after the last one is output too.
+  EXPECT_EQ(full.prompt_tokens + int(full.tokens.size()), 96 + 1);
+  GenerationRequest too_long;
+  too_long.prompt.assign(200, 5);
+  const auto err = (*gen)->Generate(too_long);
+  EXPECT_FALSE(err.status.ok());
+  EXPECT_THAT(err.status.message(), HasSubstr("does not fit the model's context of 96"));
+}
+
+TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
+  using refinery::testing::NodeRunner;
+  using refinery::testing::Number;
+  using refinery::testing::Text;
+  NodeRunner run("{id: llm, type: infer, model: " + TinyModel() +
+                 ", prompt: \"Q: {text}\\nA:\", max_new_tokens: 7, seed: 5, temperature: 0.7}");
+  ASSERT_TRUE(run.ok());
+  std::vector<std::future<refinery::Result>> results;
+  for (int i = 0; i < 12; ++i) {
+    refinery::Request r;
+    r.id = std::to_string(i);
+    r.fields["text"] = "the cat " + std::to_string(i % 3);
+    results.push_back(run.engine().Submit(std::move(r)));
+  }
+  std::map<std::string, std::string> by_prompt;
+  for (auto& f : results) {
+    refinery::Result r = f.get();
+    ASSERT_TRUE(r.ok) << r.error_message;
+    EXPECT_EQ(Number(r, "llm.generated_tokens"), 7);
+    EXPECT_GT(Number(r, "llm.prompt_tokens"), 3);
+    EXPECT_EQ(Text(r, "llm.stop_reason"), "length");
+    const std::string prompt = Text(r, "text");
+    if (by_prompt.count(prompt)) EXPECT_EQ(by_prompt[prompt], Text(r, "generated")) << "same seed and prompt";
+    by_prompt[prompt] = Text(r, "generated");
+  }
+  auto bad_template = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer, model: x.gguf, prompt: \"{text\"}\n", "p.yaml");
+  ASSERT_FALSE(bad_template.ok());
+  EXPECT_THAT(bad_template.status().message(), HasSubstr("is never closed"));
+  auto missing = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer, model: /nonexistent.gguf}\n", "p.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent.gguf"));
+  auto no_model = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer}\n", "p.yaml");
+  ASSERT_FALSE(no_model.ok());
+  EXPECT_THAT(no_model.status().message(), HasSubstr("model"));
+}
+
+TEST(InferNode, Stories260KThroughThePipelineMatchesLlamaCpp) {
+  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  using refinery::testing::NodeRunner;
+  using refinery::testing::Text;
+  NodeRunner run("{id: llm, type: infer, model: " + kModels + "stories260K.gguf, max_new_tokens: 64}");
+  const YAML::Node ref = YAML::LoadFile(kModels + "reference-outputs.json");
+  for (const YAML::Node& g : ref["generation"]) {
+    refinery::Result r = run.Run({{"text", g["prompt"].as<std::string>()}});
+    ASSERT_TRUE(r.ok) << r.error_message;
+    EXPECT_EQ(Text(r, "generated"), g["generated_text"].as<std::string>());
+  }
+}
+
+}  // namespace
+}  // namespace refinery::llm
