@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
+#include "nodes/llm/attention.h"
 #include "nodes/llm/bf16_gemm.h"
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/reference_decoder.h"
@@ -117,17 +119,29 @@ class Linear {
       for (int n = 0; n < N_; ++n) scales_[size_t(n)] = a * w_scale_[size_t(n)];
       src = s8_.data();
     }
-    const Dt src_dt = format_ == WeightFormat::kF32 ? Dt::f32 : format_ == WeightFormat::kBF16 ? Dt::bf16 : Dt::s8;
-    memory src_mem({{M, K_}, src_dt, Tag::ab}, eng, const_cast<void*>(src));
-    memory dst_mem({{M, N_}, Dt::f32, Tag::ab}, eng, y);
-    if (format_ == WeightFormat::kInt8) {
-      memory scales_mem({{N_}, Dt::f32, Tag::a}, eng, scales_.data());
-      prim_.execute(strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_mem},
-                           {DNNL_ARG_ATTR_OUTPUT_SCALES, scales_mem}});
-    } else {
-      prim_.execute(strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_mem}});
-    }
+    // Memory objects per row count, made once and pointed at this call's buffers: the
+    // per-token path creates no oneDNN objects.
+    Args& args = ArgsFor(eng, M);
+    args.src.set_data_handle(const_cast<void*>(src));
+    args.dst.set_data_handle(y);
+    prim_.execute(strm, args.map);
     strm.wait();
+  }
+
+  struct Args {
+    memory src, dst;
+    std::unordered_map<int, memory> map;
+  };
+  Args& ArgsFor(dnnl::engine& eng, int M) {
+    auto it = args_.find(M);
+    if (it != args_.end()) return it->second;
+    const Dt src_dt = format_ == WeightFormat::kF32 ? Dt::f32 : format_ == WeightFormat::kBF16 ? Dt::bf16 : Dt::s8;
+    Args a;
+    a.src = memory({{M, K_}, src_dt, Tag::ab}, eng, DNNL_MEMORY_NONE);
+    a.dst = memory({{M, N_}, Dt::f32, Tag::ab}, eng, DNNL_MEMORY_NONE);
+    a.map = {{DNNL_ARG_SRC, a.src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, a.dst}};
+    if (format_ == WeightFormat::kInt8) a.map.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory({{N_}, Dt::f32, Tag::a}, eng, scales_.data()));
+    return args_.emplace(M, std::move(a)).first->second;
   }
 
   int N() const { return N_; }
@@ -145,6 +159,7 @@ class Linear {
   std::vector<int8_t> s8_;
   size_t weight_bytes_ = 0;
   std::string kernel_;
+  std::unordered_map<int, Args> args_;  // grows with the distinct row counts seen (<= max rows)
 };
 
 struct DnnlDecoder::Impl {
@@ -157,6 +172,7 @@ struct DnnlDecoder::Impl {
   std::unique_ptr<Linear> output;
   // Scratch, grown to the largest step seen.
   std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
+  std::vector<float> rope;  // per position: (cos, sin) of each rotated pair, as Rope() computes them
   std::vector<int> logit_rows;
 };
 
@@ -178,6 +194,17 @@ StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const
       d->impl_->layers.push_back(std::move(layer));
     }
     d->impl_->output = std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
+    // RoPE angles per position, computed exactly as Rope() does (float, iterated), once.
+    d->impl_->rope.resize(size_t(c.context) * c.rope_dims);
+    const float theta_scale = std::pow(c.rope_base, -2.0f / float(c.rope_dims));
+    for (int pos = 0; pos < c.context; ++pos) {
+      float theta = float(pos);
+      for (int i = 0; i < c.rope_dims; i += 2) {
+        d->impl_->rope[size_t(pos) * c.rope_dims + i] = std::cos(theta);
+        d->impl_->rope[size_t(pos) * c.rope_dims + i + 1] = std::sin(theta);
+        theta *= theta_scale;
+      }
+    }
   } catch (const dnnl::error& e) {
     return Status::Internal(std::string("oneDNN cannot build the ") + WeightFormatName(format) +
                             " matmuls on this CPU: " + e.what());
@@ -203,6 +230,19 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   cache.v.assign(cache.k.size(), 0.0f);
   return cache;
 }
+
+namespace {
+void RopeFromTable(float* x, int heads, int head_dim, int rope_dims, const float* cos_sin) {
+  for (int h = 0; h < heads; ++h) {
+    float* v = x + h * head_dim;
+    for (int i = 0; i < rope_dims; i += 2) {
+      const float c = cos_sin[i], s = cos_sin[i + 1], a = v[i], b = v[i + 1];
+      v[i] = a * c - b * s;
+      v[i + 1] = a * s + b * c;
+    }
+  }
+}
+}  // namespace
 
 const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {
   const LlamaConfig& c = model_->config;
@@ -232,17 +272,19 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       float* q = &s.qkv[size_t(r) * qkv_n];
       float* k = q + dim;
       const float* v = k + kv;
-      Rope(q, c.heads, c.head_dim, c.rope_dims, c.rope_base, rows[r].pos);
-      Rope(k, c.kv_heads, c.head_dim, c.rope_dims, c.rope_base, rows[r].pos);
+      const float* cs = &s.rope[size_t(rows[r].pos) * c.rope_dims];
+      RopeFromTable(q, c.heads, c.head_dim, c.rope_dims, cs);
+      RopeFromTable(k, c.kv_heads, c.head_dim, c.rope_dims, cs);
       KvCache& cache = *rows[r].cache;
-      const size_t at = (size_t(l) * cache.capacity + size_t(rows[r].pos)) * kv;
-      std::memcpy(&cache.k[at], k, sizeof(float) * kv);
-      std::memcpy(&cache.v[at], v, sizeof(float) * kv);
+      const size_t layer = size_t(l) * cache.capacity * kv;
+      StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k[layer]);
+      std::memcpy(&cache.v[layer + size_t(rows[r].pos) * kv], v, sizeof(float) * kv);
     }
     for (int r = 0; r < M; ++r) {
       const KvCache& cache = *rows[r].cache;
       const size_t base = size_t(l) * cache.capacity * kv;
-      Attend(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], rows[r].pos + 1, &s.att[size_t(r) * dim], s.scores);
+      AttendCached(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], cache.capacity, rows[r].pos + 1,
+                   &s.att[size_t(r) * dim], s.scores);
     }
     D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
@@ -250,9 +292,7 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
     D.gate_up->Forward(s.eng, s.strm, s.xb.data(), M, s.gu.data());
     for (int r = 0; r < M; ++r) {
       const float* g = &s.gu[size_t(r) * 2 * c.hidden];
-      const float* u = g + c.hidden;
-      float* h = &s.h[size_t(r) * c.hidden];
-      for (int i = 0; i < c.hidden; ++i) h[i] = Silu(g[i]) * u[i];
+      SwiGlu(g, g + c.hidden, c.hidden, &s.h[size_t(r) * c.hidden]);
     }
     D.down->Forward(s.eng, s.strm, s.h.data(), M, s.tmp.data());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];

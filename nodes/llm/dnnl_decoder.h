@@ -30,7 +30,8 @@ enum class WeightFormat { kF32, kBF16, kInt8 };
 StatusOr<WeightFormat> ParseWeightFormat(std::string_view name);
 const char* WeightFormatName(WeightFormat f);
 
-// One sequence's keys and values: [layer][position][kv_dim].
+// One sequence's keys and values. Keys: [layer][kv_head][head_dim][capacity] (transposed, for
+// vectorised scores); values: [layer][position][kv_dim].
 struct KvCache {
   int capacity = 0;
   std::vector<float> k, v;

@@ -1,0 +1,25 @@
+// Attention of one query row over a sequence's cache, laid out for vector units: keys transposed
+// per KV head ([kv_head][head_dim][capacity], so the scores of all positions accumulate along
+// contiguous memory), values by position ([position][kv_dim]). The query heads of a GQA group
+// share each key and value load. Compiled for AVX2+FMA and for baseline x86-64, picked at run
+// time; exp is a polynomial accurate to float rounding, so results match the scalar reference
+// within 1e-6 relative.
+#pragma once
+
+#include <vector>
+
+#include "nodes/llm/llama_model.h"
+
+namespace refinery::llm {
+
+// q: [heads][head_dim]; k_t: this layer's transposed keys; v: this layer's values; n positions.
+void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v, int capacity, int n,
+                  float* out, std::vector<float>& scratch);
+
+// out[i] = silu(gate[i]) * up[i], vectorised (the feed-forward's gate).
+void SwiGlu(const float* gate, const float* up, int n, float* out);
+
+// Writes one position's key (after RoPE) into the transposed layout.
+void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t);
+
+}  // namespace refinery::llm
