@@ -39,3 +39,10 @@ BUILD_DIR="${1:-build}"
 shift || true
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >&2
 cmake --build "$BUILD_DIR" -j "$(nproc)" >&2
+
+# The default model for pipelines/generate.yaml: random weights and a small tokenizer learned from
+# this repository's docs (tools/make-tiny-model). Real output needs a real GGUF file (`model:`).
+if [ ! -f .cache/models/tiny-llama.gguf ]; then
+  mkdir -p .cache/models
+  "$BUILD_DIR/make-tiny-model" .cache/models/tiny-llama.gguf --corpus README.md docs/*.md >&2
+fi

@@ -5,7 +5,7 @@
 // stories260K, TinyLlama) for real output.
 //
 //   make-tiny-model OUT.gguf [--corpus FILE]... [--merges 500] [--dim 64] [--layers 2] [--heads 8]
-//                   [--kv-heads 4] [--hidden 172] [--context 256] [--seed 1] [--type f32|f16|bf16|q8_0]
+//                   [--kv-heads 4] [--hidden 172] [--context 2048] [--seed 1] [--type f32|f16|bf16|q8_0]
 //                   [--tied]
 #include <CLI/CLI.hpp>
 
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> corpus;
   int merges = 500;
   RandomLlamaSpec spec;
+  spec.context = 2048;  // room for the sample requests' prompts
   app.add_option("output", out, "GGUF file to write")->required();
   app.add_option("--corpus", corpus, "text files the tokenizer is learned from");
   app.add_option("--merges", merges, "BPE merges to learn")->check(CLI::Range(0, 100000));
