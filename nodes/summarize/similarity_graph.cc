@@ -1,5 +1,8 @@
 #include "nodes/summarize/similarity_graph.h"
 
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -21,10 +24,20 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
     g.chunks.emplace_back(n * c / chunk_count, n * (c + 1) / chunk_count);
   }
 
-  std::vector<std::vector<std::pair<uint32_t, float>>> postings(doc.term_count);
-  std::vector<float> acc;
-  std::vector<uint32_t> touched;
-  for (auto [lo, hi] : g.chunks) {
+  // Chunks are independent: each task has its own postings and accumulator.
+  struct Scratch {
+    std::vector<std::vector<std::pair<uint32_t, float>>> postings;
+    std::vector<float> acc;
+    std::vector<uint32_t> touched;
+  };
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  tbb::parallel_for(size_t(0), g.chunks.size(), [&](size_t chunk) {
+    auto [lo, hi] = g.chunks[chunk];
+    Scratch& sc = scratch.local();
+    auto& postings = sc.postings;
+    auto& acc = sc.acc;
+    auto& touched = sc.touched;
+    if (postings.size() < doc.term_count) postings.resize(doc.term_count);
     for (size_t i = lo; i < hi; ++i) {
       const SparseVector& v = doc.vectors[i];
       for (size_t k = 0; k < v.terms.size(); ++k) postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
@@ -67,7 +80,7 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
     for (size_t i = lo; i < hi; ++i) {
       for (uint32_t t : doc.vectors[i].terms) postings[t].clear();
     }
-  }
+  });
   return g;
 }
 
@@ -78,7 +91,9 @@ std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<dou
   for (size_t i = 0; i < n; ++i) {
     for (const Edge& e : graph.edges[i]) out_weight[i] += options.weighted ? e.weight : 1.0;
   }
-  for (auto [lo, hi] : graph.chunks) {
+  // Chunks do not share edges: each runs its own iterations, in parallel.
+  tbb::parallel_for(size_t(0), graph.chunks.size(), [&](size_t chunk) {
+    auto [lo, hi] = graph.chunks[chunk];
     const size_t m = hi - lo;
     double prior_sum = 0;
     for (size_t i = lo; i < hi; ++i) prior_sum += prior[i];
@@ -102,7 +117,7 @@ std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<dou
       std::copy(next.begin() + lo, next.begin() + hi, score.begin() + lo);
       if (delta < options.tolerance) break;
     }
-  }
+  });
   return score;
 }
 

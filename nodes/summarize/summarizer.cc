@@ -1,6 +1,8 @@
 #include "nodes/summarize/summarizer.h"
 
 #include <algorithm>
+#include <oneapi/tbb/parallel_invoke.h>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -61,10 +63,7 @@ std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o, c
 // re-counted exactly. Empty when the text is not valid UTF-8 (the encoder then sees U+FFFD and
 // byte offsets no longer line up): callers count sentences one by one instead.
 std::vector<size_t> SentenceTokenEstimates(std::string_view text, const DocumentModel& doc,
-                                           const text::TiktokenEncoding& encoding, size_t* total) {
-  std::vector<uint32_t> ids;
-  encoding.EncodeOrdinary(text, &ids);
-  *total = ids.size();
+                                           const text::TiktokenEncoding& encoding, const std::vector<uint32_t>& ids) {
   std::vector<size_t> estimates(doc.size(), 0);
   size_t pos = 0, s = 0;
   for (uint32_t id : ids) {
@@ -101,10 +100,16 @@ const char* MethodName(Method m) {
 
 Summary Summarize(std::string_view text, const SummarizerOptions& o, const text::TiktokenEncoding& encoding) {
   Summary result;
-  const DocumentModel doc = DocumentModel::Build(text, o.line_breaks, o.idf);
+  // Independent stages run side by side (oneTBB: on an idle engine a long document uses every
+  // core; on a busy one the tasks simply queue behind other items).
+  DocumentModel doc;
+  std::vector<uint32_t> ids;
+  tbb::parallel_invoke([&] { doc = DocumentModel::Build(text, o.line_breaks, o.idf); },
+                       [&] { encoding.EncodeOrdinary(text, &ids); });
   const size_t n = doc.size();
   result.sentences_before = n;
-  const std::vector<size_t> estimates = SentenceTokenEstimates(text, doc, encoding, &result.tokens_before);
+  result.tokens_before = ids.size();
+  const std::vector<size_t> estimates = SentenceTokenEstimates(text, doc, encoding, ids);
 
   SelectionRequest request;
   const size_t joiner_tokens = o.joiner.empty() ? 0 : encoding.CountOrdinary(o.joiner);
@@ -127,17 +132,19 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
     // The last sentence carries no joiner, so the sum of `tokens` may exceed the text by one.
     request.token_budget = budget + joiner_tokens;
   }
-  if (o.dedupe_threshold > 0) {
-    request.excluded = FindNearDuplicates(doc.words, o.dedupe_threshold);
-    result.duplicates_removed = size_t(std::count(request.excluded.begin(), request.excluded.end(), true));
-  }
-
   // Lead needs no graph; every other method ranks on it or uses it for the MMR penalty.
   SimilarityGraph graph;
-  if (o.method != Method::kLead) {
-    const float min_similarity = o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
-    graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity, o.max_neighbours);
-  }
+  tbb::parallel_invoke(
+      [&] {
+        if (o.dedupe_threshold <= 0) return;
+        request.excluded = FindNearDuplicates(doc.words, o.dedupe_threshold);
+        result.duplicates_removed = size_t(std::count(request.excluded.begin(), request.excluded.end(), true));
+      },
+      [&] {
+        if (o.method == Method::kLead) return;
+        const float min_similarity = o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
+        graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity, o.max_neighbours);
+      });
 
   const std::vector<double> scores = Rank(doc, o, graph);
   const double top = n ? *std::max_element(scores.begin(), scores.end()) : 0.0;

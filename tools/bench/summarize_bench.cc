@@ -2,8 +2,13 @@
 // "50,000 sentences in well under a second". The document is the first N sentences (ICU) of a
 // text file, e.g. shared/data/text/linux-doc.txt; prints the stage split of the default method.
 //
-//   summarize_bench FILE [--sentences 50000] [--ratio 0.1] [--repeat 3]
+//   summarize_bench FILE [--sentences 50000] [--ratio 0.1] [--repeat 3] [--threads N]
+//
+// One document's stages run in parallel where independent (oneTBB); --threads 1 measures one core.
+#include <oneapi/tbb/global_control.h>
+
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -45,11 +50,15 @@ int main(int argc, char** argv) {
   size_t want = 50'000;
   double ratio = 0.1;
   int repeat = 3;
+  int threads = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--sentences")) want = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--ratio")) ratio = std::stod(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--repeat")) repeat = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
   }
+  std::unique_ptr<tbb::global_control> limit;
+  if (threads > 0) limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
   std::ifstream in(argv[1], std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
