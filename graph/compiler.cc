@@ -6,6 +6,10 @@
 #include <mutex>
 #include <tuple>
 
+#include "graph/internal/cycle_clock.h"
+#include "graph/internal/did_you_mean.h"
+#include "graph/loop_controller.h"
+
 namespace refinery {
 
 namespace flow = tbb::flow;
@@ -17,7 +21,31 @@ struct FlowGraph::Impl {
   std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
   std::unique_ptr<flow::function_node<ItemPtr>> sink;
   flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
+  std::unique_ptr<LoopController> loop;
+  size_t loop_from = 0, loop_to = 0;
 };
+
+namespace {
+
+// The loop's fields must be written by a node of the pipeline (checked once the nodes exist,
+// since what a node writes can depend on its options).
+Status CheckLoopFields(const LoopSpec& loop, const std::vector<std::unique_ptr<NodeStage>>& stages) {
+  std::vector<std::string> written;
+  for (const auto& s : stages) written.insert(written.end(), s->io().writes.begin(), s->io().writes.end());
+  std::vector<std::pair<std::string, std::string>> named;  // (what, field)
+  for (const std::string& f : loop.until->fields()) named.emplace_back("condition", f);
+  if (!loop.metric.empty()) named.emplace_back("metric", loop.metric);
+  if (!loop.budget_field.empty()) named.emplace_back("budget_field", loop.budget_field);
+  for (const auto& [what, field] : named) {
+    if (std::find(written.begin(), written.end(), field) == written.end()) {
+      return Status::InvalidArgument(loop.where.ToString() + ": error: loop " + what + " names field '" + field +
+                                     "', which no node of the pipeline writes" + internal::DidYouMean(field, written));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec, bool ordered,
                                                         Sink sink, tbb::task_arena& arena) {
@@ -26,6 +54,11 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
     StatusOr<std::unique_ptr<NodeStage>> stage = NodeStage::Create(spec.nodes[index], spec.base_dir);
     if (!stage.ok()) return stage.status();
     fg->stages_.push_back(std::move(stage).value());
+  }
+  if (!spec.loops.empty()) {
+    const LoopSpec& loop = spec.loops.front();
+    if (Status s = CheckLoopFields(loop, fg->stages_); !s.ok()) return s;
+    for (auto& stage : fg->stages_) stage->SetLoopAdjustments(loop.adjust, loop.max_iterations);
   }
   // A flow::graph attaches to the arena it is constructed in.
   arena.execute([&] { fg->impl_ = std::make_unique<Impl>(); });
@@ -43,20 +76,44 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
     exit = impl.sequencer.get();
   }
   impl.exit = exit;
+  if (!spec.loops.empty()) {
+    const LoopSpec& loop = spec.loops.front();
+    impl.loop = std::make_unique<LoopController>(loop, internal::CycleClock::NanosPerTick());
+    for (size_t i = 0; i < fg->stages_.size(); ++i) {
+      if (fg->stages_[i]->spec().id == loop.from) impl.loop_from = i;
+      if (fg->stages_[i]->spec().id == loop.to) impl.loop_to = i;
+    }
+  }
 
   for (size_t i = 0; i < fg->stages_.size(); ++i) {
     NodeStage* stage = fg->stages_[i].get();
     NodeStats* next_stats = i + 1 < fg->stages_.size() ? &fg->stages_[i + 1]->stats() : nullptr;
     const int limit = stage->spec().concurrency.limit;
+    const LoopController* loop = impl.loop && i == impl.loop_from ? impl.loop.get() : nullptr;
+    NodeStage* loop_target = loop ? fg->stages_[impl.loop_to].get() : nullptr;
+    Impl* impl_ptr = &impl;
     impl.nodes.push_back(std::make_unique<StageNode>(
         impl.graph, limit == 0 ? size_t(flow::unlimited) : static_cast<size_t>(limit),
-        [stage, next_stats](const ItemPtr& item, StageNode::output_ports_type& ports) {
-          if (stage->Run(*item)) {
-            if (next_stats) next_stats->arrived.Add();
-            std::get<0>(ports).try_put(item);
-          } else {
+        [stage, next_stats, loop, loop_target, impl_ptr](const ItemPtr& item, StageNode::output_ports_type& ports) {
+          if (!stage->Run(*item)) {
             std::get<1>(ports).try_put(item);
+            return;
           }
+          if (loop) {
+            if (loop->Again(*item)) {
+              // Back to the loop's first node. It queues (never rejects), and the item still
+              // holds its admission slot: no deadlock, no loss, no growth in items in flight.
+              loop_target->stats().arrived.Add();
+              impl_ptr->nodes[impl_ptr->loop_to]->try_put(item);
+              return;
+            }
+            if (item->failed()) {
+              std::get<1>(ports).try_put(item);
+              return;
+            }
+          }
+          if (next_stats) next_stats->arrived.Add();
+          std::get<0>(ports).try_put(item);
         }));
   }
   for (size_t i = 0; i < impl.nodes.size(); ++i) {

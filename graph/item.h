@@ -39,6 +39,15 @@ struct NodeTiming {
   bool cache_hit = false;
 };
 
+// A refinement loop's record of one item's passes (graph/loop_controller.h).
+struct LoopState {
+  std::vector<double> scores;   // the loop metric after each pass
+  double best = 0;
+  int best_pass = -1;
+  FieldMap best_fields;         // the item's fields after the best pass (on_exhausted: best)
+  double spent = 0;             // sum of the budget field over passes
+};
+
 class Item {
  public:
   Item(std::string id, std::string type, int32_t priority, uint64_t seq);
@@ -77,6 +86,12 @@ class Item {
   std::vector<NodeTiming>& trace() { return trace_; }
   const std::vector<NodeTiming>& trace() const { return trace_; }
 
+  // Created on the first loop pass.
+  LoopState& loop_state() {
+    if (!loop_) loop_ = std::make_unique<LoopState>();
+    return *loop_;
+  }
+
   // Engine internals: the admission slot this item holds (returned on destruction).
   void HoldAdmission(Admission* admission) { admission_ = admission; }
 
@@ -98,6 +113,7 @@ class Item {
   std::string error_message_;
   std::vector<NodeTiming> trace_;
   Admission* admission_ = nullptr;
+  std::unique_ptr<LoopState> loop_;
 
   static std::atomic<int64_t> live_;
   static std::atomic<int64_t> peak_live_;

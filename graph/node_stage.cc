@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "graph/internal/cycle_clock.h"
+#include "graph/loop_controller.h"
 
 namespace refinery {
 
@@ -12,6 +13,7 @@ NodeStage::NodeStage(const NodeSpec& spec)
 StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
                                                        const std::string& base_dir) {
   std::unique_ptr<NodeStage> stage(new NodeStage(spec));
+  stage->base_dir_ = base_dir;
   NodeConfig config{spec.id, spec.type, stage->spec_.options, base_dir};
   StatusOr<std::unique_ptr<Node>> node = Status::Internal("factory did not run");
   try {
@@ -35,6 +37,42 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
   return stage;
 }
 
+void NodeStage::SetLoopAdjustments(std::vector<LoopAdjust> adjust, int max_passes) {
+  std::erase_if(adjust, [&](const LoopAdjust& a) { return a.node != spec_.id; });
+  adjust_ = std::move(adjust);
+  passes_.resize(adjust_.empty() ? 0 : size_t(max_passes));
+}
+
+StatusOr<NodeStage::Instance> NodeStage::MakeInstance(const OptionValues& options) {
+  NodeConfig config{spec_.id, spec_.type, options, base_dir_};
+  StatusOr<std::unique_ptr<Node>> node = spec_.contract->factory(config);
+  if (!node.ok()) return node.status();
+  Instance inst;
+  inst.node = std::move(node).value();
+  if (cache_) {
+    const FieldIo io = inst.node->Io();
+    std::vector<std::string> reads = io.reads;
+    reads.insert(reads.end(), io.optional_reads.begin(), io.optional_reads.end());
+    inst.key_builder = std::make_unique<CacheKeyBuilder>(spec_.type, spec_.contract->version, options.Canonical(),
+                                                         std::move(reads));
+  }
+  return inst;
+}
+
+const NodeStage::Instance& NodeStage::InstanceFor(int pass) {
+  std::lock_guard lock(passes_mu_);
+  std::unique_ptr<Instance>& slot = passes_[size_t(pass)];
+  if (!slot) {
+    // The options of this pass; the node was validated with its base options, and adjusted
+    // values stay within the declared ranges, so a failure here is a node's own cross-option
+    // rule: it fails the items of that pass with the reason.
+    StatusOr<Instance> inst = MakeInstance(AdjustedOptions(spec_, adjust_, pass));
+    if (!inst.ok()) throw std::runtime_error("pass " + std::to_string(pass + 1) + " options: " + inst.status().message());
+    slot = std::make_unique<Instance>(std::move(inst).value());
+  }
+  return *slot;
+}
+
 bool NodeStage::Execute(Item& item, bool* cache_hit) {
   for (const std::string& field : io_.reads) {
     if (item.field(field) == nullptr) {
@@ -42,16 +80,23 @@ bool NodeStage::Execute(Item& item, bool* cache_hit) {
       return false;
     }
   }
+  Node* node = node_.get();
+  CacheKeyBuilder* key_builder = key_builder_.get();
+  if (!adjust_.empty() && item.iteration() > 0 && size_t(item.iteration()) < passes_.size()) {
+    const Instance& inst = InstanceFor(item.iteration());
+    node = inst.node.get();
+    key_builder = inst.key_builder.get();
+  }
   CacheKey key;
   if (cache_) {
-    key = key_builder_->Key(item);
+    key = key_builder->Key(item);
     if (auto hit = cache_->Get(key)) {
       for (const auto& [name, value] : hit->fields) item.set_field(name, value);
       *cache_hit = true;
       return true;
     }
   }
-  node_->Process(item);
+  node->Process(item);
   if (cache_ && !item.failed()) {
     auto out = std::make_shared<CachedOutputs>();
     for (const std::string& name : io_.writes) {

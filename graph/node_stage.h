@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 
 #include "graph/cache.h"
@@ -30,12 +32,27 @@ class NodeStage {
   const NodeStats& stats() const { return stats_; }
   NodeCache* cache() const { return cache_.get(); }
 
+  // A refinement loop adjusts some of this node's options per pass: pass k (the item's
+  // iteration) runs an instance built with the adjusted options (made once per pass and kept),
+  // whose cache entries are keyed by those options.
+  void SetLoopAdjustments(std::vector<LoopAdjust> adjust, int max_passes);
+
  private:
+  struct Instance {
+    std::unique_ptr<Node> node;
+    std::unique_ptr<CacheKeyBuilder> key_builder;
+  };
   explicit NodeStage(const NodeSpec& spec);
   bool Execute(Item& item, bool* cache_hit);
+  const Instance& InstanceFor(int pass);
+  StatusOr<Instance> MakeInstance(const OptionValues& options);
 
   NodeSpec spec_;
+  std::string base_dir_;
   std::unique_ptr<Node> node_;
+  std::vector<LoopAdjust> adjust_;
+  std::vector<std::unique_ptr<Instance>> passes_;  // index = pass; [0] unused (node_)
+  std::mutex passes_mu_;
   FieldIo io_;
   std::unique_ptr<NodeCache> cache_;
   std::unique_ptr<CacheKeyBuilder> key_builder_;

@@ -1,5 +1,6 @@
 #include "graph/pipeline_loader.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -82,11 +83,8 @@ class PipelineValidator {
     ApplyOverrides();
     CheckOptionRules();
     ReadEdges(root);
-    if (root["loops"]) {
-      diags_.Error(Where(file_, root["loops"]),
-                   "'loops' (refinement loops) are not supported by this version of refinery");
-    }
     if (diags_.empty()) internal::CheckTopology(spec_, diags_);
+    if (diags_.empty() && root["loops"]) ReadLoops(root["loops"]);
     if (!diags_.empty()) return diags_.ToStatus();
     return std::move(spec_);
   }
@@ -358,6 +356,165 @@ class PipelineValidator {
       for (const std::string& problem : node.contract->check(node.options)) {
         diags_.Error(node.where, Context(node) + ": " + problem);
       }
+    }
+  }
+
+  // Position of a node in the execution order, or -1.
+  int OrderOf(const std::string& id) const {
+    for (size_t k = 0; k < spec_.order.size(); ++k) {
+      if (spec_.nodes[spec_.order[k]].id == id) return int(k);
+    }
+    return -1;
+  }
+
+  std::vector<std::string> NodeIds() const {
+    std::vector<std::string> ids;
+    for (const NodeSpec& n : spec_.nodes) ids.push_back(n.id);
+    return ids;
+  }
+
+  void ReadLoops(const YAML::Node& loops) {
+    if (!loops.IsSequence()) {
+      diags_.Error(Where(file_, loops), "'loops' must be a list of loops, found " + Describe(loops));
+      return;
+    }
+    if (loops.size() > 1) {
+      diags_.Error(Where(file_, loops[1]), "only one loop per pipeline is supported in this version");
+      return;
+    }
+    for (const YAML::Node& l : loops) ReadLoop(l);
+  }
+
+  void ReadLoop(const YAML::Node& l) {
+    static const std::vector<std::string> kKeys = {"from", "to", "until", "max_iterations", "metric", "min_delta",
+                                                   "budget_field", "budget", "time_budget_ms", "on_exhausted", "adjust"};
+    if (!l.IsMap()) {
+      diags_.Error(Where(file_, l), "a loop is a mapping with from, to, until, ...; found " + Describe(l));
+      return;
+    }
+    LoopSpec loop;
+    loop.where = Where(file_, l);
+    for (const auto& kv : l) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+        diags_.Error(Where(file_, kv.first), "loop: unknown key '" + key + "'" + DidYouMean(key, kKeys) +
+                                                 " (allowed: " + JoinNames(kKeys) + ")");
+      }
+    }
+    auto node_ref = [&](const char* key, std::string* out) {
+      const YAML::Node v = l[key];
+      if (!v) {
+        diags_.Error(loop.where, std::string("loop: missing '") + key + "' (a node id)");
+        return;
+      }
+      if (!v.IsScalar() || OrderOf(v.Scalar()) < 0) {
+        const std::string id = v.IsScalar() ? v.Scalar() : "";
+        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names no node: '" + id + "'" +
+                                          DidYouMean(id, NodeIds()));
+        return;
+      }
+      *out = v.Scalar();
+    };
+    node_ref("from", &loop.from);
+    node_ref("to", &loop.to);
+    if (!loop.from.empty() && !loop.to.empty() && OrderOf(loop.to) > OrderOf(loop.from)) {
+      diags_.Error(Where(file_, l["to"]), "loop: '" + loop.to + "' runs after '" + loop.from +
+                                              "'; a loop goes back from 'from' to an earlier (or the same) node");
+    }
+    if (const YAML::Node u = l["until"]) {
+      if (!u.IsScalar()) {
+        diags_.Error(Where(file_, u), "loop: 'until' must be a condition, e.g. \"score.total >= 0.8\"");
+      } else if (auto c = Condition::Parse(u.Scalar()); !c.ok()) {
+        diags_.Error(Where(file_, u), "loop: 'until': " + c.status().message() + " in \"" + u.Scalar() + "\"");
+      } else {
+        loop.until = *c;
+      }
+    } else {
+      diags_.Error(loop.where, "loop: missing 'until' (the condition that ends the loop)");
+    }
+    auto number = [&](const char* key, double min, double max, double* out) {
+      const YAML::Node v = l[key];
+      if (!v) return;
+      double d;
+      if (!v.IsScalar() || !internal::ParseDouble(v.Scalar(), &d) || d < min || d > max) {
+        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a number from " +
+                                          std::to_string(int64_t(min)) + " to " + std::to_string(int64_t(max)) +
+                                          ", found " + Describe(v));
+        return;
+      }
+      *out = d;
+    };
+    double max_iterations = loop.max_iterations;
+    number("max_iterations", 1, 1000, &max_iterations);
+    if (max_iterations != std::floor(max_iterations)) {
+      diags_.Error(Where(file_, l["max_iterations"]), "loop: 'max_iterations' must be a whole number");
+    }
+    loop.max_iterations = int(max_iterations);
+    number("min_delta", 0, 1e12, &loop.min_delta);
+    number("budget", 0, 1e15, &loop.budget);
+    number("time_budget_ms", 0, 1e12, &loop.time_budget_ms);
+    for (auto [key, out] : {std::pair{"metric", &loop.metric}, {"budget_field", &loop.budget_field}}) {
+      if (const YAML::Node v = l[key]) {
+        if (!v.IsScalar() || v.Scalar().empty()) diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a field name");
+        else *out = v.Scalar();
+      }
+    }
+    if (loop.budget > 0 && loop.budget_field.empty()) {
+      diags_.Error(Where(file_, l["budget"]), "loop: 'budget' needs 'budget_field' (the numeric field to sum, e.g. summarize.tokens_after)");
+    }
+    if (const YAML::Node v = l["on_exhausted"]) {
+      const std::string s = v.IsScalar() ? v.Scalar() : "";
+      if (s == "best") loop.on_exhausted = LoopSpec::kBest;
+      else if (s == "last") loop.on_exhausted = LoopSpec::kLast;
+      else if (s == "error") loop.on_exhausted = LoopSpec::kError;
+      else diags_.Error(Where(file_, v), "loop: 'on_exhausted' must be best, last or error, found '" + s + "'" +
+                                             DidYouMean(s, {"best", "last", "error"}));
+    }
+    if ((loop.on_exhausted == LoopSpec::kBest || loop.min_delta > 0) && loop.metric.empty()) {
+      diags_.Error(loop.where, "loop: set 'metric' (the score to compare passes by, e.g. score.total) for "
+                               "on_exhausted: best and min_delta");
+    }
+    if (const YAML::Node adjust = l["adjust"]) ReadAdjust(adjust, loop);
+    spec_.loops.push_back(std::move(loop));
+  }
+
+  void ReadAdjust(const YAML::Node& adjust, LoopSpec& loop) {
+    if (!adjust.IsSequence()) {
+      diags_.Error(Where(file_, adjust), "loop: 'adjust' must be a list of {node, option, add|mul}");
+      return;
+    }
+    for (const YAML::Node& a : adjust) {
+      LoopAdjust adj;
+      adj.where = Where(file_, a);
+      if (!a.IsMap() || !a["node"] || !a["option"] || (!a["add"] == !a["mul"])) {
+        diags_.Error(adj.where, "loop: each adjustment is {node: ID, option: NAME, add: N} or {..., mul: N}");
+        continue;
+      }
+      adj.node = a["node"].Scalar();
+      adj.option = a["option"].Scalar();
+      const NodeSpec* node = spec_.FindNode(adj.node);
+      if (!node) {
+        diags_.Error(Where(file_, a["node"]), "loop: adjust names no node: '" + adj.node + "'" + DidYouMean(adj.node, NodeIds()));
+        continue;
+      }
+      const OptionDef* def = node->contract->options.Find(adj.option);
+      if (!def) {
+        diags_.Error(Where(file_, a["option"]), "loop: node '" + adj.node + "' (" + node->type + ") has no option '" +
+                                                    adj.option + "'" + DidYouMean(adj.option, node->contract->options.Names()));
+        continue;
+      }
+      if (def->type != OptionType::kInt && def->type != OptionType::kDouble) {
+        diags_.Error(Where(file_, a["option"]), "loop: option '" + adj.option + "' of '" + adj.node +
+                                                    "' is not a number; only numeric options can be adjusted");
+        continue;
+      }
+      const YAML::Node v = a["add"] ? a["add"] : a["mul"];
+      adj.op = a["add"] ? LoopAdjust::kAdd : LoopAdjust::kMul;
+      if (!v.IsScalar() || !internal::ParseDouble(v.Scalar(), &adj.value)) {
+        diags_.Error(Where(file_, v), "loop: the adjustment must be a number, found " + Describe(v));
+        continue;
+      }
+      loop.adjust.push_back(std::move(adj));
     }
   }
 

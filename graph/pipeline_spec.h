@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "graph/condition.h"
 #include "graph/diagnostics.h"
 #include "graph/node.h"
 #include "graph/options.h"
@@ -36,6 +38,32 @@ struct EdgeSpec {
   SourceLocation to_where;  // where `to` is written
 };
 
+// One per-pass change of a node option inside a loop: pass k (0-based) runs the node with
+// option = base + k*value (add), base * value^k (mul), clamped to the option's declared range.
+struct LoopAdjust {
+  std::string node;
+  std::string option;
+  enum Op { kAdd, kMul } op = kAdd;
+  double value = 0;
+  SourceLocation where;
+};
+
+// A refinement loop: after `from` runs, the item goes back to `to` until `until` holds or a stop
+// rule fires. See docs/pipeline-format.md.
+struct LoopSpec {
+  std::string from, to;
+  std::shared_ptr<const Condition> until;
+  int max_iterations = 3;           // passes, including the first
+  std::string metric;               // the score to keep the best pass by (and for min_delta)
+  double min_delta = 0;             // stop when the metric improved less than this (0: off)
+  std::string budget_field;         // numeric field summed over passes (e.g. tokens spent)
+  double budget = 0;                // stop when the sum reaches this (0: off)
+  double time_budget_ms = 0;        // stop when the request is this old (0: off)
+  enum OnExhausted { kBest, kLast, kError } on_exhausted = kBest;
+  std::vector<LoopAdjust> adjust;
+  SourceLocation where;
+};
+
 struct PipelineSpec {
   std::string file;                     // path, or a name for pipelines loaded from a string
   std::string base_dir;                 // for relative paths in node options
@@ -45,6 +73,7 @@ struct PipelineSpec {
   int64_t max_in_flight = 64;
   std::vector<NodeSpec> nodes;          // in file order
   std::vector<EdgeSpec> edges;          // expanded from chains
+  std::vector<LoopSpec> loops;          // at most one in this version
   // Execution order: a topological order of the edges, ties broken by node id so that the
   // result never depends on the order nodes are declared in.
   std::vector<size_t> order;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "tests/support/scratch_path.h"
 #include "nodes/llm/dnnl_decoder.h"
 #include "nodes/llm/model_writer.h"
 #include "nodes/llm/reference_decoder.h"
@@ -18,7 +19,7 @@ namespace {
 const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
 
 std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec, const std::string& name) {
-  const std::string path = ::testing::TempDir() + "/" + name + ".gguf";
+  const std::string path = refinery::testing::ScratchPath(name + ".gguf");
   EXPECT_TRUE(RandomLlama(spec).Write(path).ok());
   auto file = GgufFile::Open(path);
   EXPECT_TRUE(file.ok()) << file.status().message();

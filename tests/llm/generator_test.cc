@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "tests/support/scratch_path.h"
 #include "nodes/llm/generator.h"
 #include "nodes/llm/model_writer.h"
 #include "tests/support/node_runner.h"
@@ -26,7 +27,7 @@ std::string TinyModel() {
     spec.context = 96;
     spec.stddev = 0.3f;  // peaked distributions: sampling choices differ visibly by seed
     TrainSpmPieces("the cat sat on the mat and the dog sat on the log while the bird sang", 40, &spec.pieces, &spec.scores);
-    const std::string p = ::testing::TempDir() + "/generator-tiny.gguf";
+    const std::string p = refinery::testing::ScratchPath("generator-tiny.gguf");
     EXPECT_TRUE(RandomLlama(spec).Write(p).ok());
     return p;
   }();

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/support/scratch_path.h"
 #include "nodes/text/tiktoken_encoding.h"
 
 namespace refinery::text {
@@ -134,7 +135,7 @@ TEST(Tiktoken, MissingOrCorruptRankFileIsAClearError) {
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent-dir/cl100k_base.tiktoken"));
   EXPECT_THAT(missing.status().message(), HasSubstr("223921b76ee99bde"));
-  const std::string dir = ::testing::TempDir() + "/corrupt-vocab";
+  const std::string dir = refinery::testing::ScratchPath("corrupt-vocab");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/r50k_base.tiktoken") << "IQ== 0\n";
   auto corrupt = TiktokenEncoding::Get("r50k_base", dir);
