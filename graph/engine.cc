@@ -47,6 +47,9 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(PipelineSpec spec, EngineOption
   for (const auto& stage : engine->graph_->stages()) {
     for (const std::string& m : stage->io().metrics) metric_names.push_back(m);
   }
+  if (!engine->spec_.loops.empty()) {
+    for (const char* m : {"loop.passes", "loop.passed", "loop.spent"}) metric_names.push_back(m);
+  }
   engine->metrics_ = std::make_unique<MetricAggregator>(std::move(metric_names));
   return engine;
 }

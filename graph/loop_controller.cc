@@ -86,6 +86,7 @@ void LoopController::Finish(Item& item, const char* reason, bool passed) const {
   item.set_number("loop.best_pass", st.best_pass + 1);
   item.set_text("loop.pass_scores", scores.str());
   item.set_number("loop.spent", st.spent);
+  item.set_number("loop.passed", passed ? 1 : 0);
   item.set_iteration(passes);
   if (!passed && spec_.on_exhausted == LoopSpec::kError) {
     item.Fail("loop", "loop ended without \"" + spec_.until->text() + "\" after " + std::to_string(passes) +

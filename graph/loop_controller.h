@@ -6,7 +6,8 @@
 // reached `budget`; the request is older than `time_budget_ms`. Ending without passing applies
 // `on_exhausted`: best (the fields of the best-scoring pass come back), last, or error (the item
 // fails saying why). Every result of a looping pipeline carries loop.passes, loop.stop_reason,
-// loop.best_pass, loop.pass_scores (JSON list) and loop.spent.
+// loop.best_pass, loop.pass_scores (JSON list), loop.spent and loop.passed (1 or 0); the run
+// report aggregates loop.passes, loop.passed and loop.spent.
 //
 // The item keeps its admission slot while it loops, so loops never raise the number of items in
 // flight, and the loop-back goes into a queueing node, so it can never be refused (NOTES.md

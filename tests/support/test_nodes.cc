@@ -2,6 +2,9 @@
 //   upper  - upper-cases `field` (cacheable; counts its real executions)
 //   fail   - throws for items whose `field` contains `needle`
 //   spin   - busy-waits `micros`
+//   level  - writes <id>.value = f(level) for a `shape` (up: level; peak: 10 - (level - 2)^2;
+//            flat: min(level, 2)) and <id>.text = "level L": a loop's adjustable score
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -60,7 +63,34 @@ class Spin : public Node {
   int64_t micros_;
 };
 
+class Level : public Node {
+ public:
+  explicit Level(const NodeConfig& c)
+      : id_(c.id), level_(c.options.Double("level")), shape_(c.options.String("shape")) {}
+  void Process(Item& item) const override {
+    const double v = shape_ == "peak" ? 10 - (level_ - 2) * (level_ - 2) : shape_ == "flat" ? std::min(level_, 2.0) : level_;
+    item.set_number(id_ + ".value", v);
+    item.set_number(id_ + ".tokens", 10);
+    item.set_text(id_ + ".text", "level " + std::to_string(int(level_)));
+  }
+  FieldIo Io() const override { return {{}, {}, {id_ + ".value", id_ + ".tokens", id_ + ".text"}}; }
+
+ private:
+  std::string id_;
+  double level_;
+  std::string shape_;
+};
+
 }  // namespace
+
+REFINERY_REGISTER_NODE(test_level) {
+  NodeContract c;
+  c.type = "level";
+  c.summary = "test: a score that follows an adjustable level";
+  c.options.Double("level", 0, -100, 100, "the level").Enum("shape", "up", {"up", "peak", "flat"}, "score shape");
+  c.factory = MakeFactory<Level>();
+  return c;
+}
 
 REFINERY_REGISTER_NODE(test_upper) {
   NodeContract c;

@@ -30,6 +30,24 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
   out += Fmt("request latency: p50 %s  p95 %s  p99 %s  max %s\n",
              Micros(stats.request_latency.p50_us).c_str(), Micros(stats.request_latency.p95_us).c_str(),
              Micros(stats.request_latency.p99_us).c_str(), Micros(stats.request_latency.max_us).c_str());
+  // Refinement loops and scores: the run-level means (with bootstrap 95% intervals).
+  auto metric = [&](const std::string& name) -> const MetricSummary* {
+    for (const MetricSummary& m : stats.metrics) {
+      if (m.name == name) return &m;
+    }
+    return nullptr;
+  };
+  if (const MetricSummary* passes = metric("loop.passes")) {
+    const MetricSummary* passed = metric("loop.passed");
+    out += Fmt("loop: %.2f passes per request [%.2f, %.2f]; passed %.0f%%\n", passes->mean, passes->low,
+               passes->high, passed ? 100 * passed->mean : 0.0);
+  }
+  for (const MetricSummary& m : stats.metrics) {
+    if (m.name.size() > 2 && m.name.compare(m.name.size() - 2, 2, ".f") == 0) {
+      out += Fmt("%s: mean %.4f [%.4f, %.4f] over %lld results\n", m.name.c_str(), m.mean, m.low, m.high,
+                 (long long)m.count);
+    }
+  }
   size_t w = 4;
   for (const auto& n : stats.nodes) w = std::max(w, n.id.size());
   out += Fmt("%-*s  %-10s %-9s %9s %9s %9s %9s %9s %7s %6s\n", int(w), "node", "type", "conc",
