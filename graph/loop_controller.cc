@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "graph/internal/cycle_clock.h"
@@ -25,47 +26,40 @@ OptionValues AdjustedOptions(const NodeSpec& node, const std::vector<LoopAdjust>
 bool LoopController::Again(Item& item) const {
   LoopState& st = item.loop_state();
   const int pass = item.iteration();  // 0-based pass that just ran
-  double metric = 0;
+  std::optional<double> previous;
   if (!spec_.metric.empty()) {
-    const std::optional<double> m = item.number(spec_.metric);
-    if (!m) {
+    const std::optional<double> metric = item.number(spec_.metric);
+    if (!metric) {
       item.Fail("loop", "loop metric '" + spec_.metric + "' is not a number on the item after '" + spec_.from + "'");
       return false;
     }
-    metric = *m;
-    const double previous = st.scores.empty() ? 0 : st.scores.back();
-    st.scores.push_back(metric);
-    if (st.best_pass < 0 || metric > st.best) {
-      st.best = metric;
+    if (!st.scores.empty()) previous = st.scores.back();
+    st.scores.push_back(*metric);
+    if (st.best_pass < 0 || *metric > st.best) {
+      st.best = *metric;
       st.best_pass = pass;
       if (spec_.on_exhausted == LoopSpec::kBest) st.best_fields = item.fields();
     }
-    if (!spec_.budget_field.empty()) st.spent += item.number(spec_.budget_field).value_or(0);
-    StatusOr<bool> passed = spec_.until->Evaluate(item);
-    if (!passed.ok()) {
-      item.Fail("loop", "loop condition \"" + spec_.until->text() + "\": " + passed.status().message());
-      return false;
-    }
-    if (*passed) return Finish(item, "passed", true), false;
-    if (pass + 1 >= spec_.max_iterations) return Finish(item, "max_iterations", false), false;
-    if (spec_.min_delta > 0 && pass > 0 && metric - previous < spec_.min_delta) {
-      return Finish(item, "converged", false), false;
-    }
-  } else {
-    if (!spec_.budget_field.empty()) st.spent += item.number(spec_.budget_field).value_or(0);
-    StatusOr<bool> passed = spec_.until->Evaluate(item);
-    if (!passed.ok()) {
-      item.Fail("loop", "loop condition \"" + spec_.until->text() + "\": " + passed.status().message());
-      return false;
-    }
-    if (*passed) return Finish(item, "passed", true), false;
-    if (pass + 1 >= spec_.max_iterations) return Finish(item, "max_iterations", false), false;
   }
-  if (spec_.budget > 0 && st.spent >= spec_.budget) return Finish(item, "budget", false), false;
-  if (spec_.time_budget_ms > 0) {
+  if (!spec_.budget_field.empty()) st.spent += item.number(spec_.budget_field).value_or(0);
+  StatusOr<bool> passed = spec_.until->Evaluate(item);
+  if (!passed.ok()) {
+    item.Fail("loop", "loop condition \"" + spec_.until->text() + "\": " + passed.status().message());
+    return false;
+  }
+  const char* stop = nullptr;
+  if (*passed) stop = "passed";
+  else if (pass + 1 >= spec_.max_iterations) stop = "max_iterations";
+  else if (spec_.min_delta > 0 && previous && st.scores.back() - *previous < spec_.min_delta) stop = "converged";
+  else if (spec_.budget > 0 && st.spent >= spec_.budget) stop = "budget";
+  else if (spec_.time_budget_ms > 0) {
     const uint64_t now = internal::CycleClock::Now();
     const double ms = now > item.submitted_ticks() ? double(now - item.submitted_ticks()) * nanos_per_tick_ / 1e6 : 0;
-    if (ms >= spec_.time_budget_ms) return Finish(item, "time_budget", false), false;
+    if (ms >= spec_.time_budget_ms) stop = "time_budget";
+  }
+  if (stop) {
+    Finish(item, stop, *passed);
+    return false;
   }
   item.set_iteration(pass + 1);
   return true;
