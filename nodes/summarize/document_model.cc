@@ -22,7 +22,8 @@ float Dot(const SparseVector& a, const SparseVector& b) {
   return sum;
 }
 
-DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf_mode) {
+DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf_mode,
+                                   bool stem_terms) {
   DocumentModel doc;
   doc.sentences = text::SplitSentences(text, line_breaks);
   const size_t n = doc.sentences.size();
@@ -51,7 +52,7 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
       const bool inserted = it == lexicon.end();
       if (inserted) it = lexicon.emplace(std::string(w), WordInfo{uint32_t(lexicon.size()), -1}).first;
       if (inserted && !text::IsEnglishStopword(w)) {
-        std::string stem = w.size() > 3 ? text::PorterStemmer::Stem(w) : std::string(w);
+        std::string stem = stem_terms && w.size() > 3 ? text::PorterStemmer::Stem(w) : std::string(w);
         auto [st, fresh] = stems.try_emplace(std::move(stem), uint32_t(stems.size()));
         if (fresh) df.push_back(0);
         it->second.term_id = int32_t(st->second);

@@ -1,5 +1,5 @@
 // DocumentModel: a document as the summarizer sees it: its sentences (byte spans), each
-// sentence's content terms (stemmed, stopwords removed) as an L2-normalised tf-idf vector, and
+// sentence's content terms (stopwords removed, optionally stemmed) as an L2-normalised tf-idf vector, and
 // every word as an id (for near-duplicate shingles). Built once per document in time linear in
 // its length: each distinct word is stemmed once.
 #pragma once
@@ -31,7 +31,8 @@ struct DocumentModel {
   std::vector<std::vector<uint32_t>> words;   // per sentence, every word's id in order
   size_t term_count = 0;                      // distinct content terms
 
-  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf);
+  // stem_terms: Porter-stem content words longer than 3 characters (merges "running"/"runs").
+  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf, bool stem_terms);
   size_t size() const { return sentences.size(); }
 };
 

@@ -104,7 +104,7 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   // core; on a busy one the tasks simply queue behind other items).
   DocumentModel doc;
   std::vector<uint32_t> ids;
-  tbb::parallel_invoke([&] { doc = DocumentModel::Build(text, o.line_breaks, o.idf); },
+  tbb::parallel_invoke([&] { doc = DocumentModel::Build(text, o.line_breaks, o.idf, o.stem); },
                        [&] { encoding.EncodeOrdinary(text, &ids); });
   const size_t n = doc.size();
   result.sentences_before = n;

@@ -24,7 +24,7 @@ enum class Method { kLead, kTextRank, kLexRank, kCentroid };
 const char* MethodName(Method m);
 
 struct SummarizerOptions {
-  Method method = Method::kTextRank;
+  Method method = Method::kCentroid;
   // Exactly one target: ratio (of tokens) > 0, max_tokens > 0 or sentences > 0.
   double ratio = 0;
   size_t max_tokens = 0;
@@ -37,6 +37,7 @@ struct SummarizerOptions {
   size_t chunk_sentences = 1000;     // ranking works within chunks of this many sentences
   size_t max_neighbours = 50;        // similarity-graph edges kept per sentence
   IdfMode idf = IdfMode::kSqrt;
+  bool stem = false;                 // Porter-stem terms for similarity (measured: off is better)
   text::LineBreaks line_breaks = text::LineBreaks::kAuto;
   std::string joiner = "\n";
 };

@@ -55,7 +55,7 @@ done
 cat "$OUT"/peer-*.txt
 
 echo
-echo "Throughput (bbc-100 x 20 = 2000 documents, default textrank, caches off, docs/s; best of 3)"
+echo "Throughput (bbc-100 x 20 = 2000 documents, default method (centroid), caches off, docs/s; best of 3)"
 cat > "$OUT/nocache.yaml" <<'YAML'
 cache:
   nodes: {summarize: {enabled: false}, score: {enabled: false}}

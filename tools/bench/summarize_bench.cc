@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   summarize::SummarizerOptions o;
   summarize::DocumentModel doc;
   const double split = BestMillis(repeat, [&] { (void)text::SplitSentences(text, o.line_breaks); });
-  const double model = BestMillis(repeat, [&] { doc = summarize::DocumentModel::Build(text, o.line_breaks, o.idf); });
+  const double model = BestMillis(repeat, [&] { doc = summarize::DocumentModel::Build(text, o.line_breaks, o.idf, o.stem); });
   const double dedupe = BestMillis(repeat, [&] { (void)summarize::FindNearDuplicates(doc.words, o.dedupe_threshold); });
   summarize::SimilarityGraph graph;
   const double build = BestMillis(repeat, [&] {
