@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "tests/support/scratch_path.h"
+#include "graph/pipeline_loader.h"
 #include "nodes/llm/generator.h"
+#include "nodes/text/tiktoken_encoding.h"
 #include "nodes/llm/model_writer.h"
 #include "tests/support/node_runner.h"
 
@@ -142,6 +144,30 @@ TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
   auto no_model = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer}\n", "p.yaml");
   ASSERT_FALSE(no_model.ok());
   EXPECT_THAT(no_model.status().message(), HasSubstr("model"));
+}
+
+// The shipped pipeline with a model in the refinement loop runs end to end (on the test's model:
+// the bundled one is written at set-up time).
+TEST(InferNode, ShippedRefineInferPipelineLoops) {
+  if (!text::TiktokenEncoding::Get("cl100k_base").ok()) GTEST_SKIP() << "cl100k_base rank file not available";
+  Overrides overrides = {*ParseOverride("llm.model=" + TinyModel())};
+  auto engine = Engine::FromFile(std::string(PROJECT_DIR) + "/pipelines/refine-infer.yaml", overrides);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  std::vector<std::future<refinery::Result>> results;
+  for (int i = 0; i < 6; ++i) {
+    refinery::Request r;
+    r.id = std::to_string(i);
+    r.fields["text"] = "the cat sat on the mat. the dog sat on the log number " + std::to_string(i) + ".";
+    results.push_back((*engine)->Submit(std::move(r)));
+  }
+  for (auto& f : results) {
+    refinery::Result r = f.get();
+    ASSERT_TRUE(r.ok) << r.error_message;
+    EXPECT_GE(r.iterations, 1);
+    EXPECT_LE(r.iterations, 3);
+    EXPECT_NE(refinery::testing::Text(r, "loop.stop_reason"), "<absent>");
+    EXPECT_GE(refinery::testing::Number(r, "score.total"), 0.0);
+  }
 }
 
 TEST(InferNode, Stories260KThroughThePipelineMatchesLlamaCpp) {
