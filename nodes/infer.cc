@@ -100,6 +100,7 @@ class Infer : public Node {
     request.max_new_tokens = max_new_tokens_;
     request.sampling = sampling_;
     request.stop = stop_;
+    request.priority = item.priority();
     llm::GenerationResult result;
     // Wait for the batch without holding an engine thread: the generator's worker resumes us.
     tbb::task::suspend([&](tbb::task::suspend_point tag) {

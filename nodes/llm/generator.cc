@@ -106,8 +106,14 @@ void Generator::Run() {
       cv_.wait(lock, [&] { return stopping_ || !pending_.empty() || !active.empty(); });
       if (pending_.empty() && active.empty()) return;  // stopping, nothing left
       while (!pending_.empty() && active.size() + admitted.size() < size_t(options_.max_batch)) {
-        admitted.push_back(std::move(pending_.front()));
-        pending_.pop_front();
+        auto next = pending_.begin();
+        if (options_.by_priority) {  // the first of the highest priority: FIFO within a priority
+          for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+            if ((*it)->request.priority > (*next)->request.priority) next = it;
+          }
+        }
+        admitted.push_back(std::move(*next));
+        pending_.erase(next);
       }
     }
     for (auto& s : admitted) {

@@ -6,6 +6,8 @@
 //   auto gen = Generator::Get("model.gguf", WeightFormat::kF32, {.max_batch = 16});
 //   (*gen)->Submit(std::move(request), [](GenerationResult r) { ... });   // from a worker thread
 //
+// When the batch is full, waiting requests are admitted highest `priority` first (first come
+// first served within a priority), so urgent requests wait for one slot, not for the queue.
 // One generator per (model file, weight format) per process, shared by every node that names
 // them; its worker thread owns the decoder. A prompt longer than the model's context fails that
 // request alone. Stops at EOS, max_new_tokens, a stop string (the text is cut before it) or the
@@ -33,6 +35,7 @@ struct GenerationRequest {
   int max_new_tokens = 64;
   SamplingOptions sampling;
   std::vector<std::string> stop;
+  int priority = 0;             // higher is admitted first when the batch is full
 };
 
 struct GenerationResult {
@@ -47,6 +50,7 @@ struct GeneratorOptions {
   int max_batch = 16;            // sequences decoded together
   int max_step_rows = 512;       // prompt rows are chunked to keep a step bounded
   int threads = 1;               // oneDNN (OpenMP) threads of the worker
+  bool by_priority = true;       // admit waiting requests highest priority first (else FIFO)
 };
 
 struct GeneratorStats {

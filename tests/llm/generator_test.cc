@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "tests/support/scratch_path.h"
@@ -108,6 +109,34 @@ TEST(Generator, SeedsSamplingAndStops) {
   const auto err = (*gen)->Generate(too_long);
   EXPECT_FALSE(err.status.ok());
   EXPECT_THAT(err.status.message(), HasSubstr("does not fit the model's context of 96"));
+}
+
+// A full batch admits the most urgent waiting request next, not the oldest.
+TEST(Generator, UrgentRequestsAreAdmittedFirst) {
+  auto model = LlamaModel::Load(TinyModel());
+  ASSERT_TRUE(model.ok());
+  for (bool by_priority : {true, false}) {
+    auto gen = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 1, .by_priority = by_priority});
+    ASSERT_TRUE(gen.ok());
+    std::mutex mu;
+    std::vector<int> order;
+    std::promise<void> all;
+    auto done = [&](int id) {
+      std::lock_guard lock(mu);
+      order.push_back(id);
+      if (order.size() == 7) all.set_value();
+    };
+    GenerationRequest first = Request(**model, "the cat", 40);  // occupies the only slot
+    (*gen)->Submit(first, [&](GenerationResult) { done(0); });
+    for (int i = 1; i <= 5; ++i) (*gen)->Submit(Request(**model, "the dog", 4), [&, i](GenerationResult) { done(i); });
+    GenerationRequest urgent = Request(**model, "the bird", 4);
+    urgent.priority = 10;
+    (*gen)->Submit(urgent, [&](GenerationResult) { done(99); });
+    all.get_future().wait();
+    const size_t urgent_at = size_t(std::find(order.begin(), order.end(), 99) - order.begin());
+    if (by_priority) EXPECT_LE(urgent_at, 2u) << "urgent finished at position " << urgent_at;
+    else EXPECT_EQ(urgent_at, 6u);  // FIFO: last in, last out
+  }
 }
 
 TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {

@@ -8,12 +8,15 @@
 //
 //   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8]
 //   llm_bench --random-110m [--tokens 64]
+//   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,18 +97,69 @@ double GeneratorRate(std::shared_ptr<const LlamaModel> model, WeightFormat f, in
   return double(result.tokens.size()) / Seconds(t0);
 }
 
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(p / 100 * double(v.size())))];
+}
+
+// 400 requests arrive at once at a batch of 4 (saturation); every 20th is urgent (priority 1).
+// Latency = submission to last token. Compared with the same urgent request on an idle generator.
+void PriorityExperiment(std::shared_ptr<const LlamaModel> model) {
+  auto request = [&](int priority) {
+    GenerationRequest r;
+    r.prompt = model->tokenizer.Encode("Once upon a time");
+    r.max_new_tokens = 48;
+    r.priority = priority;
+    return r;
+  };
+  double idle_ms = 1e300;
+  {
+    auto gen = Generator::Create(model, WeightFormat::kF32, {.max_batch = 4});
+    for (int i = 0; i < 5; ++i) {
+      const auto t0 = Clock::now();
+      (*gen)->Generate(request(1));
+      idle_ms = std::min(idle_ms, Seconds(t0) * 1e3);
+    }
+  }
+  std::printf("urgent request on an idle generator: %.2f ms\n", idle_ms);
+  for (bool by_priority : {false, true}) {
+    auto gen = Generator::Create(model, WeightFormat::kF32, {.max_batch = 4, .by_priority = by_priority});
+    std::mutex mu;
+    std::vector<double> urgent, normal;
+    std::promise<void> all;
+    const int n = 400;
+    int finished = 0;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const bool is_urgent = i % 20 == 19;
+      const auto submitted = Clock::now();
+      (*gen)->Submit(request(is_urgent ? 1 : 0), [&, is_urgent, submitted](GenerationResult) {
+        std::lock_guard lock(mu);
+        (is_urgent ? urgent : normal).push_back(Seconds(submitted) * 1e3);
+        if (++finished == n) all.set_value();
+      });
+    }
+    all.get_future().wait();
+    std::printf("%-8s urgent p50 %8.2f ms p99 %8.2f ms (%.1fx idle) | others p50 %8.2f ms p99 %8.2f ms | %.0f req/s\n",
+                by_priority ? "priority" : "FIFO", Percentile(urgent, 50), Percentile(urgent, 99),
+                Percentile(urgent, 99) / idle_ms, Percentile(normal, 50), Percentile(normal, 99), n / Seconds(t0));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string path;
   int tokens = 256;
   std::string formats = "f32,bf16,int8";
-  bool random110 = false, measure_bandwidth = true;
+  bool random110 = false, measure_bandwidth = true, priority = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = std::stoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--formats") && i + 1 < argc) formats = argv[++i];
     else if (!std::strcmp(argv[i], "--random-110m")) random110 = true;
     else if (!std::strcmp(argv[i], "--no-bandwidth")) measure_bandwidth = false;  // for profiling
+    else if (!std::strcmp(argv[i], "--priority")) priority = true;
     else path = argv[i];
   }
   omp_set_num_threads(1);
@@ -129,6 +183,10 @@ int main(int argc, char** argv) {
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().message().c_str());
     return 1;
+  }
+  if (priority) {
+    PriorityExperiment(*model);
+    return 0;
   }
   const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;
   std::printf("model %s: %.2f M parameters, dim %d, %d layers; read bandwidth %.1f GB/s (1 thread)\n", path.c_str(),
