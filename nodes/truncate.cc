@@ -8,7 +8,8 @@
 //      strategy: sentences, pinned: [question]}
 //
 // Strategies: head (keep the start), tail (keep the end), middle (keep both ends, `marker`
-// between), sentences (keep whole sentences from the start). Guarantee: re-tokenizing the output
+// between), sentences (keep whole sentences from the start, split by the shared ICU splitter,
+// nodes/text/sentence_splitter.h, as summarize splits them). Guarantee: re-tokenizing the output
 // gives at most the budget (BPE is not additive at a cut, so every candidate is re-counted and
 // shortened until it fits) and a UTF-8 character is never split. Writes the output and
 // `<id>.tokens_before`, `<id>.tokens_after`, `<id>.tokens_dropped`, `<id>.tokens_pinned`.
@@ -17,6 +18,7 @@
 
 #include "graph/registry.h"
 #include "graph/utf8.h"
+#include "nodes/text/sentence_splitter.h"
 #include "nodes/text/tiktoken_encoding.h"
 
 namespace refinery::nodes {
@@ -135,20 +137,10 @@ class Truncate : public Node {
     });
   }
 
-  // Sentence ends: . ! ? (with closing quotes/brackets) followed by whitespace, and line breaks.
+  // Sentence ends from the shared splitter (ICU, as summarize uses), plus the end of the text.
   static std::vector<size_t> SentenceEnds(const std::string& s) {
     std::vector<size_t> ends;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\n') {
-        ends.push_back(i + 1);
-        continue;
-      }
-      if (s[i] == '.' || s[i] == '!' || s[i] == '?') {
-        size_t j = i + 1;
-        while (j < s.size() && (s[j] == '"' || s[j] == '\'' || s[j] == ')' || s[j] == ']')) ++j;
-        if (j < s.size() && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n')) ends.push_back(j);
-      }
-    }
+    for (const text::Sentence& sentence : text::SplitSentences(s)) ends.push_back(sentence.end);
     if (ends.empty() || ends.back() != s.size()) ends.push_back(s.size());
     return ends;
   }
@@ -183,7 +175,7 @@ REFINERY_REGISTER_NODE(truncate) {
   NodeContract c;
   c.type = "truncate";
   c.summary = "fits a text field into a token budget (head, tail, middle, sentences; pinned fields)";
-  c.version = "1";
+  c.version = "2";  // 2: sentences split by the shared ICU splitter
   c.options.String("field", "text", "text field to cut")
       .String("output", "", "field to write (empty: overwrite `field`)")
       .Int("max_tokens", 0, 0, 100'000'000, "token budget (or use context_window)")

@@ -66,7 +66,6 @@ class Linear {
       own_bf16_.resize(w.size());
       for (size_t i = 0; i < w.size(); ++i) own_bf16_[i] = FloatToBf16(w[i]);
       weight_bytes_ = w.size() * 2;
-      kernel_ = "refinery:bf16_avx2";
       return;
     }
     // Weights in "ba" ([N][K], as stored): measured 2x faster than the layout `any` picks for
@@ -84,7 +83,6 @@ class Linear {
     }
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, wei_md, dst_md), attr, eng);
     prim_ = dnnl::matmul(pd);
-    kernel_ = pd.impl_info_str();
     // The weights as stored ([N][K] = [K, N] in "ba" order), converted, then reordered once.
     memory user;
     std::vector<int8_t> q;
@@ -160,7 +158,6 @@ class Linear {
 
   int N() const { return N_; }
   size_t weight_bytes() const { return weight_bytes_; }
-  const std::string& kernel() const { return kernel_; }
 
  private:
   int K_, N_ = 0;
@@ -174,7 +171,6 @@ class Linear {
   static constexpr int32_t kZeroPoint = 128;
   int32_t zero_point_ = kZeroPoint;
   size_t weight_bytes_ = 0;
-  std::string kernel_;
   std::unordered_map<int, Args> args_;  // grows with the distinct row counts seen (<= max rows)
 };
 
