@@ -51,6 +51,15 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(PipelineSpec spec, EngineOption
     for (const char* m : {"loop.passes", "loop.passed", "loop.spent"}) metric_names.push_back(m);
   }
   engine->metrics_ = std::make_unique<MetricAggregator>(std::move(metric_names));
+  for (const auto& stage : engine->graph_->stages()) {
+    const FieldIo& io = stage->io();
+    if (!io.tokens_in.empty() || !io.tokens_out.empty()) {
+      engine->token_fields_.push_back({io.tokens_in, io.tokens_out, io.saves_tokens});
+    }
+  }
+  auto monitor = monitor::Monitor::Create(options.monitoring, engine->spec_.name);
+  if (!monitor.ok()) return monitor.status();
+  engine->monitor_ = std::move(monitor).value();
   return engine;
 }
 
@@ -60,6 +69,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::FromFile(const std::string& path,
                                                    EngineOptions options) {
   StatusOr<PipelineSpec> spec = LoadPipelineFile(path, overrides, config);
   if (!spec.ok()) return spec.status();
+  if (config.monitoring) options.monitoring = *config.monitoring;
   return Create(std::move(spec).value(), options);
 }
 
@@ -70,6 +80,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::FromString(const std::string& yaml,
                                                      EngineOptions options) {
   StatusOr<PipelineSpec> spec = LoadPipelineString(yaml, name, overrides, config);
   if (!spec.ok()) return spec.status();
+  if (config.monitoring) options.monitoring = *config.monitoring;
   return Create(std::move(spec).value(), options);
 }
 
@@ -162,6 +173,7 @@ void Engine::Finish(const ItemPtr& handle) {
   r.iterations = std::max(1, item.iteration());
   r.trace = std::move(item.trace());
   r.fields = item.TakeFields();
+  if (LoopState* loop = item.loop_state_if_any()) r.pass_ms = std::move(loop->pass_ms);
   const uint64_t now = internal::CycleClock::Now();
   const int64_t latency_ns =
       now > item.submitted_ticks() ? int64_t(double(now - item.submitted_ticks()) * nanos_per_tick_) : 0;
@@ -169,6 +181,7 @@ void Engine::Finish(const ItemPtr& handle) {
   request_latency_.Record(latency_ns);
   if (!r.ok) failed_.fetch_add(1, std::memory_order_relaxed);
   else if (!metrics_->empty()) metrics_->Record(r.fields);
+  Observe(r);
   ResultCallback callback = std::move(item.callback);
   const ResultCallback* target = item.shared_callback ? item.shared_callback : &callback;
   if (*target) {
@@ -185,6 +198,36 @@ void Engine::Finish(const ItemPtr& handle) {
     std::lock_guard lock(drain_mu_);
     drain_cv_.notify_all();
   }
+}
+
+// Feeds the monitor; tokens come from the fields the nodes declared (FieldIo::tokens_in/out).
+void Engine::Observe(const Result& r) {
+  if (!monitor_->config().enabled) return;
+  monitor::Observation o;
+  o.type = r.type;
+  o.ok = r.ok;
+  o.latency_ms = r.latency_ms;
+  o.iterations = r.iterations;
+  o.pass_ms = &r.pass_ms;
+  o.fields = &r.fields;
+  auto number = [&](const std::string& name) -> const double* {
+    if (name.empty()) return nullptr;
+    auto it = r.fields.find(name);
+    return it == r.fields.end() ? nullptr : std::get_if<double>(&it->second);
+  };
+  bool have_in = false;
+  for (const TokenFields& t : token_fields_) {
+    const double* in = number(t.in);
+    const double* out = number(t.out);
+    if (in && !have_in) {
+      o.tokens_in = *in;
+      have_in = true;
+    }
+    if (out) o.tokens_out = *out;
+    if (t.saves && in && out && *in > *out) o.tokens_saved += *in - *out;
+    o.has_tokens = o.has_tokens || in || out;
+  }
+  monitor_->Observe(o);
 }
 
 void Engine::Drain() {
@@ -236,6 +279,10 @@ EngineStats Engine::Stats() const {
     n.waiting = std::max<int64_t>(0, arrived - finished);
     n.busy_seconds = ns.latency.sum_ns() / 1e9;
     n.latency = ns.latency.Summary();
+    n.latency_buckets = ns.latency.CumulativeCounts(LatencyBucketBounds());
+    for (const EdgeSpec& e : spec_.edges) {
+      if (e.to == n.id) n.inputs.push_back(e.from);
+    }
     if (NodeCache* cache = stage->cache()) {
       n.cache_enabled = true;
       n.cache = cache->Stats();
@@ -243,6 +290,7 @@ EngineStats Engine::Stats() const {
     s.nodes.push_back(std::move(n));
   }
   s.metrics = metrics_->Summaries();
+  s.monitor = monitor_->Snapshot();
   return s;
 }
 

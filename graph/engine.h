@@ -45,6 +45,7 @@
 #include "graph/compiler.h"
 #include "graph/latency_histogram.h"
 #include "graph/metric_aggregate.h"
+#include "graph/monitor/monitor.h"
 #include "graph/pipeline_loader.h"
 #include "graph/pipeline_spec.h"
 #include "graph/request.h"
@@ -55,6 +56,9 @@ namespace refinery {
 struct EngineOptions {
   bool ordered = false;  // deliver results in submission order (bounded by max_in_flight)
   int threads = 0;       // worker threads for this engine's graph; 0 = one per core
+  // Per-type accounting, thresholds, anomalies, drift and alert sinks (graph/monitor). FromFile
+  // and FromString take it from the runtime config's `monitoring:` when that has one.
+  MonitorConfig monitoring;
 };
 
 struct NodeStatsSnapshot {
@@ -66,6 +70,8 @@ struct NodeStatsSnapshot {
   int64_t waiting = 0;     // handed to the node and not finished (queued or running)
   double busy_seconds = 0;
   LatencySummary latency;
+  std::vector<int64_t> latency_buckets;  // cumulative at LatencyBucketBounds()
+  std::vector<std::string> inputs;       // upstream node ids
   bool cache_enabled = false;
   CacheStats cache;
 };
@@ -82,6 +88,7 @@ struct EngineStats {
   LatencySummary request_latency;
   std::vector<NodeStatsSnapshot> nodes;  // in execution order
   std::vector<MetricSummary> metrics;    // FieldIo::metrics of the nodes, over successful results
+  monitor::MonitorSnapshot monitor;      // per request type, alerts, drift
 };
 
 using ResultCallback = std::function<void(Result&&)>;
@@ -124,6 +131,8 @@ class Engine {
   const PipelineSpec& spec() const { return spec_; }
   int threads() const { return options_.threads; }
   void ClearCaches();
+  // The monitor, to add alert sinks or save drift baselines.
+  monitor::Monitor& monitor() { return *monitor_; }
 
  private:
   Engine(PipelineSpec spec, EngineOptions options);
@@ -150,6 +159,13 @@ class Engine {
   std::mutex submit_mu_;  // serialises seq assignment with Put in ordered mode
   LatencyHistogram request_latency_;
   std::unique_ptr<MetricAggregator> metrics_;
+  std::unique_ptr<monitor::Monitor> monitor_;
+  struct TokenFields {
+    std::string in, out;
+    bool saves = false;
+  };
+  std::vector<TokenFields> token_fields_;  // nodes that count tokens, in execution order
+  void Observe(const Result& r);
   const double nanos_per_tick_;
   Clock::time_point created_ = Clock::now();
 };

@@ -46,6 +46,8 @@ struct LoopState {
   int best_pass = -1;
   FieldMap best_fields;         // the item's fields after the best pass (on_exhausted: best)
   double spent = 0;             // sum of the budget field over passes
+  uint64_t pass_start_ticks = 0;  // when the running pass began (0: at submission)
+  std::vector<double> pass_ms;  // wall time of each finished pass
 };
 
 class Item {
@@ -86,6 +88,7 @@ class Item {
   std::vector<NodeTiming>& trace() { return trace_; }
   const std::vector<NodeTiming>& trace() const { return trace_; }
 
+  LoopState* loop_state_if_any() { return loop_.get(); }
   // Created on the first loop pass.
   LoopState& loop_state() {
     if (!loop_) loop_ = std::make_unique<LoopState>();

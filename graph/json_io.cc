@@ -99,6 +99,86 @@ void FillLatency(const LatencySummary& s, proto::Latency* out) {
 }
 }  // namespace
 
+namespace {
+
+void FillBuckets(const std::vector<int64_t>& cumulative,
+                 google::protobuf::RepeatedPtrField<proto::HistogramBucket>* out) {
+  const std::vector<double>& bounds = LatencyBucketBounds();
+  for (size_t i = 0; i < cumulative.size() && i < bounds.size(); ++i) {
+    proto::HistogramBucket* b = out->Add();
+    b->set_le(bounds[i]);
+    b->set_count(cumulative[i]);
+  }
+}
+
+void FillMonitor(const monitor::MonitorSnapshot& m, proto::RunReport* r) {
+  for (const monitor::TypeSnapshot& t : m.types) {
+    proto::TypeReport* out = r->add_types();
+    out->set_type(t.type);
+    out->set_requests(t.requests);
+    out->set_failed(t.failed);
+    FillLatency(t.latency, out->mutable_latency());
+    FillBuckets(t.latency_buckets, out->mutable_latency_histogram());
+    FillLatency(t.pass_latency, out->mutable_pass_latency());
+    FillBuckets(t.pass_buckets, out->mutable_pass_histogram());
+    size_t used = t.iterations.size();
+    while (used > 1 && t.iterations[used - 1] == 0) --used;  // trailing zero slots say nothing
+    for (size_t i = 0; i < used; ++i) out->add_iterations(t.iterations[i]);
+    out->set_tokens_in(t.tokens_in);
+    out->set_tokens_out(t.tokens_out);
+    out->set_tokens_saved(t.tokens_saved);
+    for (const monitor::TrendPoint& p : t.trend) {
+      proto::TrendPoint* tp = out->add_trend();
+      tp->set_start_seconds(p.start_seconds);
+      tp->set_seconds(p.seconds);
+      tp->set_completed(p.completed);
+      tp->set_failed(p.failed);
+      tp->set_tokens_in(p.tokens_in);
+      tp->set_tokens_out(p.tokens_out);
+      tp->set_mean_latency_ms(p.completed ? p.latency_ms_sum / p.completed : 0);
+    }
+    for (const monitor::DriftState& d : t.drift) {
+      proto::DriftReport* dr = out->add_drift();
+      dr->set_metric(d.metric);
+      dr->set_baseline_count(d.baseline_count);
+      dr->set_current_count(d.current_count);
+      dr->set_baseline_mean(d.baseline_mean);
+      dr->set_current_mean(d.current_mean);
+      dr->set_psi(d.psi);
+      dr->set_ks(d.ks);
+      dr->set_measured(d.measured);
+      dr->set_drifting(d.drifting);
+    }
+    proto::ThresholdReport* th = out->mutable_thresholds();
+    if (t.thresholds.latency_p95_ms) th->set_latency_p95_ms(*t.thresholds.latency_p95_ms);
+    if (t.thresholds.cycle_p95_ms) th->set_cycle_p95_ms(*t.thresholds.cycle_p95_ms);
+    if (t.thresholds.error_rate) th->set_error_rate(*t.thresholds.error_rate);
+    if (t.thresholds.token_budget) th->set_token_budget(*t.thresholds.token_budget);
+  }
+  for (const monitor::Alert& a : m.recent_alerts) {
+    proto::AlertReport* out = r->add_alerts();
+    out->set_time(a.time);
+    out->set_pipeline(a.pipeline);
+    out->set_type(a.type);
+    out->set_kind(a.kind);
+    out->set_rule(a.rule);
+    out->set_state(a.state);
+    out->set_value(a.value);
+    out->set_limit(a.limit);
+    out->set_message(a.message);
+  }
+  for (const monitor::AlertCount& c : m.alert_counts) {
+    proto::AlertCountReport* out = r->add_alert_counts();
+    out->set_kind(c.kind);
+    out->set_rule(c.rule);
+    out->set_type(c.type);
+    out->set_count(c.firing);
+  }
+  r->set_alerts_fired(m.alerts_firing_total);
+}
+
+}  // namespace
+
 proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& spec,
                                 int64_t input_errors, double wall_seconds, int threads) {
   proto::RunReport r;
@@ -123,6 +203,9 @@ proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& sp
     node->set_errors(n.errors);
     node->set_busy_seconds(n.busy_seconds);
     FillLatency(n.latency, node->mutable_latency());
+    node->set_waiting(n.waiting);
+    FillBuckets(n.latency_buckets, node->mutable_latency_histogram());
+    for (const std::string& in : n.inputs) node->add_inputs(in);
     proto::CacheReport* c = node->mutable_cache();
     c->set_enabled(n.cache_enabled);
     c->set_hits(n.cache.hits);
@@ -143,6 +226,12 @@ proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& sp
     out->set_mid(m.mid);
     out->set_high(m.high);
   }
+  for (const LoopSpec& loop : spec.loops) {
+    proto::LoopEdge* e = r.add_loop();
+    e->set_from(loop.from);
+    e->set_to(loop.to);
+  }
+  FillMonitor(stats.monitor, &r);
   return r;
 }
 

@@ -62,6 +62,26 @@ int64_t LatencyHistogram::count() const {
   return total;
 }
 
+const std::vector<double>& LatencyBucketBounds() {
+  static const std::vector<double> kBounds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                              0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,
+                                              10,      30,     60};
+  return kBounds;
+}
+
+std::vector<int64_t> LatencyHistogram::CumulativeCounts(const std::vector<double>& bounds_seconds) const {
+  std::vector<int64_t> out(bounds_seconds.size(), 0);
+  int64_t seen = 0;
+  size_t b = 0;
+  for (int i = 0; i < kBuckets && b < out.size(); ++i) {
+    const double upper_seconds = double(BucketUpper(i)) / 1e9;
+    while (b < out.size() && upper_seconds > bounds_seconds[b]) out[b++] = seen;
+    seen += BucketCount(i);
+  }
+  for (; b < out.size(); ++b) out[b] = seen;
+  return out;
+}
+
 int64_t LatencyHistogram::Quantile(double q) const {
   const int64_t total = count();
   if (total == 0) return 0;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "graph/internal/thread_shard.h"
 
@@ -23,6 +24,9 @@ struct LatencySummary {
   double max_us = 0;
 };
 
+// The `le` bounds (seconds) refinery exports latency histograms with: 50 us to 60 s.
+const std::vector<double>& LatencyBucketBounds();
+
 class LatencyHistogram {
  public:
   static constexpr int kSubBits = 4;
@@ -34,6 +38,10 @@ class LatencyHistogram {
   int64_t Quantile(double q) const;
   int64_t count() const;  // sums the buckets: reading is rare, recording is not
   int64_t sum_ns() const;
+  // Observations at or below each bound (seconds, ascending): Prometheus' cumulative `le`
+  // buckets. A recorded bucket counts under a bound when its upper edge is at or below it, so a
+  // count can be short by values within 6.25% under the bound.
+  std::vector<int64_t> CumulativeCounts(const std::vector<double>& bounds_seconds) const;
   static int BucketOf(uint64_t v);
   static int64_t BucketUpper(int bucket);
 

@@ -26,6 +26,10 @@ OptionValues AdjustedOptions(const NodeSpec& node, const std::vector<LoopAdjust>
 bool LoopController::Again(Item& item) const {
   LoopState& st = item.loop_state();
   const int pass = item.iteration();  // 0-based pass that just ran
+  const uint64_t pass_end = internal::CycleClock::Now();
+  const uint64_t pass_start = st.pass_start_ticks ? st.pass_start_ticks : item.submitted_ticks();
+  st.pass_ms.push_back(pass_end > pass_start ? double(pass_end - pass_start) * nanos_per_tick_ / 1e6 : 0);
+  st.pass_start_ticks = pass_end;
   std::optional<double> previous;
   if (!spec_.metric.empty()) {
     const std::optional<double> metric = item.number(spec_.metric);

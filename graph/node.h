@@ -47,6 +47,13 @@ struct FieldIo {
   std::vector<std::string> writes;
   // Numeric fields written that the run report aggregates (mean and bootstrap interval).
   std::vector<std::string> metrics;
+  // Token accounting per request type (graph/monitor): numeric fields holding the tokens this
+  // node took in and put out. A request's tokens in are the first node's (in execution order)
+  // that wrote them, its tokens out the last one's; `saves_tokens` nodes (truncate, summarize)
+  // add in - out to the tokens saved.
+  std::string tokens_in;
+  std::string tokens_out;
+  bool saves_tokens = false;
 };
 
 // What a factory gets: the node's id and its validated options (defaults filled in).

@@ -37,6 +37,7 @@ struct Result {
   int iterations = 1;
   double latency_ms = 0;            // submission to result
   std::vector<NodeTiming> trace;    // per node, in execution order
+  std::vector<double> pass_ms;      // refinement loop: wall time of each pass (empty without a loop)
 };
 
 // Pull-mode input: fills the next request and returns true, or returns false at the end.

@@ -7,9 +7,7 @@
 
 namespace refinery {
 
-namespace {
-
-void AppendString(std::string_view s, std::string* out) {
+void AppendJsonString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t run = 0;  // start of the pending run of bytes that need no escaping
@@ -53,6 +51,10 @@ void AppendString(std::string_view s, std::string* out) {
   out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
+
+namespace {
+
+void AppendString(std::string_view s, std::string* out) { AppendJsonString(s, out); }
 
 void AppendDouble(double d, std::string* out) {
   // The JSON mapping writes non-finite doubles as strings.

@@ -16,4 +16,12 @@ namespace refinery {
 
 void AppendResultJson(const Result& result, std::string* out);
 
+// A JSON string literal (quotes included), valid UTF-8 whatever the input.
+void AppendJsonString(std::string_view s, std::string* out);
+inline std::string JsonQuote(std::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
 }  // namespace refinery

@@ -24,15 +24,19 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
   Diagnostics diags;
   const std::string ctx = "config";
   if (!root->IsMap()) {
-    diags.Error(internal::Where(path, *root), "config: expected a mapping with a 'cache' key");
+    diags.Error(internal::Where(path, *root), "config: expected a mapping with 'cache' and/or 'monitoring'");
     return diags.ToStatus();
   }
   for (const auto& kv : *root) {
     const std::string key = kv.first.Scalar();
+    if (key == "monitoring") {
+      config.monitoring = internal::ParseMonitorConfig(kv.second, path, diags);
+      continue;
+    }
     if (key != "cache") {
       diags.Error(internal::Where(path, kv.first),
-                  "config: unknown key '" + key + "'" + internal::DidYouMean(key, {"cache"}) +
-                      " (allowed: cache)");
+                  "config: unknown key '" + key + "'" + internal::DidYouMean(key, {"cache", "monitoring"}) +
+                      " (allowed: cache, monitoring)");
       continue;
     }
     if (!kv.second.IsMap()) {

@@ -1,4 +1,5 @@
-// RuntimeConfig: operator settings kept in configs/ (cache sizes per node, caches off), applied
+// RuntimeConfig: operator settings kept in configs/ (cache sizes per node, caches off,
+// monitoring thresholds and alerts), applied
 // over a pipeline's own settings when it is loaded.
 //
 //   # configs/default.yaml
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "graph/monitor/monitor_config.h"
 #include "graph/pipeline_spec.h"
 #include "graph/status.h"
 
@@ -30,6 +32,7 @@ struct RuntimeConfig {
   std::string file;
   CacheOverride cache_defaults;                      // applies to every cacheable node
   std::map<std::string, CacheOverride> cache_nodes;  // by node id, over the defaults
+  std::optional<MonitorConfig> monitoring;           // `monitoring:` (docs/monitoring.md)
 };
 
 StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path);

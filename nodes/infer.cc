@@ -121,6 +121,8 @@ class Infer : public Node {
   FieldIo Io() const override {
     FieldIo io{prompt_.fields, {}, {output_, id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".stop_reason"}};
     io.metrics = {id_ + ".prompt_tokens", id_ + ".generated_tokens"};
+    io.tokens_in = id_ + ".prompt_tokens";
+    io.tokens_out = id_ + ".generated_tokens";
     return io;
   }
 

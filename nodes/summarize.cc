@@ -77,6 +77,9 @@ class Summarize : public Node {
       io.writes.push_back(id_ + k);
     }
     io.metrics = {id_ + ".tokens_before", id_ + ".tokens_after", id_ + ".tokens_saved"};
+    io.tokens_in = id_ + ".tokens_before";
+    io.tokens_out = id_ + ".tokens_after";
+    io.saves_tokens = true;
     return io;
   }
 

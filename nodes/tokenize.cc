@@ -47,6 +47,7 @@ class Tokenize : public Node {
       if (ids_) io.writes.push_back(f + ".tokens");
       io.writes.push_back(f + ".token_count");
     }
+    if (!fields_.empty()) io.tokens_in = io.tokens_out = fields_.front() + ".token_count";
     return io;
   }
 

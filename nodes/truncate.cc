@@ -96,6 +96,9 @@ class Truncate : public Node {
     for (const char* k : {".tokens_before", ".tokens_after", ".tokens_dropped", ".tokens_pinned"}) {
       io.writes.push_back(id_ + k);
     }
+    io.tokens_in = id_ + ".tokens_before";
+    io.tokens_out = id_ + ".tokens_after";
+    io.saves_tokens = true;
     return io;
   }
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtbb-dev libdnnl-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev libpcre2-dev libssl-dev libicu-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libcli11-dev libpcre2-dev libssl-dev libicu-dev libcpp-httplib-dev
 )
 
 missing=()

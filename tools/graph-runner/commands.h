@@ -16,6 +16,11 @@ struct RunArgs {
   std::string output = "-";
   std::string input_format = "auto";
   std::string report;          // JSON run report path ("" = none)
+  std::string report_html;     // HTML run report path ("" = none)
+  std::string alerts;          // alert JSON Lines file, over the config's monitoring.alerts.file
+  int metrics_port = -1;       // Prometheus endpoint: -1 off, 0 any free port
+  std::string metrics_host = "127.0.0.1";
+  double metrics_linger = 0;   // seconds to keep serving after the run
   std::string config;          // configs/ file ("" = none)
   std::vector<std::string> sets;
   int threads = 0;             // 0 = all cores
@@ -31,6 +36,8 @@ int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector
 int DescribeCommand(const std::string& pipeline, const std::vector<std::string>& sets,
                     const std::string& config, bool dot);
 int NodesCommand(const std::string& type);
+// Renders a saved JSON run report (graph-runner run --report) as the HTML page.
+int ReportCommand(const std::string& json_report, const std::string& html_out);
 
 struct LoaderInputs {
   Overrides overrides;

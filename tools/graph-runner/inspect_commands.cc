@@ -1,8 +1,14 @@
 // graph-runner validate / describe / nodes: look at pipelines and node types without running.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <google/protobuf/util/json_util.h>
 
 #include "graph/internal/did_you_mean.h"
+#include "graph/monitor/html_report.h"
+#include "graph/proto/refinery.pb.h"
 #include "graph/registry.h"
 #include "tools/graph-runner/commands.h"
 
@@ -146,6 +152,29 @@ int NodesCommand(const std::string& type) {
                   d.doc.c_str(), d.AllowedText().c_str());
     }
     std::printf("\n");
+  }
+  return 0;
+}
+
+int ReportCommand(const std::string& json_report, const std::string& html_out) {
+  std::ifstream in(json_report, std::ios::binary);
+  if (!in) {
+    std::cerr << json_report << ": error: cannot read the run report\n";
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  proto::RunReport report;
+  auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &report);
+  if (!parsed.ok()) {
+    std::cerr << json_report << ": error: not a run report: " << parsed.message() << "\n";
+    return 2;
+  }
+  std::ofstream out(html_out, std::ios::binary);
+  out << monitor::RenderHtmlReport(report);
+  if (!out) {
+    std::cerr << html_out << ": error: cannot write the HTML report\n";
+    return 2;
   }
   return 0;
 }

@@ -36,10 +36,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--set", run.sets,
                       "override an option: node.key=value (or max_in_flight=N); repeatable");
-  run_cmd->add_option("--config", run.config, "runtime config (cache sizes), e.g. configs/default.yaml");
+  run_cmd->add_option("--config", run.config,
+                      "runtime config (cache sizes, monitoring thresholds, drift, alert sinks), e.g. "
+                      "configs/default.yaml");
   run_cmd->add_option("--report", run.report, "write the JSON run report to this file");
+  run_cmd->add_option("--report-html", run.report_html,
+                      "write the run report as an HTML page (graph, latency histograms, tokens, alerts)");
+  run_cmd->add_option("--alerts", run.alerts,
+                      "append alerts (thresholds, anomalies, drift) to this JSON Lines file");
+  run_cmd->add_option("--metrics-port", run.metrics_port,
+                      "serve Prometheus /metrics and /healthz on this port while running (0 = any free "
+                      "port, printed on stderr; -1 = off)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  run_cmd->add_option("--metrics-host", run.metrics_host, "address the metrics endpoint listens on")
+      ->capture_default_str();
+  run_cmd->add_option("--metrics-linger", run.metrics_linger,
+                      "keep serving /metrics this many seconds after the run ends")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   run_cmd->add_flag("--ordered", run.ordered, "write results in input order");
-  run_cmd->add_flag("!--no-progress", run.progress, "no progress line on a terminal");
+  run_cmd->add_flag("!--no-progress", run.progress,
+                    "no live view (progress and per-node rates and latencies) on a terminal");
   run_cmd->add_flag("!--no-summary", run.summary, "no per-node summary on stderr");
   run_cmd->add_option("--max-line-bytes", run.max_line_bytes, "longest input line accepted")
       ->capture_default_str();
@@ -66,6 +84,12 @@ int main(int argc, char** argv) {
       app.add_subcommand("nodes", "list registered node types with their options and defaults");
   nodes_cmd->add_option("type", node_type, "show only this type");
 
+  std::string report_json, report_html;
+  CLI::App* report_cmd =
+      app.add_subcommand("report", "render a saved JSON run report (run --report) as an HTML page");
+  report_cmd->add_option("json", report_json, "JSON run report")->required();
+  report_cmd->add_option("--html", report_html, "HTML file to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -85,5 +109,6 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return refinery::cli::ValidateCommand(validate_files, sets, config);
   if (*describe_cmd) return refinery::cli::DescribeCommand(describe_file, sets, config, dot);
   if (*nodes_cmd) return refinery::cli::NodesCommand(node_type);
+  if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
   return 2;
 }

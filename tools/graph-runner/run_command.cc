@@ -14,8 +14,12 @@
 
 #include "graph/engine.h"
 #include "graph/json_io.h"
+#include "graph/monitor/html_report.h"
+#include "graph/monitor/metrics_server.h"
+#include "graph/monitor/prometheus.h"
 #include "tools/graph-runner/commands.h"
 #include "tools/graph-runner/input_reader.h"
+#include "tools/graph-runner/live_view.h"
 #include "tools/graph-runner/result_writer.h"
 #include "tools/graph-runner/summary_table.h"
 
@@ -45,53 +49,15 @@ void InstallSignalHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-// Prints "done N | rate/s | ETA" on one stderr line while the run goes on.
-class ProgressLine {
- public:
-  ProgressLine(const Engine& engine, const InputReader& reader) : engine_(engine), reader_(reader) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~ProgressLine() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    std::fprintf(stderr, "\r\033[K");
-  }
-
- private:
-  void Loop() {
-    const auto start = std::chrono::steady_clock::now();
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_; })) {
-      EngineStats s = engine_.Stats();
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      double rate = secs > 0 ? s.completed / secs : 0;
-      double frac = reader_.Progress();
-      std::string eta = "?";
-      if (frac > 0.001 && frac < 1) eta = std::to_string(int(secs / frac - secs)) + "s";
-      std::fprintf(stderr, "\r\033[K%lld done (%lld failed), %lld in flight, %.0f/s, %s%s ETA %s",
-                   (long long)s.completed, (long long)s.failed, (long long)s.in_flight, rate,
-                   frac >= 0 ? std::to_string(int(frac * 100)).c_str() : "", frac >= 0 ? "% read," : "",
-                   eta.c_str());
-      std::fflush(stderr);
-    }
-  }
-  const Engine& engine_;
-  const InputReader& reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 }  // namespace
 
 int RunCommand(const RunArgs& args) {
   LoaderInputs loader;
   if (!LoadLoaderInputs(args.sets, args.config, &loader)) return 2;
+  if (!args.alerts.empty()) {
+    if (!loader.config.monitoring) loader.config.monitoring = MonitorConfig{};
+    loader.config.monitoring->alerts.file = args.alerts;
+  }
   InputFormat format = args.input_format == "jsonl" ? InputFormat::kJsonLines
                        : args.input_format == "text" ? InputFormat::kText
                                                      : InputFormat::kAuto;
@@ -117,14 +83,29 @@ int RunCommand(const RunArgs& args) {
     std::cerr << writer.status().message() << "\n";
     return 2;
   }
+  // The Prometheus endpoint serves for the whole run (and --metrics-linger seconds after it).
+  std::unique_ptr<monitor::MetricsServer> metrics_server;
+  if (args.metrics_port >= 0) {
+    const Engine* e = engine->get();
+    auto server = monitor::MetricsServer::Start(
+        args.metrics_host, args.metrics_port,
+        [e] { return monitor::FormatPrometheus(e->Stats(), e->spec().name); },
+        [] { return g_signals.load() == 0; });
+    if (!server.ok()) {
+      std::cerr << "error: " << server.status().message() << "\n";
+      return 2;
+    }
+    metrics_server = std::move(server).value();
+    std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", args.metrics_host.c_str(), metrics_server->port());
+  }
   InstallSignalHandlers();
   InputReader reader(args.inputs, format, args.max_line_bytes, g_stop_pipe[0]);
   const auto start = std::chrono::steady_clock::now();
   int64_t requests = 0;
   int64_t input_errors = 0;
   {
-    std::unique_ptr<ProgressLine> progress;
-    if (args.progress && ::isatty(STDERR_FILENO)) progress = std::make_unique<ProgressLine>(**engine, reader);
+    std::unique_ptr<LiveView> live;
+    if (args.progress && ::isatty(STDERR_FILENO)) live = std::make_unique<LiveView>(**engine, reader);
     ResultWriter* out = writer->get();
     // Called by the engine, from one of its threads at a time, whenever it has room.
     auto next = [&](Request* request) {
@@ -163,12 +144,36 @@ int RunCommand(const RunArgs& args) {
   if (args.summary) {
     std::fputs(FormatSummary(stats, (*engine)->spec().name, requests, wall).c_str(), stderr);
   }
+  const proto::RunReport run_report =
+      BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads());
   if (!args.report.empty()) {
     std::ofstream report(args.report);
-    report << MessageToJson(BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads()), true) << "\n";
+    report << MessageToJson(run_report, true) << "\n";
     if (!report) {
       std::cerr << args.report << ": error: cannot write the run report\n";
       return 2;
+    }
+  }
+  if (!args.report_html.empty()) {
+    std::ofstream html(args.report_html);
+    html << monitor::RenderHtmlReport(run_report);
+    if (!html) {
+      std::cerr << args.report_html << ": error: cannot write the HTML report\n";
+      return 2;
+    }
+  }
+  const std::string& save_baseline = (*engine)->monitor().config().drift.save_baseline;
+  if (!save_baseline.empty()) {
+    Status saved = (*engine)->monitor().SaveBaselines(save_baseline);
+    if (!saved.ok()) {
+      std::cerr << saved.message() << "\n";
+      return 2;
+    }
+  }
+  if (metrics_server && args.metrics_linger > 0 && g_signals.load() == 0) {
+    // Keep serving the final numbers for a last scrape (a signal ends the wait early).
+    for (int i = 0; i < int(args.metrics_linger * 10) && g_signals.load() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   if (g_signals.load() > 0) {

@@ -48,6 +48,20 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
                  (long long)m.count);
     }
   }
+  double tokens_in = 0, tokens_out = 0, tokens_saved = 0;
+  for (const auto& t : stats.monitor.types) {
+    tokens_in += t.tokens_in;
+    tokens_out += t.tokens_out;
+    tokens_saved += t.tokens_saved;
+  }
+  if (tokens_in > 0) {
+    out += Fmt("tokens: %.0f in, %.0f out, %.0f saved (%.1f%%) over %zu request types\n", tokens_in, tokens_out,
+               tokens_saved, 100 * tokens_saved / tokens_in, stats.monitor.types.size());
+  }
+  if (stats.monitor.alerts_firing_total > 0) {
+    out += Fmt("alerts: %lld fired (thresholds, anomalies, drift); see the log above or the alert file\n",
+               (long long)stats.monitor.alerts_firing_total);
+  }
   size_t w = 4;
   for (const auto& n : stats.nodes) w = std::max(w, n.id.size());
   out += Fmt("%-*s  %-10s %-9s %9s %9s %9s %9s %9s %7s %6s\n", int(w), "node", "type", "conc",

@@ -1,0 +1,79 @@
+// Alerts: what the monitor raises when a threshold is broken, a value jumps far from its recent
+// behaviour, or output drifts; and the sinks they go to (spdlog, a JSON Lines file, a webhook).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "graph/monitor/monitor_config.h"
+#include "graph/status.h"
+
+namespace refinery::monitor {
+
+struct Alert {
+  std::string time;        // UTC, RFC 3339 with milliseconds
+  std::string pipeline;
+  std::string type;        // request type ("" when requests carry none)
+  std::string kind;        // "threshold", "anomaly" or "drift"
+  std::string rule;        // e.g. latency_p95_ms, error_rate, latency_ms, score.total
+  std::string state;       // "firing", or "resolved" when the value is back within the limit
+  double value = 0;
+  double limit = 0;
+  std::string message;     // one sentence for a person
+  std::string ToJson() const;
+};
+
+std::string NowRfc3339();
+
+// Where alerts go. Publish is called on graph threads: it must not block for long.
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual void Publish(const Alert& alert) = 0;
+};
+
+// Appends one JSON object per line, flushed per alert so a watcher sees it at once.
+class JsonLinesAlertSink : public AlertSink {
+ public:
+  static StatusOr<std::unique_ptr<JsonLinesAlertSink>> Open(const std::string& path);
+  void Publish(const Alert& alert) override;
+
+ private:
+  std::mutex mu_;
+  std::ofstream out_;
+};
+
+// POSTs each alert as JSON to an http:// URL from a background thread, so a slow or dead
+// receiver never holds a graph thread. The queue is bounded (1000): beyond it the oldest alert is
+// dropped and counted; failures are logged once per kind and counted.
+class WebhookAlertSink : public AlertSink {
+ public:
+  static StatusOr<std::unique_ptr<WebhookAlertSink>> Create(const std::string& url, double timeout_seconds);
+  ~WebhookAlertSink() override;  // delivers what is queued (each within the timeout), then stops
+  void Publish(const Alert& alert) override;
+  int64_t delivered() const;
+  int64_t failed() const;
+
+ private:
+  WebhookAlertSink(std::string host, int port, std::string path, double timeout_seconds);
+  void Loop();
+  std::string host_, path_;
+  int port_;
+  double timeout_seconds_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  bool stop_ = false;
+  int64_t delivered_ = 0;
+  int64_t failed_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace refinery::monitor

@@ -1,0 +1,52 @@
+#include "graph/monitor/drift_tracker.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "graph/monitor/distribution_shift.h"
+
+namespace refinery::monitor {
+
+namespace {
+double Mean(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+}
+}  // namespace
+
+DriftTracker::DriftTracker(std::string metric, const DriftSpec& spec, std::vector<double> saved_baseline)
+    : spec_(spec), baseline_(std::move(saved_baseline)), current_(size_t(spec.window)) {
+  state_.metric = std::move(metric);
+  // A saved baseline is complete whatever its size (it was complete when saved).
+  if (!baseline_.empty()) spec_.baseline = int64_t(baseline_.size());
+  state_.baseline_count = int64_t(baseline_.size());
+  state_.baseline_mean = Mean(baseline_);
+}
+
+std::optional<DriftState> DriftTracker::Add(double value) {
+  if (!baseline_complete()) {
+    baseline_.push_back(value);
+    state_.baseline_count = int64_t(baseline_.size());
+    state_.baseline_mean = Mean(baseline_);
+    return std::nullopt;
+  }
+  current_.Add(value);
+  state_.current_count = int64_t(current_.size());
+  if (!current_.full()) return std::nullopt;
+  const int64_t every = std::max<int64_t>(1, spec_.window / 10);
+  if (state_.measured && ++since_measure_ < every) return std::nullopt;
+  since_measure_ = 0;
+  const bool was = state_.drifting;
+  Measure();
+  if (state_.drifting != was) return state_;
+  return std::nullopt;
+}
+
+void DriftTracker::Measure() {
+  state_.current_mean = current_.Mean();
+  state_.psi = PopulationStabilityIndex(baseline_, current_.values(), spec_.bins);
+  state_.ks = KolmogorovSmirnov(baseline_, current_.values());
+  state_.measured = true;
+  state_.drifting = state_.psi > spec_.psi || state_.ks > spec_.ks;
+}
+
+}  // namespace refinery::monitor

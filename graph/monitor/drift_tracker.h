@@ -1,0 +1,47 @@
+// DriftTracker: one metric of one request type against its baseline. The baseline is the first
+// `baseline` values seen (or values loaded from an earlier run's baseline file); the current
+// sample is the last `window` values. Once both are full, every window/10 new values it measures
+// PSI and the KS statistic between them and says whether the metric drifted (either above its
+// limit). Memory is fixed: baseline + window values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/monitor/monitor_config.h"
+#include "graph/monitor/rolling_window.h"
+
+namespace refinery::monitor {
+
+struct DriftState {
+  std::string metric;
+  int64_t baseline_count = 0;
+  int64_t current_count = 0;
+  double baseline_mean = 0;
+  double current_mean = 0;
+  double psi = 0;
+  double ks = 0;
+  bool measured = false;   // both samples complete and compared at least once
+  bool drifting = false;
+};
+
+class DriftTracker {
+ public:
+  DriftTracker(std::string metric, const DriftSpec& spec, std::vector<double> saved_baseline = {});
+  // Adds a value; returns the state when this value changed `drifting` (to alert on), else nullopt.
+  std::optional<DriftState> Add(double value);
+  DriftState State() const { return state_; }
+  const std::vector<double>& baseline() const { return baseline_; }
+  bool baseline_complete() const { return int64_t(baseline_.size()) >= spec_.baseline; }
+
+ private:
+  void Measure();
+  DriftSpec spec_;
+  std::vector<double> baseline_;
+  RollingWindow current_;
+  int64_t since_measure_ = 0;
+  DriftState state_;
+};
+
+}  // namespace refinery::monitor

@@ -1,0 +1,68 @@
+// Monitor: the engine's real-time view per request type - latency and refinement-pass
+// histograms, iterations, tokens in/out/saved over time - plus the rules that raise alerts
+// (thresholds from configs/, EWMA anomalies, drift against a baseline) and the sinks alerts go
+// to. The engine feeds it one Observation per result; Snapshot() is what the run report, the
+// Prometheus endpoint and the HTML report read. docs/monitoring.md.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "graph/monitor/alert.h"
+#include "graph/monitor/monitor_config.h"
+#include "graph/monitor/type_monitor.h"
+#include "graph/status.h"
+
+namespace refinery::monitor {
+
+struct AlertCount {
+  std::string kind, rule, type;
+  int64_t firing = 0;  // times it fired (resolutions are not counted)
+};
+
+struct MonitorSnapshot {
+  bool enabled = false;
+  std::vector<TypeSnapshot> types;     // by type name
+  std::vector<AlertCount> alert_counts;
+  std::vector<Alert> recent_alerts;    // the last 200, oldest first
+  int64_t alerts_firing_total = 0;
+};
+
+class Monitor {
+ public:
+  // Opens the alert sinks and loads the drift baseline file named in the config.
+  static StatusOr<std::unique_ptr<Monitor>> Create(MonitorConfig config, std::string pipeline);
+  ~Monitor();
+
+  void Observe(Observation o);  // thread-safe; o.at_seconds is filled in here
+  MonitorSnapshot Snapshot() const;
+  // Writes every type's complete drift baselines (for `drift.baseline_file` in a later run).
+  Status SaveBaselines(const std::string& path) const;
+  void AddSink(std::unique_ptr<AlertSink> sink);  // before the first Observe
+  const MonitorConfig& config() const { return config_; }
+
+ private:
+  Monitor(MonitorConfig config, std::string pipeline);
+  TypeMonitor& ForType(std::string_view type);
+  void Publish(std::vector<Alert>& alerts);
+
+  const MonitorConfig config_;
+  const std::string pipeline_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::map<std::string, std::map<std::string, std::vector<double>>> saved_baselines_;  // type -> metric
+  mutable std::shared_mutex types_mu_;
+  std::map<std::string, std::unique_ptr<TypeMonitor>, std::less<>> types_;
+  std::vector<std::unique_ptr<AlertSink>> sinks_;
+  mutable std::mutex alerts_mu_;
+  std::map<std::tuple<std::string, std::string, std::string>, int64_t> alert_counts_;
+  std::deque<Alert> recent_alerts_;
+  int64_t alerts_firing_ = 0;
+};
+
+}  // namespace refinery::monitor
