@@ -43,10 +43,16 @@ std::optional<DriftState> DriftTracker::Add(double value) {
 
 void DriftTracker::Measure() {
   state_.current_mean = current_.Mean();
-  state_.psi = PopulationStabilityIndex(baseline_, current_.values(), spec_.bins);
+  // PSI of two samples of one distribution is biased upwards by about (bins - 1) * (1/N + 1/M):
+  // at least ~10 values per bin keep that bias well under the usual 0.25 limit.
+  const int64_t smaller = std::min<int64_t>(int64_t(baseline_.size()), int64_t(current_.size()));
+  const int bins = int(std::clamp<int64_t>(smaller / 10, 2, spec_.bins));
+  state_.psi = PopulationStabilityIndex(baseline_, current_.values(), bins);
   state_.ks = KolmogorovSmirnov(baseline_, current_.values());
   state_.measured = true;
-  state_.drifting = state_.psi > spec_.psi || state_.ks > spec_.ks;
+  // Both must agree: PSI alone is noisy on samples of a few hundred, and KS alone misses changes
+  // of shape that keep the median; together they rarely fire on noise (docs/monitoring.md).
+  state_.drifting = state_.psi > spec_.psi && state_.ks > spec_.ks;
 }
 
 }  // namespace refinery::monitor

@@ -1,8 +1,8 @@
 // DriftTracker: one metric of one request type against its baseline. The baseline is the first
 // `baseline` values seen (or values loaded from an earlier run's baseline file); the current
 // sample is the last `window` values. Once both are full, every window/10 new values it measures
-// PSI and the KS statistic between them and says whether the metric drifted (either above its
-// limit). Memory is fixed: baseline + window values.
+// PSI and the KS statistic between them and says whether the metric drifted (both above their
+// limits). Memory is fixed: baseline + window values.
 #pragma once
 
 #include <optional>

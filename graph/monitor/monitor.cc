@@ -58,6 +58,7 @@ TypeMonitor& Monitor::ForType(std::string_view type) {
     if (it != types_.end()) return *it->second;
   }
   std::unique_lock lock(types_mu_);
+  if (int64_t(types_.size()) >= config_.max_types && !types_.count(type)) type = kOtherTypes;
   auto it = types_.find(type);
   if (it == types_.end()) {
     static const std::map<std::string, std::vector<double>> kNone;

@@ -21,6 +21,9 @@
 
 namespace refinery::monitor {
 
+// Where requests of types beyond MonitorConfig::max_types are counted.
+inline constexpr std::string_view kOtherTypes = "(other)";
+
 struct AlertCount {
   std::string kind, rule, type;
   int64_t firing = 0;  // times it fired (resolutions are not counted)

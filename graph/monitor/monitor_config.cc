@@ -180,6 +180,7 @@ MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file
   r.Read(node, {{"enabled", r.Bool("enabled", &c.enabled)},
                 {"window", r.Integer("window", 5, 1'000'000, &c.window)},
                 {"min_requests", r.Integer("min_requests", 1, 1'000'000, &c.min_requests)},
+                {"max_types", r.Integer("max_types", 1, 1'000'000, &c.max_types)},
                 {"trend_seconds", r.Number("trend_seconds", 0.01, 86400, &c.trend_seconds)},
                 {"thresholds", thresholds},
                 {"anomaly", anomaly},

@@ -52,8 +52,8 @@ struct DriftSpec {
   std::string baseline_file;   // ...unless loaded from a file saved by an earlier run
   std::string save_baseline;   // write this run's baselines here at the end
   int64_t window = 200;        // current sample: the last N values
-  double psi = 0.25;           // alert when PSI exceeds this...
-  double ks = 0.3;             // ...or the KS statistic exceeds this
+  double psi = 0.25;           // drifting when PSI exceeds this...
+  double ks = 0.25;            // ...and the KS statistic exceeds this too
   int bins = 10;
 };
 
@@ -67,6 +67,9 @@ struct MonitorConfig {
   bool enabled = true;         // false: no per-type accounting, alerts or drift (engine counters stay)
   int64_t window = 100;
   int64_t min_requests = 20;   // thresholds are not checked on fewer requests of a type
+  // Distinct request types tracked; later new types share one "(other)" entry, so memory stays
+  // bounded whatever the input says its types are.
+  int64_t max_types = 1000;
   double trend_seconds = 0.25; // first width of the over-time windows (they widen on long runs)
   ThresholdSpec default_thresholds;
   std::map<std::string, ThresholdSpec> type_thresholds;

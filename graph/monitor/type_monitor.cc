@@ -107,8 +107,7 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
       std::optional<DriftState> changed = d.Add(*v);
       if (!changed) continue;
       const DriftState& s = *changed;
-      const bool by_psi = s.psi > config_.drift.psi;
-      Transition("drift", s.metric, s.drifting, by_psi ? s.psi : s.ks, by_psi ? config_.drift.psi : config_.drift.ks,
+      Transition("drift", s.metric, s.drifting, s.psi, config_.drift.psi,
                  s.drifting
                      ? Fmt("output drift in request type %s: %s moved from a baseline mean of %.4g to %.4g "
                            "(PSI %.3f, limit %.3g; KS %.3f, limit %.3g over the last %lld results); the model or "

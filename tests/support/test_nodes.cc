@@ -4,6 +4,7 @@
 //   spin   - busy-waits `micros`
 //   level  - writes <id>.value = f(level) for a `shape` (up: level; peak: 10 - (level - 2)^2;
 //            flat: min(level, 2)) and <id>.text = "level L": a loop's adjustable score
+#include <sstream>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -81,6 +82,33 @@ class Level : public Node {
   std::string shape_;
 };
 
+// Keeps the first half of the words of `text` and reports words before and after as its token
+// counts (FieldIo::tokens_in/out): token accounting without a tokenizer's rank files.
+class Halve : public Node {
+ public:
+  explicit Halve(const NodeConfig& c) : id_(c.id) {}
+  void Process(Item& item) const override {
+    std::istringstream in(*item.text("text"));
+    std::vector<std::string> words;
+    for (std::string w; in >> w;) words.push_back(w);
+    std::string out;
+    for (size_t i = 0; i < words.size() / 2; ++i) out += (i ? " " : "") + words[i];
+    item.set_number(id_ + ".before", double(words.size()));
+    item.set_number(id_ + ".after", double(words.size() / 2));
+    item.set_text("text", std::move(out));
+  }
+  FieldIo Io() const override {
+    FieldIo io{{"text"}, {}, {"text", id_ + ".before", id_ + ".after"}};
+    io.tokens_in = id_ + ".before";
+    io.tokens_out = id_ + ".after";
+    io.saves_tokens = true;
+    return io;
+  }
+
+ private:
+  std::string id_;
+};
+
 }  // namespace
 
 REFINERY_REGISTER_NODE(test_level) {
@@ -108,6 +136,15 @@ REFINERY_REGISTER_NODE(test_fail) {
   c.options.String("field", "text", "field to search").String("needle", "FAIL", "what fails");
   c.cacheable = false;
   c.factory = MakeFactory<Fail>();
+  return c;
+}
+
+REFINERY_REGISTER_NODE(test_halve) {
+  NodeContract c;
+  c.type = "halve";
+  c.summary = "test: keeps the first half of the words, counting words as tokens";
+  c.cacheable = false;
+  c.factory = MakeFactory<Halve>();
   return c;
 }
 
