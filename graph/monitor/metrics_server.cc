@@ -1,6 +1,9 @@
 #include "graph/monitor/metrics_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
+
+#include <chrono>
 
 namespace refinery::monitor {
 
@@ -10,6 +13,12 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   auto s = std::unique_ptr<MetricsServer>(new MetricsServer());
   s->server_ = std::make_unique<httplib::Server>();
   s->host_ = host;
+  // httplib's default also sets SO_REUSEPORT, which lets a second process bind the same port and
+  // silently take half the scrapes; refuse that: address reuse after a restart only.
+  s->server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s->server_->Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -33,6 +42,9 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   }
   httplib::Server* server = s->server_.get();
   s->thread_ = std::thread([server] { server->listen_after_bind(); });
+  // stop() before the accept loop runs would be lost (and the destructor's join would wait
+  // forever), so Start returns only once the server is running.
+  for (int i = 0; i < 5000 && !server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s;
 }
 

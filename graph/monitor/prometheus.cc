@@ -1,5 +1,6 @@
 #include "graph/monitor/prometheus.h"
 
+#include <charconv>
 #include <cmath>
 #include <map>
 
@@ -22,8 +23,8 @@ std::string Num(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 using Labels = std::vector<std::pair<std::string, std::string>>;

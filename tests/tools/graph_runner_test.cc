@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -251,6 +252,107 @@ TEST_F(GraphRunner, SigintDuringAFileRunWritesAResultForEveryRequestRead) {
   EXPECT_GT(read, 0);
   EXPECT_LT(read, 100000);
   EXPECT_EQ(Lines(Slurp(out)), read);  // every request read has its result, none lost
+}
+
+TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
+  int in_pipe[2];
+  ASSERT_EQ(::pipe(in_pipe), 0);
+  fs::path out = dir_ / "out.jsonl", err = dir_ / "err.txt";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::close(in_pipe[1]);
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    int efd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(efd, 2);
+    std::string pipeline = pipelines_ + "/clean-text.yaml";
+    ::execl(GRAPH_RUNNER, GRAPH_RUNNER, "run", pipeline.c_str(), "--metrics-port", "0", nullptr);
+    ::_exit(99);
+  }
+  ::close(in_pipe[0]);
+  int port = 0;
+  for (int tries = 0; tries < 1500 && port == 0; ++tries) {
+    const std::string e = Slurp(err);
+    const size_t at = e.find("metrics: http://127.0.0.1:");
+    if (at != std::string::npos && e.find("/metrics", at + 26) != std::string::npos) port = std::stoi(e.substr(at + 26));
+    else std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(port, 0) << Slurp(err);
+  std::string lines;
+  for (int i = 0; i < 20; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"t\",\"text\":\"x  y\"}\n";
+  ASSERT_EQ(::write(in_pipe[1], lines.data(), lines.size()), ssize_t(lines.size()));
+  for (int tries = 0; tries < 1500 && Lines(Slurp(out)) < 20; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  httplib::Client client("127.0.0.1", port);
+  auto metrics = client.Get("/metrics");
+  auto health = client.Get("/healthz");
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(in_pipe[1]);
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  // Scraped while the run was live (its input still open): the numbers so far.
+  EXPECT_THAT(metrics->body, HasSubstr("refinery_requests_completed_total{pipeline=\"clean-text\",status=\"ok\"} 20"));
+  EXPECT_THAT(metrics->body, HasSubstr("refinery_request_type_results_total{pipeline=\"clean-text\",request_type=\"t\",status=\"ok\"} 20"));
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+}
+
+TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
+  fs::path config = Write("monitor.yaml", "monitoring:\n  window: 10\n  min_requests: 5\n"
+                                          "  thresholds: {default: {error_rate: 0.1}}\n");
+  // A third of the requests lack the field the node reads: they fail, the rest pass.
+  fs::path pipeline = Write("p.yaml", "pipeline: failing\nnodes:\n  - {id: m, type: measure, field: body}\n");
+  std::string input;
+  for (int i = 0; i < 20; ++i) {
+    input += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"q\"," +
+             (i % 3 ? "\"fields\":{\"body\":\"ok\"}}\n" : "\"text\":\"no body\"}\n");
+  }
+  fs::path json = dir_ / "r.json", html = dir_ / "r.html", alerts = dir_ / "alerts.jsonl";
+  Outcome o = Run("run " + pipeline.string() + " --config " + config.string() + " --report " + json.string() +
+                      " --report-html " + html.string() + " --alerts " + alerts.string(),
+                  input);
+  EXPECT_EQ(o.rc, 1) << o.err;  // some requests failed
+  EXPECT_THAT(o.err, HasSubstr("alert [threshold error_rate]"));
+  EXPECT_THAT(o.err, HasSubstr("alerts: 1 fired"));
+  EXPECT_THAT(Slurp(alerts), HasSubstr("\"rule\":\"error_rate\",\"state\":\"firing\""));
+  const std::string page = Slurp(html);
+  EXPECT_THAT(page, HasSubstr("<h1>Run report: failing</h1>"));
+  EXPECT_THAT(page, HasSubstr("error_rate"));
+  EXPECT_THAT(Slurp(json), HasSubstr("\"alerts_fired\": \"1\""));
+  // The same page from the saved JSON report.
+  fs::path again = dir_ / "again.html";
+  o = Run("report " + json.string() + " --html " + again.string());
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_EQ(Slurp(again), page);
+  o = Run("report " + pipeline.string() + " --html " + again.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr("p.yaml: error: not a run report"));
+}
+
+TEST_F(GraphRunner, LiveViewOnATerminal) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
+  fs::path pipeline = Write("slow.yaml", "pipeline: slow\nnodes:\n  - {id: napper, type: delay, micros: 3000, "
+                                         "concurrency: serial}\n");
+  std::string lines;
+  for (int i = 0; i < 400; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"x\"}\n";
+  fs::path input = Write("in.jsonl", lines);
+  // script(1) gives graph-runner a pseudo-terminal, so stderr is a terminal as for a person.
+  const std::string cmd = std::string(GRAPH_RUNNER) + " run " + pipeline.string() + " --input " + input.string() +
+                          " -o " + (dir_ / "out.jsonl").string();
+  const std::string typescript = (dir_ / "tty.txt").string();
+  int rc = std::system(("script -qfec '" + cmd + "' " + typescript + " >/dev/null 2>&1").c_str());
+  EXPECT_EQ(rc, 0);
+  const std::string screen = Slurp(typescript);
+  EXPECT_THAT(screen, HasSubstr("rate/s"));
+  EXPECT_THAT(screen, HasSubstr("napper"));
+  EXPECT_THAT(screen, HasSubstr("in flight"));
+  EXPECT_THAT(screen, HasSubstr("\033[K"));  // redrawn in place
+  EXPECT_EQ(Lines(Slurp(dir_ / "out.jsonl")), 400);
 }
 
 }  // namespace
