@@ -26,7 +26,8 @@ Engine::Engine(PipelineSpec spec, EngineOptions options)
     : spec_(std::move(spec)),
       options_(options),
       gate_(spec_.max_in_flight),
-      nanos_per_tick_(internal::CycleClock::NanosPerTick()) {
+      nanos_per_tick_(internal::CycleClock::NanosPerTick()),
+      created_ticks_(internal::CycleClock::Now()) {
   if (options_.threads <= 0) {
     options_.threads = std::max(1u, std::thread::hardware_concurrency());
   }
@@ -227,6 +228,8 @@ void Engine::Observe(const Result& r) {
     if (t.saves && in && out && *in > *out) o.tokens_saved += *in - *out;
     o.has_tokens = o.has_tokens || in || out;
   }
+  const uint64_t now = internal::CycleClock::Now();
+  o.at_seconds = now > created_ticks_ ? double(now - created_ticks_) * nanos_per_tick_ / 1e9 : 0;
   monitor_->Observe(o);
 }
 

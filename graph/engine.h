@@ -168,6 +168,7 @@ class Engine {
   void Observe(const Result& r);
   const double nanos_per_tick_;
   Clock::time_point created_ = Clock::now();
+  uint64_t created_ticks_ = 0;  // internal::CycleClock at creation (the monitor's time axis)
 };
 
 }  // namespace refinery

@@ -7,8 +7,13 @@ namespace refinery::monitor {
 
 double PopulationStabilityIndex(std::vector<double> baseline, const std::vector<double>& current,
                                 int bins) {
-  if (baseline.empty() || current.empty() || bins < 2) return 0;
   std::sort(baseline.begin(), baseline.end());
+  return PopulationStabilityIndexSorted(baseline, current, bins);
+}
+
+double PopulationStabilityIndexSorted(const std::vector<double>& baseline, const std::vector<double>& current,
+                                      int bins) {
+  if (baseline.empty() || current.empty() || bins < 2) return 0;
   // Upper edges at the baseline's quantiles; a value v falls in the first bin whose edge >= v,
   // the last bin takes everything above the last edge.
   std::vector<double> edges;
@@ -34,9 +39,13 @@ double PopulationStabilityIndex(std::vector<double> baseline, const std::vector<
 }
 
 double KolmogorovSmirnov(std::vector<double> a, std::vector<double> b) {
-  if (a.empty() || b.empty()) return 0;
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
+  return KolmogorovSmirnovSorted(a, b);
+}
+
+double KolmogorovSmirnovSorted(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.empty() || b.empty()) return 0;
   size_t i = 0, j = 0;
   double d = 0;
   while (i < a.size() && j < b.size()) {

@@ -47,12 +47,21 @@ void DriftTracker::Measure() {
   // at least ~10 values per bin keep that bias well under the usual 0.25 limit.
   const int64_t smaller = std::min<int64_t>(int64_t(baseline_.size()), int64_t(current_.size()));
   const int bins = int(std::clamp<int64_t>(smaller / 10, 2, spec_.bins));
-  state_.psi = PopulationStabilityIndex(baseline_, current_.values(), bins);
-  state_.ks = KolmogorovSmirnov(baseline_, current_.values());
+  if (sorted_baseline_.empty()) {
+    sorted_baseline_ = baseline_;
+    std::sort(sorted_baseline_.begin(), sorted_baseline_.end());
+  }
+  std::vector<double> current = current_.values();
+  std::sort(current.begin(), current.end());
+  state_.psi = PopulationStabilityIndexSorted(sorted_baseline_, current, bins);
+  state_.ks = KolmogorovSmirnovSorted(sorted_baseline_, current);
   state_.measured = true;
   // Both must agree: PSI alone is noisy on samples of a few hundred, and KS alone misses changes
   // of shape that keep the median; together they rarely fire on noise (docs/monitoring.md).
-  state_.drifting = state_.psi > spec_.psi && state_.ks > spec_.ks;
+  // Hysteresis: once drifting, the metric must come back under 80% of a limit to be called
+  // stable again, so a value hovering at the limit does not fire and resolve over and over.
+  if (state_.drifting) state_.drifting = state_.psi > 0.8 * spec_.psi && state_.ks > 0.8 * spec_.ks;
+  else state_.drifting = state_.psi > spec_.psi && state_.ks > spec_.ks;
 }
 
 }  // namespace refinery::monitor

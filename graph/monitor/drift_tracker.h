@@ -39,6 +39,7 @@ class DriftTracker {
   void Measure();
   DriftSpec spec_;
   std::vector<double> baseline_;
+  std::vector<double> sorted_baseline_;  // once complete
   RollingWindow current_;
   int64_t since_measure_ = 0;
   DriftState state_;

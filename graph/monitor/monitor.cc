@@ -73,7 +73,7 @@ TypeMonitor& Monitor::ForType(std::string_view type) {
 
 void Monitor::Observe(Observation o) {
   if (!config_.enabled) return;
-  o.at_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (o.at_seconds < 0) o.at_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::vector<Alert> alerts = ForType(o.type).Observe(o);
   if (!alerts.empty()) Publish(alerts);
 }

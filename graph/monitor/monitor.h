@@ -43,7 +43,9 @@ class Monitor {
   static StatusOr<std::unique_ptr<Monitor>> Create(MonitorConfig config, std::string pipeline);
   ~Monitor();
 
-  void Observe(Observation o);  // thread-safe; o.at_seconds is filled in here
+  // Thread-safe. The engine passes o.at_seconds from the TSC it already read for the request's
+  // latency (clock_gettime per result measured ~9% of the framework-only chain's time).
+  void Observe(Observation o);
   MonitorSnapshot Snapshot() const;
   // Writes every type's complete drift baselines (for `drift.baseline_file` in a later run).
   Status SaveBaselines(const std::string& path) const;

@@ -149,6 +149,7 @@ MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file
                {"z", a.Number("z", 1, 100, &c.anomaly.z)},
                {"alpha", a.Number("alpha", 0.001, 1, &c.anomaly.alpha)},
                {"warmup", a.Integer("warmup", 2, 1'000'000, &c.anomaly.warmup)},
+               {"consecutive", a.Integer("consecutive", 1, 1000, &c.anomaly.consecutive)},
                {"metrics", a.Names("metrics", &c.anomaly.metrics)}});
   };
   auto drift = [&](const YAML::Node& v) {

@@ -35,12 +35,14 @@ struct ThresholdSpec {
   bool empty() const { return !latency_p95_ms && !cycle_p95_ms && !error_rate && !token_budget; }
 };
 
-// A value far from its recent behaviour: |z| of the EWMA detector above `z`.
+// A jump from recent behaviour: |z| of the EWMA detector above `z` for `consecutive` results in a
+// row (one slow request among many is a tail, not a jump).
 struct AnomalySpec {
   bool enabled = false;
   double z = 4;
   double alpha = 0.05;
   int64_t warmup = 30;
+  int64_t consecutive = 3;
   std::vector<std::string> metrics = {"latency_ms", "tokens_out"};
 };
 

@@ -57,7 +57,7 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
   if (o.pass_ms) {
     for (double ms : *o.pass_ms) {
       pass_latency_.Record(int64_t(ms * 1e6));
-      recent_pass_.Add(ms);
+      if (thresholds_.cycle_p95_ms) recent_pass_.Add(ms);
     }
   }
   if (o.has_tokens) {
@@ -66,9 +66,11 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
     tokens_saved_ += o.tokens_saved;
   }
   trend_.Add(o.at_seconds, o.ok, int64_t(o.tokens_in), int64_t(o.tokens_out), o.latency_ms);
-  recent_latency_.Add(o.latency_ms);
-  recent_errors_.Add(o.ok ? 0 : 1);
-  if (o.has_tokens) recent_tokens_.Add(o.tokens_out);
+  if (!thresholds_.empty()) {  // the windows exist for the thresholds only
+    recent_latency_.Add(o.latency_ms);
+    recent_errors_.Add(o.ok ? 0 : 1);
+    if (o.has_tokens) recent_tokens_.Add(o.tokens_out);
+  }
 
   // Thresholds: every window/10 requests (sorting the window per request would be waste).
   if (!thresholds_.empty() && requests_ >= config_.min_requests &&
@@ -83,8 +85,10 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
       std::optional<double> v = MetricValue(metric, o);
       if (!v) continue;
       const double mean = detector.mean(), sd = detector.stddev();
-      std::optional<double> z = detector.Score(*v);
-      if (!z || std::fabs(*z) <= config_.anomaly.z) continue;
+      std::optional<double> z = detector.Score(*v, config_.anomaly.z);
+      int64_t& run = anomaly_run_[metric];
+      run = z && std::fabs(*z) > config_.anomaly.z ? run + 1 : 0;
+      if (run < config_.anomaly.consecutive) continue;
       int64_t& quiet = anomaly_quiet_until_[metric];
       if (requests_ < quiet) continue;
       quiet = requests_ + config_.window;
@@ -95,9 +99,11 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
       a.value = *v;
       a.limit = config_.anomaly.z;
       a.message = Fmt("%s of request type %s jumped to %.4g from a recent mean of %.4g (sd %.3g): z-score %.1f, "
-                      "limit %.1f",
-                      metric.c_str(), TypeName(type_).c_str(), *v, mean, sd, *z, config_.anomaly.z);
+                      "limit %.1f, %lld results in a row",
+                      metric.c_str(), TypeName(type_).c_str(), *v, mean, sd, *z, config_.anomaly.z, (long long)run);
       out.push_back(std::move(a));
+      detector.Reset();  // reported: learn the new level instead of reporting it again
+      run = 0;
     }
   }
   if (o.ok) {

@@ -33,7 +33,7 @@ struct Observation {
   double tokens_out = 0;                          // at the last
   double tokens_saved = 0;                        // summed over compressing nodes
   const FieldMap* fields = nullptr;               // for drift metrics
-  double at_seconds = 0;                          // since the monitor started
+  double at_seconds = -1;                         // since the monitor started; < 0: Observe reads the clock
 };
 
 inline constexpr int kIterationSlots = 32;  // iterations 1..31, then "32 or more"
@@ -85,6 +85,7 @@ class TypeMonitor {
   int64_t since_check_ = 0;
   std::map<std::string, EwmaDetector> anomaly_;
   std::map<std::string, int64_t> anomaly_quiet_until_;  // request count before which an anomaly is not re-raised
+  std::map<std::string, int64_t> anomaly_run_;          // anomalous results in a row, per metric
   std::vector<DriftTracker> drift_;
   std::map<std::string, bool> firing_;  // by kind/rule
 };

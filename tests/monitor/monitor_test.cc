@@ -260,7 +260,7 @@ TEST(Monitor, BadBaselineFileIsAClearError) {
   EXPECT_THAT(e.status().message(), HasSubstr("not-a-baseline.json: error: not a drift baseline file"));
 }
 
-TEST(Monitor, AnomalyOnAJumpThenQuiet) {
+TEST(Monitor, AnomalyOnAJumpNotOnAnOutlier) {
   MonitorConfig m;
   m.window = 50;
   m.anomaly.enabled = true;
@@ -270,14 +270,19 @@ TEST(Monitor, AnomalyOnAJumpThenQuiet) {
   ASSERT_TRUE(e);
   std::vector<Request> reqs;
   for (int i = 0; i < 60; ++i) reqs.push_back(Req(std::to_string(i), "t", Words(100 + i % 5)));
+  reqs.push_back(Req("outlier", "t", Words(1000)));  // one wild value: a tail, not a jump
+  for (int i = 0; i < 20; ++i) reqs.push_back(Req("n" + std::to_string(i), "t", Words(100 + i % 5)));
   SubmitAll(*e, std::move(reqs));
   EXPECT_EQ(e->Stats().monitor.alerts_firing_total, 0);
-  SubmitAll(*e, {Req("big", "t", Words(1000)), Req("big2", "t", Words(1000))});
+  std::vector<Request> jump;
+  for (int i = 0; i < 20; ++i) jump.push_back(Req("j" + std::to_string(i), "t", Words(300 + i % 5)));
+  SubmitAll(*e, std::move(jump));
   const EngineStats s = e->Stats();
-  ASSERT_EQ(Count(s.monitor.recent_alerts, "m.words", "firing", "t"), 1);  // the second is within the quiet window
+  ASSERT_EQ(Count(s.monitor.recent_alerts, "m.words", "firing", "t"), 1);  // once: then it learns the new level
   EXPECT_EQ(s.monitor.recent_alerts[0].kind, "anomaly");
-  EXPECT_EQ(s.monitor.recent_alerts[0].value, 1000);
-  EXPECT_THAT(s.monitor.recent_alerts[0].message, HasSubstr("jumped to 1000 from a recent mean of 10"));
+  EXPECT_EQ(s.monitor.recent_alerts[0].value, 302);  // the third value of the jump
+  EXPECT_THAT(s.monitor.recent_alerts[0].message, HasSubstr("jumped to 302 from a recent mean of 10"));
+  EXPECT_THAT(s.monitor.recent_alerts[0].message, HasSubstr("3 results in a row"));
 }
 
 TEST(Monitor, WebhookReceivesAlerts) {

@@ -7,6 +7,7 @@
 //   engine_bench overhead [hand|compiled]
 //                        per-item cost of the framework alone (empty bodies).
 //   engine_bench cache   a workload where 90% of requests repeat, cache on vs off.
+//   engine_bench monitor throughput with the monitor off, on (default) and fully configured.
 //   engine_bench rss GRAPH_RUNNER
 //                        peak RSS of graph-runner streaming 10,000 and 1,000,000 requests into
 //                        a pipeline whose last node is slow.
@@ -25,6 +26,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "graph/engine.h"
 #include "graph/json_io.h"
@@ -45,17 +48,20 @@ std::string ChainYaml(int micros, bool cache) {
   return y;
 }
 
+const char* const kTypes[] = {"news", "mail", "chat", "docs"};
+
 // pull = Engine::Run (how graph-runner streams); push = Engine::Submit from this thread (how a
 // service submits).
-double RunCompiled(int micros, int threads, int n, bool pull = true) {
+double RunCompiled(int micros, int threads, int n, bool pull = true, const MonitorConfig& monitoring = {}) {
   auto engine = Engine::FromString(ChainYaml(micros, false), "bench", {}, {},
-                                   {.threads = threads}).value();
+                                   {.threads = threads, .monitoring = monitoring}).value();
   std::atomic<int> done{0};
   auto count = [&](Result&&) { done.fetch_add(1, std::memory_order_relaxed); };
   auto t0 = std::chrono::steady_clock::now();
   int next = 0;
   auto fill = [&](Request* r) {
     if (next >= n) return false;
+    r->type = kTypes[next % 4];
     r->id = std::to_string(next++);
     r->fields["text"] = std::string("x");
     return true;
@@ -170,6 +176,35 @@ int Overhead(const std::string& which) {
   if (which != "hand") {
     std::printf("compiled     %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, true); }));
     std::printf("submit       %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, false); }));
+  }
+  return 0;
+}
+
+// Cost of the monitor (per-type histograms, tokens, trends; then thresholds, anomalies and drift
+// too) on the framework-only chain, where a per-result cost shows most, and on 20 us bodies.
+// Runs alternate off/on so machine drift hits both alike.
+int MonitorCost() {
+  spdlog::set_level(spdlog::level::off);  // alerts on latency noise are expected; printing them is not the point
+  MonitorConfig off;
+  off.enabled = false;
+  MonitorConfig on;  // the default: accounting only
+  MonitorConfig full;
+  full.default_thresholds.latency_p95_ms = 1000;
+  full.default_thresholds.error_rate = 0.5;
+  full.anomaly.enabled = true;
+  full.drift.enabled = true;
+  full.drift.metrics = {"latency_ms"};
+  std::printf("5-node chain, 1 thread, 4 request types; items/s, best of 5\n");
+  for (int micros : {0, 1, 20}) {
+    const int n = micros >= 20 ? 20'000 : micros ? 100'000 : 300'000;
+    double best_off = 0, best_on = 0, best_full = 0;
+    for (int round = 0; round < 5; ++round) {
+      best_off = std::max(best_off, RunCompiled(micros, 1, n, true, off));
+      best_on = std::max(best_on, RunCompiled(micros, 1, n, true, on));
+      best_full = std::max(best_full, RunCompiled(micros, 1, n, true, full));
+    }
+    std::printf("bodies %2d us: monitor off %9.0f  on %9.0f (%+.1f%%)  with thresholds+anomaly+drift %9.0f (%+.1f%%)\n",
+                micros, best_off, best_on, 100 * (best_on / best_off - 1), best_full, 100 * (best_full / best_off - 1));
   }
   return 0;
 }
@@ -297,6 +332,7 @@ int main(int argc, char** argv) {
   if (mode == "cache") return Cache();
   if (mode == "json") return Json();
   if (mode == "overhead") return Overhead(argc > 2 ? argv[2] : "both");
+  if (mode == "monitor") return MonitorCost();
   if (mode == "rss" && argc > 2) return Rss(argv[2]);
   std::fprintf(stderr, "usage: engine_bench chain | cache | rss PATH_TO_GRAPH_RUNNER\n");
   return 2;
