@@ -166,6 +166,7 @@ void FillMonitor(const monitor::MonitorSnapshot& m, proto::RunReport* r) {
     out->set_value(a.value);
     out->set_limit(a.limit);
     out->set_message(a.message);
+    out->set_results(a.results);
   }
   for (const monitor::AlertCount& c : m.alert_counts) {
     proto::AlertCountReport* out = r->add_alert_counts();

@@ -36,7 +36,8 @@ std::string NowRfc3339() {
 std::string Alert::ToJson() const {
   return "{\"time\":" + JsonQuote(time) + ",\"pipeline\":" + JsonQuote(pipeline) + ",\"type\":" + JsonQuote(type) +
          ",\"kind\":" + JsonQuote(kind) + ",\"rule\":" + JsonQuote(rule) + ",\"state\":" + JsonQuote(state) +
-         ",\"value\":" + Number(value) + ",\"limit\":" + Number(limit) + ",\"message\":" + JsonQuote(message) + "}";
+         ",\"value\":" + Number(value) + ",\"limit\":" + Number(limit) + ",\"results\":" + std::to_string(results) +
+         ",\"message\":" + JsonQuote(message) + "}";
 }
 
 StatusOr<std::unique_ptr<JsonLinesAlertSink>> JsonLinesAlertSink::Open(const std::string& path) {

@@ -26,6 +26,7 @@ struct Alert {
   std::string state;       // "firing", or "resolved" when the value is back within the limit
   double value = 0;
   double limit = 0;
+  int64_t results = 0;     // results of this type seen when it was raised
   std::string message;     // one sentence for a person
   std::string ToJson() const;
 };

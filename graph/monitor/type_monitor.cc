@@ -125,7 +125,10 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
                  out);
     }
   }
-  for (Alert& a : out) a.type = type_;
+  for (Alert& a : out) {
+    a.type = type_;
+    a.results = requests_;
+  }
   return out;
 }
 
