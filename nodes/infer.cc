@@ -112,6 +112,7 @@ class Infer : public Node {
     if (!result.status.ok()) throw std::runtime_error(result.status.message());
     item.set_number(id_ + ".prompt_tokens", double(result.prompt_tokens));
     item.set_number(id_ + ".generated_tokens", double(result.tokens.size()));
+    item.set_number(id_ + ".batch_size", result.mean_batch);
     item.set_text(id_ + ".stop_reason", result.stop_reason);
     // A token sequence can stop inside a UTF-8 character (byte tokens): the text field is valid
     // UTF-8, with U+FFFD for what is cut.
@@ -119,8 +120,9 @@ class Infer : public Node {
   }
 
   FieldIo Io() const override {
-    FieldIo io{prompt_.fields, {}, {output_, id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".stop_reason"}};
-    io.metrics = {id_ + ".prompt_tokens", id_ + ".generated_tokens"};
+    FieldIo io{prompt_.fields, {}, {output_, id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".stop_reason",
+                                     id_ + ".batch_size"}};
+    io.metrics = {id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".batch_size"};
     io.tokens_in = id_ + ".prompt_tokens";
     io.tokens_out = id_ + ".generated_tokens";
     return io;
@@ -155,7 +157,8 @@ REFINERY_REGISTER_NODE(infer) {
       .Int("max_batch", 16, 1, 1024, "requests decoded together (shared by all nodes using this model)")
       .Int("threads", 1, 1, 256, "oneDNN threads of the model's worker");
   c.reads = "the fields the prompt names";
-  c.writes = "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`";
+  c.writes = "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`, `<id>.batch_size` "
+             "(sequences decoded together in this request's steps, on average)";
   c.check = [](const OptionValues& o) {
     std::vector<std::string> problems;
     if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok()) problems.push_back(t.status().message());

@@ -169,6 +169,13 @@ std::string FormatPrometheus(const EngineStats& s, const std::string& pipeline) 
       e.Value("refinery_drift_active", dl, d.drifting ? 1 : 0);
     }
   }
+  // Numbers the nodes declare per result (scores, token counts, infer's batch size...).
+  e.Family("refinery_result_field_mean", "gauge", "Mean of a numeric result field over the successful results.");
+  e.Family("refinery_result_field_results", "gauge", "Successful results the field's mean is over.");
+  for (const MetricSummary& m : s.metrics) {
+    e.Value("refinery_result_field_mean", {{"pipeline", pipeline}, {"field", m.name}}, m.mean);
+    e.Value("refinery_result_field_results", {{"pipeline", pipeline}, {"field", m.name}}, double(m.count));
+  }
   e.Family("refinery_alerts_total", "counter", "Alerts raised (threshold, anomaly, drift), by rule and request type.");
   for (const AlertCount& c : s.monitor.alert_counts) {
     e.Value("refinery_alerts_total", {{"pipeline", pipeline}, {"request_type", c.type}, {"kind", c.kind}, {"rule", c.rule}},

@@ -87,6 +87,7 @@ void Generator::Finish(Sequence& s, std::string reason) {
   s.finished = true;
   s.result.stop_reason = std::move(reason);
   s.result.prompt_tokens = int(s.request.prompt.size());
+  if (s.result.steps > 0) s.result.mean_batch /= double(s.result.steps);
   Callback done = std::move(s.done);
   done(std::move(s.result));
 }
@@ -164,6 +165,10 @@ void Generator::Run() {
         owners.push_back(s.get());
         ++s->pos;
       }
+    }
+    for (auto& s : active) {  // batch size as each request saw it (its mean is reported)
+      s->result.mean_batch += double(active.size());
+      s->result.steps += 1;
     }
     int n = 0;
     const float* logits = decoder_->Step(rows, &n);

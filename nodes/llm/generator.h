@@ -44,6 +44,8 @@ struct GenerationResult {
   std::string text;              // their text, cut before a stop string
   std::string stop_reason;       // eos | length | stop | context
   int prompt_tokens = 0;
+  int steps = 0;                 // decoding steps this request took part in
+  double mean_batch = 0;         // sequences in those steps, on average (1 = decoded alone)
 };
 
 struct GeneratorOptions {

@@ -55,7 +55,10 @@ TEST(Generator, BatchedRequestsGiveTheSameTokensAsAlone) {
   std::vector<std::vector<int32_t>> expected;
   for (size_t i = 0; i < prompts.size(); ++i) {
     SamplingOptions s{.temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
-    expected.push_back((*alone)->Generate(Request(**model, prompts[i], 12 + int(i), s)).tokens);
+    const GenerationResult r = (*alone)->Generate(Request(**model, prompts[i], 12 + int(i), s));
+    EXPECT_EQ(r.mean_batch, 1.0);                 // decoded alone
+    EXPECT_EQ(r.steps, int(r.tokens.size()));     // one token per step
+    expected.push_back(r.tokens);
   }
   // All at once from several threads: they share steps, join and leave at different times.
   std::vector<std::future<GenerationResult>> futures;
@@ -65,12 +68,17 @@ TEST(Generator, BatchedRequestsGiveTheSameTokensAsAlone) {
       return (*batched)->Generate(Request(**model, prompts[i], 12 + int(i), s));
     }));
   }
+  double most_shared = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const GenerationResult r = futures[i].get();
     ASSERT_TRUE(r.status.ok());
     EXPECT_EQ(r.tokens, expected[i]) << prompts[i];
     EXPECT_EQ(r.stop_reason, "length");
+    EXPECT_GE(r.mean_batch, 1.0);
+    EXPECT_LE(r.mean_batch, 8.0);
+    most_shared = std::max(most_shared, r.mean_batch);
   }
+  EXPECT_GT(most_shared, 1.0);  // the batch size each request saw is reported
   const GeneratorStats stats = (*batched)->stats();
   EXPECT_GT(stats.max_active, 1);  // they really were decoded together
   EXPECT_LT(stats.steps, 8 * 20);

@@ -71,7 +71,8 @@ TEST(Prometheus, ConventionalFamiliesAndLabels) {
   for (const char* family :
        {"refinery_requests_completed_total", "refinery_node_duration_seconds", "refinery_cache_hits_total",
         "refinery_request_duration_seconds", "refinery_refinement_pass_duration_seconds",
-        "refinery_refinement_iterations", "refinery_tokens_total", "refinery_alerts_total", "refinery_drift_active"}) {
+        "refinery_refinement_iterations", "refinery_tokens_total", "refinery_alerts_total", "refinery_drift_active",
+        "refinery_result_field_mean"}) {
     EXPECT_THAT(text, HasSubstr("# TYPE " + std::string(family) + " ")) << family;
   }
   EXPECT_THAT(text, HasSubstr(R"(refinery_requests_completed_total{pipeline="expo \"quoted\"",status="error"} 4)"));
