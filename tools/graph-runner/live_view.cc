@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
 namespace refinery::cli {
 
 namespace {
@@ -19,7 +22,31 @@ std::string Micros(double us) {
 }
 }  // namespace
 
+// Wraps the logger's own sinks: erase the live block, then log as usual.
+class LiveLogSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  LiveLogSink(LiveView* view, std::vector<spdlog::sink_ptr> inner) : view_(view), inner_(std::move(inner)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::lock_guard lock(view_->draw_mu_);
+    view_->EraseLocked();
+    for (auto& s : inner_) s->log(msg);
+    for (auto& s : inner_) s->flush();
+  }
+  void flush_() override {
+    for (auto& s : inner_) s->flush();
+  }
+
+ private:
+  LiveView* view_;
+  std::vector<spdlog::sink_ptr> inner_;
+};
+
 LiveView::LiveView(const Engine& engine, const InputReader& reader) : engine_(engine), reader_(reader) {
+  auto logger = spdlog::default_logger();
+  saved_sinks_ = logger->sinks();
+  logger->sinks() = {std::make_shared<LiveLogSink>(this, saved_sinks_)};
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -30,8 +57,15 @@ LiveView::~LiveView() {
   }
   cv_.notify_all();
   thread_.join();
+  spdlog::default_logger()->sinks() = saved_sinks_;
+  std::lock_guard lock(draw_mu_);
+  EraseLocked();
+}
+
+void LiveView::EraseLocked() {
   if (lines_drawn_ > 0) std::fprintf(stderr, "\033[%dF\033[J", lines_drawn_);  // up, then clear below
   std::fflush(stderr);
+  lines_drawn_ = 0;
 }
 
 std::string LiveView::Frame(const EngineStats& s, const std::string& pipeline, double seconds, double read_fraction,
@@ -75,6 +109,7 @@ void LiveView::Loop() {
     last = now;
     previous.clear();
     for (const auto& n : s.nodes) previous[n.id] = n.items;
+    std::lock_guard draw_lock(draw_mu_);
     std::string draw;
     if (lines_drawn_ > 0) draw += Fmt("\033[%dF", lines_drawn_);  // back to the block's first line
     int lines = 0;

@@ -1,7 +1,11 @@
 // LiveView: while a run goes on and stderr is a terminal, a block of lines redrawn twice a second:
 // progress (done, failed, in flight, rate, share of input read, ETA, alerts) and one line per
-// node (items, rate over the last tick, p50/p95 latency, items waiting, cache hit rate).
+// node (items, rate over the last tick, p50/p95 latency, items waiting, cache hit rate). While it
+// is shown, log lines (alerts, warnings) go through it: the block is erased, the line printed, and
+// the block redrawn below it, so neither overwrites the other.
 #pragma once
+
+#include <spdlog/sinks/sink.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -26,13 +30,17 @@ class LiveView {
                            double tick_seconds);
 
  private:
+  friend class LiveLogSink;
   void Loop();
+  void EraseLocked();  // draw_mu_ held
   const Engine& engine_;
   const InputReader& reader_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::mutex draw_mu_;   // the block on the terminal: drawing, erasing, log lines
   int lines_drawn_ = 0;
+  std::vector<spdlog::sink_ptr> saved_sinks_;
   std::thread thread_;
 };
 
