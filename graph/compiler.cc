@@ -47,6 +47,8 @@ Status CheckLoopFields(const LoopSpec& loop, const std::vector<std::unique_ptr<N
 
 }  // namespace
 
+const LoopController* FlowGraph::loop_controller() const { return impl_ ? impl_->loop.get() : nullptr; }
+
 StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec, bool ordered,
                                                         Sink sink, tbb::task_arena& arena) {
   std::unique_ptr<FlowGraph> fg(new FlowGraph());

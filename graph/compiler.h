@@ -32,6 +32,8 @@
 
 namespace refinery {
 
+class LoopController;
+
 class FlowGraph {
  public:
   // Called exactly once per item that was Put, from a graph thread (concurrently unless ordered,
@@ -58,6 +60,8 @@ class FlowGraph {
               tbb::task_arena& arena, const std::function<void()>& wait_for_results);
   void WaitForAll();
   const std::vector<std::unique_ptr<NodeStage>>& stages() const { return stages_; }
+  // The refinement loop's controller (null without a loop): where new items start.
+  const LoopController* loop_controller() const;
 
  private:
   struct Impl;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "graph/internal/cycle_clock.h"
+#include "graph/loop_controller.h"
 
 namespace refinery {
 
@@ -50,6 +51,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(PipelineSpec spec, EngineOption
   }
   if (!engine->spec_.loops.empty()) {
     for (const char* m : {"loop.passes", "loop.passed", "loop.spent"}) metric_names.push_back(m);
+    if (engine->spec_.loops.front().adapt) metric_names.push_back("loop.start_pass");
   }
   engine->metrics_ = std::make_unique<MetricAggregator>(std::move(metric_names));
   for (const auto& stage : engine->graph_->stages()) {
@@ -99,6 +101,7 @@ ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result,
                                             shared_callback);
   item->set_fields(std::move(request.fields));
   if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
+  else if (const LoopController* loop = graph_->loop_controller()) loop->Start(*item);
   item->trace().reserve(graph_->stages().size());
   submitted_.fetch_add(1, std::memory_order_acq_rel);
   return item;

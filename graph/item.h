@@ -47,6 +47,7 @@ struct LoopState {
   FieldMap best_fields;         // the item's fields after the best pass (on_exhausted: best)
   double spent = 0;             // sum of the budget field over passes
   uint64_t pass_start_ticks = 0;  // when the running pass began (0: at submission)
+  int start_pass = 0;           // the pass this item started at (loop adaptation)
   std::vector<double> pass_ms;  // wall time of each finished pass
 };
 

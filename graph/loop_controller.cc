@@ -23,6 +23,13 @@ OptionValues AdjustedOptions(const NodeSpec& node, const std::vector<LoopAdjust>
   return values;
 }
 
+void LoopController::Start(Item& item) const {
+  if (!adaptation_) return;
+  const int start = adaptation_->StartPass(item.type());
+  item.loop_state().start_pass = start;
+  item.set_iteration(start);
+}
+
 bool LoopController::Again(Item& item) const {
   LoopState& st = item.loop_state();
   const int pass = item.iteration();  // 0-based pass that just ran
@@ -71,8 +78,10 @@ bool LoopController::Again(Item& item) const {
 
 void LoopController::Finish(Item& item, const char* reason, bool passed) const {
   LoopState& st = item.loop_state();
-  const int passes = item.iteration() + 1;
-  if (!passed && spec_.on_exhausted == LoopSpec::kBest && st.best_pass >= 0 && st.best_pass + 1 != passes) {
+  const int last_pass = item.iteration();             // 0-based, counted from pass 0 of the schedule
+  const int passes = last_pass + 1 - st.start_pass;   // passes this item ran
+  if (adaptation_) adaptation_->Record(item.type(), passed ? last_pass : -1);
+  if (!passed && spec_.on_exhausted == LoopSpec::kBest && st.best_pass >= 0 && st.best_pass != last_pass) {
     item.set_fields(st.best_fields);  // the best pass's outputs, not the last one's
   }
   std::ostringstream scores;
@@ -81,7 +90,8 @@ void LoopController::Finish(Item& item, const char* reason, bool passed) const {
   scores << ']';
   item.set_number("loop.passes", passes);
   item.set_text("loop.stop_reason", reason);
-  item.set_number("loop.best_pass", st.best_pass + 1);
+  item.set_number("loop.best_pass", st.best_pass + 1 - st.start_pass);
+  if (adaptation_) item.set_number("loop.start_pass", st.start_pass);
   item.set_text("loop.pass_scores", scores.str());
   item.set_number("loop.spent", st.spent);
   item.set_number("loop.passed", passed ? 1 : 0);

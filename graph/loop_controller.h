@@ -14,23 +14,31 @@
 // section 1: no deadlock, no loss); max_iterations bounds every loop.
 #pragma once
 
+#include <memory>
+
 #include "graph/item.h"
+#include "graph/loop_adaptation.h"
 #include "graph/pipeline_spec.h"
 
 namespace refinery {
 
 class LoopController {
  public:
-  LoopController(const LoopSpec& spec, double nanos_per_tick) : spec_(spec), nanos_per_tick_(nanos_per_tick) {}
+  LoopController(const LoopSpec& spec, double nanos_per_tick)
+      : spec_(spec), nanos_per_tick_(nanos_per_tick),
+        adaptation_(spec.adapt ? std::make_unique<LoopAdaptation>(spec.max_iterations) : nullptr) {}
   // Call after `from` ran successfully on the item. True: send it back to `to` (its iteration
   // is advanced). False: it is finished with the loop (fields restored/failed as configured).
   bool Again(Item& item) const;
   const LoopSpec& spec() const { return spec_; }
+  // Where a new item starts (adaptation on), recorded on the item; call before it enters the graph.
+  void Start(Item& item) const;
 
  private:
   void Finish(Item& item, const char* reason, bool passed) const;
   const LoopSpec& spec_;
   double nanos_per_tick_;
+  std::unique_ptr<LoopAdaptation> adaptation_;
 };
 
 // The value of a node option on pass `pass` (0-based) after the loop's adjustments for it.

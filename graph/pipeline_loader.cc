@@ -387,7 +387,7 @@ class PipelineValidator {
 
   void ReadLoop(const YAML::Node& l) {
     static const std::vector<std::string> kKeys = {"from", "to", "until", "max_iterations", "metric", "min_delta",
-                                                   "budget_field", "budget", "time_budget_ms", "on_exhausted", "adjust"};
+                                                   "budget_field", "budget", "time_budget_ms", "on_exhausted", "adjust", "adapt"};
     if (!l.IsMap()) {
       diags_.Error(Where(file_, l), "a loop is a mapping with from, to, until, ...; found " + Describe(l));
       return;
@@ -475,6 +475,14 @@ class PipelineValidator {
                                "on_exhausted: best and min_delta");
     }
     if (const YAML::Node adjust = l["adjust"]) ReadAdjust(adjust, loop);
+    if (const YAML::Node v = l["adapt"]) {
+      if (!v.IsScalar() || !internal::ParseBool(v.Scalar(), &loop.adapt)) {
+        diags_.Error(Where(file_, v), "loop: 'adapt' must be true or false, found " + Describe(v));
+      } else if (loop.adapt && loop.adjust.empty()) {
+        diags_.Error(Where(file_, v), "loop: 'adapt: true' needs 'adjust' (adaptation picks which pass's adjusted "
+                                      "options a request starts with)");
+      }
+    }
     spec_.loops.push_back(std::move(loop));
   }
 

@@ -60,6 +60,7 @@ struct LoopSpec {
   double budget = 0;                // stop when the sum reaches this (0: off)
   double time_budget_ms = 0;        // stop when the request is this old (0: off)
   enum OnExhausted { kBest, kLast, kError } on_exhausted = kBest;
+  bool adapt = false;               // learn a starting pass per request type (graph/loop_adaptation.h)
   std::vector<LoopAdjust> adjust;
   SourceLocation where;
 };

@@ -7,6 +7,7 @@
 
 #include "graph/condition.h"
 #include "graph/engine.h"
+#include "graph/loop_adaptation.h"
 #include "tests/support/node_runner.h"
 
 namespace refinery::testing {
@@ -154,6 +155,59 @@ TEST(Loop, EveryRequestGetsOneResultWithBoundedItemsInFlight) {
   EXPECT_EQ(results.load(), 3000);
   EXPECT_EQ(passed.load(), 3000);
   EXPECT_LE(Item::PeakLiveCount() - live_before, 8);  // max_in_flight, loops included
+}
+
+// Adaptation: after a few requests of a type, new ones start at the pass that type usually passes
+// at, so they pass in fewer passes; probes keep checking one pass earlier.
+TEST(Loop, AdaptationLearnsWhereATypeStarts) {
+  auto run = [](bool adapt) {
+    auto engine = Engine::FromString(
+        Pipeline(std::string("{from: lvl, to: lvl, until: \"lvl.value >= 3\", max_iterations: 6, metric: lvl.value, "
+                             "adjust: [{node: lvl, option: level, add: 1}], adapt: ") +
+                 (adapt ? "true" : "false") + "}"),
+        "adapt.yaml");
+    EXPECT_TRUE(engine.ok()) << engine.status().message();
+    std::vector<Result> results;
+    for (int i = 0; i < 60; ++i) {
+      Request r;
+      r.id = std::to_string(i);
+      r.type = "t";
+      r.fields["text"] = std::string("abc");
+      results.push_back((*engine)->Submit(std::move(r)).get());  // one at a time: outcomes feed the next
+    }
+    return results;
+  };
+  for (const Result& r : run(false)) {
+    EXPECT_EQ(r.iterations, 4);
+    EXPECT_EQ(r.fields.count("loop.start_pass"), 0u);
+  }
+  const std::vector<Result> adapted = run(true);
+  int probes = 0, direct = 0;
+  for (size_t i = 0; i < adapted.size(); ++i) {
+    const Result& r = adapted[i];
+    ASSERT_TRUE(r.ok) << r.error_message;
+    EXPECT_EQ(Number(r, "loop.passed"), 1);  // every request still passes...
+    EXPECT_EQ(Number(r, "lvl.value"), 3);    // ...with the same outcome
+    EXPECT_EQ(int(r.pass_ms.size()), r.iterations);
+    if (i < LoopAdaptation::kMinOutcomes) {
+      EXPECT_EQ(r.iterations, 4) << i;  // learning
+      EXPECT_EQ(Number(r, "loop.start_pass"), 0);
+    } else if (Number(r, "loop.start_pass") == 2) {
+      EXPECT_EQ(r.iterations, 2) << i;  // a probe one pass earlier
+      ++probes;
+    } else {
+      EXPECT_EQ(Number(r, "loop.start_pass"), 3) << i;
+      EXPECT_EQ(r.iterations, 1) << i;
+      EXPECT_EQ(Number(r, "loop.best_pass"), 1);
+      ++direct;
+    }
+  }
+  EXPECT_GT(probes, 2);
+  EXPECT_GT(direct, 40);
+  auto bad = Engine::FromString(
+      Pipeline("{from: lvl, to: lvl, until: \"lvl.value >= 3\", metric: lvl.value, adapt: true}"), "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'adapt: true' needs 'adjust'"));
 }
 
 TEST(Loop, ResultsDoNotDependOnDeclarationOrder) {
