@@ -357,4 +357,26 @@ TEST_F(GraphRunner, LiveViewOnATerminal) {
   EXPECT_EQ(Lines(Slurp(dir_ / "out.jsonl")), 400);
 }
 
+TEST_F(GraphRunner, CompareTwoRunReports) {
+  fs::path pipeline = Write("p.yaml", "pipeline: cmp\nnodes:\n  - {id: m, type: measure}\n");
+  auto input = [](int a, int b) {
+    std::string s;
+    for (int i = 0; i < a + b; ++i) {
+      s += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"" + (i < a ? "a" : "b") + "\",\"text\":\"x\"}\n";
+    }
+    return s;
+  };
+  fs::path first = dir_ / "first.json", second = dir_ / "second.json";
+  ASSERT_EQ(Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + first.string(), input(10, 0)).rc, 0);
+  ASSERT_EQ(Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + second.string(), input(20, 5)).rc, 0);
+  Outcome o = Run("compare " + first.string() + " " + second.string());
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("type a\n  requests        10 -> 20 (+100%)"));
+  EXPECT_THAT(o.out, HasSubstr("type b\n  requests        new 5"));
+  EXPECT_THAT(o.out, HasSubstr("node m "));
+  o = Run("compare " + first.string() + " " + pipeline.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr("p.yaml: error: not a run report"));
+}
+
 }  // namespace

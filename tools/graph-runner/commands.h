@@ -38,6 +38,8 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
 int NodesCommand(const std::string& type);
 // Renders a saved JSON run report (graph-runner run --report) as the HTML page.
 int ReportCommand(const std::string& json_report, const std::string& html_out);
+// Two saved run reports side by side, per request type and per node.
+int CompareCommand(const std::string& before, const std::string& after);
 
 struct LoaderInputs {
   Overrides overrides;

@@ -90,6 +90,13 @@ int main(int argc, char** argv) {
   report_cmd->add_option("json", report_json, "JSON run report")->required();
   report_cmd->add_option("--html", report_html, "HTML file to write")->required();
 
+  std::string compare_before, compare_after;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare", "two saved run reports side by side: tokens, latency, passes and failures per request type, "
+                 "p95 and busy time per node");
+  compare_cmd->add_option("before", compare_before, "JSON run report (the baseline)")->required();
+  compare_cmd->add_option("after", compare_after, "JSON run report (the new run)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -110,5 +117,6 @@ int main(int argc, char** argv) {
   if (*describe_cmd) return refinery::cli::DescribeCommand(describe_file, sets, config, dot);
   if (*nodes_cmd) return refinery::cli::NodesCommand(node_type);
   if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
+  if (*compare_cmd) return refinery::cli::CompareCommand(compare_before, compare_after);
   return 2;
 }
