@@ -138,6 +138,13 @@ void WebhookAlertSink::Loop() {
     }
     lock.lock();
     ++(ok ? delivered_ : failed_);
+    if (!ok && stop_) {
+      // Shutting down and the receiver is failing: drop the rest rather than wait a timeout per
+      // queued alert (1000 x 2 s would hold the engine's destruction for half an hour).
+      failed_ += int64_t(queue_.size());
+      queue_.clear();
+      return;
+    }
   }
 }
 

@@ -57,7 +57,9 @@ class JsonLinesAlertSink : public AlertSink {
 class WebhookAlertSink : public AlertSink {
  public:
   static StatusOr<std::unique_ptr<WebhookAlertSink>> Create(const std::string& url, double timeout_seconds);
-  ~WebhookAlertSink() override;  // delivers what is queued (each within the timeout), then stops
+  // Delivers what is queued, then stops; once a delivery fails while stopping, the rest are
+  // dropped (counted), so a dead receiver costs at most one timeout at shutdown.
+  ~WebhookAlertSink() override;
   void Publish(const Alert& alert) override;
   int64_t delivered() const;
   int64_t failed() const;

@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -331,6 +334,29 @@ TEST(Monitor, DeadWebhookNeverBlocksResults) {
   SubmitAll(*e, std::move(reqs));
   EXPECT_EQ(e->Stats().completed, 50);
   EXPECT_EQ(e->Stats().monitor.alerts_firing_total, 1);
+}
+
+TEST(Monitor, ShutdownWithAHungWebhookDropsTheQueue) {
+  // A receiver that takes connections (the kernel's backlog) and never answers: every POST waits
+  // out its timeout.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 512), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto sink = monitor::WebhookAlertSink::Create("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook", 0.2);
+  ASSERT_TRUE(sink.ok());
+  monitor::Alert a;
+  a.rule = "r";
+  for (int i = 0; i < 200; ++i) (*sink)->Publish(a);
+  const auto start = std::chrono::steady_clock::now();
+  sink->reset();  // trying each one would take 200 x 0.2 s
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ::close(fd);
 }
 
 TEST(Monitor, DistinctTypesAreBounded) {
