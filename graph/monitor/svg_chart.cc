@@ -11,6 +11,22 @@ std::string Fmt(const char* format, auto... args) {
   std::snprintf(buf, sizeof buf, format, args...);
   return buf;
 }
+// The open <svg>, both axes, the y range's labels and the rotated y-axis title.
+std::string OpenWithAxes(int width, int height, int left, int top, double plot_w, double plot_h, double y_max,
+                         const std::string& y_label) {
+  std::string out = Fmt(R"~(<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img">)~", width,
+                        height, width, height);
+  out += Fmt(R"~(<line x1="%d" y1="%d" x2="%d" y2="%.1f" class="axis"/>)~", left, top, left, top + plot_h);
+  out += Fmt(R"~(<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>)~", left, top + plot_h, left + plot_w,
+             top + plot_h);
+  out += Fmt(R"~(<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>)~", left - 4, top + 8,
+             Number(y_max).c_str());
+  out += Fmt(R"~(<text x="%d" y="%.1f" class="tick" text-anchor="end">0</text>)~", left - 4, top + plot_h);
+  out += Fmt(R"~(<text x="12" y="%.1f" class="tick" transform="rotate(-90 12 %.1f)" text-anchor="middle">%s</text>)~",
+             top + plot_h / 2, top + plot_h / 2, Escape(y_label).c_str());
+  return out;
+}
+
 }  // namespace
 
 std::string Escape(const std::string& s) {
@@ -45,14 +61,7 @@ std::string BarChart(const std::vector<Bar>& bars, int width, int height, const 
   double max = 0;
   for (const Bar& b : bars) max = std::max(max, b.value);
   if (max <= 0) max = 1;
-  std::string out = Fmt(R"~(<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img">)~", width, height,
-                        width, height);
-  out += Fmt(R"~(<line x1="%d" y1="%d" x2="%d" y2="%.1f" class="axis"/>)~", left, top, left, top + plot_h);
-  out += Fmt(R"~(<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>)~", left, top + plot_h, left + plot_w, top + plot_h);
-  out += Fmt(R"~(<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>)~", left - 4, top + 8, Number(max).c_str());
-  out += Fmt(R"~(<text x="%d" y="%.1f" class="tick" text-anchor="end">0</text>)~", left - 4, top + plot_h);
-  out += Fmt(R"~(<text x="10" y="%.1f" class="tick" transform="rotate(-90 10 %.1f)" text-anchor="middle">%s</text>)~",
-             top + plot_h / 2, top + plot_h / 2, Escape(y_label).c_str());
+  std::string out = OpenWithAxes(width, height, left, top, plot_w, plot_h, max, y_label);
   const double slot = bars.empty() ? plot_w : plot_w / double(bars.size());
   const size_t label_every = std::max<size_t>(1, size_t(std::ceil(40.0 / std::max(slot, 1.0))));
   for (size_t i = 0; i < bars.size(); ++i) {
@@ -80,16 +89,9 @@ std::string LineChart(const std::vector<double>& x, const std::vector<Series>& s
   }
   if (xmax <= 0) xmax = 1;
   if (ymax <= 0) ymax = 1;
-  std::string out = Fmt(R"~(<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img">)~", width, height,
-                        width, height);
-  out += Fmt(R"~(<line x1="%d" y1="%d" x2="%d" y2="%.1f" class="axis"/>)~", left, top, left, top + plot_h);
-  out += Fmt(R"~(<line x1="%d" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>)~", left, top + plot_h, left + plot_w, top + plot_h);
-  out += Fmt(R"~(<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>)~", left - 4, top + 8, Number(ymax).c_str());
-  out += Fmt(R"~(<text x="%d" y="%.1f" class="tick" text-anchor="end">0</text>)~", left - 4, top + plot_h);
+  std::string out = OpenWithAxes(width, height, left, top, plot_w, plot_h, ymax, y_label);
   out += Fmt(R"~(<text x="%.1f" y="%d" class="tick" text-anchor="end">%s</text>)~", left + plot_w, height - 4,
              (Number(xmax) + " " + Escape(x_label)).c_str());
-  out += Fmt(R"~(<text x="12" y="%.1f" class="tick" transform="rotate(-90 12 %.1f)" text-anchor="middle">%s</text>)~",
-             top + plot_h / 2, top + plot_h / 2, Escape(y_label).c_str());
   double legend_x = left;
   for (const Series& s : series) {
     std::string points;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graph/pipeline_loader.h"
+#include "graph/proto/refinery.pb.h"
 #include "graph/runtime_config.h"
 
 namespace refinery::cli {
@@ -38,6 +39,8 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
 int NodesCommand(const std::string& type);
 // Renders a saved JSON run report (graph-runner run --report) as the HTML page.
 int ReportCommand(const std::string& json_report, const std::string& html_out);
+// Reads a saved JSON run report; prints a located error and returns false when it cannot.
+bool LoadRunReport(const std::string& path, proto::RunReport* out);
 // Two saved run reports side by side, per request type and per node.
 int CompareCommand(const std::string& before, const std::string& after);
 

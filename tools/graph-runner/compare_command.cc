@@ -14,9 +14,7 @@
 
 namespace refinery::cli {
 
-namespace {
-
-bool Load(const std::string& path, proto::RunReport* out) {
+bool LoadRunReport(const std::string& path, proto::RunReport* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << path << ": error: cannot read the run report\n";
@@ -31,6 +29,8 @@ bool Load(const std::string& path, proto::RunReport* out) {
   }
   return true;
 }
+
+namespace {
 
 std::string Fmt(const char* format, auto... args) {
   char buf[256];
@@ -76,7 +76,7 @@ TypeNumbers Numbers(const proto::TypeReport& t) {
 
 int CompareCommand(const std::string& before_path, const std::string& after_path) {
   proto::RunReport before, after;
-  if (!Load(before_path, &before) || !Load(after_path, &after)) return 2;
+  if (!LoadRunReport(before_path, &before) || !LoadRunReport(after_path, &after)) return 2;
   std::printf("%s (%s) -> %s (%s)\n", before_path.c_str(), before.pipeline().c_str(), after_path.c_str(),
               after.pipeline().c_str());
   std::printf("requests/s %s; request p95 %s\n",

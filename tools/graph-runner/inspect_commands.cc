@@ -157,19 +157,8 @@ int NodesCommand(const std::string& type) {
 }
 
 int ReportCommand(const std::string& json_report, const std::string& html_out) {
-  std::ifstream in(json_report, std::ios::binary);
-  if (!in) {
-    std::cerr << json_report << ": error: cannot read the run report\n";
-    return 2;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
   proto::RunReport report;
-  auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &report);
-  if (!parsed.ok()) {
-    std::cerr << json_report << ": error: not a run report: " << parsed.message() << "\n";
-    return 2;
-  }
+  if (!LoadRunReport(json_report, &report)) return 2;
   std::ofstream out(html_out, std::ios::binary);
   out << monitor::RenderHtmlReport(report);
   if (!out) {
