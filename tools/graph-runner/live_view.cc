@@ -1,4 +1,5 @@
 #include "tools/graph-runner/live_view.h"
+#include "tools/graph-runner/summary_table.h"
 
 #include <algorithm>
 #include <chrono>
@@ -14,11 +15,6 @@ std::string Fmt(const char* format, auto... args) {
   char buf[512];
   std::snprintf(buf, sizeof buf, format, args...);
   return buf;
-}
-std::string Micros(double us) {
-  if (us >= 1e6) return Fmt("%.2fs", us / 1e6);
-  if (us >= 1e3) return Fmt("%.1fms", us / 1e3);
-  return Fmt("%.0fus", us);
 }
 }  // namespace
 
@@ -90,7 +86,7 @@ std::string LiveView::Frame(const EngineStats& s, const std::string& pipeline, d
       cache = lookups ? Fmt("%.0f%%", 100.0 * double(n.cache.hits) / double(lookups)) : "-";
     }
     out += Fmt("  %-*s %9lld %9.0f %9s %9s %8lld %7s\n", int(w), n.id.c_str(), (long long)n.items, node_rate,
-               Micros(n.latency.p50_us).c_str(), Micros(n.latency.p95_us).c_str(), (long long)n.waiting, cache.c_str());
+               FormatMicros(n.latency.p50_us).c_str(), FormatMicros(n.latency.p95_us).c_str(), (long long)n.waiting, cache.c_str());
   }
   return out;
 }

@@ -11,12 +11,13 @@ std::string Fmt(const char* format, auto... args) {
   return buf;
 }
 
-std::string Micros(double us) {
+}  // namespace
+
+std::string FormatMicros(double us) {
   if (us >= 1e6) return Fmt("%.2fs", us / 1e6);
   if (us >= 1e3) return Fmt("%.2fms", us / 1e3);
   return Fmt("%.1fus", us);
 }
-}  // namespace
 
 std::string FormatSummary(const EngineStats& stats, const std::string& pipeline, int64_t requests,
                           double wall_seconds) {
@@ -28,8 +29,8 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
              wall_seconds > 0 ? stats.completed / wall_seconds : 0.0,
              (long long)stats.peak_in_flight, (long long)stats.max_in_flight);
   out += Fmt("request latency: p50 %s  p95 %s  p99 %s  max %s\n",
-             Micros(stats.request_latency.p50_us).c_str(), Micros(stats.request_latency.p95_us).c_str(),
-             Micros(stats.request_latency.p99_us).c_str(), Micros(stats.request_latency.max_us).c_str());
+             FormatMicros(stats.request_latency.p50_us).c_str(), FormatMicros(stats.request_latency.p95_us).c_str(),
+             FormatMicros(stats.request_latency.p99_us).c_str(), FormatMicros(stats.request_latency.max_us).c_str());
   // Refinement loops and scores: the run-level means (with bootstrap 95% intervals).
   auto metric = [&](const std::string& name) -> const MetricSummary* {
     for (const MetricSummary& m : stats.metrics) {
@@ -74,8 +75,8 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
     }
     out += Fmt("%-*s  %-10s %-9s %9lld %9s %9s %9s %9s %7s %6lld\n", int(w), n.id.c_str(),
                n.type.c_str(), n.concurrency.c_str(), (long long)n.items,
-               Micros(n.latency.p50_us).c_str(), Micros(n.latency.p95_us).c_str(),
-               Micros(n.latency.p99_us).c_str(), Micros(n.latency.max_us).c_str(), cache.c_str(),
+               FormatMicros(n.latency.p50_us).c_str(), FormatMicros(n.latency.p95_us).c_str(),
+               FormatMicros(n.latency.p99_us).c_str(), FormatMicros(n.latency.max_us).c_str(), cache.c_str(),
                (long long)n.errors);
   }
   return out;

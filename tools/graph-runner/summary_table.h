@@ -8,6 +8,9 @@
 
 namespace refinery::cli {
 
+// A duration in microseconds as people read it: "12.3us", "4.56ms", "1.20s".
+std::string FormatMicros(double us);
+
 std::string FormatSummary(const EngineStats& stats, const std::string& pipeline, int64_t requests,
                           double wall_seconds);
 
