@@ -1,5 +1,6 @@
 #include "graph/monitor/monitor_config.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "graph/internal/did_you_mean.h"

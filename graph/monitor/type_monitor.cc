@@ -1,5 +1,6 @@
 #include "graph/monitor/type_monitor.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace refinery::monitor {
