@@ -9,6 +9,7 @@
 #include "graph/internal/cycle_clock.h"
 #include "graph/internal/did_you_mean.h"
 #include "graph/loop_controller.h"
+#include "graph/room_timer.h"
 
 namespace refinery {
 
@@ -18,12 +19,91 @@ using StageNode = flow::multifunction_node<ItemPtr, std::tuple<ItemPtr, ItemPtr>
 struct FlowGraph::Impl {
   flow::graph graph;
   std::vector<std::unique_ptr<StageNode>> nodes;
+  std::vector<NodeStats*> stage_stats;
   std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
   std::unique_ptr<flow::function_node<ItemPtr>> sink;
   flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
   std::unique_ptr<LoopController> loop;
   size_t loop_from = 0, loop_to = 0;
+  Sink sink_fn;          // the engine's, called directly for deadline failures when unordered
+  bool ordered = false;
+  std::unique_ptr<RoomTimer> timer;  // only when some node has a waiting room
+
+  // Where an item goes after stage i ran it: the error port, back round the loop, or on.
+  void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
+  // Fails an item its deadline took out of stage i's waiting room.
+  void FailExpired(size_t i, Item& item, double waited_ms, const std::vector<std::unique_ptr<NodeStage>>& stages);
+  // Stage i with a waiting room: takes in the item (null: a tick) and runs ready batches.
+  void Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports,
+            const std::vector<std::unique_ptr<NodeStage>>& stages);
 };
+
+void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
+  if (item->failed()) {
+    std::get<1>(ports).try_put(item);
+    return;
+  }
+  if (loop && i == loop_from) {
+    if (loop->Again(*item)) {
+      // Back to the loop's first node. It queues (never rejects), and the item still holds its
+      // admission slot: no deadlock, no loss, no growth in items in flight.
+      stage_stats[loop_to]->arrived.Add();
+      nodes[loop_to]->try_put(item);
+      return;
+    }
+    if (item->failed()) {
+      std::get<1>(ports).try_put(item);
+      return;
+    }
+  }
+  if (i + 1 < nodes.size()) stage_stats[i + 1]->arrived.Add();
+  std::get<0>(ports).try_put(item);
+}
+
+void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms,
+                                  const std::vector<std::unique_ptr<NodeStage>>& stages) {
+  NodeStage& stage = *stages[i];
+  const double deadline_ms = double(item.deadline_ticks() - item.submitted_ticks()) *
+                             internal::CycleClock::NanosPerTick() / 1e6;
+  char text[160];
+  std::snprintf(text, sizeof text, "deadline passed while waiting (deadline %.1f ms after submission; waited %.1f ms in the queue)",
+                deadline_ms, waited_ms);
+  item.Fail(stage.spec().id, text);
+  stage.stats().expired.Add();
+}
+
+void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports,
+                           const std::vector<std::unique_ptr<NodeStage>>& stages) {
+  NodeStage& stage = *stages[i];
+  WaitingRoom& room = *stage.room();
+  if (item) {
+    if (std::optional<std::string> error = room.Add(item, internal::CycleClock::Now())) {
+      stage.FailHere(*item, *error);
+      std::get<1>(ports).try_put(item);
+    }
+  }
+  // Run ready batches while this node has a free slot; a finishing batch makes room for the next.
+  std::vector<Item*> raw;
+  for (;;) {
+    const uint64_t now = internal::CycleClock::Now();
+    for (auto& [expired, waited_ms] : room.TakeExpired(now)) {
+      FailExpired(i, *expired, waited_ms, stages);
+      std::get<1>(ports).try_put(expired);
+    }
+    std::optional<WaitingRoom::Batch> batch = room.TakeBatch(now);
+    if (!batch) break;
+    if (batch->items.size() == 1 && !stage.spec().contract->accepts_batches) {
+      stage.Run(*batch->items.front());
+    } else {
+      raw.clear();
+      for (const ItemPtr& p : batch->items) raw.push_back(p.get());
+      stage.RunBatch(raw);
+    }
+    room.Finish(*batch, internal::CycleClock::Now());
+    for (const ItemPtr& p : batch->items) Route(i, p, ports);
+  }
+  timer->Poke();
+}
 
 namespace {
 
@@ -67,9 +147,11 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
   Impl& impl = *fg->impl_;
 
   // The sink is serial when ordered, so results leave in seq order.
+  impl.sink_fn = std::move(sink);
+  impl.ordered = ordered;
   impl.sink = std::make_unique<flow::function_node<ItemPtr>>(
       impl.graph, ordered ? flow::serial : flow::unlimited,
-      [sink = std::move(sink)](const ItemPtr& item) { sink(item); });
+      [impl_ptr = &impl](const ItemPtr& item) { impl_ptr->sink_fn(item); });
   flow::receiver<ItemPtr>* exit = impl.sink.get();
   if (ordered) {
     impl.sequencer = std::make_unique<flow::sequencer_node<ItemPtr>>(
@@ -87,37 +169,42 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
     }
   }
 
+  for (const auto& stage : fg->stages_) impl.stage_stats.push_back(&stage->stats());
+  const std::vector<std::unique_ptr<NodeStage>>* stages = &fg->stages_;
+  std::vector<RoomTimer::Room> rooms;
   for (size_t i = 0; i < fg->stages_.size(); ++i) {
     NodeStage* stage = fg->stages_[i].get();
-    NodeStats* next_stats = i + 1 < fg->stages_.size() ? &fg->stages_[i + 1]->stats() : nullptr;
-    const int limit = stage->spec().concurrency.limit;
-    const LoopController* loop = impl.loop && i == impl.loop_from ? impl.loop.get() : nullptr;
-    NodeStage* loop_target = loop ? fg->stages_[impl.loop_to].get() : nullptr;
     Impl* impl_ptr = &impl;
+    if (stage->room() != nullptr) {
+      // The room enforces the node's concurrency; the flow-graph node only hands items in.
+      impl.nodes.push_back(std::make_unique<StageNode>(
+          impl.graph, flow::unlimited, [i, impl_ptr, stages](const ItemPtr& item, StageNode::output_ports_type& ports) {
+            impl_ptr->Pump(i, item, ports, *stages);
+          }));
+      StageNode* node = impl.nodes.back().get();
+      rooms.push_back(RoomTimer::Room{
+          stage->room(),
+          [i, impl_ptr, stages](std::vector<std::pair<ItemPtr, double>>&& expired) {
+            for (auto& [item, waited_ms] : expired) {
+              impl_ptr->FailExpired(i, *item, waited_ms, *stages);
+              // Unordered, the result is delivered from this thread now, even when every graph
+              // thread is busy; ordered, it must wait for its turn in the sequencer anyway.
+              if (impl_ptr->ordered) impl_ptr->exit->try_put(item);
+              else impl_ptr->sink_fn(item);
+            }
+          },
+          [node] { node->try_put(ItemPtr()); }});
+      continue;
+    }
+    const int limit = stage->spec().concurrency.limit;
     impl.nodes.push_back(std::make_unique<StageNode>(
         impl.graph, limit == 0 ? size_t(flow::unlimited) : static_cast<size_t>(limit),
-        [stage, next_stats, loop, loop_target, impl_ptr](const ItemPtr& item, StageNode::output_ports_type& ports) {
-          if (!stage->Run(*item)) {
-            std::get<1>(ports).try_put(item);
-            return;
-          }
-          if (loop) {
-            if (loop->Again(*item)) {
-              // Back to the loop's first node. It queues (never rejects), and the item still
-              // holds its admission slot: no deadlock, no loss, no growth in items in flight.
-              loop_target->stats().arrived.Add();
-              impl_ptr->nodes[impl_ptr->loop_to]->try_put(item);
-              return;
-            }
-            if (item->failed()) {
-              std::get<1>(ports).try_put(item);
-              return;
-            }
-          }
-          if (next_stats) next_stats->arrived.Add();
-          std::get<0>(ports).try_put(item);
+        [stage, i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type& ports) {
+          stage->Run(*item);
+          impl_ptr->Route(i, item, ports);
         }));
   }
+  if (!rooms.empty()) impl.timer = std::make_unique<RoomTimer>(std::move(rooms), internal::CycleClock::NanosPerTick());
   for (size_t i = 0; i < impl.nodes.size(); ++i) {
     StageNode& node = *impl.nodes[i];
     if (i + 1 < impl.nodes.size()) {
@@ -131,7 +218,17 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
 }
 
 FlowGraph::~FlowGraph() {
-  if (impl_) impl_->graph.wait_for_all();
+  if (!impl_) return;
+  impl_->timer.reset();  // no more ticks from outside the graph
+  impl_->graph.wait_for_all();
+}
+
+void FlowGraph::SetDraining(bool draining) {
+  if (!impl_->timer) return;
+  for (const auto& stage : stages_) {
+    if (WaitingRoom* room = stage->room()) room->SetDraining(draining);
+  }
+  impl_->timer->Poke();
 }
 
 void FlowGraph::Put(const ItemPtr& item) {

@@ -59,6 +59,9 @@ class FlowGraph {
   void Stream(const RequestSource& next, const ItemFactory& make, AdmissionGate& gate,
               tbb::task_arena& arena, const std::function<void()>& wait_for_results);
   void WaitForAll();
+  // End of input (Engine::Drain): waiting rooms stop holding items back for a fuller batch.
+  // Calls nest; each SetDraining(true) is matched by a SetDraining(false).
+  void SetDraining(bool draining);
   const std::vector<std::unique_ptr<NodeStage>>& stages() const { return stages_; }
   // The refinement loop's controller (null without a loop): where new items start.
   const LoopController* loop_controller() const;

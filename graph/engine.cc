@@ -100,6 +100,9 @@ ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result,
                                             request.priority, seq, std::move(on_result),
                                             shared_callback);
   item->set_fields(std::move(request.fields));
+  if (request.deadline_ms > 0) {
+    item->set_deadline_ticks(item->submitted_ticks() + uint64_t(request.deadline_ms * 1e6 / nanos_per_tick_));
+  }
   if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
   else if (const LoopController* loop = graph_->loop_controller()) loop->Start(*item);
   item->trace().reserve(graph_->stages().size());
@@ -237,12 +240,14 @@ void Engine::Observe(const Result& r) {
 }
 
 void Engine::Drain() {
+  graph_->SetDraining(true);  // waiting rooms stop holding items for fuller batches
   {
     std::unique_lock lock(drain_mu_);
     drainers_.fetch_add(1);
     drain_cv_.wait(lock, [&] { return completed_.load() >= submitted_.load(); });
     drainers_.fetch_sub(1);
   }
+  graph_->SetDraining(false);
   graph_->WaitForAll();
   const int64_t in = submitted_.load(), out = completed_.load();
   if (in != out) {
@@ -282,8 +287,9 @@ EngineStats Engine::Stats() const {
     int64_t arrived = ns.arrived.Load();
     n.items = finished;
     n.errors = ns.errors.Load();
-    n.waiting = std::max<int64_t>(0, arrived - finished);
-    n.busy_seconds = ns.latency.sum_ns() / 1e9;
+    n.waiting = std::max<int64_t>(0, arrived - finished - ns.expired.Load());
+    n.busy_seconds = ns.busy_ns.Load() / 1e9;
+    if (const WaitingRoom* room = stage->room()) n.queue = room->Stats();
     n.latency = ns.latency.Summary();
     n.latency_buckets = ns.latency.CumulativeCounts(LatencyBucketBounds());
     for (const EdgeSpec& e : spec_.edges) {

@@ -34,6 +34,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ struct NodeStatsSnapshot {
   std::vector<std::string> inputs;       // upstream node ids
   bool cache_enabled = false;
   CacheStats cache;
+  std::optional<WaitingRoomStats> queue;  // the node's waiting room (`queue:`), if it has one
 };
 
 struct EngineStats {

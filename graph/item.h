@@ -66,6 +66,10 @@ class Item {
   void set_iteration(int n) { iteration_ = n; }
   // internal::CycleClock ticks when the item was created (submission time).
   uint64_t submitted_ticks() const { return submitted_ticks_; }
+  // internal::CycleClock ticks by which the request must be done (0: no deadline). Waiting rooms
+  // fail it at that moment; every node checks it before it runs.
+  uint64_t deadline_ticks() const { return deadline_ticks_; }
+  void set_deadline_ticks(uint64_t t) { deadline_ticks_ = t; }
 
   // Typed field access. A getter returns null/nullopt when the field is absent or of another kind.
   const std::string* text(std::string_view name) const;
@@ -111,6 +115,7 @@ class Item {
   uint64_t seq_;
   int iteration_ = 0;
   uint64_t submitted_ticks_;
+  uint64_t deadline_ticks_ = 0;
   FieldMap fields_;
   bool failed_ = false;
   std::string error_node_;

@@ -72,6 +72,11 @@ class Node {
   // stated rule. Throw std::exception to fail this item only: the engine records the message with
   // the node id and the item leaves by the error path; the stream continues.
   virtual void Process(Item& item) const = 0;
+  // Processes a batch gathered by the node's waiting room (`queue: {batch: ...}`; only for types
+  // whose contract sets accepts_batches). Writing errors[i] (sized like items, all empty on
+  // entry) fails item i alone; throwing fails the whole batch. The default runs Process on each
+  // item; a type accepts batches because its override does better (infer decodes them together).
+  virtual void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const;
   virtual FieldIo Io() const = 0;
 };
 
@@ -86,6 +91,7 @@ struct NodeContract {
   std::string writes;               // human description of fields written
   Concurrency default_concurrency = Concurrency::Unlimited();
   bool cacheable = true;            // deterministic in (options, fields read)
+  bool accepts_batches = false;     // a `queue: {batch: ...}` may hand it batches (ProcessBatch)
   NodeFactory factory;
   // Optional: rules across options ("set exactly one of a, b"), checked during validation with
   // the node's location. Returns one message per problem.

@@ -1,5 +1,6 @@
 #include "graph/node_stage.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "graph/internal/cycle_clock.h"
@@ -33,6 +34,9 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
     reads.insert(reads.end(), stage->io_.optional_reads.begin(), stage->io_.optional_reads.end());
     stage->key_builder_ = std::make_unique<CacheKeyBuilder>(
         spec.type, spec.contract->version, spec.options.Canonical(), std::move(reads));
+  }
+  if (spec.queue.enabled) {
+    stage->room_ = std::make_unique<WaitingRoom>(spec.queue, spec.concurrency.limit, stage->nanos_per_tick_);
   }
   return stage;
 }
@@ -73,61 +77,117 @@ const NodeStage::Instance& NodeStage::InstanceFor(int pass) {
   return *slot;
 }
 
-bool NodeStage::Execute(Item& item, bool* cache_hit) {
+bool NodeStage::Prepare(Item& item, bool* cache_hit, Prepared* out) {
+  if (item.deadline_ticks() != 0 && internal::CycleClock::Now() >= item.deadline_ticks()) {
+    item.Fail(spec_.id, "deadline passed before the node ran");
+    return false;
+  }
   for (const std::string& field : io_.reads) {
     if (item.field(field) == nullptr) {
       item.Fail(spec_.id, "missing required field '" + field + "'");
       return false;
     }
   }
-  Node* node = node_.get();
+  out->node = node_.get();
   CacheKeyBuilder* key_builder = key_builder_.get();
   if (!adjust_.empty() && item.iteration() > 0 && size_t(item.iteration()) < passes_.size()) {
     const Instance& inst = InstanceFor(item.iteration());
-    node = inst.node.get();
+    out->node = inst.node.get();
     key_builder = inst.key_builder.get();
   }
-  CacheKey key;
   if (cache_) {
-    key = key_builder->Key(item);
-    if (auto hit = cache_->Get(key)) {
+    out->key = key_builder->Key(item);
+    if (auto hit = cache_->Get(out->key)) {
       for (const auto& [name, value] : hit->fields) item.set_field(name, value);
       *cache_hit = true;
-      return true;
+      return false;
     }
   }
-  node->Process(item);
-  if (cache_ && !item.failed()) {
-    auto out = std::make_shared<CachedOutputs>();
-    for (const std::string& name : io_.writes) {
-      if (const FieldValue* v = item.field(name)) {
-        out->bytes += name.size() + FieldBytes(*v);
-        out->fields.emplace_back(name, *v);
-      }
-    }
-    cache_->Put(key, std::move(out));
-  }
-  return !item.failed();
+  return true;
 }
+
+void NodeStage::Store(Item& item, const Prepared& p) {
+  if (!cache_ || item.failed()) return;
+  auto out = std::make_shared<CachedOutputs>();
+  for (const std::string& name : io_.writes) {
+    if (const FieldValue* v = item.field(name)) {
+      out->bytes += name.size() + FieldBytes(*v);
+      out->fields.emplace_back(name, *v);
+    }
+  }
+  cache_->Put(p.key, std::move(out));
+}
+
+void NodeStage::Record(Item& item, int64_t ns, bool cache_hit) {
+  if (item.failed()) stats_.errors.Add();
+  stats_.latency.Record(ns);
+  item.trace().emplace_back(NodeTiming{spec_.id, ns / 1e3, cache_hit});
+}
+
+namespace {
+// Runs `body`, turning an exception into `fail(message)`.
+template <typename Body, typename Fail>
+void Guarded(Body&& body, Fail&& fail) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    fail(e.what());
+  } catch (...) {
+    fail("unknown exception");
+  }
+}
+}  // namespace
 
 bool NodeStage::Run(Item& item) {
   const uint64_t t0 = internal::CycleClock::Now();
   bool cache_hit = false;
-  bool ok = false;
-  try {
-    ok = Execute(item, &cache_hit);
-  } catch (const std::exception& e) {
-    item.Fail(spec_.id, e.what());
-  } catch (...) {
-    item.Fail(spec_.id, "unknown exception");
-  }
-  if (!ok && !item.failed()) item.Fail(spec_.id, "node failed without a message");
+  Guarded(
+      [&] {
+        Prepared p;
+        if (!Prepare(item, &cache_hit, &p)) return;
+        p.node->Process(item);
+        Store(item, p);
+      },
+      [&](const std::string& message) { item.Fail(spec_.id, message); });
   const uint64_t t1 = internal::CycleClock::Now();
   const int64_t ns = t1 > t0 ? int64_t(double(t1 - t0) * nanos_per_tick_) : 0;
-  if (!ok) stats_.errors.Add();
-  stats_.latency.Record(ns);
-  item.trace().emplace_back(NodeTiming{spec_.id, ns / 1e3, cache_hit});
-  return ok;
+  stats_.busy_ns.Add(ns);
+  Record(item, ns, cache_hit);
+  return !item.failed();
+}
+
+void NodeStage::RunBatch(const std::vector<Item*>& items) {
+  const uint64_t t0 = internal::CycleClock::Now();
+  std::vector<char> hits(items.size(), 0);
+  // Misses, grouped by the node instance (loop pass) that runs them.
+  std::vector<std::pair<Node*, std::vector<size_t>>> groups;
+  std::vector<Prepared> prepared(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& item = *items[i];
+    bool hit = false, run = false;
+    Guarded([&] { run = Prepare(item, &hit, &prepared[i]); },
+            [&](const std::string& message) { item.Fail(spec_.id, message); });
+    hits[i] = hit;
+    if (!run) continue;
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == prepared[i].node; });
+    if (g == groups.end()) groups.push_back({prepared[i].node, {i}});
+    else g->second.push_back(i);
+  }
+  for (const auto& [node, indices] : groups) {
+    std::vector<Item*> batch;
+    for (size_t i : indices) batch.push_back(items[i]);
+    std::vector<std::string> errors(batch.size());
+    Guarded([&] { node->ProcessBatch(batch, errors); },
+            [&](const std::string& message) { std::fill(errors.begin(), errors.end(), message); });
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (!errors[k].empty()) batch[k]->Fail(spec_.id, errors[k]);
+      Guarded([&] { Store(*batch[k], prepared[indices[k]]); }, [](const std::string&) {});
+    }
+  }
+  const uint64_t t1 = internal::CycleClock::Now();
+  const int64_t ns = t1 > t0 ? int64_t(double(t1 - t0) * nanos_per_tick_) : 0;
+  stats_.busy_ns.Add(ns);
+  for (size_t i = 0; i < items.size(); ++i) Record(*items[i], ns, hits[i]);
 }
 
 }  // namespace refinery

@@ -13,6 +13,7 @@
 #include "graph/node.h"
 #include "graph/node_stats.h"
 #include "graph/pipeline_spec.h"
+#include "graph/waiting_room.h"
 
 namespace refinery {
 
@@ -25,6 +26,20 @@ class NodeStage {
   // Process and caches its writes, records timing. Never throws: a failure marks the item failed
   // (with this node's id) and returns false.
   bool Run(Item& item);
+  // Runs the node on a batch (from the waiting room): each item is checked and served from the
+  // cache on its own; the misses go to the node's ProcessBatch together (grouped by loop pass,
+  // since a pass may run differently adjusted options). Each item records the batch's time.
+  // Afterwards item->failed() says which items failed. Never throws.
+  void RunBatch(const std::vector<Item*>& items);
+
+  // Fails an item at this node without running it (e.g. its queue could not read its size).
+  void FailHere(Item& item, const std::string& message) {
+    item.Fail(spec_.id, message);
+    Record(item, 0, false);
+  }
+
+  // The node's waiting room (`queue:` in its spec), or null.
+  WaitingRoom* room() const { return room_.get(); }
 
   const NodeSpec& spec() const { return spec_; }
   const FieldIo& io() const { return io_; }
@@ -43,7 +58,16 @@ class NodeStage {
     std::unique_ptr<CacheKeyBuilder> key_builder;
   };
   explicit NodeStage(const NodeSpec& spec);
-  bool Execute(Item& item, bool* cache_hit);
+  // What Prepare decided for an item that must run: the node (instance) and its cache key.
+  struct Prepared {
+    Node* node = nullptr;
+    CacheKey key;
+  };
+  // Checks the deadline and required fields, then the cache. Returns false when the item is done
+  // here (failed, or served from the cache: *cache_hit).
+  bool Prepare(Item& item, bool* cache_hit, Prepared* out);
+  void Store(Item& item, const Prepared& p);
+  void Record(Item& item, int64_t ns, bool cache_hit);
   const Instance& InstanceFor(int pass);
   StatusOr<Instance> MakeInstance(const OptionValues& options);
 
@@ -55,6 +79,7 @@ class NodeStage {
   std::mutex passes_mu_;
   FieldIo io_;
   std::unique_ptr<NodeCache> cache_;
+  std::unique_ptr<WaitingRoom> room_;
   std::unique_ptr<CacheKeyBuilder> key_builder_;
   NodeStats stats_;
   double nanos_per_tick_;

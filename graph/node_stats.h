@@ -14,8 +14,11 @@ namespace refinery {
 struct NodeStats {
   internal::ShardedCounter arrived;    // handed to this node (queued, running or done)
   internal::ShardedCounter errors;
-  // Body time per item, cache hits included. Its count is the number of bodies finished and its
-  // sum the node's busy time, so those need no counters of their own.
+  internal::ShardedCounter expired;    // left a waiting room by their deadline, without running
+  // Time this node was busy: a batch counts once, though each of its items records the batch's
+  // time in `latency` (that is how long the node took for it).
+  internal::ShardedCounter busy_ns;
+  // Body time per item, cache hits included. Its count is the number of items finished.
   LatencyHistogram latency;
 };
 

@@ -9,6 +9,7 @@
 #include "graph/internal/cache_spec_parser.h"
 #include "graph/internal/did_you_mean.h"
 #include "graph/internal/pipeline_topology.h"
+#include "graph/internal/queue_spec_parser.h"
 #include "graph/internal/yaml_guard.h"
 #include "graph/internal/yaml_util.h"
 #include "graph/registry.h"
@@ -56,7 +57,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"pipeline", "version", "description", "max_in_flight",
                                            "defaults", "nodes",   "edges",       "loops"};
-const std::vector<std::string> kEngineNodeKeys = {"id", "type", "concurrency", "cache",
+const std::vector<std::string> kEngineNodeKeys = {"id", "type", "concurrency", "cache", "queue",
                                                   "description"};
 
 // Validates one pipeline document; every check adds to `diags` and carries on.
@@ -262,6 +263,8 @@ class PipelineValidator {
         } else {
           o.ApplyTo(node.cache);
         }
+      } else if (key == "queue") {
+        internal::ParseQueueSpec(kv.second, file_, ctx, c.accepts_batches, node.queue, diags_);
       } else if (const OptionDef* def = c.options.Find(key)) {
         if (auto v = ParseOptionValue(*def, kv.second, file_, ctx, diags_)) {
           node.options.Set(key, *v);

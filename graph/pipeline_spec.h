@@ -21,12 +21,37 @@ struct CacheSpec {
   double ttl_seconds = 0;               // 0 = entries never expire
 };
 
+// A waiting room in front of a node (`queue:` in YAML; graph/waiting_room.h): items wait there
+// rather than in the flow graph's FIFO, so the room decides who runs next (priority), fails
+// requests whose deadline passes while they wait, and hands the node batches.
+struct BatchSpec {
+  int max_items = 1;                // flush a batch at this many items (1: no batching)
+  int64_t max_tokens = 0;           // ... or at this total size (0: no limit); needs size_field
+  double max_delay_ms = 5;          // ... or when its oldest item has waited this long
+  std::string size_field;           // an item's size: token ids -> count, number -> value, text -> bytes
+  std::vector<int64_t> buckets;     // ascending size bounds; a batch holds items of one bucket
+  // Adaptation: grow max_items / max_delay_ms while the p95 time items spend at this node
+  // (waiting + running) stays under the target, shrink them when it does not.
+  bool adapt = false;
+  double target_p95_ms = 0;
+  int min_items = 1, adapt_max_items = 64;
+  double min_delay_ms = 0, adapt_max_delay_ms = 50;
+};
+
+struct QueueSpec {
+  bool enabled = false;
+  enum Order { kFifo, kPriority } order = kFifo;
+  BatchSpec batch;
+  SourceLocation where;
+};
+
 struct NodeSpec {
   std::string id;
   std::string type;
   const NodeContract* contract = nullptr;
   Concurrency concurrency;
   CacheSpec cache;                      // cache.enabled is false for non-cacheable types
+  QueueSpec queue;                      // waiting room in front of the node (off by default)
   OptionValues options;                 // every declared option, defaults filled in
   SourceLocation where;
 };

@@ -56,6 +56,18 @@ std::string Concurrency::ToString() const {
   return std::to_string(limit);
 }
 
+void Node::ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const {
+  for (size_t i = 0; i < items.size(); ++i) {
+    try {
+      Process(*items[i]);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    } catch (...) {
+      errors[i] = "unknown exception";
+    }
+  }
+}
+
 namespace internal {
 NodeRegistration::NodeRegistration(NodeContract (*make)()) {
   Status s = NodeRegistry::Global().Register(make());

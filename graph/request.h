@@ -19,6 +19,10 @@ struct Request {
   std::string id;                               // echoed in the Result
   std::string type;                             // workload type, for per-type accounting
   int32_t priority = 0;                         // higher is more urgent
+  // Milliseconds after submission by which the result is due (0: none). A request still waiting
+  // in a node's queue then gets an error result at that moment; one about to start a node fails
+  // there. A node already running is not interrupted.
+  double deadline_ms = 0;
   FieldMap fields;                              // usually text: text, reference, ...
   // Set for a request that is already known bad (e.g. an unparsable input line): it takes its
   // place in the stream and comes out as an error result with this message, in order.

@@ -2,9 +2,13 @@
 //   upper  - upper-cases `field` (cacheable; counts its real executions)
 //   fail   - throws for items whose `field` contains `needle`
 //   spin   - busy-waits `micros`
+//   gather - accepts batches: logs each batch's item ids, writes <id>.batch = its size, fails
+//            items whose text contains FAIL (alone); with hold: true it waits for GatherOpen()
 //   level  - writes <id>.value = f(level) for a `shape` (up: level; peak: 10 - (level - 2)^2;
 //            flat: min(level, 2)) and <id>.text = "level L": a loop's adjustable score
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -109,7 +113,84 @@ class Halve : public Node {
   std::string id_;
 };
 
+std::mutex g_gather_mu;
+std::condition_variable g_gather_cv;
+bool g_gather_open = false;
+int g_gather_held = 0;
+std::vector<std::vector<std::string>> g_gather_log;
+
+class Gather : public Node {
+ public:
+  explicit Gather(const NodeConfig& c) : id_(c.id), hold_(c.options.Bool("hold")), micros_(c.options.Int("micros")) {}
+  void Process(Item& item) const override {
+    std::vector<std::string> errors(1);
+    std::vector<Item*> one{&item};
+    ProcessBatch(one, errors);
+    if (!errors[0].empty()) throw std::runtime_error(errors[0]);
+  }
+  void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const override {
+    {
+      std::unique_lock lock(g_gather_mu);
+      if (hold_) {
+        ++g_gather_held;
+        // Bounded, so a broken test cannot hang the suite.
+        g_gather_cv.wait_for(lock, std::chrono::seconds(20), [] { return g_gather_open; });
+        --g_gather_held;
+      }
+      std::vector<std::string> ids;
+      for (Item* item : items) ids.push_back(item->id());
+      g_gather_log.push_back(std::move(ids));
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros_);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      items[i]->set_number(id_ + ".batch", double(items.size()));
+      const std::string* text = items[i]->text("text");
+      if (text && text->find("FAIL") != std::string::npos) errors[i] = "gather: FAIL in " + items[i]->id();
+    }
+  }
+  FieldIo Io() const override { return {{}, {"text"}, {id_ + ".batch"}}; }
+
+ private:
+  std::string id_;
+  bool hold_;
+  int64_t micros_;
+};
+
 }  // namespace
+
+std::vector<std::vector<std::string>> GatherBatches() {
+  std::lock_guard lock(g_gather_mu);
+  return g_gather_log;
+}
+void GatherReset() {
+  std::lock_guard lock(g_gather_mu);
+  g_gather_log.clear();
+  g_gather_open = false;
+}
+void GatherOpen() {
+  {
+    std::lock_guard lock(g_gather_mu);
+    g_gather_open = true;
+  }
+  g_gather_cv.notify_all();
+}
+int GatherHeld() {
+  std::lock_guard lock(g_gather_mu);
+  return g_gather_held;
+}
+
+REFINERY_REGISTER_NODE(test_gather) {
+  NodeContract c;
+  c.type = "gather";
+  c.summary = "test: accepts batches and logs them";
+  c.options.Bool("hold", false, "wait for GatherOpen()").Int("micros", 0, 0, 1'000'000, "time to spin per batch");
+  c.cacheable = false;
+  c.accepts_batches = true;
+  c.factory = MakeFactory<Gather>();
+  return c;
+}
 
 REFINERY_REGISTER_NODE(test_level) {
   NodeContract c;
