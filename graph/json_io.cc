@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cmath>
+
 #include "graph/result_json.h"
 #include "graph/utf8.h"
 
@@ -26,6 +28,10 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
   r.id = msg.id().empty() ? std::to_string(line_number) : msg.id();
   r.type = msg.type();
   r.priority = msg.priority();
+  if (msg.deadline_ms() < 0 || !std::isfinite(msg.deadline_ms())) {
+    return Status::InvalidArgument("not a valid request: deadline_ms must be a number of milliseconds >= 0");
+  }
+  r.deadline_ms = msg.deadline_ms();
   for (const auto& [k, v] : msg.fields()) r.fields[k] = v;
   if (msg.has_text()) r.fields["text"] = std::move(*msg.mutable_text());
   if (msg.has_reference()) r.fields["reference"] = std::move(*msg.mutable_reference());
@@ -109,6 +115,35 @@ void FillBuckets(const std::vector<int64_t>& cumulative,
     b->set_le(bounds[i]);
     b->set_count(cumulative[i]);
   }
+}
+
+void FillQueue(const WaitingRoomStats& q, proto::QueueReport* out) {
+  out->set_enabled(true);
+  out->set_order(q.order);
+  out->set_arrived(q.arrived);
+  out->set_peak_waiting(q.peak_waiting);
+  out->set_expired(q.expired);
+  out->set_batches(q.batches);
+  out->set_batched_items(q.batched_items);
+  out->set_mean_batch_size(q.batches ? double(q.batched_items) / double(q.batches) : 0);
+  // Up to the largest size seen, so a report is not padded with the adaptation's bound.
+  size_t last = 0;
+  for (size_t n = 1; n < q.batch_sizes.size(); ++n) {
+    if (q.batch_sizes[n] > 0) last = n;
+  }
+  for (size_t n = 0; n <= last; ++n) out->add_batch_sizes(q.batch_sizes[n]);
+  for (FlushReason r : {FlushReason::kFull, FlushReason::kTokens, FlushReason::kDelay, FlushReason::kDrain}) {
+    (*out->mutable_flushes())[FlushReasonName(r)] = q.flushes[int(r)];
+  }
+  out->set_mean_wait_ms(q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0);
+  out->set_max_wait_ms(q.max_wait_ms);
+  out->set_max_items(q.max_items);
+  out->set_max_delay_ms(q.max_delay_ms);
+  out->set_adapt(q.adapt);
+  out->set_adapt_grow(q.adapt_grow);
+  out->set_adapt_shrink(q.adapt_shrink);
+  out->set_adapt_delay_cuts(q.adapt_delay_cuts);
+  out->set_last_window_p95_ms(q.last_window_p95_ms);
 }
 
 void FillMonitor(const monitor::MonitorSnapshot& m, proto::RunReport* r) {
@@ -217,6 +252,10 @@ proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& sp
     c->set_bytes(n.cache.bytes);
     const int64_t lookups = n.cache.hits + n.cache.misses;
     c->set_hit_rate(lookups ? double(n.cache.hits) / lookups : 0);
+    if (n.queue) {
+      FillQueue(*n.queue, node->mutable_queue());
+      node->set_expired(n.queue->expired);
+    }
   }
   for (const MetricSummary& m : stats.metrics) {
     proto::MetricReport* out = r.add_metrics();

@@ -13,6 +13,7 @@
 //
 // Writes `output` (the generated text, cut before a stop string) and <id>.prompt_tokens,
 // <id>.generated_tokens, <id>.stop_reason (eos | length | stop | context).
+#include <atomic>
 #include <oneapi/tbb/task.h>
 
 #include <filesystem>
@@ -95,28 +96,50 @@ class Infer : public Node {
   }
 
   void Process(Item& item) const override {
-    llm::GenerationRequest request;
-    request.prompt = generator_->model().tokenizer.Encode(prompt_.Render(item), {.add_bos = true});
-    request.max_new_tokens = max_new_tokens_;
-    request.sampling = sampling_;
-    request.stop = stop_;
-    request.priority = item.priority();
-    llm::GenerationResult result;
-    // Wait for the batch without holding an engine thread: the generator's worker resumes us.
+    std::vector<std::string> errors(1);
+    ProcessBatch({&item}, errors);
+    if (!errors[0].empty()) throw std::runtime_error(errors[0]);
+  }
+
+  // A batch from the node's queue joins the generator at one step, all prompts in one matmul per
+  // weight (a request alone joins whenever it arrives). The engine thread is released while the
+  // generator works: the last request to finish resumes it.
+  void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const override {
+    std::vector<llm::GenerationRequest> requests(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      requests[i].prompt = generator_->model().tokenizer.Encode(prompt_.Render(*items[i]), {.add_bos = true});
+      requests[i].max_new_tokens = max_new_tokens_;
+      requests[i].sampling = sampling_;
+      requests[i].stop = stop_;
+      requests[i].priority = items[i]->priority();
+    }
+    std::vector<llm::GenerationResult> results(items.size());
+    std::atomic<size_t> remaining{items.size()};
     tbb::task::suspend([&](tbb::task::suspend_point tag) {
-      generator_->Submit(std::move(request), [&result, tag](llm::GenerationResult r) {
-        result = std::move(r);
-        tbb::task::resume(tag);
-      });
+      std::vector<llm::Generator::Callback> callbacks;
+      for (size_t i = 0; i < items.size(); ++i) {
+        callbacks.push_back([&results, &remaining, tag, i](llm::GenerationResult r) {
+          results[i] = std::move(r);
+          if (remaining.fetch_sub(1) == 1) tbb::task::resume(tag);
+        });
+      }
+      generator_->SubmitAll(std::move(requests), std::move(callbacks));
     });
-    if (!result.status.ok()) throw std::runtime_error(result.status.message());
-    item.set_number(id_ + ".prompt_tokens", double(result.prompt_tokens));
-    item.set_number(id_ + ".generated_tokens", double(result.tokens.size()));
-    item.set_number(id_ + ".batch_size", result.mean_batch);
-    item.set_text(id_ + ".stop_reason", result.stop_reason);
-    // A token sequence can stop inside a UTF-8 character (byte tokens): the text field is valid
-    // UTF-8, with U+FFFD for what is cut.
-    item.set_text(output_, utf8::ToValidUtf8(result.text));
+    for (size_t i = 0; i < items.size(); ++i) {
+      const llm::GenerationResult& result = results[i];
+      if (!result.status.ok()) {
+        errors[i] = result.status.message();
+        continue;
+      }
+      Item& item = *items[i];
+      item.set_number(id_ + ".prompt_tokens", double(result.prompt_tokens));
+      item.set_number(id_ + ".generated_tokens", double(result.tokens.size()));
+      item.set_number(id_ + ".batch_size", result.mean_batch);
+      item.set_text(id_ + ".stop_reason", result.stop_reason);
+      // A token sequence can stop inside a UTF-8 character (byte tokens): the text field is valid
+      // UTF-8, with U+FFFD for what is cut.
+      item.set_text(output_, utf8::ToValidUtf8(result.text));
+    }
   }
 
   FieldIo Io() const override {
@@ -156,6 +179,7 @@ REFINERY_REGISTER_NODE(infer) {
       .StringList("stop", {}, {}, "stop at any of these strings (not included in the output)")
       .Int("max_batch", 16, 1, 1024, "requests decoded together (shared by all nodes using this model)")
       .Int("threads", 1, 1, 256, "oneDNN threads of the model's worker");
+  c.accepts_batches = true;
   c.reads = "the fields the prompt names";
   c.writes = "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`, `<id>.batch_size` "
              "(sequences decoded together in this request's steps, on average)";

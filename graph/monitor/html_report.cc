@@ -284,6 +284,30 @@ std::string RenderHtmlReport(const proto::RunReport& r) {
   h += caches.empty() ? std::string("<p class=\"note\">No node has a cache enabled.</p>")
                       : svg::HBarChart(caches, 1, 900, "#3b6ea8");
 
+  std::string queues;
+  for (const auto& n : r.nodes()) {
+    if (!n.queue().enabled()) continue;
+    const auto& q = n.queue();
+    auto flush = [&](const char* reason) {
+      auto it = q.flushes().find(reason);
+      return (long long)(it == q.flushes().end() ? 0 : it->second);
+    };
+    queues += Fmt("<tr><td>%s</td><td>%s</td><td>%lld</td><td>%lld</td><td>%.2f</td><td>%lld / %lld / %lld / %lld</td>"
+                  "<td>%.2f ms</td><td>%.2f ms</td><td>%lld</td><td>%d, %.2f ms%s</td></tr>",
+                  Escape(n.id()).c_str(), q.order().c_str(), (long long)q.arrived(), (long long)q.batches(),
+                  q.mean_batch_size(), flush("full"), flush("tokens"), flush("delay"), flush("drain"), q.mean_wait_ms(),
+                  q.max_wait_ms(), (long long)q.expired(), q.max_items(), q.max_delay_ms(),
+                  q.adapt() ? Fmt(" (adapted: %lld up, %lld down, %lld delay cuts; last p95 %.1f ms)",
+                                  (long long)q.adapt_grow(), (long long)q.adapt_shrink(),
+                                  (long long)q.adapt_delay_cuts(), q.last_window_p95_ms()).c_str()
+                            : "");
+  }
+  if (!queues.empty()) {
+    h += "<h2>Queues and batching</h2><table><tr><th>node</th><th>order</th><th>arrived</th><th>batches</th>"
+         "<th>mean batch</th><th>flushed full / tokens / delay / drain</th><th>mean wait</th><th>max wait</th>"
+         "<th>expired</th><th>batch limit at end</th></tr>" + queues + "</table>";
+  }
+
   if (r.metrics_size() > 0) {
     h += "<h2>Scores and metrics</h2><table><tr><th>metric</th><th>results</th><th>mean</th><th>95% interval</th></tr>";
     for (const auto& m : r.metrics()) {

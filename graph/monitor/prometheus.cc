@@ -123,6 +123,25 @@ std::string FormatPrometheus(const EngineStats& s, const std::string& pipeline) 
     }
   }
 
+  e.Family("refinery_queue_batches_total", "counter", "Batches a node's waiting room handed it, by flush reason.");
+  e.Family("refinery_queue_batched_items_total", "counter", "Items handed to a node in batches by its waiting room.");
+  e.Family("refinery_queue_expired_total", "counter", "Requests failed by their deadline while waiting in a node's queue.");
+  e.Family("refinery_queue_batch_max_items", "gauge", "A waiting room's batch size limit now (adapted when adapt is on).");
+  e.Family("refinery_queue_batch_max_delay_seconds", "gauge", "A waiting room's batch delay limit now.");
+  for (const NodeStatsSnapshot& n : s.nodes) {
+    if (!n.queue) continue;
+    const Labels l = {{"pipeline", pipeline}, {"node", n.id}, {"node_type", n.type}};
+    for (FlushReason r : {FlushReason::kFull, FlushReason::kTokens, FlushReason::kDelay, FlushReason::kDrain}) {
+      Labels lr = l;
+      lr.emplace_back("reason", FlushReasonName(r));
+      e.Value("refinery_queue_batches_total", lr, double(n.queue->flushes[int(r)]));
+    }
+    e.Value("refinery_queue_batched_items_total", l, double(n.queue->batched_items));
+    e.Value("refinery_queue_expired_total", l, double(n.queue->expired));
+    e.Value("refinery_queue_batch_max_items", l, double(n.queue->max_items));
+    e.Value("refinery_queue_batch_max_delay_seconds", l, n.queue->max_delay_ms / 1e3);
+  }
+
   e.Family("refinery_request_duration_seconds", "histogram", "Submission-to-result latency per request type.");
   e.Family("refinery_request_type_results_total", "counter", "Results per request type and status.");
   e.Family("refinery_refinement_pass_duration_seconds", "histogram", "Wall time of one refinement-loop pass.");

@@ -71,6 +71,19 @@ void Generator::Submit(GenerationRequest request, Callback done) {
   cv_.notify_one();
 }
 
+void Generator::SubmitAll(std::vector<GenerationRequest> requests, std::vector<Callback> done) {
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      auto s = std::make_unique<Sequence>();
+      s->request = std::move(requests[i]);
+      s->done = std::move(done[i]);
+      pending_.push_back(std::move(s));
+    }
+  }
+  cv_.notify_one();
+}
+
 GenerationResult Generator::Generate(GenerationRequest request) {
   std::promise<GenerationResult> promise;
   auto future = promise.get_future();

@@ -74,6 +74,8 @@ class Generator {
 
   // The callback runs on the worker thread; keep it short.
   void Submit(GenerationRequest request, Callback done);
+  // Several requests at once: the worker sees them together, so they join the same step.
+  void SubmitAll(std::vector<GenerationRequest> requests, std::vector<Callback> done);
   GenerationResult Generate(GenerationRequest request);  // blocking convenience
   GeneratorStats stats() const;
   const LlamaModel& model() const { return decoder_->model(); }

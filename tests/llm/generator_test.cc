@@ -183,6 +183,48 @@ TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
   EXPECT_THAT(no_model.status().message(), HasSubstr("model"));
 }
 
+// A queue hands infer batches; each request's output is what it gets alone (greedy), the batch
+// really decoded together, and a request that cannot run (prompt over the context) fails alone.
+TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
+  auto alone = Engine::FromString("pipeline: p\nnodes:\n  - {id: llm, type: infer, model: " + TinyModel() +
+                                  ", max_new_tokens: 6}\n", "alone.yaml");
+  auto batched = Engine::FromString("pipeline: p\nnodes:\n  - id: llm\n    type: infer\n    model: " + TinyModel() +
+                                    "\n    max_new_tokens: 6\n"
+                                    "    queue: {batch: {max_items: 4, max_delay_ms: 60000}}\n", "batched.yaml");
+  ASSERT_TRUE(alone.ok()) << alone.status().message();
+  ASSERT_TRUE(batched.ok()) << batched.status().message();
+  std::vector<std::string> prompts = {"the cat", "the dog sat", "on the mat", "the bird"};
+  std::string too_long;
+  for (int i = 0; i < 200; ++i) too_long += "the cat sat ";
+  prompts.push_back(too_long);
+  std::vector<std::future<refinery::Result>> b;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    refinery::Request r;
+    r.id = std::to_string(i);
+    r.fields["text"] = prompts[i];
+    b.push_back((*batched)->Submit(std::move(r)));
+  }
+  (*batched)->Drain();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    refinery::Request r;
+    r.id = std::to_string(i);
+    r.fields["text"] = prompts[i];
+    refinery::Result want = (*alone)->Submit(std::move(r)).get();
+    refinery::Result got = b[i].get();
+    ASSERT_EQ(got.ok, want.ok) << i << ": " << got.error_message;
+    if (!want.ok) {
+      EXPECT_THAT(got.error_message, HasSubstr("context"));
+      continue;
+    }
+    EXPECT_EQ(refinery::testing::Text(got, "generated"), refinery::testing::Text(want, "generated")) << prompts[i];
+    EXPECT_GT(refinery::testing::Number(got, "llm.batch_size"), 1.5) << "decoded alongside the others";
+  }
+  const EngineStats s = (*batched)->Stats();
+  ASSERT_TRUE(s.nodes[0].queue);
+  EXPECT_EQ(s.nodes[0].queue->batch_sizes[4], 1) << "the first four went as one batch";
+  EXPECT_EQ(s.nodes[0].queue->batch_sizes[1], 1) << "the fifth at the drain";
+}
+
 // The shipped pipeline with a model in the refinement loop runs end to end (on the test's model:
 // the bundled one is written at set-up time).
 TEST(InferNode, ShippedRefineInferPipelineLoops) {

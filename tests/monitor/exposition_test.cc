@@ -36,7 +36,8 @@ std::unique_ptr<Engine> BusyEngine() {
   auto e = Engine::FromString(
       "pipeline: \"expo \\\"quoted\\\"\"\nmax_in_flight: 1\nnodes:\n  - {id: f, type: fail}\n  - {id: h, type: halve}\n"
       "  - {id: up, type: upper, cache: true}\n  - {id: lvl, type: level, shape: up}\n"
-      "edges: [f -> h -> up -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 2\", max_iterations: 4, "
+      "  - {id: g, type: gather, queue: {order: priority, batch: {max_items: 4, max_delay_ms: 1}}}\n"
+      "edges: [f -> h -> up -> g -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 2\", max_iterations: 4, "
       "metric: lvl.value, adjust: [{node: lvl, option: level, add: 1}]}\n",
       "expo.yaml", {}, {}, options);
   EXPECT_TRUE(e.ok()) << e.status().message();
@@ -80,6 +81,7 @@ TEST(Prometheus, ConventionalFamiliesAndLabels) {
   EXPECT_THAT(text, HasSubstr(R"(refinery_alerts_total{pipeline="expo \"quoted\"",request_type="news",kind="threshold",rule="error_rate"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(refinery_node_duration_seconds_bucket{pipeline="expo \"quoted\"",node="up",node_type="upper",le="+Inf"} 36)"));
   EXPECT_THAT(text, HasSubstr(R"(refinery_refinement_iterations_count{pipeline="expo \"quoted\"",request_type="news"} 20)"));
+  EXPECT_THAT(text, HasSubstr(R"(refinery_queue_batched_items_total{pipeline="expo \"quoted\"",node="g",node_type="gather"} 36)"));
 }
 
 TEST(Prometheus, PromtoolAcceptsTheExposition) {
@@ -123,7 +125,7 @@ TEST(HtmlReport, HasEverySectionAndEscapes) {
   const proto::RunReport report = BuildRunReport(e->Stats(), e->spec(), 0, 1.0, e->threads());
   const std::string html = monitor::RenderHtmlReport(report);
   for (const char* section : {"<h2>Graph</h2>", "Latency per node", "Throughput and tokens over time",
-                              "Token savings per request type", "requests by iterations", "Cache hit rates",
+                              "Token savings per request type", "requests by iterations", "Cache hit rates", "Queues and batching",
                               "<h2>Drift</h2>", "<h2>Alerts</h2>"}) {
     EXPECT_THAT(html, HasSubstr(section)) << section;
   }
@@ -148,7 +150,7 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   ASSERT_THAT(dom, HasSubstr("<body")) << "chromium printed no page";
   EXPECT_THAT(dom, HasSubstr("data-rendered=\"ok\"")) << dom.substr(dom.find("render-errors") == std::string::npos ? 0 : dom.find("render-errors"), 600);
   // Graph + one histogram per node (4) + 2 time lines + savings + 2 iteration charts + caches.
-  EXPECT_THAT(dom, HasSubstr("data-svg-count=\"11\""));
+  EXPECT_THAT(dom, HasSubstr("data-svg-count=\"12\""));
 }
 
 }  // namespace

@@ -79,6 +79,18 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
                FormatMicros(n.latency.p99_us).c_str(), FormatMicros(n.latency.max_us).c_str(), cache.c_str(),
                (long long)n.errors);
   }
+  for (const auto& n : stats.nodes) {
+    if (!n.queue) continue;
+    const WaitingRoomStats& q = *n.queue;
+    out += Fmt("queue %s (%s): %lld batches, mean %.2f items (now up to %d, delay %.2f ms%s), flushed full %lld / "
+               "tokens %lld / delay %lld / drain %lld, mean wait %.2f ms, %lld expired by deadline\n",
+               n.id.c_str(), q.order.c_str(), (long long)q.batches,
+               q.batches ? double(q.batched_items) / double(q.batches) : 0.0, q.max_items, q.max_delay_ms,
+               q.adapt ? Fmt(", adapted: %lld up, %lld down, %lld delay cuts", (long long)q.adapt_grow,
+                             (long long)q.adapt_shrink, (long long)q.adapt_delay_cuts).c_str() : "",
+               (long long)q.flushes[0], (long long)q.flushes[1], (long long)q.flushes[2], (long long)q.flushes[3],
+               q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0.0, (long long)q.expired);
+  }
   return out;
 }
 
