@@ -9,6 +9,7 @@
 #include "graph/internal/cycle_clock.h"
 #include "graph/internal/did_you_mean.h"
 #include "graph/loop_controller.h"
+#include "graph/parallel_group.h"
 #include "graph/room_timer.h"
 
 namespace refinery {
@@ -18,8 +19,13 @@ using StageNode = flow::multifunction_node<ItemPtr, std::tuple<ItemPtr, ItemPtr>
 
 struct FlowGraph::Impl {
   flow::graph graph;
-  std::vector<std::unique_ptr<StageNode>> nodes;
-  std::vector<NodeStats*> stage_stats;
+  std::vector<std::unique_ptr<StageNode>> nodes;  // by chain position
+  std::vector<NodeStage*> chain;                  // the stage at each chain position
+  // Parallel groups, by chain position (empty / null elsewhere): where each branch starts, and
+  // the fan-in that merges the branches and routes the item on like a stage.
+  std::vector<std::vector<flow::receiver<ItemPtr>*>> branch_heads;
+  std::vector<std::unique_ptr<StageNode>> fan_ins;
+  std::vector<std::unique_ptr<flow::function_node<ItemPtr>>> branch_nodes;
   std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
   std::unique_ptr<flow::function_node<ItemPtr>> sink;
   flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
@@ -32,11 +38,41 @@ struct FlowGraph::Impl {
   // Where an item goes after stage i ran it: the error port, back round the loop, or on.
   void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
   // Fails an item its deadline took out of stage i's waiting room.
-  void FailExpired(size_t i, Item& item, double waited_ms, const std::vector<std::unique_ptr<NodeStage>>& stages);
+  void FailExpired(size_t i, Item& item, double waited_ms);
   // Stage i with a waiting room: takes in the item (null: a tick) and runs ready batches.
-  void Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports,
-            const std::vector<std::unique_ptr<NodeStage>>& stages);
+  void Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
+  // Group at chain position i: the fan-out node (at nodes[i], where items for the group arrive),
+  // each branch as a chain of function nodes, and the fan-in.
+  void WireGroup(size_t i, const std::vector<std::vector<NodeStage*>>& branches);
+  // Group i: a copy of the item into every branch.
+  void FanOut(size_t i, const ItemPtr& item);
+  // Group i: a branch's copy is back; the last one merges them and routes the item on.
+  void FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports);
 };
+
+void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {
+  const std::vector<flow::receiver<ItemPtr>*>& heads = branch_heads[i];
+  auto state = std::make_shared<FanState>();
+  state->parent = item;
+  state->results.resize(heads.size());
+  state->remaining.store(int(heads.size()));
+  state->start_ticks = internal::CycleClock::Now();
+  for (size_t b = 0; b < heads.size(); ++b) heads[b]->try_put(CloneForBranch(*item, state, int(b)));
+}
+
+void FlowGraph::Impl::FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports) {
+  std::shared_ptr<FanState> state = copy->fan_out();
+  state->results[size_t(copy->branch())] = copy;
+  if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  NodeStage& group = *chain[i];
+  ItemPtr parent = std::move(state->parent);
+  MergeBranches(*group.spec().parallel, group.spec().id, *parent, state->results);
+  for (ItemPtr& r : state->results) r->SetFanOut(nullptr, -1);  // break the copy <-> state cycle
+  state->results.clear();
+  const uint64_t now = internal::CycleClock::Now();
+  group.RecordGroup(*parent, int64_t(double(now - state->start_ticks) * internal::CycleClock::NanosPerTick()));
+  Route(i, parent, ports);
+}
 
 void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
   if (item->failed()) {
@@ -47,7 +83,7 @@ void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_por
     if (loop->Again(*item)) {
       // Back to the loop's first node. It queues (never rejects), and the item still holds its
       // admission slot: no deadlock, no loss, no growth in items in flight.
-      stage_stats[loop_to]->arrived.Add();
+      chain[loop_to]->stats().arrived.Add();
       nodes[loop_to]->try_put(item);
       return;
     }
@@ -56,13 +92,12 @@ void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_por
       return;
     }
   }
-  if (i + 1 < nodes.size()) stage_stats[i + 1]->arrived.Add();
+  if (i + 1 < nodes.size()) chain[i + 1]->stats().arrived.Add();
   std::get<0>(ports).try_put(item);
 }
 
-void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms,
-                                  const std::vector<std::unique_ptr<NodeStage>>& stages) {
-  NodeStage& stage = *stages[i];
+void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
+  NodeStage& stage = *chain[i];
   const double deadline_ms = double(item.deadline_ticks() - item.submitted_ticks()) *
                              internal::CycleClock::NanosPerTick() / 1e6;
   char text[160];
@@ -72,9 +107,8 @@ void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms,
   stage.stats().expired.Add();
 }
 
-void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports,
-                           const std::vector<std::unique_ptr<NodeStage>>& stages) {
-  NodeStage& stage = *stages[i];
+void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
+  NodeStage& stage = *chain[i];
   WaitingRoom& room = *stage.room();
   if (item) {
     if (std::optional<std::string> error = room.Add(item, internal::CycleClock::Now())) {
@@ -87,7 +121,7 @@ void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_port
   for (;;) {
     const uint64_t now = internal::CycleClock::Now();
     for (auto& [expired, waited_ms] : room.TakeExpired(now)) {
-      FailExpired(i, *expired, waited_ms, stages);
+      FailExpired(i, *expired, waited_ms);
       std::get<1>(ports).try_put(expired);
     }
     std::optional<WaitingRoom::Batch> batch = room.TakeBatch(now);
@@ -127,15 +161,88 @@ Status CheckLoopFields(const LoopSpec& loop, const std::vector<std::unique_ptr<N
 
 }  // namespace
 
+// Every branch of a group must write the field the group compares branches by.
+Status CheckGroupMetric(const NodeSpec& group, const std::vector<std::vector<NodeStage*>>& branches) {
+  const ParallelSpec& p = *group.parallel;
+  for (size_t b = 0; b < branches.size(); ++b) {
+    bool writes = false;
+    std::vector<std::string> written;
+    for (const NodeStage* s : branches[b]) {
+      for (const std::string& w : s->io().writes) {
+        writes = writes || w == p.metrics[b];
+        written.push_back(w);
+      }
+    }
+    if (!writes) {
+      return Status::InvalidArgument(group.where.ToString() + ": error: parallel group '" + group.id + "': branch '" +
+                                     p.names[b] + "' writes no field '" + p.metrics[b] + "' (keep_best)" +
+                                     internal::DidYouMean(p.metrics[b], written));
+    }
+  }
+  return Status::Ok();
+}
+
+void FlowGraph::Impl::WireGroup(size_t i, const std::vector<std::vector<NodeStage*>>& branches) {
+  Impl& impl = *this;
+  Impl* impl_ptr = this;
+  impl.nodes.push_back(std::make_unique<StageNode>(
+      impl.graph, flow::unlimited,
+      [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type&) { impl_ptr->FanOut(i, item); }));
+  impl.fan_ins[i] = std::make_unique<StageNode>(
+      impl.graph, flow::unlimited,
+      [i, impl_ptr](const ItemPtr& copy, StageNode::output_ports_type& ports) { impl_ptr->FanIn(i, copy, ports); });
+  StageNode* fan_in = impl.fan_ins[i].get();
+  for (const std::vector<NodeStage*>& branch : branches) {
+    // Built back to front, so each node knows the next. A failed copy goes straight to the
+    // fan-in: the group decides what a failed branch means.
+    flow::receiver<ItemPtr>* next = fan_in;
+    for (size_t k = branch.size(); k-- > 0;) {
+      NodeStage* stage = branch[k];
+      const int limit = stage->spec().concurrency.limit;
+      impl.branch_nodes.push_back(std::make_unique<flow::function_node<ItemPtr>>(
+          impl.graph, limit == 0 ? size_t(flow::unlimited) : size_t(limit),
+          [stage, next, fan_in](const ItemPtr& copy) {
+            stage->Run(*copy);
+            (copy->failed() ? fan_in : next)->try_put(copy);
+            return flow::continue_msg();
+          }));
+      next = impl.branch_nodes.back().get();
+    }
+    impl.branch_heads[i].push_back(next);
+  }
+}
+
 const LoopController* FlowGraph::loop_controller() const { return impl_ ? impl_->loop.get() : nullptr; }
 
 StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec, bool ordered,
                                                         Sink sink, tbb::task_arena& arena) {
   std::unique_ptr<FlowGraph> fg(new FlowGraph());
-  for (size_t index : spec.order) {
-    StatusOr<std::unique_ptr<NodeStage>> stage = NodeStage::Create(spec.nodes[index], spec.base_dir);
+  // stages_: every stage, a group's branch stages right after the group; chain: the stage at
+  // each position of the main chain; branches[position]: a group's branch stages.
+  std::vector<NodeStage*> chain;
+  std::vector<std::vector<std::vector<NodeStage*>>> branches;
+  auto create = [&](const NodeSpec& node) -> StatusOr<NodeStage*> {
+    StatusOr<std::unique_ptr<NodeStage>> stage = NodeStage::Create(node, spec.base_dir);
     if (!stage.ok()) return stage.status();
     fg->stages_.push_back(std::move(stage).value());
+    return fg->stages_.back().get();
+  };
+  for (size_t index : spec.order) {
+    const NodeSpec& node = spec.nodes[index];
+    StatusOr<NodeStage*> stage = create(node);
+    if (!stage.ok()) return stage.status();
+    chain.push_back(*stage);
+    branches.emplace_back();
+    if (!node.parallel) continue;
+    for (const std::vector<size_t>& members : node.parallel->branches) {
+      branches.back().emplace_back();
+      for (size_t m : members) {
+        StatusOr<NodeStage*> inner = create(spec.nodes[m]);
+        if (!inner.ok()) return inner.status();
+        branches.back().back().push_back(*inner);
+      }
+    }
+    if (Status s = CheckGroupMetric(node, branches.back()); !s.ok()) return s;
   }
   if (!spec.loops.empty()) {
     const LoopSpec& loop = spec.loops.front();
@@ -163,30 +270,35 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
   if (!spec.loops.empty()) {
     const LoopSpec& loop = spec.loops.front();
     impl.loop = std::make_unique<LoopController>(loop, internal::CycleClock::NanosPerTick());
-    for (size_t i = 0; i < fg->stages_.size(); ++i) {
-      if (fg->stages_[i]->spec().id == loop.from) impl.loop_from = i;
-      if (fg->stages_[i]->spec().id == loop.to) impl.loop_to = i;
+    for (size_t i = 0; i < chain.size(); ++i) {
+      if (chain[i]->spec().id == loop.from) impl.loop_from = i;
+      if (chain[i]->spec().id == loop.to) impl.loop_to = i;
     }
   }
 
-  for (const auto& stage : fg->stages_) impl.stage_stats.push_back(&stage->stats());
-  const std::vector<std::unique_ptr<NodeStage>>* stages = &fg->stages_;
+  impl.chain = chain;
+  impl.branch_heads.resize(chain.size());
+  impl.fan_ins.resize(chain.size());
   std::vector<RoomTimer::Room> rooms;
-  for (size_t i = 0; i < fg->stages_.size(); ++i) {
-    NodeStage* stage = fg->stages_[i].get();
+  for (size_t i = 0; i < chain.size(); ++i) {
+    NodeStage* stage = chain[i];
     Impl* impl_ptr = &impl;
+    if (stage->spec().parallel) {
+      impl.WireGroup(i, branches[i]);
+      continue;
+    }
     if (stage->room() != nullptr) {
       // The room enforces the node's concurrency; the flow-graph node only hands items in.
       impl.nodes.push_back(std::make_unique<StageNode>(
-          impl.graph, flow::unlimited, [i, impl_ptr, stages](const ItemPtr& item, StageNode::output_ports_type& ports) {
-            impl_ptr->Pump(i, item, ports, *stages);
+          impl.graph, flow::unlimited, [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type& ports) {
+            impl_ptr->Pump(i, item, ports);
           }));
       StageNode* node = impl.nodes.back().get();
       rooms.push_back(RoomTimer::Room{
           stage->room(),
-          [i, impl_ptr, stages](std::vector<std::pair<ItemPtr, double>>&& expired) {
+          [i, impl_ptr](std::vector<std::pair<ItemPtr, double>>&& expired) {
             for (auto& [item, waited_ms] : expired) {
-              impl_ptr->FailExpired(i, *item, waited_ms, *stages);
+              impl_ptr->FailExpired(i, *item, waited_ms);
               // Unordered, the result is delivered from this thread now, even when every graph
               // thread is busy; ordered, it must wait for its turn in the sequencer anyway.
               if (impl_ptr->ordered) impl_ptr->exit->try_put(item);
@@ -206,7 +318,8 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
   }
   if (!rooms.empty()) impl.timer = std::make_unique<RoomTimer>(std::move(rooms), internal::CycleClock::NanosPerTick());
   for (size_t i = 0; i < impl.nodes.size(); ++i) {
-    StageNode& node = *impl.nodes[i];
+    // A group's item leaves from its fan-in; the fan-out node itself sends nothing on.
+    StageNode& node = impl.fan_ins[i] ? *impl.fan_ins[i] : *impl.nodes[i];
     if (i + 1 < impl.nodes.size()) {
       flow::make_edge(flow::output_port<0>(node), *impl.nodes[i + 1]);
     } else {

@@ -295,6 +295,14 @@ EngineStats Engine::Stats() const {
     for (const EdgeSpec& e : spec_.edges) {
       if (e.to == n.id) n.inputs.push_back(e.from);
     }
+    if (const std::string& group = stage->spec().group; !group.empty()) {
+      // Inside a parallel branch: fed by the previous node of the branch, or by the group.
+      for (const std::vector<size_t>& branch : spec_.FindNode(group)->parallel->branches) {
+        for (size_t k = 0; k < branch.size(); ++k) {
+          if (spec_.nodes[branch[k]].id == n.id) n.inputs.push_back(k == 0 ? group : spec_.nodes[branch[k - 1]].id);
+        }
+      }
+    }
     if (NodeCache* cache = stage->cache()) {
       n.cache_enabled = true;
       n.cache = cache->Stats();

@@ -23,6 +23,7 @@
 namespace refinery {
 
 class Admission;
+struct FanState;
 
 using Clock = std::chrono::steady_clock;
 using TokenIds = std::vector<int32_t>;
@@ -100,6 +101,14 @@ class Item {
     return *loop_;
   }
 
+  // Engine internals: a copy made for a parallel branch points at its fan-out (graph/parallel_group.h).
+  void SetFanOut(std::shared_ptr<FanState> state, int branch) {
+    fan_out_ = std::move(state);
+    branch_ = branch;
+  }
+  const std::shared_ptr<FanState>& fan_out() const { return fan_out_; }
+  int branch() const { return branch_; }
+
   // Engine internals: the admission slot this item holds (returned on destruction).
   void HoldAdmission(Admission* admission) { admission_ = admission; }
 
@@ -123,6 +132,8 @@ class Item {
   std::vector<NodeTiming> trace_;
   Admission* admission_ = nullptr;
   std::unique_ptr<LoopState> loop_;
+  std::shared_ptr<FanState> fan_out_;
+  int branch_ = -1;
 
   static std::atomic<int64_t> live_;
   static std::atomic<int64_t> peak_live_;

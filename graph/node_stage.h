@@ -38,6 +38,9 @@ class NodeStage {
     Record(item, 0, false);
   }
 
+  // A parallel group's stage: the item spent `ns` from fan-out to fan-in.
+  void RecordGroup(Item& item, int64_t ns) { Record(item, ns, false); }
+
   // The node's waiting room (`queue:` in its spec), or null.
   WaitingRoom* room() const { return room_.get(); }
 

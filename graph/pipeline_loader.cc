@@ -10,6 +10,7 @@
 #include "graph/internal/did_you_mean.h"
 #include "graph/internal/pipeline_topology.h"
 #include "graph/internal/queue_spec_parser.h"
+#include "graph/parallel_group.h"
 #include "graph/internal/yaml_guard.h"
 #include "graph/internal/yaml_util.h"
 #include "graph/registry.h"
@@ -175,53 +176,165 @@ class PipelineValidator {
                                             Describe(nodes));
       return;
     }
-    std::map<std::string, SourceLocation> seen;
     for (const YAML::Node& n : nodes) {
-      if (!n.IsMap()) {
-        diags_.Error(Where(file_, n), "a node must be a mapping with 'id' and 'type', found " +
-                                          Describe(n));
-        continue;
-      }
-      NodeSpec node;
-      node.where = Where(file_, n);
-      const YAML::Node id = n["id"];
-      const YAML::Node type = n["type"];
-      static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
-      if (!id) {
-        diags_.Error(node.where, "node without an 'id'");
-        continue;
-      }
-      if (!id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
-        diags_.Error(Where(file_, id), "node id must be a name like 'summarize_1' (letters, digits, "
-                                       "'_' and '-'), found " + Describe(id));
-        continue;
-      }
-      node.id = id.Scalar();
-      const std::string ctx = "node '" + node.id + "'";
-      if (auto it = seen.find(node.id); it != seen.end()) {
-        diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " +
-                                           std::to_string(it->second.line));
-        continue;
-      }
-      seen.emplace(node.id, Where(file_, id));
-      if (!type || !type.IsScalar()) {
-        diags_.Error(node.where, ctx + ": missing 'type' (registered types: " +
-                                     JoinNames(NodeRegistry::Global().Types()) + ")");
-        continue;
-      }
-      node.type = type.Scalar();
-      node.contract = NodeRegistry::Global().Find(node.type);
-      if (node.contract == nullptr) {
-        auto types = NodeRegistry::Global().Types();
-        diags_.Error(Where(file_, type), ctx + ": unknown node type '" + node.type + "'" +
-                                             DidYouMean(node.type, types) +
-                                             " (registered types: " + JoinNames(types) + ")");
-        continue;
-      }
-      ReadNode(n, node);
-      spec_.nodes.push_back(std::move(node));
+      if (n.IsMap() && n["parallel"]) ReadParallel(n);
+      else ReadNodeEntry(n, "");
     }
     CheckDefaultOptions();
+  }
+
+  // One entry of `nodes:` (or of a parallel branch, `group` naming the group). Returns whether
+  // a node was added.
+  bool ReadNodeEntry(const YAML::Node& n, const std::string& group) {
+    if (!n.IsMap()) {
+      diags_.Error(Where(file_, n), "a node must be a mapping with 'id' and 'type', found " +
+                                        Describe(n));
+      return false;
+    }
+    NodeSpec node;
+    node.where = Where(file_, n);
+    const YAML::Node id = n["id"];
+    const YAML::Node type = n["type"];
+    static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
+    if (!id) {
+      diags_.Error(node.where, "node without an 'id'");
+      return false;
+    }
+    if (!id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
+      diags_.Error(Where(file_, id), "node id must be a name like 'summarize_1' (letters, digits, "
+                                     "'_' and '-'), found " + Describe(id));
+      return false;
+    }
+    node.id = id.Scalar();
+    const std::string ctx = "node '" + node.id + "'";
+    if (auto it = seen_.find(node.id); it != seen_.end()) {
+      diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " +
+                                         std::to_string(it->second.line));
+      return false;
+    }
+    seen_.emplace(node.id, Where(file_, id));
+    if (!type || !type.IsScalar()) {
+      diags_.Error(node.where, ctx + ": missing 'type' (registered types: " +
+                                   JoinNames(NodeRegistry::Global().Types()) + ")");
+      return false;
+    }
+    node.type = type.Scalar();
+    node.contract = NodeRegistry::Global().Find(node.type);
+    if (node.contract == nullptr) {
+      auto types = NodeRegistry::Global().Types();
+      diags_.Error(Where(file_, type), ctx + ": unknown node type '" + node.type + "'" +
+                                           DidYouMean(node.type, types) +
+                                           " (registered types: " + JoinNames(types) + ")");
+      return false;
+    }
+    node.group = group;
+    ReadNode(n, node);
+    spec_.nodes.push_back(std::move(node));
+    return true;
+  }
+
+  // A parallel group: {id, parallel: {keep_best: FIELD, keep: highest|lowest, branches: {name: [nodes]}}}.
+  void ReadParallel(const YAML::Node& n) {
+    static const std::vector<std::string> kKeys = {"id", "parallel", "description"};
+    static const std::vector<std::string> kGroupKeys = {"keep_best", "keep", "branches"};
+    NodeSpec group;
+    group.where = Where(file_, n);
+    const YAML::Node id = n["id"];
+    static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
+    if (!id || !id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
+      diags_.Error(id ? Where(file_, id) : group.where, "a parallel group needs an 'id' like 'best_summary'");
+      return;
+    }
+    group.id = id.Scalar();
+    group.type = "parallel";
+    group.contract = &ParallelContract();
+    group.concurrency = Concurrency::Unlimited();
+    group.cache.enabled = false;
+    const std::string ctx = "parallel group '" + group.id + "'";
+    if (auto it = seen_.find(group.id); it != seen_.end()) {
+      diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " + std::to_string(it->second.line));
+      return;
+    }
+    seen_.emplace(group.id, Where(file_, id));
+    for (const auto& kv : n) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" + DidYouMean(key, kKeys) +
+                                                 " (allowed: " + JoinNames(kKeys) + "; a group has no type)");
+      }
+    }
+    const YAML::Node p = n["parallel"];
+    if (!p.IsMap()) {
+      diags_.Error(Where(file_, p), ctx + ": 'parallel' must be a mapping with keep_best and branches, found " + Describe(p));
+      return;
+    }
+    for (const auto& kv : p) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (std::find(kGroupKeys.begin(), kGroupKeys.end(), key) == kGroupKeys.end()) {
+        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" + DidYouMean(key, kGroupKeys) +
+                                                 " (allowed: " + JoinNames(kGroupKeys) + ")");
+      }
+    }
+    auto parallel = std::make_shared<ParallelSpec>();
+    // keep_best: one field for every branch, or {branch: field} (fields carry their node's id).
+    const YAML::Node keep_best = p["keep_best"];
+    const bool keep_ok = keep_best && ((keep_best.IsScalar() && !keep_best.Scalar().empty()) || keep_best.IsMap());
+    if (!keep_ok) {
+      diags_.Error(keep_best ? Where(file_, keep_best) : Where(file_, p),
+                   ctx + ": 'keep_best' must name the numeric field the branches are compared by (e.g. score.total), "
+                         "or map each branch to its field ({lead: score_lead.total, textrank: score_rank.total})");
+    }
+    if (const YAML::Node k = p["keep"]) {
+      const std::string v = k.IsScalar() ? k.Scalar() : "";
+      if (v == "lowest") parallel->lowest = true;
+      else if (v != "highest") diags_.Error(Where(file_, k), ctx + ": 'keep' must be highest or lowest, found " + Describe(k));
+    }
+    const YAML::Node branches = p["branches"];
+    if (!branches || !branches.IsMap() || branches.size() < 2) {
+      diags_.Error(branches ? Where(file_, branches) : Where(file_, p),
+                   ctx + ": 'branches' must map two or more branch names to lists of nodes, found " +
+                       (branches ? Describe(branches) : std::string("nothing")));
+      return;
+    }
+    const size_t group_index = spec_.nodes.size();
+    spec_.nodes.push_back(group);
+    for (const auto& kv : branches) {
+      const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      const YAML::Node list = kv.second;
+      if (!list.IsSequence() || list.size() == 0) {
+        diags_.Error(Where(file_, list), ctx + ": branch '" + name + "' must be a non-empty list of nodes, found " + Describe(list));
+        continue;
+      }
+      std::vector<size_t> members;
+      for (const YAML::Node& m : list) {
+        if (m.IsMap() && m["parallel"]) {
+          diags_.Error(Where(file_, m), ctx + ": branch '" + name + "': parallel groups do not nest");
+          continue;
+        }
+        if (m.IsMap() && m["queue"]) {
+          diags_.Error(Where(file_, m["queue"]), ctx + ": branch '" + name + "': nodes inside a branch cannot have a queue");
+          continue;
+        }
+        if (ReadNodeEntry(m, group.id)) members.push_back(spec_.nodes.size() - 1);
+      }
+      parallel->names.push_back(name);
+      parallel->branches.push_back(std::move(members));
+      std::string metric;
+      if (keep_ok && keep_best.IsScalar()) metric = keep_best.Scalar();
+      else if (keep_ok && keep_best[name] && keep_best[name].IsScalar()) metric = keep_best[name].Scalar();
+      else if (keep_ok) diags_.Error(Where(file_, keep_best), ctx + ": keep_best names no field for branch '" + name + "'");
+      parallel->metrics.push_back(metric);
+    }
+    if (keep_ok && keep_best.IsMap()) {
+      for (const auto& kv : keep_best) {
+        const std::string b = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        if (std::find(parallel->names.begin(), parallel->names.end(), b) == parallel->names.end()) {
+          diags_.Error(Where(file_, kv.first), ctx + ": keep_best names branch '" + b + "', which the group does not have" +
+                                                   DidYouMean(b, parallel->names));
+        }
+      }
+    }
+    spec_.nodes[group_index].parallel = std::move(parallel);
   }
 
   std::string Context(const NodeSpec& node) const {
@@ -410,6 +523,12 @@ class PipelineValidator {
         diags_.Error(loop.where, std::string("loop: missing '") + key + "' (a node id)");
         return;
       }
+      if (const NodeSpec* inner = v.IsScalar() ? spec_.FindNode(v.Scalar()) : nullptr; inner && !inner->group.empty()) {
+        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names node '" + inner->id +
+                                          "' inside parallel group '" + inner->group +
+                                          "'; a loop goes from and to nodes outside groups, or to a whole group");
+        return;
+      }
       if (!v.IsScalar() || OrderOf(v.Scalar()) < 0) {
         const std::string id = v.IsScalar() ? v.Scalar() : "";
         diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names no node: '" + id + "'" +
@@ -532,10 +651,13 @@ class PipelineValidator {
   void ReadEdges(const YAML::Node& root) {
     const YAML::Node edges = root["edges"];
     if (!edges) {
-      // No edges: the nodes form a chain in the order they are listed.
-      for (size_t i = 0; i + 1 < spec_.nodes.size(); ++i) {
-        spec_.edges.push_back({spec_.nodes[i].id, spec_.nodes[i + 1].id, spec_.nodes[i].where,
-                               spec_.nodes[i + 1].where});
+      // No edges: the nodes form a chain in the order they are listed (a parallel group is one
+      // link of the chain; its branch nodes are not).
+      const NodeSpec* prev = nullptr;
+      for (const NodeSpec& node : spec_.nodes) {
+        if (!node.group.empty()) continue;
+        if (prev) spec_.edges.push_back({prev->id, node.id, prev->where, node.where});
+        prev = &node;
       }
       return;
     }
@@ -550,6 +672,7 @@ class PipelineValidator {
   std::optional<Concurrency> default_concurrency_;
   std::optional<CacheOverride> default_cache_;
   std::map<std::string, std::pair<YAML::Node, YAML::Node>> default_options_;
+  std::map<std::string, SourceLocation> seen_;  // node ids so far, for duplicates
 };
 
 StatusOr<PipelineSpec> LoadFromText(const std::string& text, const std::string& file,

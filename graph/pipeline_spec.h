@@ -45,6 +45,15 @@ struct QueueSpec {
   SourceLocation where;
 };
 
+// Parallel alternatives (a `parallel:` entry in `nodes:`): every branch runs on its own copy of
+// the item at the same time; the copy whose `metric` is best continues as the item.
+struct ParallelSpec {
+  std::vector<std::string> metrics;           // keep_best, per branch: the numeric field compared
+  bool lowest = false;                        // keep: lowest (default: highest)
+  std::vector<std::string> names;             // branch names, in file order (ties go to the first)
+  std::vector<std::vector<size_t>> branches;  // each branch's nodes: indices into PipelineSpec::nodes
+};
+
 struct NodeSpec {
   std::string id;
   std::string type;
@@ -52,6 +61,8 @@ struct NodeSpec {
   Concurrency concurrency;
   CacheSpec cache;                      // cache.enabled is false for non-cacheable types
   QueueSpec queue;                      // waiting room in front of the node (off by default)
+  std::shared_ptr<const ParallelSpec> parallel;  // set on a parallel group (type "parallel")
+  std::string group;                    // for a node inside a group's branch: the group's id
   OptionValues options;                 // every declared option, defaults filled in
   SourceLocation where;
 };
@@ -97,7 +108,7 @@ struct PipelineSpec {
   std::string version;
   std::string description;
   int64_t max_in_flight = 64;
-  std::vector<NodeSpec> nodes;          // in file order
+  std::vector<NodeSpec> nodes;          // in file order; a group's branch nodes follow the group
   std::vector<EdgeSpec> edges;          // expanded from chains
   std::vector<LoopSpec> loops;          // at most one in this version
   // Execution order: a topological order of the edges, ties broken by node id so that the

@@ -78,11 +78,16 @@ std::vector<EdgeSpec> ParseEdges(const YAML::Node& edges, const std::string& fil
 }
 
 void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
+  // Vertices are the nodes outside parallel groups, and the groups themselves: a group's branch
+  // nodes are wired by the group, not by edges.
   std::map<std::string, size_t> index;
   std::vector<std::string> ids;
+  size_t vertices = 0;
   for (size_t i = 0; i < spec.nodes.size(); ++i) {
+    if (!spec.nodes[i].group.empty()) continue;
     index.emplace(spec.nodes[i].id, i);
     ids.push_back(spec.nodes[i].id);
+    ++vertices;
   }
   const size_t n = spec.nodes.size();
   std::vector<std::set<size_t>> succ(n);
@@ -91,7 +96,12 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
   for (const EdgeSpec& e : spec.edges) {
     bool ok = true;
     for (const std::string* id : {&e.from, &e.to}) {
-      if (!index.count(*id)) {
+      if (const NodeSpec* inner = spec.FindNode(*id); inner && !inner->group.empty()) {
+        diags.Error(id == &e.from ? e.where : e.to_where, "edge " + e.from + " -> " + e.to + ": node '" + *id +
+                                                              "' is inside parallel group '" + inner->group +
+                                                              "'; edges connect the group");
+        ok = false;
+      } else if (!index.count(*id)) {
         diags.Error(id == &e.from ? e.where : e.to_where, "edge " + e.from + " -> " + e.to + ": no node with id '" + *id + "'" +
                                  DidYouMean(*id, ids) + " (nodes: " + JoinNames(ids) + ")");
         ok = false;
@@ -118,7 +128,7 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
                       std::greater<>>
       ready;
   for (size_t i = 0; i < n; ++i) {
-    if (remaining[i] == 0) ready.push({spec.nodes[i].id, i});
+    if (remaining[i] == 0 && spec.nodes[i].group.empty()) ready.push({spec.nodes[i].id, i});
   }
   std::vector<size_t> order;
   while (!ready.empty()) {
@@ -129,11 +139,11 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
       if (--remaining[j] == 0) ready.push({spec.nodes[j].id, j});
     }
   }
-  if (order.size() != n) {
+  if (order.size() != vertices) {
     // Report each cycle once: walk from a node left over until a node repeats.
     std::set<size_t> reported;
     for (size_t start = 0; start < n; ++start) {
-      if (remaining[start] == 0 || reported.count(start)) continue;
+      if (remaining[start] == 0 || reported.count(start) || !spec.nodes[start].group.empty()) continue;
       std::vector<size_t> path;
       std::map<size_t, size_t> pos;
       size_t cur = start;
@@ -168,9 +178,9 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
     return;
   }
   // Reachability: with edges given, every node must be on one (an isolated node never runs).
-  if (n > 1) {
+  if (vertices > 1) {
     for (size_t i = 0; i < n; ++i) {
-      if (indegree[i] == 0 && succ[i].empty()) {
+      if (indegree[i] == 0 && succ[i].empty() && spec.nodes[i].group.empty()) {
         const NodeSpec& node = spec.nodes[i];
         diags.Error(node.where, "node '" + node.id + "' (" + node.type +
                                     "): unreachable: no edge leads to or from it");

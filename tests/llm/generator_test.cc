@@ -204,6 +204,12 @@ TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
     r.fields["text"] = prompts[i];
     b.push_back((*batched)->Submit(std::move(r)));
   }
+  // Drain lets waiting requests go without company: first let all five reach the queue.
+  for (int i = 0; i < 5000; ++i) {
+    const EngineStats s = (*batched)->Stats();
+    if (s.nodes[0].queue->batched_items == 4 && s.nodes[0].queue->waiting == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   (*batched)->Drain();
   for (size_t i = 0; i < prompts.size(); ++i) {
     refinery::Request r;
