@@ -26,6 +26,7 @@ struct FlowGraph::Impl {
   std::vector<std::vector<flow::receiver<ItemPtr>*>> branch_heads;
   std::vector<std::unique_ptr<StageNode>> fan_ins;
   std::vector<std::unique_ptr<flow::function_node<ItemPtr>>> branch_nodes;
+  std::vector<std::vector<std::string>> group_writes;  // by position: fields the branches write, sorted
   std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
   std::unique_ptr<flow::function_node<ItemPtr>> sink;
   flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
@@ -57,7 +58,8 @@ void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {
   state->results.resize(heads.size());
   state->remaining.store(int(heads.size()));
   state->start_ticks = internal::CycleClock::Now();
-  for (size_t b = 0; b < heads.size(); ++b) heads[b]->try_put(CloneForBranch(*item, state, int(b)));
+  const FieldMap fields = FieldsForBranches(*item, group_writes[i]);
+  for (size_t b = 0; b < heads.size(); ++b) heads[b]->try_put(CloneForBranch(*item, fields, state, int(b)));
 }
 
 void FlowGraph::Impl::FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports) {
@@ -192,6 +194,13 @@ void FlowGraph::Impl::WireGroup(size_t i, const std::vector<std::vector<NodeStag
       impl.graph, flow::unlimited,
       [i, impl_ptr](const ItemPtr& copy, StageNode::output_ports_type& ports) { impl_ptr->FanIn(i, copy, ports); });
   StageNode* fan_in = impl.fan_ins[i].get();
+  std::vector<std::string>& writes = impl.group_writes[i];
+  writes = chain[i]->io().writes;
+  for (const std::string& name : chain[i]->spec().parallel->names) writes.push_back(chain[i]->spec().id + "." + name);
+  for (const std::vector<NodeStage*>& branch : branches) {
+    for (const NodeStage* stage : branch) writes.insert(writes.end(), stage->io().writes.begin(), stage->io().writes.end());
+  }
+  std::sort(writes.begin(), writes.end());
   for (const std::vector<NodeStage*>& branch : branches) {
     // Built back to front, so each node knows the next. A failed copy goes straight to the
     // fan-in: the group decides what a failed branch means.
@@ -279,6 +288,7 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
   impl.chain = chain;
   impl.branch_heads.resize(chain.size());
   impl.fan_ins.resize(chain.size());
+  impl.group_writes.resize(chain.size());
   std::vector<RoomTimer::Room> rooms;
   for (size_t i = 0; i < chain.size(); ++i) {
     NodeStage* stage = chain[i];

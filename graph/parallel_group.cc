@@ -1,5 +1,6 @@
 #include "graph/parallel_group.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace refinery {
@@ -30,9 +31,17 @@ const NodeContract& ParallelContract() {
   return contract;
 }
 
-ItemPtr CloneForBranch(const Item& parent, const std::shared_ptr<FanState>& state, int branch) {
+FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& writes) {
+  FieldMap fields;
+  for (const auto& [name, value] : parent.fields()) {
+    if (!std::binary_search(writes.begin(), writes.end(), name)) fields.emplace(name, value);
+  }
+  return fields;
+}
+
+ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields, const std::shared_ptr<FanState>& state, int branch) {
   auto clone = std::make_shared<Item>(parent.id(), parent.type(), parent.priority(), parent.seq());
-  clone->set_fields(parent.fields());
+  clone->set_fields(fields);
   clone->set_iteration(parent.iteration());
   clone->set_deadline_ticks(parent.deadline_ticks());
   clone->SetFanOut(state, branch);

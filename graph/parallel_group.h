@@ -37,9 +37,13 @@ struct FanState {
   uint64_t start_ticks = 0;
 };
 
-// A copy of `parent` for branch `branch`: same id, type, priority, seq, deadline, iteration and
-// fields; holds no admission slot (the parent does).
-ItemPtr CloneForBranch(const Item& parent, const std::shared_ptr<FanState>& state, int branch);
+// A copy of `parent` for branch `branch` with `fields`: same id, type, priority, seq, deadline and
+// iteration; holds no admission slot (the parent does).
+ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields, const std::shared_ptr<FanState>& state, int branch);
+
+// The parent's fields without those the group's branches write (`writes`, sorted): what a
+// previous pass round a loop left from another branch must not leak into this pass's winner.
+FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& writes);
 
 // The fan-in: moves the best branch's fields (and every branch's node timings) into the parent
 // and writes <group>.chosen, <group>.score (the winner's metric) and <group>.<branch> (each

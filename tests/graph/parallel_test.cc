@@ -117,6 +117,7 @@ TEST(Parallel, ALoopGoesRoundTheGroupWithBranchAdjustments) {
   EXPECT_EQ(Text(r, "best.chosen"), "a");
   EXPECT_EQ(Number(r, "best.score"), 5);
   EXPECT_EQ(Text(r, "loop.stop_reason"), "passed");
+  EXPECT_FALSE(r.fields.count("lb.value")) << "b won the earlier passes; its fields must not leak into a's win";
 }
 
 TEST(Parallel, MistakesAreLocated) {

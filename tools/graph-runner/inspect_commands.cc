@@ -103,6 +103,16 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
     for (const EdgeSpec& e : spec->edges) {
       std::printf("  \"%s\" -> \"%s\";\n", DotEscape(e.from).c_str(), DotEscape(e.to).c_str());
     }
+    for (const NodeSpec& n : spec->nodes) {  // a group fans out to its branches (dashed)
+      if (!n.parallel) continue;
+      for (const std::vector<size_t>& branch : n.parallel->branches) {
+        std::string prev = n.id;
+        for (size_t m : branch) {
+          std::printf("  \"%s\" -> \"%s\" [style=dashed];\n", DotEscape(prev).c_str(), DotEscape(spec->nodes[m].id).c_str());
+          prev = spec->nodes[m].id;
+        }
+      }
+    }
     std::printf("}\n");
     return 0;
   }
@@ -118,6 +128,23 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
     std::printf("  - id: %s\n    type: %s (version %s)\n    concurrency: %s\n    cache: %s\n",
                 n.id.c_str(), n.type.c_str(), n.contract->version.c_str(),
                 n.concurrency.ToString().c_str(), CacheText(n).c_str());
+    if (n.queue.enabled) {
+      const BatchSpec& b = n.queue.batch;
+      std::printf("    queue: %s order, batches up to %d items%s, delay %g ms%s\n",
+                  n.queue.order == QueueSpec::kPriority ? "priority" : "fifo", b.max_items,
+                  b.max_tokens > 0 ? (" / " + std::to_string(b.max_tokens) + " of " + b.size_field).c_str() : "",
+                  b.max_delay_ms, b.adapt ? " (adapted)" : "");
+    }
+    if (n.parallel) {
+      std::printf("    keeps the branch with the %s value of its keep_best field:\n", n.parallel->lowest ? "lowest" : "highest");
+      for (size_t b = 0; b < n.parallel->branches.size(); ++b) {
+        std::printf("      %s (%s):", n.parallel->names[b].c_str(), n.parallel->metrics[b].c_str());
+        for (size_t m : n.parallel->branches[b]) {
+          std::printf(" %s (%s)", spec->nodes[m].id.c_str(), spec->nodes[m].type.c_str());
+        }
+        std::printf("\n");
+      }
+    }
     if (!n.options.all().empty()) std::printf("    options:\n");
     for (const auto& [name, value] : n.options.all()) {
       std::printf("      %s: %s\n", name.c_str(), OptionValueToString(value).c_str());
@@ -142,8 +169,8 @@ int NodesCommand(const std::string& type) {
   for (const std::string& t : types) {
     const NodeContract& c = *registry.Find(t);
     std::printf("%s (version %s): %s\n", c.type.c_str(), c.version.c_str(), c.summary.c_str());
-    std::printf("  concurrency: %s (default)   cacheable: %s\n",
-                c.default_concurrency.ToString().c_str(), c.cacheable ? "yes" : "no");
+    std::printf("  concurrency: %s (default)   cacheable: %s   accepts batches: %s\n",
+                c.default_concurrency.ToString().c_str(), c.cacheable ? "yes" : "no", c.accepts_batches ? "yes" : "no");
     if (!c.reads.empty()) std::printf("  reads: %s\n", c.reads.c_str());
     if (!c.writes.empty()) std::printf("  writes: %s\n", c.writes.c_str());
     for (const OptionDef& d : c.options.defs()) {
