@@ -36,6 +36,11 @@ struct FlowGraph::Impl {
   bool ordered = false;
   std::unique_ptr<RoomTimer> timer;  // only when some node has a waiting room
 
+  // What to send node i for `item`: the item itself, or - when stage i has a waiting room, which
+  // takes the item now, in the sending thread - a tick that makes a graph thread pump the room.
+  // Entering synchronously is what keeps priority: an arrival queued as a flow-graph task would
+  // wait in the task queue (FIFO) while the room's bodies hold every thread.
+  ItemPtr Enter(size_t i, const ItemPtr& item);
   // Where an item goes after stage i ran it: the error port, back round the loop, or on.
   void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
   // Fails an item its deadline took out of stage i's waiting room.
@@ -50,6 +55,16 @@ struct FlowGraph::Impl {
   // Group i: a branch's copy is back; the last one merges them and routes the item on.
   void FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports);
 };
+
+ItemPtr FlowGraph::Impl::Enter(size_t i, const ItemPtr& item) {
+  WaitingRoom* room = chain[i]->room();
+  if (room == nullptr) return item;
+  if (std::optional<std::string> error = room->Add(item, internal::CycleClock::Now())) {
+    chain[i]->FailHere(*item, *error);
+    exit->try_put(item);
+  }
+  return ItemPtr();
+}
 
 void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {
   const std::vector<flow::receiver<ItemPtr>*>& heads = branch_heads[i];
@@ -86,7 +101,7 @@ void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_por
       // Back to the loop's first node. It queues (never rejects), and the item still holds its
       // admission slot: no deadlock, no loss, no growth in items in flight.
       chain[loop_to]->stats().arrived.Add();
-      nodes[loop_to]->try_put(item);
+      nodes[loop_to]->try_put(Enter(loop_to, item));
       return;
     }
     if (item->failed()) {
@@ -94,8 +109,12 @@ void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_por
       return;
     }
   }
-  if (i + 1 < nodes.size()) chain[i + 1]->stats().arrived.Add();
-  std::get<0>(ports).try_put(item);
+  if (i + 1 < nodes.size()) {
+    chain[i + 1]->stats().arrived.Add();
+    std::get<0>(ports).try_put(Enter(i + 1, item));
+  } else {
+    std::get<0>(ports).try_put(item);
+  }
 }
 
 void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
@@ -362,7 +381,7 @@ void FlowGraph::Put(const ItemPtr& item) {
   stages_.front()->stats().arrived.Add();
   // The first node queues (it never rejects), so try_put always succeeds; the gate in front
   // bounds how much it can queue.
-  impl_->nodes.front()->try_put(item);
+  impl_->nodes.front()->try_put(impl_->Enter(0, item));
 }
 
 void FlowGraph::WaitForAll() { impl_->graph.wait_for_all(); }
@@ -423,7 +442,7 @@ void FlowGraph::Stream(const RequestSource& next, const ItemFactory& make, Admis
                       std::get<1>(ports).try_put(item);
                     } else {
                       first.arrived.Add();
-                      std::get<0>(ports).try_put(item);
+                      std::get<0>(ports).try_put(impl_->Enter(0, item));
                     }
                   });
   flow::make_edge(reader, limiter);
