@@ -142,7 +142,7 @@ void FillQueue(const WaitingRoomStats& q, proto::QueueReport* out) {
   out->set_adapt(q.adapt);
   out->set_adapt_grow(q.adapt_grow);
   out->set_adapt_shrink(q.adapt_shrink);
-  out->set_adapt_delay_cuts(q.adapt_delay_cuts);
+  out->set_adapt_fits(q.adapt_fits);
   out->set_last_window_p95_ms(q.last_window_p95_ms);
 }
 

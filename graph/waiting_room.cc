@@ -157,7 +157,8 @@ void WaitingRoom::Finish(const Batch& batch, uint64_t now) {
   }
   ++window_batches_;
   if (batch.reason == FlushReason::kFull || batch.reason == FlushReason::kTokens) ++window_filled_;
-  if (batch.reason == FlushReason::kDelay && int(batch.items.size()) * 2 < max_items_) ++window_delay_half_empty_;
+  if (batch.reason == FlushReason::kDelay) ++window_on_delay_;
+  window_items_ += int(batch.items.size());
   if (window_batches_ >= kAdaptWindowBatches) Adapt();
 }
 
@@ -167,29 +168,33 @@ void WaitingRoom::Adapt() {
   std::nth_element(window_ms_.begin(), window_ms_.begin() + ptrdiff_t(k), window_ms_.end());
   const double p95 = window_ms_[k];
   stats_.last_window_p95_ms = p95;
+  if (hold_windows_ > 0) --hold_windows_;
   if (p95 > b.target_p95_ms) {
+    // Over the target: smaller batches, less waiting.
     const int items = std::max(b.min_items, std::min(max_items_ - 1, int(max_items_ * 0.75)));
     const double delay = std::max(b.min_delay_ms, max_delay_ms_ * 0.5);
     if (items != max_items_ || delay != max_delay_ms_) ++stats_.adapt_shrink;
     max_items_ = items;
     max_delay_ms_ = delay;
-  } else if (p95 < 0.8 * b.target_p95_ms) {
-    if (window_filled_ * 2 >= window_batches_) {
-      // Batches fill up and there is latency to spare: bigger batches, a little more patience.
-      const int items = std::min(b.adapt_max_items, std::max(max_items_ + 1, int(std::ceil(max_items_ * 1.25))));
-      const double delay = std::min(b.adapt_max_delay_ms, std::max(max_delay_ms_ * 1.25, max_delay_ms_ + 0.1));
-      if (items != max_items_ || delay != max_delay_ms_) ++stats_.adapt_grow;
-      max_items_ = items;
-      max_delay_ms_ = delay;
-    } else if (window_delay_half_empty_ * 2 >= window_batches_) {
-      // Batches leave on the delay half empty: the wait buys little batching at low load.
-      const double delay = std::max(b.min_delay_ms, max_delay_ms_ * 0.75);
-      if (delay != max_delay_ms_) ++stats_.adapt_delay_cuts;
-      max_delay_ms_ = delay;
-    }
+  } else if (window_on_delay_ * 2 >= window_batches_) {
+    // Most batches left on the delay, not full: no more arrives within it than the mean batch.
+    // Fit the limit to that, so batches leave full at once instead of waiting (one client alone
+    // gets max_items 1: no waiting at all). Then hold a few windows before probing upwards.
+    const int mean = int(std::ceil(double(window_items_) / double(window_batches_)));
+    const int items = std::clamp(mean, b.min_items, max_items_);
+    if (items != max_items_) ++stats_.adapt_fits;
+    max_items_ = items;
+    hold_windows_ = 4;
+  } else if (p95 < 0.8 * b.target_p95_ms && window_filled_ * 2 >= window_batches_ && hold_windows_ == 0) {
+    // Batches fill up and there is latency to spare: bigger batches, a little more patience.
+    const int items = std::min(b.adapt_max_items, std::max(max_items_ + 1, int(std::ceil(max_items_ * 1.25))));
+    const double delay = std::min(b.adapt_max_delay_ms, std::max(max_delay_ms_ * 1.25, max_delay_ms_ + 0.1));
+    if (items != max_items_ || delay != max_delay_ms_) ++stats_.adapt_grow;
+    max_items_ = items;
+    max_delay_ms_ = delay;
   }
   window_ms_.clear();
-  window_batches_ = window_filled_ = window_delay_half_empty_ = 0;
+  window_batches_ = window_filled_ = window_on_delay_ = window_items_ = 0;
 }
 
 uint64_t WaitingRoom::NextDue(uint64_t now) const {

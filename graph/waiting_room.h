@@ -9,9 +9,10 @@
 //   - deadlines: items whose deadline passed are taken out (TakeExpired) to fail at that moment;
 //   - concurrency: at most `concurrency` batches run at once (0: no limit);
 //   - adaptation (batch.adapt): every 16 batches, compare the p95 time items spent here (waiting
-//     + running) with the target; grow max_items and max_delay_ms by 25% while it is under 80% of
-//     the target and batches fill up, shrink them when it is over, and shorten the delay when
-//     batches leave on the delay half empty (waiting is not filling them). Within the bounds.
+//     + running) with the target: over it, shrink max_items by 25% and halve the delay; when most
+//     batches left on the delay (load does not fill them), fit max_items to the mean batch so
+//     they leave full without waiting; when batches fill and p95 is under 80% of the target, grow
+//     max_items and the delay by 25% (not in the 4 windows after a fit). Within the bounds.
 //
 // Pure logic with the time passed in (internal::CycleClock ticks), so tests drive it directly;
 // the compiler calls it from node bodies and the RoomTimer thread. Thread-safe.
@@ -50,7 +51,7 @@ struct WaitingRoomStats {
   int max_items = 1;
   double max_delay_ms = 0;
   bool adapt = false;
-  int64_t adapt_grow = 0, adapt_shrink = 0, adapt_delay_cuts = 0;
+  int64_t adapt_grow = 0, adapt_shrink = 0, adapt_fits = 0;  // fits: max_items cut to the arrivals
   double last_window_p95_ms = 0;      // p95 time at the node over the last adaptation window
 };
 
@@ -119,7 +120,8 @@ class WaitingRoom {
   int max_items_;
   double max_delay_ms_;
   std::vector<double> window_ms_;
-  int window_batches_ = 0, window_filled_ = 0, window_delay_half_empty_ = 0;
+  int window_batches_ = 0, window_filled_ = 0, window_on_delay_ = 0, window_items_ = 0;
+  int hold_windows_ = 0;  // windows to wait after fitting before growing again
   WaitingRoomStats stats_;
 };
 

@@ -297,9 +297,9 @@ std::string RenderHtmlReport(const proto::RunReport& r) {
                   Escape(n.id()).c_str(), q.order().c_str(), (long long)q.arrived(), (long long)q.batches(),
                   q.mean_batch_size(), flush("full"), flush("tokens"), flush("delay"), flush("drain"), q.mean_wait_ms(),
                   q.max_wait_ms(), (long long)q.expired(), q.max_items(), q.max_delay_ms(),
-                  q.adapt() ? Fmt(" (adapted: %lld up, %lld down, %lld delay cuts; last p95 %.1f ms)",
+                  q.adapt() ? Fmt(" (adapted: %lld up, %lld down, %lld fitted to arrivals; last p95 %.1f ms)",
                                   (long long)q.adapt_grow(), (long long)q.adapt_shrink(),
-                                  (long long)q.adapt_delay_cuts(), q.last_window_p95_ms()).c_str()
+                                  (long long)q.adapt_fits(), q.last_window_p95_ms()).c_str()
                             : "");
   }
   if (!queues.empty()) {

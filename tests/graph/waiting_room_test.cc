@@ -216,23 +216,37 @@ TEST(WaitingRoom, AdaptationGrowsUnderTheTargetAndShrinksOverIt) {
   EXPECT_DOUBLE_EQ(s.last_window_p95_ms, 300);
 }
 
-TEST(WaitingRoom, AdaptationCutsADelayThatDoesNotFillBatches) {
+TEST(WaitingRoom, AdaptationFitsTheBatchToWhatArrives) {
   QueueSpec q = Queue(QueueSpec::kFifo, 8, 4);
   q.batch.adapt = true;
   q.batch.target_p95_ms = 100;
   WaitingRoom room(q, 1, 1.0);
   uint64_t now = 1;
-  for (int k = 0; k < 16; ++k) {  // one item at a time: each leaves on the delay, alone
+  auto alone = [&] {  // one client: an item arrives, waits for company that never comes
     room.Add(MakeItem("x"), now);
     now += 5 * kMs;
     auto b = room.TakeBatch(now);
-    ASSERT_TRUE(b);
-    EXPECT_EQ(b->reason, FlushReason::kDelay);
+    EXPECT_TRUE(b);
+    if (!b) return FlushReason::kDrain;
     room.Finish(*b, now + kMs);
-  }
-  EXPECT_DOUBLE_EQ(room.Stats().max_delay_ms, 3);
-  EXPECT_EQ(room.Stats().max_items, 8);
-  EXPECT_EQ(room.Stats().adapt_delay_cuts, 1);
+    return b->reason;
+  };
+  for (int k = 0; k < 16; ++k) EXPECT_EQ(alone(), FlushReason::kDelay);
+  EXPECT_EQ(room.Stats().max_items, 1) << "fitted to the one item that arrives per batch";
+  EXPECT_EQ(room.Stats().adapt_fits, 1);
+  // Now an item leaves at once: nothing waits for company.
+  room.Add(MakeItem("y"), now);
+  auto b = room.TakeBatch(now);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->reason, FlushReason::kFull);
+  room.Finish(*b, now);
+  // Full batches with latency to spare do not grow right after a fit (4 windows hold) ...
+  for (int w = 0; w < 3; ++w) RunWindow(room, now, 10);
+  EXPECT_EQ(room.Stats().max_items, 1);
+  // ... and then probe upwards again.
+  RunWindow(room, now, 10);
+  RunWindow(room, now, 10);
+  EXPECT_GT(room.Stats().max_items, 1);
 }
 
 }  // namespace

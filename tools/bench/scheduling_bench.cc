@@ -104,7 +104,7 @@ void Priority() {
 
 std::string InferYaml(const std::string& model, const std::string& variant) {
   std::string y = "pipeline: bench-batching\nmax_in_flight: 64\nnodes:\n  - id: llm\n    type: infer\n    model: " +
-                  model + "\n    max_new_tokens: 32\n    max_batch: 16\n    prompt: \"{text}\"\n";
+                  model + "\n    max_new_tokens: 32\n    max_batch: 16\n    prompt: \"{text}\"\n    cache: false\n";
   if (variant == "serial") y += "    concurrency: serial\n";
   if (variant == "batch 8") y += "    queue: {batch: {max_items: 8, max_delay_ms: 2}}\n";
   if (variant == "adaptive") {
@@ -148,9 +148,9 @@ void Batching(const std::string& model) {
       if (std::string(variant) == "adaptive") {
         const EngineStats s = engine->Stats();
         const WaitingRoomStats& q = *s.nodes[0].queue;
-        std::printf("%-10s %8s adapted to max_items %d, delay %.2f ms (%lld up, %lld down, %lld delay cuts), "
+        std::printf("%-10s %8s adapted to max_items %d, delay %.2f ms (%lld up, %lld down, %lld fitted to arrivals), "
                     "mean queue batch %.2f\n", "", "", q.max_items, q.max_delay_ms, (long long)q.adapt_grow,
-                    (long long)q.adapt_shrink, (long long)q.adapt_delay_cuts,
+                    (long long)q.adapt_shrink, (long long)q.adapt_fits,
                     q.batches ? double(q.batched_items) / double(q.batches) : 0.0);
       }
     }

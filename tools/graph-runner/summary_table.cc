@@ -86,8 +86,8 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
                "tokens %lld / delay %lld / drain %lld, mean wait %.2f ms, %lld expired by deadline\n",
                n.id.c_str(), q.order.c_str(), (long long)q.batches,
                q.batches ? double(q.batched_items) / double(q.batches) : 0.0, q.max_items, q.max_delay_ms,
-               q.adapt ? Fmt(", adapted: %lld up, %lld down, %lld delay cuts", (long long)q.adapt_grow,
-                             (long long)q.adapt_shrink, (long long)q.adapt_delay_cuts).c_str() : "",
+               q.adapt ? Fmt(", adapted: %lld up, %lld down, %lld fitted to arrivals", (long long)q.adapt_grow,
+                             (long long)q.adapt_shrink, (long long)q.adapt_fits).c_str() : "",
                (long long)q.flushes[0], (long long)q.flushes[1], (long long)q.flushes[2], (long long)q.flushes[3],
                q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0.0, (long long)q.expired);
   }
