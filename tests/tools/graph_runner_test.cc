@@ -165,6 +165,33 @@ TEST_F(GraphRunner, DescribeDotAndNodes) {
   EXPECT_EQ(Run("nodes nromalize").rc, 2);
 }
 
+TEST_F(GraphRunner, QueuesDeadlinesAndParallelGroups) {
+  fs::path pipeline = Write("q.yaml", "pipeline: q\nnodes:\n  - {id: slow, type: delay, mode: spin, micros: 30000, "
+                                      "concurrency: serial, queue: {order: priority}}\n");
+  fs::path input = Write("in.jsonl", "{\"id\":\"a\",\"text\":\"x\"}\n"
+                                     "{\"id\":\"b\",\"text\":\"x\",\"deadline_ms\":1}\n"
+                                     "{\"id\":\"c\",\"text\":\"x\",\"deadline_ms\":-5}\n");
+  Outcome o = Run("run " + pipeline.string() + " --ordered --no-progress --input " + input.string());
+  EXPECT_EQ(o.rc, 1) << o.err;
+  std::vector<std::string> lines;
+  std::istringstream s(o.out);
+  for (std::string l; std::getline(s, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 3u) << o.out;
+  EXPECT_THAT(lines[0], HasSubstr("\"status\":\"ok\""));
+  EXPECT_THAT(lines[1], HasSubstr("deadline passed"));
+  EXPECT_THAT(lines[2], HasSubstr("deadline_ms must be a number of milliseconds >= 0"));
+  EXPECT_THAT(o.err, HasSubstr("queue slow (priority)"));
+
+  Outcome d = Run("describe " + pipelines_ + "/summarize-alternatives.yaml");
+  EXPECT_EQ(d.rc, 0) << d.err;
+  EXPECT_THAT(d.out, HasSubstr("keeps the branch with the highest value of its keep_best field"));
+  EXPECT_THAT(d.out, HasSubstr("textrank (score_tr.total): textrank (summarize) score_tr (score)"));
+  Outcome dot = Run("describe --dot " + pipelines_ + "/summarize-alternatives.yaml");
+  EXPECT_THAT(dot.out, HasSubstr("\"best\" -> \"centroid\" [style=dashed];"));
+  Outcome infer = Run("describe " + pipelines_ + "/refine-infer.yaml");
+  EXPECT_THAT(infer.out, HasSubstr("queue: priority order, batches up to 8 items, delay 2 ms (adapted)"));
+}
+
 TEST_F(GraphRunner, ArgumentErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(Run("run").rc, 2);
   EXPECT_EQ(Run("run x.yaml --threads=-3").rc, 2);

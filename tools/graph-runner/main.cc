@@ -23,8 +23,9 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "stream requests through a pipeline");
   run_cmd->add_option("pipeline", run.pipeline, "pipeline YAML file")->required();
   run_cmd->add_option("--input,-i", run.inputs,
-                      "JSON Lines file (.jsonl/.json/.ndjson), a plain text file (one request "
-                      "per file), or - for stdin (JSON Lines); repeatable")
+                      "JSON Lines file (.jsonl/.json/.ndjson: {\"id\", \"type\", \"priority\", "
+                      "\"deadline_ms\", \"text\", \"reference\", \"fields\"} per line), a plain text "
+                      "file (one request per file), or - for stdin (JSON Lines); repeatable")
       ->capture_default_str();
   run_cmd->add_option("--input-format", run.input_format, "auto, jsonl or text")
       ->check(CLI::IsMember({"auto", "jsonl", "text"}))
