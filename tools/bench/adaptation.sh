@@ -19,11 +19,14 @@ fs.writeFileSync(process.argv[2], lines.join("\n") + "\n");
 ' "$DATA/bbc-100.jsonl" "$OUT/input.jsonl"
 sed 's/^    on_exhausted: best$/    on_exhausted: best\n    adapt: true/' pipelines/refine.yaml > "$OUT/refine-adapt.yaml"
 grep -q "adapt: true" "$OUT/refine-adapt.yaml"
+# Caches off: the second round would otherwise be served from them, and latency per cycle would
+# measure the cache, not the refinement.
+printf 'cache:\n  defaults: {enabled: false}\n' > "$OUT/no-cache.yaml"
 for variant in off on; do
   pipeline=pipelines/refine.yaml
   [ "$variant" = on ] && pipeline="$OUT/refine-adapt.yaml"
   # --ordered --threads 1: every run sees the same order, so the numbers repeat.
-  build/graph-runner run "$pipeline" --input "$OUT/input.jsonl" --ordered --threads 1 --no-progress --no-summary \
+  build/graph-runner run "$pipeline" --input "$OUT/input.jsonl" --ordered --threads 1 --no-progress --no-summary --config "$OUT/no-cache.yaml" \
     -o "$OUT/results-$variant.jsonl" --report "$OUT/report-$variant.json"
   node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
