@@ -1,164 +1,14 @@
 #include "graph/compiler.h"
 
-#include <oneapi/tbb/flow_graph.h>
-
 #include <condition_variable>
 #include <mutex>
-#include <tuple>
 
 #include "graph/internal/cycle_clock.h"
 #include "graph/internal/did_you_mean.h"
-#include "graph/loop_controller.h"
+#include "graph/internal/flow_graph_impl.h"
 #include "graph/parallel_group.h"
-#include "graph/room_timer.h"
 
 namespace refinery {
-
-namespace flow = tbb::flow;
-using StageNode = flow::multifunction_node<ItemPtr, std::tuple<ItemPtr, ItemPtr>>;
-
-struct FlowGraph::Impl {
-  flow::graph graph;
-  std::vector<std::unique_ptr<StageNode>> nodes;  // by chain position
-  std::vector<NodeStage*> chain;                  // the stage at each chain position
-  // Parallel groups, by chain position (empty / null elsewhere): where each branch starts, and
-  // the fan-in that merges the branches and routes the item on like a stage.
-  std::vector<std::vector<flow::receiver<ItemPtr>*>> branch_heads;
-  std::vector<std::unique_ptr<StageNode>> fan_ins;
-  std::vector<std::unique_ptr<flow::function_node<ItemPtr>>> branch_nodes;
-  std::vector<std::vector<std::string>> group_writes;  // by position: fields the branches write, sorted
-  std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
-  std::unique_ptr<flow::function_node<ItemPtr>> sink;
-  flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
-  std::unique_ptr<LoopController> loop;
-  size_t loop_from = 0, loop_to = 0;
-  Sink sink_fn;          // the engine's, called directly for deadline failures when unordered
-  bool ordered = false;
-  std::unique_ptr<RoomTimer> timer;  // only when some node has a waiting room
-
-  // What to send node i for `item`: the item itself, or - when stage i has a waiting room, which
-  // takes the item now, in the sending thread - a tick that makes a graph thread pump the room.
-  // Entering synchronously is what keeps priority: an arrival queued as a flow-graph task would
-  // wait in the task queue (FIFO) while the room's bodies hold every thread.
-  ItemPtr Enter(size_t i, const ItemPtr& item);
-  // Where an item goes after stage i ran it: the error port, back round the loop, or on.
-  void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
-  // Fails an item its deadline took out of stage i's waiting room.
-  void FailExpired(size_t i, Item& item, double waited_ms);
-  // Stage i with a waiting room: takes in the item (null: a tick) and runs ready batches.
-  void Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
-  // Group at chain position i: the fan-out node (at nodes[i], where items for the group arrive),
-  // each branch as a chain of function nodes, and the fan-in.
-  void WireGroup(size_t i, const std::vector<std::vector<NodeStage*>>& branches);
-  // Group i: a copy of the item into every branch.
-  void FanOut(size_t i, const ItemPtr& item);
-  // Group i: a branch's copy is back; the last one merges them and routes the item on.
-  void FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports);
-};
-
-ItemPtr FlowGraph::Impl::Enter(size_t i, const ItemPtr& item) {
-  WaitingRoom* room = chain[i]->room();
-  if (room == nullptr) return item;
-  if (std::optional<std::string> error = room->Add(item, internal::CycleClock::Now())) {
-    chain[i]->FailHere(*item, *error);
-    exit->try_put(item);
-  }
-  return ItemPtr();
-}
-
-void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {
-  const std::vector<flow::receiver<ItemPtr>*>& heads = branch_heads[i];
-  auto state = std::make_shared<FanState>();
-  state->parent = item;
-  state->results.resize(heads.size());
-  state->remaining.store(int(heads.size()));
-  state->start_ticks = internal::CycleClock::Now();
-  const FieldMap fields = FieldsForBranches(*item, group_writes[i]);
-  for (size_t b = 0; b < heads.size(); ++b) heads[b]->try_put(CloneForBranch(*item, fields, state, int(b)));
-}
-
-void FlowGraph::Impl::FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports) {
-  std::shared_ptr<FanState> state = copy->fan_out();
-  state->results[size_t(copy->branch())] = copy;
-  if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  NodeStage& group = *chain[i];
-  ItemPtr parent = std::move(state->parent);
-  MergeBranches(*group.spec().parallel, group.spec().id, *parent, state->results);
-  for (ItemPtr& r : state->results) r->SetFanOut(nullptr, -1);  // break the copy <-> state cycle
-  state->results.clear();
-  const uint64_t now = internal::CycleClock::Now();
-  group.RecordGroup(*parent, int64_t(double(now - state->start_ticks) * internal::CycleClock::NanosPerTick()));
-  Route(i, parent, ports);
-}
-
-void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
-  if (item->failed()) {
-    std::get<1>(ports).try_put(item);
-    return;
-  }
-  if (loop && i == loop_from) {
-    if (loop->Again(*item)) {
-      // Back to the loop's first node. It queues (never rejects), and the item still holds its
-      // admission slot: no deadlock, no loss, no growth in items in flight.
-      chain[loop_to]->stats().arrived.Add();
-      nodes[loop_to]->try_put(Enter(loop_to, item));
-      return;
-    }
-    if (item->failed()) {
-      std::get<1>(ports).try_put(item);
-      return;
-    }
-  }
-  if (i + 1 < nodes.size()) {
-    chain[i + 1]->stats().arrived.Add();
-    std::get<0>(ports).try_put(Enter(i + 1, item));
-  } else {
-    std::get<0>(ports).try_put(item);
-  }
-}
-
-void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
-  NodeStage& stage = *chain[i];
-  const double deadline_ms = double(item.deadline_ticks() - item.submitted_ticks()) *
-                             internal::CycleClock::NanosPerTick() / 1e6;
-  char text[160];
-  std::snprintf(text, sizeof text, "deadline passed while waiting (deadline %.1f ms after submission; waited %.1f ms in the queue)",
-                deadline_ms, waited_ms);
-  item.Fail(stage.spec().id, text);
-  stage.stats().expired.Add();
-}
-
-void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
-  NodeStage& stage = *chain[i];
-  WaitingRoom& room = *stage.room();
-  if (item) {
-    if (std::optional<std::string> error = room.Add(item, internal::CycleClock::Now())) {
-      stage.FailHere(*item, *error);
-      std::get<1>(ports).try_put(item);
-    }
-  }
-  // Run ready batches while this node has a free slot; a finishing batch makes room for the next.
-  std::vector<Item*> raw;
-  for (;;) {
-    const uint64_t now = internal::CycleClock::Now();
-    for (auto& [expired, waited_ms] : room.TakeExpired(now)) {
-      FailExpired(i, *expired, waited_ms);
-      std::get<1>(ports).try_put(expired);
-    }
-    std::optional<WaitingRoom::Batch> batch = room.TakeBatch(now);
-    if (!batch) break;
-    if (batch->items.size() == 1 && !stage.spec().contract->accepts_batches) {
-      stage.Run(*batch->items.front());
-    } else {
-      raw.clear();
-      for (const ItemPtr& p : batch->items) raw.push_back(p.get());
-      stage.RunBatch(raw);
-    }
-    room.Finish(*batch, internal::CycleClock::Now());
-    for (const ItemPtr& p : batch->items) Route(i, p, ports);
-  }
-  timer->Poke();
-}
 
 namespace {
 
@@ -179,8 +29,6 @@ Status CheckLoopFields(const LoopSpec& loop, const std::vector<std::unique_ptr<N
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 // Every branch of a group must write the field the group compares branches by.
 Status CheckGroupMetric(const NodeSpec& group, const std::vector<std::vector<NodeStage*>>& branches) {
@@ -203,42 +51,7 @@ Status CheckGroupMetric(const NodeSpec& group, const std::vector<std::vector<Nod
   return Status::Ok();
 }
 
-void FlowGraph::Impl::WireGroup(size_t i, const std::vector<std::vector<NodeStage*>>& branches) {
-  Impl& impl = *this;
-  Impl* impl_ptr = this;
-  impl.nodes.push_back(std::make_unique<StageNode>(
-      impl.graph, flow::unlimited,
-      [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type&) { impl_ptr->FanOut(i, item); }));
-  impl.fan_ins[i] = std::make_unique<StageNode>(
-      impl.graph, flow::unlimited,
-      [i, impl_ptr](const ItemPtr& copy, StageNode::output_ports_type& ports) { impl_ptr->FanIn(i, copy, ports); });
-  StageNode* fan_in = impl.fan_ins[i].get();
-  std::vector<std::string>& writes = impl.group_writes[i];
-  writes = chain[i]->io().writes;
-  for (const std::string& name : chain[i]->spec().parallel->names) writes.push_back(chain[i]->spec().id + "." + name);
-  for (const std::vector<NodeStage*>& branch : branches) {
-    for (const NodeStage* stage : branch) writes.insert(writes.end(), stage->io().writes.begin(), stage->io().writes.end());
-  }
-  std::sort(writes.begin(), writes.end());
-  for (const std::vector<NodeStage*>& branch : branches) {
-    // Built back to front, so each node knows the next. A failed copy goes straight to the
-    // fan-in: the group decides what a failed branch means.
-    flow::receiver<ItemPtr>* next = fan_in;
-    for (size_t k = branch.size(); k-- > 0;) {
-      NodeStage* stage = branch[k];
-      const int limit = stage->spec().concurrency.limit;
-      impl.branch_nodes.push_back(std::make_unique<flow::function_node<ItemPtr>>(
-          impl.graph, limit == 0 ? size_t(flow::unlimited) : size_t(limit),
-          [stage, next, fan_in](const ItemPtr& copy) {
-            stage->Run(*copy);
-            (copy->failed() ? fan_in : next)->try_put(copy);
-            return flow::continue_msg();
-          }));
-      next = impl.branch_nodes.back().get();
-    }
-    impl.branch_heads[i].push_back(next);
-  }
-}
+}  // namespace
 
 const LoopController* FlowGraph::loop_controller() const { return impl_ ? impl_->loop.get() : nullptr; }
 

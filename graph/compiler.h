@@ -13,6 +13,11 @@
 // topological order. The node body wraps Node::Process with the required-field check, the cache
 // lookup, timing and exception capture (NodeStage).
 //
+// Nodes with a `queue:` hand items to a WaitingRoom (graph/waiting_room.h); a `parallel:` group
+// becomes a fan-out node, a chain per branch and a fan-in (graph/parallel_group.h). What happens
+// to an item between stages lives in graph/stage_routing.cc, the graph's parts in
+// graph/internal/flow_graph_impl.h.
+//
 // Back-pressure is not set up here: the Engine's AdmissionGate bounds items before they are put.
 // Queues inside the graph are therefore bounded by max_in_flight.
 #pragma once

@@ -60,15 +60,18 @@ std::vector<std::string> Flatten(const std::vector<std::vector<std::string>>& ba
   return out;
 }
 
+// The queue is the first node, so a submitted request is in it when Submit returns (a node in
+// front would run it on a graph thread first, and on a loaded machine after its deadline: it then
+// fails there, correctly, before it ever waits in the queue).
 const char* kHeldNode =
     "pipeline: sched\n"
     "nodes:\n"
-    "  - {id: up, type: upper}\n"
     "  - id: g\n"
     "    type: gather\n"
     "    hold: true\n"
     "    concurrency: serial\n"
-    "    queue: {order: ORDER}\n";
+    "    queue: {order: ORDER}\n"
+    "  - {id: up, type: upper}\n";
 
 std::string Held(const std::string& order) {
   std::string y = kHeldNode;
@@ -133,7 +136,7 @@ TEST(Scheduling, DeadlineFailsAWaitingRequestBeforeTheRunningOneEnds) {
     engine->Drain();
     const EngineStats s = engine->Stats();
     EXPECT_EQ(Room(s, "g").expired, 1);
-    EXPECT_EQ(s.nodes[1].waiting, 0) << "an expired request is no longer counted as waiting";
+    EXPECT_EQ(s.nodes[0].waiting, 0) << "an expired request is no longer counted as waiting";
     EXPECT_EQ(Flatten(GatherBatches()), (std::vector<std::string>{"running", "patient"}));
   }
 }
@@ -143,7 +146,8 @@ TEST(Scheduling, APassedDeadlineFailsTheRequestAtTheNextNode) {
   ASSERT_TRUE(engine);
   Result r = engine->Submit(Req("r", 0, 5)).get();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.error_node, "up");
+  // At `up`, after the 20 ms in `s`; or at `s` itself when a loaded machine started it late.
+  EXPECT_THAT(r.error_node, ::testing::AnyOf("up", "s"));
   EXPECT_THAT(r.error_message, HasSubstr("deadline passed before the node ran"));
 }
 
