@@ -6,14 +6,15 @@
 
 namespace refinery {
 
-ItemPtr FlowGraph::Impl::Enter(size_t i, const ItemPtr& item) {
+const ItemPtr& FlowGraph::Impl::Enter(size_t i, const ItemPtr& item) {
+  static const ItemPtr kTick;
   WaitingRoom* room = chain[i]->room();
   if (room == nullptr) return item;
   if (std::optional<std::string> error = room->Add(item, internal::CycleClock::Now())) {
     chain[i]->FailHere(*item, *error);
     exit->try_put(item);
   }
-  return ItemPtr();
+  return kTick;
 }
 
 void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {

@@ -43,7 +43,8 @@ struct FlowGraph::Impl {
   // takes the item now, in the sending thread - a tick that makes a graph thread pump the room.
   // Entering synchronously is what keeps priority: an arrival queued as a flow-graph task would
   // wait in the task queue (FIFO) while the room's bodies hold every thread.
-  ItemPtr Enter(size_t i, const ItemPtr& item);
+  // (A reference, so the common case costs no shared_ptr copy: this is on every hop.)
+  const ItemPtr& Enter(size_t i, const ItemPtr& item);
   // Where an item goes after stage i ran it: the error port, back round the loop, or on.
   void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
   // Fails an item its deadline took out of stage i's waiting room.
