@@ -7,25 +7,26 @@ namespace refinery::text {
 
 namespace {
 
-constexpr uint32_t kNoRank = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kNoRank = BpeVocabulary::kNoRank;
 constexpr size_t kScanLimit = 128;  // pieces up to this many bytes use the simple scan
 
-uint32_t RankOf(const BpeVocabulary& vocab, std::string_view bytes) {
-  std::optional<uint32_t> r = vocab.Rank(bytes);
-  return r ? *r : kNoRank;
-}
+uint32_t RankOf(const BpeVocabulary& vocab, std::string_view bytes) { return vocab.RankOrNone(bytes); }
 
-// tiktoken's algorithm: `bounds` holds part start offsets plus the end; `ranks[i]` the rank of
-// parts i and i+1 merged.
+// tiktoken's algorithm: parts[i].start is where part i starts (plus the end as a last entry),
+// parts[i].rank the rank of parts i and i+1 merged, parts[i].token the rank of part i itself
+// (known from the merge that made it, so emitting needs no further lookups).
 template <typename Emit>
 void ScanMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
   struct Part {
     uint32_t start;
     uint32_t rank;
+    uint32_t token;
   };
   Part parts[kScanLimit + 2];
   size_t n = piece.size() + 1;
-  for (size_t i = 0; i < n; ++i) parts[i] = {uint32_t(i), kNoRank};
+  for (size_t i = 0; i < n; ++i) {
+    parts[i] = {uint32_t(i), kNoRank, i < piece.size() ? vocab.ByteRank(uint8_t(piece[i])) : kNoRank};
+  }
   auto pair_rank = [&](size_t i) -> uint32_t {
     if (i + 2 >= n) return kNoRank;
     return RankOf(vocab, piece.substr(parts[i].start, parts[i + 2].start - parts[i].start));
@@ -43,21 +44,23 @@ void ScanMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) 
     if (best == kNoRank) break;
     for (size_t i = at + 1; i + 1 < n; ++i) parts[i] = parts[i + 1];
     --n;
+    parts[at].token = best;
     parts[at].rank = pair_rank(at);
     if (at > 0) parts[at - 1].rank = pair_rank(at - 1);
   }
-  for (size_t i = 0; i + 1 < n; ++i) emit(piece.substr(parts[i].start, parts[i + 1].start - parts[i].start));
+  for (size_t i = 0; i + 1 < n; ++i) emit(parts[i].token);
 }
 
 // The same merges with a min-heap of (rank, start) and lazy deletion.
 template <typename Emit>
 void HeapMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
   const uint32_t n = static_cast<uint32_t>(piece.size());
-  std::vector<uint32_t> next(n), prev(n), rank(n, kNoRank);
+  std::vector<uint32_t> next(n), prev(n), rank(n, kNoRank), token(n);
   std::vector<bool> alive(n, true);
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = i + 1;
     prev[i] = i == 0 ? kNoRank : i - 1;
+    token[i] = vocab.ByteRank(uint8_t(piece[i]));
   }
   auto end_of = [&](uint32_t i) { return next[i]; };  // next start, or n
   auto pair_rank = [&](uint32_t i) -> uint32_t {
@@ -76,6 +79,7 @@ void HeapMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) 
     if (!alive[i] || rank[i] != r) continue;  // stale
     const uint32_t j = next[i];
     alive[j] = false;
+    token[i] = r;
     next[i] = next[j];
     if (next[j] < n) prev[next[j]] = i;
     rank[i] = pair_rank(i);
@@ -86,7 +90,7 @@ void HeapMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) 
       if (rank[p] != kNoRank) heap.push({rank[p], p});
     }
   }
-  for (uint32_t i = 0; i < n; i = next[i]) emit(piece.substr(i, next[i] - i));
+  for (uint32_t i = 0; i < n; i = next[i]) emit(token[i]);
 }
 
 template <typename Emit>
@@ -100,23 +104,20 @@ void Merge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
 
 }  // namespace
 
+// Every single byte has a rank in the tiktoken vocabularies; in a generated vocabulary without
+// one, that byte comes out as kNoRank.
 void BytePairEncode(const BpeVocabulary& vocab, std::string_view piece, std::vector<uint32_t>* out) {
-  if (std::optional<uint32_t> whole = vocab.Rank(piece)) {
-    out->push_back(*whole);
+  if (const uint32_t whole = vocab.RankOrNone(piece); whole != kNoRank) {
+    out->push_back(whole);
     return;
   }
-  Merge(vocab, piece, [&](std::string_view token) {
-    std::optional<uint32_t> r = vocab.Rank(token);
-    // Every single byte has a rank in the tiktoken vocabularies; a generated vocabulary without
-    // one would leave a byte unencodable.
-    out->push_back(r ? *r : kNoRank);
-  });
+  Merge(vocab, piece, [&](uint32_t token) { out->push_back(token); });
 }
 
 size_t BytePairCount(const BpeVocabulary& vocab, std::string_view piece) {
-  if (vocab.Rank(piece)) return 1;
+  if (vocab.RankOrNone(piece) != kNoRank) return 1;
   size_t count = 0;
-  Merge(vocab, piece, [&](std::string_view) { ++count; });
+  Merge(vocab, piece, [&](uint32_t) { ++count; });
   return count;
 }
 

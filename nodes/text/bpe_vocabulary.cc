@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -141,15 +142,17 @@ void BpeVocabulary::BuildIndex() {
     by_rank_[e.rank] = i + 1;
     max_length_ = std::max(max_length_, e.length);
   }
+  std::fill(std::begin(byte_rank_), std::end(byte_rank_), kNoRank);
+  for (const Entry& e : entries_) {
+    if (e.length == 1) byte_rank_[uint8_t(arena_[e.offset])] = e.rank;
+  }
 }
 
-std::optional<uint32_t> BpeVocabulary::Rank(std::string_view bytes) const {
-  if (bytes.empty() || bytes.size() > max_length_) return std::nullopt;
-  const uint64_t head = Head(bytes);
+uint32_t BpeVocabulary::Probe(std::string_view bytes, uint64_t head, uint64_t hash) const {
   const uint32_t length = static_cast<uint32_t>(bytes.size());
-  for (uint64_t h = Hash(bytes, head) & mask_;; h = (h + 1) & mask_) {
+  for (uint64_t h = hash & mask_;; h = (h + 1) & mask_) {
     const Slot& slot = slots_[h];
-    if (slot.length == 0) return std::nullopt;
+    if (slot.length == 0) return kNoRank;
     if (slot.length == length && slot.head == head &&
         (length <= 8 || std::memcmp(arena_.data() + tail_offset_[h] + 8, bytes.data() + 8,
                                     length - 8) == 0)) {

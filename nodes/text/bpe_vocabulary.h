@@ -25,11 +25,24 @@ class BpeVocabulary {
   // Parses rank-file text (no hash check); for tests and generated vocabularies.
   static StatusOr<BpeVocabulary> Parse(std::string_view text, const std::string& name);
 
-  std::optional<uint32_t> Rank(std::string_view bytes) const;
-  // Starts loading the slot `bytes` hashes to, so that a Rank() soon after does not wait on
+  static constexpr uint32_t kNoRank = 0xFFFFFFFFu;
+
+  std::optional<uint32_t> Rank(std::string_view bytes) const {
+    const uint32_t r = RankOrNone(bytes);
+    return r == kNoRank ? std::nullopt : std::optional<uint32_t>(r);
+  }
+  // The same lookup with kNoRank for "not a token" (no optional on the hot path).
+  uint32_t RankOrNone(std::string_view bytes) const {
+    if (bytes.size() - 1 >= max_length_) return kNoRank;  // empty or longer than any token
+    const uint64_t head = Head(bytes);
+    return Probe(bytes, head, Hash(bytes, head));
+  }
+  // Rank of a single byte (every byte has one in the tiktoken vocabularies; kNoRank otherwise).
+  uint32_t ByteRank(unsigned char b) const { return byte_rank_[b]; }
+  // Starts loading the slot `bytes` hashes to, so that a lookup soon after does not wait on
   // memory: callers prefetch a batch of independent keys, then look them up.
   void Prefetch(std::string_view bytes) const {
-    if (bytes.empty() || bytes.size() > max_length_) return;
+    if (bytes.size() - 1 >= max_length_) return;
     __builtin_prefetch(&slots_[Hash(bytes, Head(bytes)) & mask_]);
   }
   // Token bytes of a rank; empty for an unknown rank.
@@ -74,12 +87,14 @@ class BpeVocabulary {
   }
   static uint64_t LongHash(std::string_view bytes);
   void BuildIndex();
+  uint32_t Probe(std::string_view bytes, uint64_t head, uint64_t hash) const;
 
   std::string arena_;                 // all token bytes, back to back
   std::vector<Entry> entries_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> tail_offset_; // per slot: arena offset of the key (for keys > 8 bytes)
   std::vector<uint32_t> by_rank_;     // rank -> entry index + 1
+  uint32_t byte_rank_[256] = {};
   uint64_t mask_ = 0;
   uint32_t max_rank_ = 0;
   uint32_t max_length_ = 0;

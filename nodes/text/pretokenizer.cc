@@ -23,7 +23,8 @@ struct MatchData {
 
 Pretokenizer::~Pretokenizer() = default;
 
-StatusOr<std::unique_ptr<Pretokenizer>> Pretokenizer::Compile(const std::string& pattern) {
+StatusOr<std::unique_ptr<Pretokenizer>> Pretokenizer::Compile(const std::string& pattern,
+                                                              bool ascii_fast_path) {
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -42,6 +43,7 @@ StatusOr<std::unique_ptr<Pretokenizer>> Pretokenizer::Compile(const std::string&
   std::unique_ptr<Pretokenizer> p(new Pretokenizer());
   p->impl_ = std::make_unique<Impl>();
   p->impl_->code = code;
+  if (ascii_fast_path) p->ascii_ = AsciiSplitter::ForPattern(pattern);
   return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include "graph/utf8.h"
 #include "nodes/text/bpe_merge.h"
+#include "nodes/text/split_patterns.h"
 
 #ifndef REFINERY_SOURCE_VOCAB_DIR
 #define REFINERY_SOURCE_VOCAB_DIR ".cache/vocab"
@@ -14,16 +15,6 @@
 namespace refinery::text {
 
 namespace {
-
-// Split patterns from tiktoken (tiktoken_ext/openai_public.py).
-const char kR50kPattern[] =
-    R"('(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s)";
-const char kCl100kPattern[] =
-    R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s)";
-const char kO200kPattern[] =
-    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
-    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
-    R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 const std::vector<EncodingInfo>& Infos() {
   static const std::vector<EncodingInfo> infos = {
