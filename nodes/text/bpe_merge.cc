@@ -3,6 +3,8 @@
 #include <limits>
 #include <queue>
 
+#include "nodes/text/merge_memo.h"
+
 namespace refinery::text {
 
 namespace {
@@ -106,18 +108,39 @@ void Merge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
 
 // Every single byte has a rank in the tiktoken vocabularies; in a generated vocabulary without
 // one, that byte comes out as kNoRank.
+// A piece that is not a token: its tokens from the thread's memo, else merged and memoised.
+template <typename Emit>
+void MergeRemembered(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  if (piece.size() > MergeMemo::kMaxBytes) {
+    Merge(vocab, piece, emit);
+    return;
+  }
+  MergeMemo& memo = MergeMemo::ForThisThread();
+  std::span<const uint32_t> known = memo.Find(vocab.id(), piece);
+  if (known.empty()) {
+    uint32_t tokens[MergeMemo::kMaxBytes];  // at most one token per byte
+    size_t n = 0;
+    Merge(vocab, piece, [&](uint32_t token) { tokens[n++] = token; });
+    memo.Store(vocab.id(), piece, {tokens, n});
+    known = {tokens, n};
+    for (uint32_t t : known) emit(t);
+    return;
+  }
+  for (uint32_t t : known) emit(t);
+}
+
 void BytePairEncode(const BpeVocabulary& vocab, std::string_view piece, std::vector<uint32_t>* out) {
   if (const uint32_t whole = vocab.RankOrNone(piece); whole != kNoRank) {
     out->push_back(whole);
     return;
   }
-  Merge(vocab, piece, [&](uint32_t token) { out->push_back(token); });
+  MergeRemembered(vocab, piece, [&](uint32_t token) { out->push_back(token); });
 }
 
 size_t BytePairCount(const BpeVocabulary& vocab, std::string_view piece) {
   if (vocab.RankOrNone(piece) != kNoRank) return 1;
   size_t count = 0;
-  Merge(vocab, piece, [&](uint32_t) { ++count; });
+  MergeRemembered(vocab, piece, [&](uint32_t) { ++count; });
   return count;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -122,6 +123,8 @@ uint64_t BpeVocabulary::LongHash(std::string_view bytes) {
 }
 
 void BpeVocabulary::BuildIndex() {
+  static std::atomic<uint32_t> next_id{1};
+  id_ = next_id++;
   size_t capacity = 1;
   while (capacity < entries_.size() * 2) capacity <<= 1;
   slots_.assign(capacity, Slot{});

@@ -48,6 +48,8 @@ class BpeVocabulary {
   // Token bytes of a rank; empty for an unknown rank.
   std::string_view Bytes(uint32_t rank) const;
   size_t size() const { return entries_.size(); }
+  // Distinct per loaded vocabulary (from 1), for memos that must not mix vocabularies.
+  uint32_t id() const { return id_; }
   uint32_t max_rank() const { return max_rank_; }
 
  private:
@@ -96,6 +98,7 @@ class BpeVocabulary {
   std::vector<uint32_t> by_rank_;     // rank -> entry index + 1
   uint32_t byte_rank_[256] = {};
   uint64_t mask_ = 0;
+  uint32_t id_ = 0;
   uint32_t max_rank_ = 0;
   uint32_t max_length_ = 0;
 };
