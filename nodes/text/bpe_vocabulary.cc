@@ -110,7 +110,15 @@ StatusOr<BpeVocabulary> BpeVocabulary::Parse(std::string_view text, const std::s
       if (c < '0' || c > '9') return bad();
       rank = rank * 10 + uint32_t(c - '0');
     }
-    v.entries_.push_back({offset, static_cast<uint32_t>(v.arena_.size() - offset), rank});
+    const size_t length = v.arena_.size() - offset;
+    if (length > kMaxTokenLength || rank > kMaxRank) {
+      return Status::InvalidArgument(name + ":" + std::to_string(line_no) + ": token of " +
+                                     std::to_string(length) + " bytes with rank " +
+                                     std::to_string(rank) + ": tokens are limited to " +
+                                     std::to_string(kMaxTokenLength) + " bytes and ranks to " +
+                                     std::to_string(kMaxRank));
+    }
+    v.entries_.push_back({offset, static_cast<uint32_t>(length), rank});
     v.max_rank_ = std::max(v.max_rank_, rank);
   }
   if (v.entries_.empty()) return Status::InvalidArgument(name + ": no ranks in the file");
@@ -128,7 +136,6 @@ void BpeVocabulary::BuildIndex() {
   size_t capacity = 1;
   while (capacity < entries_.size() * 2) capacity <<= 1;
   slots_.assign(capacity, Slot{});
-  tail_offset_.assign(capacity, 0);
   mask_ = capacity - 1;
   by_rank_.assign(size_t(max_rank_) + 1, 0);
   for (uint32_t i = 0; i < entries_.size(); ++i) {
@@ -136,9 +143,8 @@ void BpeVocabulary::BuildIndex() {
     std::string_view bytes(arena_.data() + e.offset, e.length);
     const uint64_t head = Head(bytes);
     for (uint64_t h = Hash(bytes, head) & mask_;; h = (h + 1) & mask_) {
-      if (slots_[h].length == 0) {
-        slots_[h] = {head, e.rank, e.length};
-        tail_offset_[h] = e.offset;
+      if (slots_[h].rank_length == 0) {
+        slots_[h] = {head, e.offset, e.rank << 8 | e.length};
         break;
       }
     }
@@ -155,11 +161,11 @@ uint32_t BpeVocabulary::Probe(std::string_view bytes, uint64_t head, uint64_t ha
   const uint32_t length = static_cast<uint32_t>(bytes.size());
   for (uint64_t h = hash & mask_;; h = (h + 1) & mask_) {
     const Slot& slot = slots_[h];
-    if (slot.length == 0) return kNoRank;
-    if (slot.length == length && slot.head == head &&
-        (length <= 8 || std::memcmp(arena_.data() + tail_offset_[h] + 8, bytes.data() + 8,
-                                    length - 8) == 0)) {
-      return slot.rank;
+    if (slot.rank_length == 0) return kNoRank;
+    if (slot.length() == length && slot.head == head &&
+        (length <= 8 ||
+         std::memcmp(arena_.data() + slot.offset + 8, bytes.data() + 8, length - 8) == 0)) {
+      return slot.rank();
     }
   }
 }

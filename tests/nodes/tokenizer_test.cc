@@ -144,5 +144,30 @@ TEST(Tiktoken, MissingOrCorruptRankFileIsAClearError) {
   EXPECT_FALSE(TiktokenEncoding::Get("p99k_base").ok());
 }
 
+TEST(Tiktoken, GeneratedVocabulariesDoNotAnswerForEachOther) {
+  // Merged pieces are memoised per thread; two vocabularies that merge "abab" differently must
+  // each get their own tokens, whatever order they run in.
+  EncodingInfo info{"test", "", "", R"(\S+|\s+)", {}};
+  auto with_ab = TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\nYWI= 2\n", "ab"));
+  auto without = TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\n", "no-ab"));
+  ASSERT_TRUE(with_ab.ok() && without.ok());
+  for (int round = 0; round < 2; ++round) {
+    std::vector<uint32_t> a, b;
+    (*with_ab)->EncodeOrdinary("abab", &a);
+    (*without)->EncodeOrdinary("abab", &b);
+    EXPECT_EQ(a, (std::vector<uint32_t>{2, 2}));
+    EXPECT_EQ(b, (std::vector<uint32_t>{0, 1, 0, 1}));
+    EXPECT_EQ((*without)->CountOrdinary("abab"), 4u);
+  }
+}
+
+TEST(Tiktoken, RankFileLimitsAreLocatedErrors) {
+  // 344 base64 characters decode to 258 bytes: longer than a token may be.
+  auto v = BpeVocabulary::Parse("YQ== 0\n" + std::string(344, 'A') + " 1\n", "long.tiktoken");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.status().message(), HasSubstr("long.tiktoken:2: token of 258 bytes"));
+  EXPECT_FALSE(BpeVocabulary::Parse("YQ== 99999999\n", "big-rank").ok());
+}
+
 }  // namespace
 }  // namespace refinery::text
