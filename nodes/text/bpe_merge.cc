@@ -129,18 +129,19 @@ void MergeRemembered(const BpeVocabulary& vocab, std::string_view piece, Emit&& 
   for (uint32_t t : known) emit(t);
 }
 
-void BytePairEncode(const BpeVocabulary& vocab, std::string_view piece, std::vector<uint32_t>* out) {
+void BytePairEncode(const BpeVocabulary& vocab, const BpeVocabulary::Key& piece,
+                    std::vector<uint32_t>* out) {
   if (const uint32_t whole = vocab.RankOrNone(piece); whole != kNoRank) {
     out->push_back(whole);
     return;
   }
-  MergeRemembered(vocab, piece, [&](uint32_t token) { out->push_back(token); });
+  MergeRemembered(vocab, piece.bytes, [&](uint32_t token) { out->push_back(token); });
 }
 
-size_t BytePairCount(const BpeVocabulary& vocab, std::string_view piece) {
+size_t BytePairCount(const BpeVocabulary& vocab, const BpeVocabulary::Key& piece) {
   if (vocab.RankOrNone(piece) != kNoRank) return 1;
   size_t count = 0;
-  MergeRemembered(vocab, piece, [&](uint32_t) { ++count; });
+  MergeRemembered(vocab, piece.bytes, [&](uint32_t) { ++count; });
   return count;
 }
 

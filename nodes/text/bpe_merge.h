@@ -12,10 +12,11 @@
 
 namespace refinery::text {
 
-// Appends the token ids (ranks) of `piece`.
-void BytePairEncode(const BpeVocabulary& vocab, std::string_view piece, std::vector<uint32_t>* out);
+// Appends the token ids (ranks) of `piece` (a key made by vocab.MakeKey).
+void BytePairEncode(const BpeVocabulary& vocab, const BpeVocabulary::Key& piece,
+                    std::vector<uint32_t>* out);
 
 // Number of tokens BytePairEncode would append, without materialising ids where it can.
-size_t BytePairCount(const BpeVocabulary& vocab, std::string_view piece);
+size_t BytePairCount(const BpeVocabulary& vocab, const BpeVocabulary::Key& piece);
 
 }  // namespace refinery::text

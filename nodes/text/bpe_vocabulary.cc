@@ -157,14 +157,33 @@ void BpeVocabulary::BuildIndex() {
   }
 }
 
+namespace {
+
+// Whether a and b (both `length` > 8 bytes, the first 8 already equal) are equal: eight bytes
+// at a time, the last word overlapping (an inline loop: memcmp's call was 5% of encode time).
+bool SameTail(const char* a, const char* b, uint32_t length) {
+  uint64_t x, y;
+  uint32_t i = 8;
+  for (; i + 8 <= length; i += 8) {
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  if (i == length) return true;
+  std::memcpy(&x, a + length - 8, 8);
+  std::memcpy(&y, b + length - 8, 8);
+  return x == y;
+}
+
+}  // namespace
+
 uint32_t BpeVocabulary::Probe(std::string_view bytes, uint64_t head, uint64_t hash) const {
   const uint32_t length = static_cast<uint32_t>(bytes.size());
   for (uint64_t h = hash & mask_;; h = (h + 1) & mask_) {
     const Slot& slot = slots_[h];
     if (slot.rank_length == 0) return kNoRank;
     if (slot.length() == length && slot.head == head &&
-        (length <= 8 ||
-         std::memcmp(arena_.data() + slot.offset + 8, bytes.data() + 8, length - 8) == 0)) {
+        (length <= 8 || SameTail(arena_.data() + slot.offset, bytes.data(), length))) {
       return slot.rank();
     }
   }

@@ -28,14 +28,31 @@ class BpeVocabulary {
   static constexpr uint32_t kNoRank = 0xFFFFFFFFu;
 
   std::optional<uint32_t> Rank(std::string_view bytes) const {
-    const uint32_t r = RankOrNone(bytes);
+    const uint32_t r = RankOrNone(MakeKey(bytes));
     return r == kNoRank ? std::nullopt : std::optional<uint32_t>(r);
   }
-  // The same lookup with kNoRank for "not a token" (no optional on the hot path).
-  uint32_t RankOrNone(std::string_view bytes) const {
-    if (bytes.size() - 1 >= max_length_) return kNoRank;  // empty or longer than any token
+  // A key with its hash computed once, for a prefetch and then the lookup.
+  struct Key {
+    std::string_view bytes;
+    uint64_t head = 0;
+    uint64_t hash = 0;
+  };
+  Key MakeKey(std::string_view bytes) const {
+    if (bytes.size() - 1 >= max_length_) return {bytes};  // empty or longer than any token
     const uint64_t head = Head(bytes);
-    return Probe(bytes, head, Hash(bytes, head));
+    return {bytes, head, Hash(bytes, head)};
+  }
+  // The lookup with kNoRank for "not a token" (no optional on the hot path).
+  uint32_t RankOrNone(const Key& key) const {
+    if (key.bytes.size() - 1 >= max_length_) return kNoRank;
+    return Probe(key.bytes, key.head, key.hash);
+  }
+  uint32_t RankOrNone(std::string_view bytes) const { return RankOrNone(MakeKey(bytes)); }
+  // Starts loading the slot of `key`, so that a lookup soon after does not wait on memory:
+  // callers prefetch a batch of independent keys, then look them up.
+  void Prefetch(const Key& key) const {
+    if (key.bytes.size() - 1 >= max_length_) return;
+    __builtin_prefetch(&slots_[key.hash & mask_]);
   }
   // Rank of a single byte (every byte has one in the tiktoken vocabularies; kNoRank otherwise).
   uint32_t ByteRank(unsigned char b) const { return byte_rank_[b]; }

@@ -21,8 +21,8 @@ namespace refinery::text {
 
 class MergeMemo {
  public:
-  static constexpr size_t kMaxBytes = 24;  // longer pieces are not memoised
-  static constexpr size_t kMaxTokens = 6;  // nor pieces of more tokens
+  static constexpr size_t kMaxBytes = 56;  // longer pieces are not memoised
+  static constexpr size_t kMaxTokens = 16;  // nor pieces of more tokens
 
   static MergeMemo& ForThisThread() {
     thread_local std::unique_ptr<MergeMemo> memo(new MergeMemo());
@@ -57,12 +57,12 @@ class MergeMemo {
     char bytes[kMaxBytes];
     uint32_t tokens[kMaxTokens];
   };
-  static_assert(sizeof(Entry) <= 64, "one cache line per entry");
+  static_assert(sizeof(Entry) <= 128, "two cache lines per entry");
   static size_t Index(std::string_view piece) {
     return XXH3_64bits(piece.data(), piece.size()) & (kEntries - 1);
   }
   MergeMemo() = default;
-  alignas(64) Entry entries_[kEntries];
+  alignas(128) Entry entries_[kEntries];
 };
 
 }  // namespace refinery::text

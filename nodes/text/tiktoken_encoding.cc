@@ -149,16 +149,16 @@ template <typename F>
 void ForEachPiece(const Pretokenizer& split, const BpeVocabulary& vocab, std::string_view text,
                   F&& f) {
   constexpr size_t kBatch = 16;
-  std::string_view batch[kBatch];
+  BpeVocabulary::Key batch[kBatch];
   size_t n = 0;
   auto flush = [&] {
     for (size_t i = 0; i < n; ++i) f(batch[i]);
     n = 0;
   };
   split.Split(text, [&](std::string_view piece) {
-    vocab.Prefetch(piece);
-    batch[n++] = piece;
-    if (n == kBatch) flush();
+    batch[n] = vocab.MakeKey(piece);
+    vocab.Prefetch(batch[n]);
+    if (++n == kBatch) flush();
   });
   flush();
 }
@@ -169,7 +169,7 @@ void TiktokenEncoding::EncodeOrdinary(std::string_view text, std::vector<uint32_
   const std::string valid = utf8::IsValidUtf8(text) ? std::string() : utf8::ToValidUtf8(text);
   const std::string_view input = valid.empty() ? text : std::string_view(valid);
   ForEachPiece(*split_, vocab_, input,
-               [&](std::string_view piece) { BytePairEncode(vocab_, piece, out); });
+               [&](const BpeVocabulary::Key& piece) { BytePairEncode(vocab_, piece, out); });
 }
 
 size_t TiktokenEncoding::CountOrdinary(std::string_view text) const {
@@ -177,7 +177,7 @@ size_t TiktokenEncoding::CountOrdinary(std::string_view text) const {
   const std::string_view input = valid.empty() ? text : std::string_view(valid);
   size_t n = 0;
   ForEachPiece(*split_, vocab_, input,
-               [&](std::string_view piece) { n += BytePairCount(vocab_, piece); });
+               [&](const BpeVocabulary::Key& piece) { n += BytePairCount(vocab_, piece); });
   return n;
 }
 
