@@ -148,7 +148,7 @@ namespace {
 template <typename F>
 void ForEachPiece(const Pretokenizer& split, const BpeVocabulary& vocab, std::string_view text,
                   F&& f) {
-  constexpr size_t kBatch = 16;
+  constexpr size_t kBatch = 64;  // 16: median 29.4 MB/s, 64: 30.6 (interleaved runs, busy host)
   BpeVocabulary::Key batch[kBatch];
   size_t n = 0;
   auto flush = [&] {
