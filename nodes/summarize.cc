@@ -44,6 +44,7 @@ class Summarize : public Node {
     options_.max_tokens = size_t(o.Int("max_tokens"));
     options_.sentences = size_t(o.Int("sentences"));
     options_.lambda = o.Double("lambda");
+    options_.fill_until = o.Double("fill_until");
     options_.dedupe_threshold = o.Double("dedupe_threshold");
     options_.position_bias = o.Double("position_bias");
     options_.damping = o.Double("damping");
@@ -105,6 +106,9 @@ REFINERY_REGISTER_NODE(summarize) {
       .Int("max_tokens", 0, 0, 100'000'000, "target: at most this many tokens")
       .Int("sentences", 0, 0, 1'000'000, "target: this many sentences")
       .Double("lambda", 0.8, 0, 1, "MMR: 1 ranks by relevance only, lower penalises redundancy more")
+      .Double("fill_until", 0.5, 0, 1,
+              "once this share of the token budget is used, the next-ranked sentence that does not "
+              "fit ends the summary (1: fill the budget with whatever shorter sentences fit)")
       .Double("dedupe_threshold", 0.7, 0, 1,
               "drop sentences whose word 3-shingles overlap an earlier one this much (Jaccard); 0 keeps them")
       .Double("position_bias", 0.0, 0, 1, "0..1: prefer earlier sentences (news-style text)")

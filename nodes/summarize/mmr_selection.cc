@@ -36,7 +36,9 @@ std::vector<size_t> SelectSentences(const SelectionRequest& r) {
     }
     const size_t tokens = r.tokens(top.index);
     if (tokens > r.token_budget - used) {
-      if (r.stop_at_first_misfit || ++misfits > r.max_consecutive_misfits) break;
+      const bool filled_enough =
+          !selected.empty() && double(used) >= r.fill_until * double(r.token_budget);
+      if (r.stop_at_first_misfit || filled_enough || ++misfits > r.max_consecutive_misfits) break;
       continue;  // does not fit; a shorter one may
     }
     misfits = 0;

@@ -153,6 +153,7 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   request.graph = o.method == Method::kLead ? nullptr : &graph;
   request.lambda = o.method == Method::kLead ? 1.0 : o.lambda;
   request.stop_at_first_misfit = o.method == Method::kLead;
+  request.fill_until = o.fill_until;
 
   std::vector<size_t> picked = SelectSentences(request);
   result.text = Join(text, doc, picked, o.joiner);

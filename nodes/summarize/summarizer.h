@@ -30,6 +30,7 @@ struct SummarizerOptions {
   size_t max_tokens = 0;
   size_t sentences = 0;
   double lambda = 0.8;               // MMR trade-off; 1 = no redundancy penalty
+  double fill_until = 0.5;           // see SelectionRequest::fill_until
   double dedupe_threshold = 0.7;     // estimated Jaccard of 3-shingles; 0 = keep near-duplicates
   double position_bias = 0.0;        // 0..1: weight of "earlier is more important"
   double damping = 0.85;             // PageRank

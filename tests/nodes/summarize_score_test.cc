@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "graph/request.h"
+#include "nodes/summarize/mmr_selection.h"
 #include "nodes/summarize/near_duplicates.h"
 #include "nodes/text/tiktoken_encoding.h"
 #include "tests/support/node_runner.h"
@@ -63,6 +64,34 @@ TEST(Summarize, NeverExceedsTheTokenBudgetAndKeepsOrder) {
       if (budget >= 40) EXPECT_GT(Number(r, "s.sentences_after"), 0) << method << " " << budget;
     }
   }
+}
+
+// Sentences ranked 0 > 1 > 2 > 3 with 40, 30, 50 and 5 tokens, budget 100.
+summarize::SelectionRequest FillRequest(double fill_until) {
+  summarize::SelectionRequest r;
+  r.relevance = {1.0, 0.9, 0.8, 0.1};
+  const std::vector<size_t> tokens = {40, 30, 50, 5};
+  r.tokens = [tokens](size_t i) { return tokens[i]; };
+  r.lambda = 1;
+  r.token_budget = 100;
+  r.fill_until = fill_until;
+  return r;
+}
+
+TEST(Summarize, AMisfitEndsTheSummaryOnceTheBudgetIsFilledEnough) {
+  // 70 of 100 tokens used when sentence 2 (50) does not fit: past half the budget, so the
+  // short, low-ranked sentence 3 is not pulled in to fill the rest.
+  EXPECT_EQ(summarize::SelectSentences(FillRequest(0.5)), (std::vector<size_t>{0, 1}));
+  // Filling the budget with whatever fits takes it.
+  EXPECT_EQ(summarize::SelectSentences(FillRequest(1.0)), (std::vector<size_t>{0, 1, 3}));
+  // Under the threshold a misfit is skipped: 70 < 0.8 * 100.
+  EXPECT_EQ(summarize::SelectSentences(FillRequest(0.8)), (std::vector<size_t>{0, 1, 3}));
+}
+
+TEST(Summarize, AnOversizedTopSentenceNeverLeavesTheSummaryEmpty) {
+  summarize::SelectionRequest r = FillRequest(0.0);
+  r.token_budget = 35;  // sentence 0 (40) does not fit; nothing is selected yet
+  EXPECT_EQ(summarize::SelectSentences(r), (std::vector<size_t>{1}));
 }
 
 TEST(Summarize, RatioAndSentenceTargets) {
