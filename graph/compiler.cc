@@ -1,5 +1,6 @@
 #include "graph/compiler.h"
 
+#include <cassert>
 #include <condition_variable>
 #include <mutex>
 
@@ -132,8 +133,9 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
     if (stage->room() != nullptr) {
       // The room enforces the node's concurrency; the flow-graph node only hands items in.
       impl.nodes.push_back(std::make_unique<StageNode>(
-          impl.graph, flow::unlimited, [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type& ports) {
-            impl_ptr->Pump(i, item, ports);
+          impl.graph, flow::unlimited, [i, impl_ptr]([[maybe_unused]] const ItemPtr& tick, StageNode::output_ports_type& ports) {
+            assert(!tick && "arrivals enter the room through Impl::Enter; the node only gets ticks");
+            impl_ptr->Pump(i, ports);
           }));
       StageNode* node = impl.nodes.back().get();
       rooms.push_back(RoomTimer::Room{

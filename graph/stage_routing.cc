@@ -79,15 +79,9 @@ void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
   stage.stats().expired.Add();
 }
 
-void FlowGraph::Impl::Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports) {
+void FlowGraph::Impl::Pump(size_t i, StageNode::output_ports_type& ports) {
   NodeStage& stage = *chain[i];
   WaitingRoom& room = *stage.room();
-  if (item) {
-    if (std::optional<std::string> error = room.Add(item, internal::CycleClock::Now())) {
-      stage.FailHere(*item, *error);
-      std::get<1>(ports).try_put(item);
-    }
-  }
   // Run ready batches while this node has a free slot; a finishing batch makes room for the next.
   std::vector<Item*> raw;
   for (;;) {

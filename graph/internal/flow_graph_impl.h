@@ -49,8 +49,9 @@ struct FlowGraph::Impl {
   void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
   // Fails an item its deadline took out of stage i's waiting room.
   void FailExpired(size_t i, Item& item, double waited_ms);
-  // Stage i with a waiting room: takes in the item (null: a tick) and runs ready batches.
-  void Pump(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
+  // Stage i with a waiting room, on a tick (arrivals are already in the room, put there by
+  // Enter): runs ready batches while the node has a free slot.
+  void Pump(size_t i, StageNode::output_ports_type& ports);
   // Group at chain position i: the fan-out node (at nodes[i], where items for the group arrive),
   // each branch as a chain of function nodes, and the fan-in.
   void WireGroup(size_t i, const std::vector<std::vector<NodeStage*>>& branches);

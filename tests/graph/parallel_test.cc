@@ -11,6 +11,7 @@
 #include "graph/engine.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/test_nodes.h"
+#include "tests/support/wait_until.h"
 
 namespace refinery::testing {
 namespace {
@@ -95,7 +96,7 @@ TEST(Parallel, BranchesRunAtTheSameTime) {
   ASSERT_TRUE(engine);
   std::future<Result> f = std::async(std::launch::async, [&] { return RunText(*engine, "t"); });
   // One request, both branches inside their node at once: they are not run one after the other.
-  for (int i = 0; i < 2000 && GatherHeld() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  testing::WaitUntil([] { return GatherHeld() >= 2; });
   EXPECT_EQ(GatherHeld(), 2);
   GatherOpen();
   Result r = f.get();

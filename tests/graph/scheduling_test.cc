@@ -11,6 +11,7 @@
 
 #include "graph/engine.h"
 #include "tests/support/test_nodes.h"
+#include "tests/support/wait_until.h"
 
 namespace refinery::testing {
 namespace {
@@ -43,14 +44,12 @@ const WaitingRoomStats& Room(const EngineStats& s, const std::string& node) {
 
 // Waits (bounded) until `node`'s room holds `n` items.
 void WaitForWaiting(Engine& e, const std::string& node, int64_t n) {
-  for (int i = 0; i < 2000 && Room(e.Stats(), node).waiting < n; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  testing::WaitUntil([&] { return Room(e.Stats(), node).waiting >= n; });
   ASSERT_EQ(Room(e.Stats(), node).waiting, n);
 }
 
 void WaitForHeld(int n) {
-  for (int i = 0; i < 2000 && GatherHeld() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  testing::WaitUntil([&] { return GatherHeld() >= n; });
   ASSERT_EQ(GatherHeld(), n);
 }
 
@@ -116,9 +115,7 @@ TEST(Scheduling, DeadlineFailsAWaitingRequestBeforeTheRunningOneEnds) {
     WaitForHeld(1);
     std::future<Result> late = engine->Submit(Req("late", 0, /*deadline_ms=*/30));
     std::future<Result> patient = engine->Submit(Req("patient", 0, /*deadline_ms=*/60'000));
-    for (int i = 0; i < 5000 && Room(engine->Stats(), "g").expired < 1; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    testing::WaitUntil([&] { return Room(engine->Stats(), "g").expired >= 1; });
     ASSERT_EQ(Room(engine->Stats(), "g").expired, 1);
     if (!ordered) {
       // The running request still holds the node, yet the waiting one already has its result.
@@ -172,9 +169,7 @@ TEST(Scheduling, BatchesFlushWhenFullAndTheRestAtDrain) {
   std::vector<std::future<Result>> results;
   for (int i = 0; i < 10; ++i) results.push_back(engine->Submit(Req("r" + std::to_string(i))));
   // 8 leave in two full batches; two wait for company until the drain.
-  for (int i = 0; i < 2000 && Room(engine->Stats(), "g").batched_items < 8; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  testing::WaitUntil([&] { return Room(engine->Stats(), "g").batched_items >= 8; });
   WaitForWaiting(*engine, "g", 2);
   engine->Drain();
   for (auto& f : results) {

@@ -16,6 +16,7 @@
 #include "nodes/text/tiktoken_encoding.h"
 #include "nodes/llm/model_writer.h"
 #include "tests/support/node_runner.h"
+#include "tests/support/wait_until.h"
 
 namespace refinery::llm {
 namespace {
@@ -169,7 +170,9 @@ TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
     EXPECT_GT(Number(r, "llm.prompt_tokens"), 3);
     EXPECT_EQ(Text(r, "llm.stop_reason"), "length");
     const std::string prompt = Text(r, "text");
-    if (by_prompt.count(prompt)) EXPECT_EQ(by_prompt[prompt], Text(r, "generated")) << "same seed and prompt";
+    if (by_prompt.count(prompt)) {
+      EXPECT_EQ(by_prompt[prompt], Text(r, "generated")) << "same seed and prompt";
+    }
     by_prompt[prompt] = Text(r, "generated");
   }
   auto bad_template = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer, model: x.gguf, prompt: \"{text\"}\n", "p.yaml");
@@ -205,11 +208,10 @@ TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
     b.push_back((*batched)->Submit(std::move(r)));
   }
   // Drain lets waiting requests go without company: first let all five reach the queue.
-  for (int i = 0; i < 5000; ++i) {
+  refinery::testing::WaitUntil([&] {
     const EngineStats s = (*batched)->Stats();
-    if (s.nodes[0].queue->batched_items == 4 && s.nodes[0].queue->waiting == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+    return s.nodes[0].queue->batched_items == 4 && s.nodes[0].queue->waiting == 1;
+  });
   (*batched)->Drain();
   for (size_t i = 0; i < prompts.size(); ++i) {
     refinery::Request r;
