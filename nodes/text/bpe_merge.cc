@@ -29,11 +29,14 @@ void ScanMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) 
   for (size_t i = 0; i < n; ++i) {
     parts[i] = {uint32_t(i), kNoRank, i < piece.size() ? vocab.ByteRank(uint8_t(piece[i])) : kNoRank};
   }
-  auto pair_rank = [&](size_t i) -> uint32_t {
-    if (i + 2 >= n) return kNoRank;
-    return RankOf(vocab, piece.substr(parts[i].start, parts[i + 2].start - parts[i].start));
+  // The key of parts i and i+1 merged (none past the end).
+  auto pair_key = [&](size_t i) -> BpeVocabulary::Key {
+    if (i + 2 >= n) return {};
+    return vocab.MakeKey(piece.substr(parts[i].start, parts[i + 2].start - parts[i].start));
   };
-  for (size_t i = 0; i + 2 < n; ++i) parts[i].rank = pair_rank(i);
+  // The first pass looks up every adjacent byte pair (a direct table); each merge two new
+  // pairs, both prefetched before either is probed so that their cache misses overlap.
+  for (size_t i = 0; i + 2 < n; ++i) parts[i].rank = vocab.PairRank(uint8_t(piece[i]), uint8_t(piece[i + 1]));
   while (n > 2) {
     uint32_t best = kNoRank;
     size_t at = 0;
@@ -47,8 +50,12 @@ void ScanMerge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) 
     for (size_t i = at + 1; i + 1 < n; ++i) parts[i] = parts[i + 1];
     --n;
     parts[at].token = best;
-    parts[at].rank = pair_rank(at);
-    if (at > 0) parts[at - 1].rank = pair_rank(at - 1);
+    const BpeVocabulary::Key right = pair_key(at);
+    const BpeVocabulary::Key left = at > 0 ? pair_key(at - 1) : BpeVocabulary::Key{};
+    vocab.Prefetch(right);
+    vocab.Prefetch(left);
+    parts[at].rank = vocab.RankOrNone(right);
+    if (at > 0) parts[at - 1].rank = vocab.RankOrNone(left);
   }
   for (size_t i = 0; i + 1 < n; ++i) emit(parts[i].token);
 }

@@ -152,8 +152,11 @@ void BpeVocabulary::BuildIndex() {
     max_length_ = std::max(max_length_, e.length);
   }
   std::fill(std::begin(byte_rank_), std::end(byte_rank_), kNoRank);
+  pair_rank_.assign(65536, kNoPair);
   for (const Entry& e : entries_) {
-    if (e.length == 1) byte_rank_[uint8_t(arena_[e.offset])] = e.rank;
+    const auto* b = reinterpret_cast<const uint8_t*>(arena_.data() + e.offset);
+    if (e.length == 1) byte_rank_[b[0]] = e.rank;
+    if (e.length == 2) pair_rank_[(b[0] << 8) | b[1]] = e.rank < kBigPair ? uint16_t(e.rank) : kBigPair;
   }
 }
 

@@ -54,6 +54,15 @@ class BpeVocabulary {
     if (key.bytes.size() - 1 >= max_length_) return;
     __builtin_prefetch(&slots_[key.hash & mask_]);
   }
+  // Rank of bytes a, b as one token, or kNoRank: a 128 KiB direct table that stays in cache
+  // (the first pass of every BPE merge looks up each adjacent byte pair).
+  uint32_t PairRank(unsigned char a, unsigned char b) const {
+    const uint16_t r = pair_rank_[(a << 8) | b];
+    if (r == kNoPair) return kNoRank;
+    if (r != kBigPair) return r;
+    const char bytes[2] = {char(a), char(b)};
+    return RankOrNone(std::string_view(bytes, 2));
+  }
   // Rank of a single byte (every byte has one in the tiktoken vocabularies; kNoRank otherwise).
   uint32_t ByteRank(unsigned char b) const { return byte_rank_[b]; }
   // Starts loading the slot `bytes` hashes to, so that a lookup soon after does not wait on
@@ -119,6 +128,8 @@ class BpeVocabulary {
   std::vector<Slot> slots_;
   std::vector<uint32_t> by_rank_;     // rank -> entry index + 1
   uint32_t byte_rank_[256] = {};
+  static constexpr uint16_t kNoPair = 0xFFFF, kBigPair = 0xFFFE;  // a rank that needs 32 bits
+  std::vector<uint16_t> pair_rank_;  // see PairRank
   uint64_t mask_ = 0;
   uint32_t id_ = 0;
   uint32_t max_rank_ = 0;
