@@ -61,7 +61,9 @@ TEST(Summarize, NeverExceedsTheTokenBudgetAndKeepsOrder) {
       EXPECT_EQ(Number(r, "s.tokens_before"), double(Tokens(doc)));
       EXPECT_EQ(Text(r, "s.method"), method);
       ExpectInDocumentOrder(doc, summary);
-      if (budget >= 40) EXPECT_GT(Number(r, "s.sentences_after"), 0) << method << " " << budget;
+      if (budget >= 40) {
+        EXPECT_GT(Number(r, "s.sentences_after"), 0) << method << " " << budget;
+      }
     }
   }
 }
@@ -119,7 +121,9 @@ TEST(Summarize, RepeatedParagraphsComeOutOnce) {
   const std::string summary = Text(r, "summary");
   for (const char* s : {"Storms closed the harbour", "Fishing boats stayed", "The council promised"}) {
     const size_t first = summary.find(s);
-    if (first != std::string::npos) EXPECT_EQ(summary.find(s, first + 1), std::string::npos) << s << "\n" << summary;
+    if (first != std::string::npos) {
+      EXPECT_EQ(summary.find(s, first + 1), std::string::npos) << s << "\n" << summary;
+    }
   }
   EXPECT_EQ(Number(r, "s.duplicates_removed"), 9);  // 3 sentences x 3 repeats
   // Without the filter, and with relevance only, repeats do come back: the filter is what works.
