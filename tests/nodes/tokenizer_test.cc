@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "tests/support/scratch_path.h"
+#include "graph/utf8.h"
+#include "nodes/text/bpe_merge.h"
 #include "nodes/text/tiktoken_encoding.h"
 
 namespace refinery::text {
@@ -142,6 +144,73 @@ TEST(Tiktoken, MissingOrCorruptRankFileIsAClearError) {
   ASSERT_FALSE(corrupt.ok());
   EXPECT_THAT(corrupt.status().message(), HasSubstr("is corrupt"));
   EXPECT_FALSE(TiktokenEncoding::Get("p99k_base").ok());
+}
+
+// tiktoken's merge written as plainly as possible: repeatedly merge the adjacent pair with the
+// lowest rank (leftmost on ties), looking every rank up afresh.
+std::vector<uint32_t> PlainBpe(const BpeVocabulary& vocab, std::string_view piece) {
+  if (auto whole = vocab.Rank(piece)) return {*whole};
+  std::vector<std::string_view> parts;
+  for (size_t i = 0; i < piece.size(); ++i) parts.push_back(piece.substr(i, 1));
+  for (;;) {
+    std::optional<uint32_t> best;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      const size_t start = size_t(parts[i].data() - piece.data());
+      std::optional<uint32_t> r = vocab.Rank(piece.substr(start, parts[i].size() + parts[i + 1].size()));
+      if (r && (!best || *r < *best)) {
+        best = r;
+        at = i;
+      }
+    }
+    if (!best) break;
+    parts[at] = std::string_view(parts[at].data(), parts[at].size() + parts[at + 1].size());
+    parts.erase(parts.begin() + long(at) + 1);
+  }
+  std::vector<uint32_t> ids;
+  for (std::string_view p : parts) ids.push_back(*vocab.Rank(p));
+  return ids;
+}
+
+// The fast merge (per-thread memo, direct byte and pair tables, substring ranks looked up in
+// advance, the heap for long pieces) against the plain one, piece by piece, twice (the second
+// time from the memo): the first 256 KiB of every shared text, plus long random words.
+TEST(Tiktoken, FastMergesMatchThePlainAlgorithm) {
+  const std::string dir = std::string(PROJECT_DIR) + "/../shared/data/text";
+  for (const char* name : {"cl100k_base", "o200k_base"}) {
+    REQUIRE_ENCODING(enc, name);
+    const BpeVocabulary& vocab = enc->vocabulary();
+    auto split = std::move(Pretokenizer::Compile(enc->info().pattern)).value();
+    std::vector<std::string> texts;
+    std::mt19937 rng(3);
+    for (size_t length : {30, 57, 129, 300}) {
+      std::string word;
+      for (size_t i = 0; i < length; ++i) word += "abcdefghijklmnopqrstuvwxyz"[rng() % 26];
+      texts.push_back(word);
+    }
+    if (std::filesystem::exists(dir)) {
+      for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::string text(256 << 10, '\0');
+        in.read(text.data(), std::streamsize(text.size()));
+        text.resize(size_t(in.gcount()));
+        texts.push_back(utf8::ToValidUtf8(text));
+      }
+    }
+    size_t pieces = 0;
+    for (int round = 0; round < 2; ++round) {
+      for (const std::string& text : texts) {
+        split->Split(text, [&](std::string_view piece) {
+          std::vector<uint32_t> fast;
+          BytePairEncode(vocab, vocab.MakeKey(piece), &fast);
+          ASSERT_EQ(fast, PlainBpe(vocab, piece)) << name << ": '" << piece << "'";
+          ASSERT_EQ(BytePairCount(vocab, vocab.MakeKey(piece)), fast.size());
+          ++pieces;
+        });
+      }
+    }
+    EXPECT_GT(pieces, 8u);
+  }
 }
 
 TEST(Tiktoken, GeneratedVocabulariesDoNotAnswerForEachOther) {
