@@ -113,29 +113,35 @@ void Merge(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
 
 }  // namespace
 
-// Every single byte has a rank in the tiktoken vocabularies; in a generated vocabulary without
-// one, that byte comes out as kNoRank.
 // A piece that is not a token: its tokens from the thread's memo, else merged and memoised.
-template <typename Emit>
-void MergeRemembered(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
-  if (piece.size() > MergeMemo::kMaxBytes) {
-    Merge(vocab, piece, emit);
-    return;
-  }
-  MergeMemo& memo = MergeMemo::ForThisThread();
+template <typename Memo, typename Emit>
+void MergeWithMemo(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  Memo& memo = Memo::ForThisThread();
   std::span<const uint32_t> known = memo.Find(vocab.id(), piece);
   if (known.empty()) {
-    uint32_t tokens[MergeMemo::kMaxBytes];  // at most one token per byte
+    uint32_t tokens[Memo::kMaxBytes];  // at most one token per byte
     size_t n = 0;
     Merge(vocab, piece, [&](uint32_t token) { tokens[n++] = token; });
     memo.Store(vocab.id(), piece, {tokens, n});
-    known = {tokens, n};
-    for (uint32_t t : known) emit(t);
+    for (size_t i = 0; i < n; ++i) emit(tokens[i]);
     return;
   }
   for (uint32_t t : known) emit(t);
 }
 
+template <typename Emit>
+void MergeRemembered(const BpeVocabulary& vocab, std::string_view piece, Emit&& emit) {
+  if (piece.size() <= ShortMergeMemo::kMaxBytes) {
+    MergeWithMemo<ShortMergeMemo>(vocab, piece, emit);
+  } else if (piece.size() <= LongMergeMemo::kMaxBytes) {
+    MergeWithMemo<LongMergeMemo>(vocab, piece, emit);
+  } else {
+    Merge(vocab, piece, emit);
+  }
+}
+
+// Every single byte has a rank in the tiktoken vocabularies; in a generated vocabulary without
+// one, that byte comes out as kNoRank.
 void BytePairEncode(const BpeVocabulary& vocab, const BpeVocabulary::Key& piece,
                     std::vector<uint32_t>* out) {
   if (const uint32_t whole = vocab.RankOrNone(piece); whole != kNoRank) {
