@@ -1,6 +1,5 @@
 #include "nodes/text/bpe_merge.h"
 
-#include <limits>
 #include <queue>
 
 #include "nodes/text/merge_memo.h"

@@ -65,12 +65,6 @@ class BpeVocabulary {
   }
   // Rank of a single byte (every byte has one in the tiktoken vocabularies; kNoRank otherwise).
   uint32_t ByteRank(unsigned char b) const { return byte_rank_[b]; }
-  // Starts loading the slot `bytes` hashes to, so that a lookup soon after does not wait on
-  // memory: callers prefetch a batch of independent keys, then look them up.
-  void Prefetch(std::string_view bytes) const {
-    if (bytes.size() - 1 >= max_length_) return;
-    __builtin_prefetch(&slots_[Hash(bytes, Head(bytes)) & mask_]);
-  }
   // Token bytes of a rank; empty for an unknown rank.
   std::string_view Bytes(uint32_t rank) const;
   size_t size() const { return entries_.size(); }
