@@ -10,7 +10,7 @@
 
 #include "tests/support/scratch_path.h"
 #include "graph/utf8.h"
-#include "nodes/text/bpe_merge.h"
+#include "nodes/text/piece_batch.h"
 #include "nodes/text/tiktoken_encoding.h"
 
 namespace refinery::text {
@@ -172,9 +172,9 @@ std::vector<uint32_t> PlainBpe(const BpeVocabulary& vocab, std::string_view piec
   return ids;
 }
 
-// The fast merge (per-thread memo, direct byte and pair tables, substring ranks looked up in
-// advance, the heap for long pieces) against the plain one, piece by piece, twice (the second
-// time from the memo): the first 256 KiB of every shared text, plus long random words.
+// The fast merge (batches of pieces whose merges take turns, per-thread memo, direct byte and
+// pair tables, the heap for long pieces) against the plain one, piece by piece, twice (the
+// second time from the memo): the first 256 KiB of every shared text, plus long random words.
 TEST(Tiktoken, FastMergesMatchThePlainAlgorithm) {
   const std::string dir = std::string(PROJECT_DIR) + "/../shared/data/text";
   for (const char* name : {"cl100k_base", "o200k_base"}) {
@@ -197,19 +197,37 @@ TEST(Tiktoken, FastMergesMatchThePlainAlgorithm) {
         texts.push_back(utf8::ToValidUtf8(text));
       }
     }
-    size_t pieces = 0;
+    size_t pieces = 0, total = 0;
     for (int round = 0; round < 2; ++round) {
       for (const std::string& text : texts) {
-        split->Split(text, [&](std::string_view piece) {
-          std::vector<uint32_t> fast;
-          BytePairEncode(vocab, vocab.MakeKey(piece), &fast);
-          ASSERT_EQ(fast, PlainBpe(vocab, piece)) << name << ": '" << piece << "'";
-          ASSERT_EQ(BytePairCount(vocab, vocab.MakeKey(piece)), fast.size());
+        // Piece by piece through a batch (merges of many pieces interleave there), and the
+        // whole text through the encoding: both must be the plain merge of every piece.
+        std::vector<std::string_view> added;
+        std::vector<uint32_t> plain;
+        PieceBatch batch(vocab);
+        auto check = [&](std::span<const uint32_t> tokens) {
+          ASSERT_LT(pieces, added.size());
+          std::vector<uint32_t> expected = PlainBpe(vocab, added[pieces]);
+          ASSERT_EQ(std::vector<uint32_t>(tokens.begin(), tokens.end()), expected)
+              << name << ": '" << added[pieces] << "'";
+          plain.insert(plain.end(), expected.begin(), expected.end());
           ++pieces;
+        };
+        pieces = 0;
+        split->Split(text, [&](std::string_view piece) {
+          added.push_back(piece);
+          if (batch.Add(piece)) batch.Flush(check);
         });
+        batch.Flush(check);
+        ASSERT_EQ(pieces, added.size());
+        total += pieces;
+        std::vector<uint32_t> encoded;
+        enc->EncodeOrdinary(text, &encoded);
+        ASSERT_EQ(encoded, plain) << name;
+        ASSERT_EQ(enc->CountOrdinary(text), plain.size()) << name;
       }
     }
-    EXPECT_GT(pieces, 8u);
+    EXPECT_GT(total, 8u);
   }
 }
 
