@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 TEXT=${2:-../shared/data/text/linux-doc.txt}
-REQUESTS=${3:-2000}
+REQUESTS=${3:-8000}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 node -e '
@@ -15,7 +15,8 @@ node -e '
   const text = fs.readFileSync(process.argv[1]);
   const out = [];
   let pos = 0;
-  for (let i = 0; i < Number(process.argv[2]) && pos < text.length; ++i) {
+  for (let i = 0; i < Number(process.argv[2]); ++i) {
+    if (pos >= text.length) pos = 0;  // more requests than the text holds: from the start again
     let end = Math.min(pos + 4096, text.length);
     while (end < text.length && (text[end] & 0xC0) === 0x80) --end;  // whole UTF-8 characters
     out.push(JSON.stringify({id: String(i), text: text.subarray(pos, end).toString("utf8")}));
