@@ -10,8 +10,8 @@ namespace refinery::text {
 namespace {
 
 constexpr uint32_t kNoRank = BpeVocabulary::kNoRank;
-// Pieces up to this size are memoised and merged in lanes; longer ones (rare: runs of spaces
-// or punctuation) are merged on the spot.
+// Pieces up to this size are memoised and merged in lanes; longer ones (rare: runs of spaces,
+// rules, table rows) are merged on the spot, with a memo of their own (MergeLong).
 constexpr size_t kLaneBytes = LongMergeMemo::kMaxBytes;
 using LaneMerge = ScanMerge<kLaneBytes>;
 
