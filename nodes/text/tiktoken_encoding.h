@@ -75,6 +75,8 @@ class TiktokenEncoding {
   StatusOr<std::vector<uint32_t>> Encode(std::string_view text, const SpecialPolicy& policy) const;
   // Specials as ordinary text.
   void EncodeOrdinary(std::string_view text, std::vector<uint32_t>* out) const;
+  // The number of tokens EncodeOrdinary would append, with no id list: memory stays that of one
+  // batch of pieces (PieceBatch), whatever the text's length.
   size_t CountOrdinary(std::string_view text) const;
   StatusOr<size_t> Count(std::string_view text, const SpecialPolicy& policy) const;
 
