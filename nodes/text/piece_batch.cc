@@ -51,7 +51,9 @@ size_t PieceBatch::MergeLong(std::string_view piece, uint32_t* out) const {
 void PieceBatch::Resolve() {
   size_t bytes = 0;
   for (size_t i = 0; i < size_; ++i) bytes += keys_[i].bytes.size();
-  if (tokens_.size() < bytes) tokens_.resize(std::max(bytes, size_t(4096)));
+  // Room for one token per byte; grown to what the batch needs (a batch is made per call, often
+  // for one short sentence, so no larger minimum).
+  if (tokens_.size() < bytes) tokens_.resize(bytes);
 
   // Phase 2: whole pieces (their slots were prefetched by Add); the memo entries of the rest.
   Memos memos;
