@@ -24,8 +24,6 @@ namespace refinery::text {
 template <size_t MaxBytes>
 class ScanMerge {
  public:
-  static constexpr size_t kMaxBytes = MaxBytes;
-
   // `piece` (1..MaxBytes bytes) must stay valid until the merge is done.
   void Start(const BpeVocabulary& vocab, std::string_view piece) {
     vocab_ = &vocab;
@@ -68,7 +66,6 @@ class ScanMerge {
   }
   size_t size() const { return n_ - 1; }  // tokens so far
   uint32_t token(size_t i) const { return parts_[i].token; }
-  std::string_view piece() const { return piece_; }
 
  private:
   static constexpr uint32_t kNoRank = BpeVocabulary::kNoRank;

@@ -4,8 +4,9 @@
 // BPE merge of ~20 rank lookups, most of which miss cache; those pieces repeat (identifiers,
 // rare words): a 4096-entry memo answered 65% of them on linux-doc and 43% on jargon.txt.
 // Entries hold the piece's bytes and are compared whole, so a hit is exact; each carries the
-// vocabulary's id, so encodings never answer for each other. Two sizes (below): 640 KiB per
-// thread that encodes, allocated on first use.
+// vocabulary's id, so encodings never answer for each other. Three memos by piece size (below):
+// short and medium, 640 KiB per thread that encodes, allocated on first use; oversize pieces in
+// a small memo of their own.
 #pragma once
 
 #include <cstdint>
@@ -73,19 +74,19 @@ class MergeMemo {
 // Most merged pieces are short: 8192 entries of one cache line for pieces up to 24 bytes, and
 // 1024 of two lines for pieces up to 56 (runs of spaces or rule characters): 640 KiB per thread.
 using ShortMergeMemo = MergeMemo<24, 6, 8192>;
-using LongMergeMemo = MergeMemo<56, 16, 1024>;
-static_assert(sizeof(ShortMergeMemo) == 8192 * 64 && sizeof(LongMergeMemo) == 1024 * 128);
+using MediumMergeMemo = MergeMemo<56, 16, 1024>;
+static_assert(sizeof(ShortMergeMemo) == 8192 * 64 && sizeof(MediumMergeMemo) == 1024 * 128);
 
 // Pieces longer than that (box-drawing table rows, rules of '=' or '-', long identifiers) are
 // rare but each costs hundreds of lookups, and they repeat: in jargon.txt 422 pieces over 56
 // bytes are 162 distinct ones (4% of its bytes, 9% of its encode time in perf before this memo).
 // 128 entries per thread, each holding its piece (up to 1 KiB) and tokens.
-class LongPieceMemo {
+class OversizeMergeMemo {
  public:
   static constexpr size_t kMaxBytes = 1024;
 
-  static LongPieceMemo& ForThisThread() {
-    thread_local LongPieceMemo memo;
+  static OversizeMergeMemo& ForThisThread() {
+    thread_local OversizeMergeMemo memo;
     return memo;
   }
   std::span<const uint32_t> Find(uint32_t vocab_id, std::string_view piece) const {

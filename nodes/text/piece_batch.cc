@@ -12,7 +12,7 @@ namespace {
 constexpr uint32_t kNoRank = BpeVocabulary::kNoRank;
 // Pieces up to this size are memoised and merged in lanes; longer ones (rare: runs of spaces,
 // rules, table rows) are merged on the spot, with a memo of their own (MergeLong).
-constexpr size_t kLaneBytes = LongMergeMemo::kMaxBytes;
+constexpr size_t kLaneBytes = MediumMergeMemo::kMaxBytes;
 using LaneMerge = ScanMerge<kLaneBytes>;
 
 }  // namespace
@@ -20,25 +20,25 @@ using LaneMerge = ScanMerge<kLaneBytes>;
 // The thread's two memos, picked by piece size.
 struct PieceBatch::Memos {
   ShortMergeMemo& short_memo = ShortMergeMemo::ForThisThread();
-  LongMergeMemo& long_memo = LongMergeMemo::ForThisThread();
+  MediumMergeMemo& medium_memo = MediumMergeMemo::ForThisThread();
 
   static bool IsShort(std::string_view piece) { return piece.size() <= ShortMergeMemo::kMaxBytes; }
   size_t Prefetch(std::string_view piece) const {
-    const size_t slot = IsShort(piece) ? ShortMergeMemo::SlotOf(piece) : LongMergeMemo::SlotOf(piece);
-    IsShort(piece) ? short_memo.Prefetch(slot) : long_memo.Prefetch(slot);
+    const size_t slot = IsShort(piece) ? ShortMergeMemo::SlotOf(piece) : MediumMergeMemo::SlotOf(piece);
+    IsShort(piece) ? short_memo.Prefetch(slot) : medium_memo.Prefetch(slot);
     return slot;
   }
   std::span<const uint32_t> Find(uint32_t vocab, std::string_view piece, size_t slot) const {
-    return IsShort(piece) ? short_memo.Find(vocab, piece, slot) : long_memo.Find(vocab, piece, slot);
+    return IsShort(piece) ? short_memo.Find(vocab, piece, slot) : medium_memo.Find(vocab, piece, slot);
   }
   void Store(uint32_t vocab, std::string_view piece, size_t slot, std::span<const uint32_t> tokens) {
     IsShort(piece) ? short_memo.Store(vocab, piece, slot, tokens)
-                   : long_memo.Store(vocab, piece, slot, tokens);
+                   : medium_memo.Store(vocab, piece, slot, tokens);
   }
 };
 
 size_t PieceBatch::MergeLong(std::string_view piece, uint32_t* out) const {
-  LongPieceMemo& memo = LongPieceMemo::ForThisThread();
+  OversizeMergeMemo& memo = OversizeMergeMemo::ForThisThread();
   if (std::span<const uint32_t> known = memo.Find(vocab_.id(), piece); !known.empty()) {
     std::copy(known.begin(), known.end(), out);
     return known.size();

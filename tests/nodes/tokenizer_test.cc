@@ -245,6 +245,12 @@ TEST(Tiktoken, GeneratedVocabulariesDoNotAnswerForEachOther) {
     EXPECT_EQ(a, (std::vector<uint32_t>{2, 2}));
     EXPECT_EQ(b, (std::vector<uint32_t>{0, 1, 0, 1}));
     EXPECT_EQ((*without)->CountOrdinary("abab"), 4u);
+    // A piece over 56 bytes goes to the memo for oversize pieces: the same rule there.
+    std::vector<uint32_t> long_a, long_b;
+    (*with_ab)->EncodeOrdinary(std::string(40, 'a') + std::string(40, 'b'), &long_a);
+    (*without)->EncodeOrdinary(std::string(40, 'a') + std::string(40, 'b'), &long_b);
+    EXPECT_EQ(long_a.size(), 79u);  // 39 a's, one "ab", 39 b's
+    EXPECT_EQ(long_b.size(), 80u);
   }
 }
 
