@@ -12,11 +12,12 @@
 #include "nodes/llm/dnnl_decoder.h"
 #include "nodes/llm/model_writer.h"
 #include "nodes/llm/reference_decoder.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::llm {
 namespace {
 
-const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
+const std::string kModels = refinery::testing::SharedPath("models/");
 
 std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec, const std::string& name) {
   const std::string path = refinery::testing::ScratchPath(name + ".gguf");
@@ -93,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RandomModels,
                                            Shape{64, 4, 1, 1, true}));  // multi-query
 
 TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
-  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");
   auto model = LlamaModel::Load(kModels + "stories260K.gguf");
   ASSERT_TRUE(model.ok());
   const YAML::Node ref = YAML::LoadFile(kModels + "reference-outputs.json");
@@ -124,7 +125,7 @@ TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
 // Lighter weights cost little: the KL divergence of their next-token distributions from f32's
 // stays small on stories260K's prompts (figures in docs/benchmarks.md).
 TEST(DnnlDecoder, Bf16AndInt8StayCloseToF32) {
-  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");
   auto model = LlamaModel::Load(kModels + "stories260K.gguf");
   ASSERT_TRUE(model.ok());
   const std::vector<int32_t> tokens = (*model)->tokenizer.Encode("Once upon a time, there was a little girl named Lily.");

@@ -17,13 +17,14 @@
 #include "nodes/llm/model_writer.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/wait_until.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::llm {
 namespace {
 
 using ::testing::HasSubstr;
 
-const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
+const std::string kModels = refinery::testing::SharedPath("models/");
 
 std::string TinyModel() {
   static const std::string path = [] {
@@ -236,7 +237,8 @@ TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
 // The shipped pipeline with a model in the refinement loop runs end to end (on the test's model:
 // the bundled one is written at set-up time).
 TEST(InferNode, ShippedRefineInferPipelineLoops) {
-  if (!text::TiktokenEncoding::Get("cl100k_base").ok()) GTEST_SKIP() << "cl100k_base rank file not available";
+  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())
+      << text::TiktokenEncoding::Get("cl100k_base").status().message() << " (tools/setup.sh fetches it)";
   Overrides overrides = {*ParseOverride("llm.model=" + TinyModel())};
   auto engine = Engine::FromFile(std::string(PROJECT_DIR) + "/pipelines/refine-infer.yaml", overrides);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -258,7 +260,7 @@ TEST(InferNode, ShippedRefineInferPipelineLoops) {
 }
 
 TEST(InferNode, Stories260KThroughThePipelineMatchesLlamaCpp) {
-  if (!std::filesystem::exists(kModels + "stories260K.gguf")) GTEST_SKIP() << "../shared/models not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");
   using refinery::testing::NodeRunner;
   using refinery::testing::Text;
   NodeRunner run("{id: llm, type: infer, model: " + kModels + "stories260K.gguf, max_new_tokens: 64}");

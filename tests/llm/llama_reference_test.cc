@@ -10,15 +10,14 @@
 
 #include "nodes/llm/llama_model.h"
 #include "nodes/llm/reference_decoder.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::llm {
 namespace {
 
-const std::string kModels = std::string(PROJECT_DIR) + "/../shared/models/";
+const std::string kModels = refinery::testing::SharedPath("models/");
 
-#define REQUIRE_SHARED_MODELS()                                                  \
-  if (!std::filesystem::exists(kModels + "stories260K.gguf"))                    \
-  GTEST_SKIP() << "../shared/models not present"
+#define REQUIRE_SHARED_MODELS() REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf")
 
 const YAML::Node& Reference() {
   static const YAML::Node root = YAML::LoadFile(kModels + "reference-outputs.json");

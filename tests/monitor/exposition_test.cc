@@ -14,6 +14,7 @@
 #include "graph/monitor/metrics_server.h"
 #include "graph/monitor/prometheus.h"
 #include "tests/support/scratch_path.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::testing {
 namespace {
@@ -63,8 +64,6 @@ std::string Shell(const std::string& command) {
   return out;
 }
 
-bool Have(const std::string& program) { return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0; }
-
 TEST(Prometheus, ConventionalFamiliesAndLabels) {
   auto e = BusyEngine();
   ASSERT_TRUE(e);
@@ -85,7 +84,7 @@ TEST(Prometheus, ConventionalFamiliesAndLabels) {
 }
 
 TEST(Prometheus, PromtoolAcceptsTheExposition) {
-  if (!Have("promtool")) GTEST_SKIP() << "promtool not installed (tools/run-tests.sh installs Debian's prometheus)";
+  REFINERY_REQUIRE_PROGRAM("promtool", "prometheus");
   auto e = BusyEngine();
   ASSERT_TRUE(e);
   const std::string path = ScratchPath("metrics.txt");
@@ -135,7 +134,7 @@ TEST(HtmlReport, HasEverySectionAndEscapes) {
 }
 
 TEST(HtmlReport, RendersInHeadlessChromium) {
-  if (!Have("chromium")) GTEST_SKIP() << "chromium not installed (tools/run-tests.sh installs Debian's chromium)";
+  REFINERY_REQUIRE_PROGRAM("chromium", "chromium");
   auto e = BusyEngine();
   ASSERT_TRUE(e);
   const std::string path = ScratchPath("report.html");

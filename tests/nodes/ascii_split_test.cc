@@ -15,6 +15,7 @@
 #include "nodes/text/ascii_split.h"
 #include "nodes/text/pretokenizer.h"
 #include "nodes/text/split_patterns.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::text {
 namespace {
@@ -81,8 +82,8 @@ TEST_P(AsciiSplit, CutsExactlyWherePcre2CutsOnRandomMixes) {
 }
 
 TEST_P(AsciiSplit, CutsExactlyWherePcre2CutsOnTheSharedTexts) {
-  const std::string dir = std::string(PROJECT_DIR) + "/../shared/data/text";
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "../shared/data/text not present";
+  const std::string dir = refinery::testing::SharedPath("data/text");
+  REFINERY_SKIP_WITHOUT_SHARED(dir);
   const Pair p = Compile(GetParam());
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

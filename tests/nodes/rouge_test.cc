@@ -12,11 +12,12 @@
 #include "nodes/rouge/rouge.h"
 #include "nodes/rouge/summary_measures.h"
 #include "nodes/text/porter_stemmer.h"
+#include "tests/support/set_up_material.h"
 
 namespace refinery::rouge {
 namespace {
 
-const std::string kVectors = std::string(PROJECT_DIR) + "/../shared/data/rouge/rouge-score-vectors.json";
+const std::string kVectors = refinery::testing::SharedPath("data/rouge/rouge-score-vectors.json");
 
 TEST(PorterStemmer, MatchesNltkOnEveryGoldenWord) {
   std::ifstream in(std::string(PROJECT_DIR) + "/tests/data/stemmer/porter-nltk.tsv");
@@ -61,7 +62,7 @@ TEST(RougeType, ValidatesNames) {
 }
 
 std::string ReadShared(const std::string& name) {
-  std::ifstream in(std::string(PROJECT_DIR) + "/../shared/data/rouge/" + name);
+  std::ifstream in(refinery::testing::SharedPath("data/rouge/") + name);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -74,7 +75,7 @@ void ExpectNear(const YAML::Node& expected, const char* field, double got, doubl
 }
 
 TEST(RougeVectors, EveryCaseWithinTolerance) {
-  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "../shared/data/rouge not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kVectors);
   const YAML::Node root = YAML::LoadFile(kVectors);
   size_t cases = 0;
   for (const YAML::Node& c : root["cases"]) {
@@ -101,7 +102,7 @@ TEST(RougeVectors, EveryCaseWithinTolerance) {
 }
 
 TEST(RougeVectors, LcsCases) {
-  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "../shared/data/rouge not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kVectors);
   const YAML::Node root = YAML::LoadFile(kVectors);
   size_t cases = 0;
   for (const YAML::Node& c : root["lcs_cases"]) {
@@ -121,7 +122,7 @@ TEST(RougeVectors, LcsCases) {
 }
 
 TEST(RougeVectors, FilesMatchTheirLineCases) {
-  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "../shared/data/rouge not present";
+  REFINERY_SKIP_WITHOUT_SHARED(kVectors);
   // The multi-line rougeLsum case computed from the files, as rouge-score's test does.
   RougeScorer scorer({*ParseRougeType("rougeLsum")}, true);
   const auto s = scorer.Score(ReadShared("target_multi.0.txt"), ReadShared("prediction_multi.0.txt"));

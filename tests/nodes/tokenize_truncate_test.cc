@@ -13,8 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 
 #define REQUIRE_VOCAB()                                          \
-  if (!text::TiktokenEncoding::Get("cl100k_base").ok())          \
-  GTEST_SKIP() << "cl100k_base rank file not available (run tools/fetch-vocab.sh)"
+  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())   \
+      << text::TiktokenEncoding::Get("cl100k_base").status().message() << " (tools/setup.sh fetches it)"
 
 size_t Tokens(const std::string& s) {
   return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include "tests/support/set_up_material.h"
 
 namespace {
 
@@ -364,7 +365,7 @@ TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
 }
 
 TEST_F(GraphRunner, LiveViewOnATerminal) {
-  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
+  REFINERY_REQUIRE_PROGRAM("script", "bsdutils");
   fs::path pipeline = Write("slow.yaml", "pipeline: slow\nnodes:\n  - {id: napper, type: delay, micros: 3000, "
                                          "concurrency: serial}\n");
   std::string lines;
