@@ -5,54 +5,11 @@
 #include <mutex>
 
 #include "graph/internal/cycle_clock.h"
-#include "graph/internal/did_you_mean.h"
 #include "graph/internal/flow_graph_impl.h"
 #include "graph/parallel_group.h"
 
 namespace refinery {
 
-namespace {
-
-// The loop's fields must be written by a node of the pipeline (checked once the nodes exist,
-// since what a node writes can depend on its options).
-Status CheckLoopFields(const LoopSpec& loop, const std::vector<std::unique_ptr<NodeStage>>& stages) {
-  std::vector<std::string> written;
-  for (const auto& s : stages) written.insert(written.end(), s->io().writes.begin(), s->io().writes.end());
-  std::vector<std::pair<std::string, std::string>> named;  // (what, field)
-  for (const std::string& f : loop.until->fields()) named.emplace_back("condition", f);
-  if (!loop.metric.empty()) named.emplace_back("metric", loop.metric);
-  if (!loop.budget_field.empty()) named.emplace_back("budget_field", loop.budget_field);
-  for (const auto& [what, field] : named) {
-    if (std::find(written.begin(), written.end(), field) == written.end()) {
-      return Status::InvalidArgument(loop.where.ToString() + ": error: loop " + what + " names field '" + field +
-                                     "', which no node of the pipeline writes" + internal::DidYouMean(field, written));
-    }
-  }
-  return Status::Ok();
-}
-
-// Every branch of a group must write the field the group compares branches by.
-Status CheckGroupMetric(const NodeSpec& group, const std::vector<std::vector<NodeStage*>>& branches) {
-  const ParallelSpec& p = *group.parallel;
-  for (size_t b = 0; b < branches.size(); ++b) {
-    bool writes = false;
-    std::vector<std::string> written;
-    for (const NodeStage* s : branches[b]) {
-      for (const std::string& w : s->io().writes) {
-        writes = writes || w == p.metrics[b];
-        written.push_back(w);
-      }
-    }
-    if (!writes) {
-      return Status::InvalidArgument(group.where.ToString() + ": error: parallel group '" + group.id + "': branch '" +
-                                     p.names[b] + "' writes no field '" + p.metrics[b] + "' (keep_best)" +
-                                     internal::DidYouMean(p.metrics[b], written));
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 const LoopController* FlowGraph::loop_controller() const { return impl_ ? impl_->loop.get() : nullptr; }
 
@@ -84,11 +41,10 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
         branches.back().back().push_back(*inner);
       }
     }
-    if (Status s = CheckGroupMetric(node, branches.back()); !s.ok()) return s;
   }
   if (!spec.loops.empty()) {
+    // The fields the loop names were checked by validation (pipeline_loader.cc).
     const LoopSpec& loop = spec.loops.front();
-    if (Status s = CheckLoopFields(loop, fg->stages_); !s.ok()) return s;
     for (auto& stage : fg->stages_) stage->SetLoopAdjustments(loop.adjust, loop.max_iterations);
   }
   // A flow::graph attaches to the arena it is constructed in.

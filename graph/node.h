@@ -1,7 +1,7 @@
 // The node contract: what a node type declares, and the interface its instances implement.
 //
-// A node type is a NodeContract (name, typed options, fields read and written, default
-// concurrency, cacheability, version) plus a factory. It registers itself with
+// A node type is a NodeContract (name, typed options, fields read and written as a function of
+// the node's id and options, default concurrency, cacheability, version) plus a factory. It registers itself with
 // REFINERY_REGISTER_NODE (registry.h); a service registers its own types the same way.
 //
 //   class Upper : public refinery::Node {
@@ -12,7 +12,6 @@
 //       for (char& ch : s) ch = std::toupper(ch);
 //       item.set_text(field_, std::move(s));
 //     }
-//     refinery::FieldIo Io() const override { return {{field_}, {}, {field_}}; }
 //    private:
 //     std::string field_;
 //   };
@@ -77,7 +76,6 @@ class Node {
   // entry) fails item i alone; throwing fails the whole batch. The default runs Process on each
   // item; a type accepts batches because its override does better (infer decodes them together).
   virtual void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const;
-  virtual FieldIo Io() const = 0;
 };
 
 using NodeFactory = std::function<StatusOr<std::unique_ptr<Node>>(const NodeConfig&)>;
@@ -92,6 +90,10 @@ struct NodeContract {
   Concurrency default_concurrency = Concurrency::Unlimited();
   bool cacheable = true;            // deterministic in (options, fields read)
   bool accepts_batches = false;     // a `queue: {batch: ...}` may hand it batches (ProcessBatch)
+  // The fields a node with this id and these options touches (required). A function of the
+  // config, not of a built node, so validation checks the fields loops and groups name before
+  // any node (a model, a vocabulary) is built. Called only with options that passed validation.
+  std::function<FieldIo(const NodeConfig&)> io;
   NodeFactory factory;
   // Optional: rules across options ("set exactly one of a, b"), checked during validation with
   // the node's location. Returns one message per problem.

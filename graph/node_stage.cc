@@ -27,7 +27,7 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
                                             "' (" + spec.type + "): " + node.status().message());
   }
   stage->node_ = std::move(node).value();
-  stage->io_ = stage->node_->Io();
+  stage->io_ = spec.contract->io(config);
   if (spec.cache.enabled && spec.contract->cacheable) {
     stage->cache_ = std::make_unique<NodeCache>(spec.cache);
     std::vector<std::string> reads = stage->io_.reads;
@@ -54,7 +54,7 @@ StatusOr<NodeStage::Instance> NodeStage::MakeInstance(const OptionValues& option
   Instance inst;
   inst.node = std::move(node).value();
   if (cache_) {
-    const FieldIo io = inst.node->Io();
+    const FieldIo io = spec_.contract->io(config);
     std::vector<std::string> reads = io.reads;
     reads.insert(reads.end(), io.optional_reads.begin(), io.optional_reads.end());
     inst.key_builder = std::make_unique<CacheKeyBuilder>(spec_.type, spec_.contract->version, options.Canonical(),

@@ -9,12 +9,8 @@ namespace {
 
 class GroupNode : public Node {
  public:
-  explicit GroupNode(const NodeConfig& c) : id_(c.id) {}
+  explicit GroupNode(const NodeConfig&) {}
   void Process(Item&) const override {}  // the compiler does the group's work
-  FieldIo Io() const override { return {{}, {}, {id_ + ".chosen", id_ + ".score"}}; }
-
- private:
-  std::string id_;
 };
 
 }  // namespace
@@ -25,6 +21,7 @@ const NodeContract& ParallelContract() {
     c.type = "parallel";
     c.summary = "parallel alternatives: runs every branch on a copy of the item, keeps the best";
     c.cacheable = false;
+    c.io = [](const NodeConfig& n) { return FieldIo{{}, {}, {n.id + ".chosen", n.id + ".score"}}; };
     c.factory = MakeFactory<GroupNode>();
     return c;
   }();

@@ -64,11 +64,12 @@ const std::vector<std::string> kEngineNodeKeys = {"id", "type", "concurrency", "
 // Validates one pipeline document; every check adds to `diags` and carries on.
 class PipelineValidator {
  public:
-  PipelineValidator(std::string file, const Overrides& overrides, const RuntimeConfig& config)
-      : file_(std::move(file)), overrides_(overrides), config_(config) {}
+  PipelineValidator(std::string file, std::string base_dir, const Overrides& overrides, const RuntimeConfig& config)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), overrides_(overrides), config_(config) {}
 
   StatusOr<PipelineSpec> Run(const YAML::Node& root) {
     spec_.file = file_;
+    spec_.base_dir = base_dir_;
     if (!root.IsDefined() || root.IsNull()) {
       diags_.Error({file_, 1, 1}, "empty pipeline: expected 'pipeline:' and 'nodes:'");
       return diags_.ToStatus();
@@ -87,6 +88,7 @@ class PipelineValidator {
     ReadEdges(root);
     if (diags_.empty()) internal::CheckTopology(spec_, diags_);
     if (diags_.empty() && root["loops"]) ReadLoops(root["loops"]);
+    if (diags_.empty()) CheckFieldsWritten();
     if (!diags_.empty()) return diags_.ToStatus();
     return std::move(spec_);
   }
@@ -544,6 +546,7 @@ class PipelineValidator {
                                               "'; a loop goes back from 'from' to an earlier (or the same) node");
     }
     if (const YAML::Node u = l["until"]) {
+      loop.until_where = Where(file_, u);
       if (!u.IsScalar()) {
         diags_.Error(Where(file_, u), "loop: 'until' must be a condition, e.g. \"score.total >= 0.8\"");
       } else if (auto c = Condition::Parse(u.Scalar()); !c.ok()) {
@@ -575,8 +578,10 @@ class PipelineValidator {
     number("min_delta", 0, 1e12, &loop.min_delta);
     number("budget", 0, 1e15, &loop.budget);
     number("time_budget_ms", 0, 1e12, &loop.time_budget_ms);
-    for (auto [key, out] : {std::pair{"metric", &loop.metric}, {"budget_field", &loop.budget_field}}) {
+    for (auto [key, out, where] : {std::tuple{"metric", &loop.metric, &loop.metric_where},
+                                   {"budget_field", &loop.budget_field, &loop.budget_field_where}}) {
       if (const YAML::Node v = l[key]) {
+        *where = Where(file_, v);
         if (!v.IsScalar() || v.Scalar().empty()) diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a field name");
         else *out = v.Scalar();
       }
@@ -648,6 +653,56 @@ class PipelineValidator {
     }
   }
 
+  // The fields loops and parallel groups name must be written by nodes of the pipeline. What a
+  // node writes is a function of its id and options (NodeContract::io), so this needs no node
+  // built: `validate` reports every such problem, as `run` would.
+  void CheckFieldsWritten() {
+    std::vector<FieldIo> io(spec_.nodes.size());
+    for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+      const NodeSpec& node = spec_.nodes[i];
+      try {
+        io[i] = node.contract->io(NodeConfig{node.id, node.type, node.options, spec_.base_dir});
+      } catch (const std::exception& e) {
+        diags_.Error(node.where, Context(node) + ": its fields cannot be worked out from its options: " + e.what());
+      }
+    }
+    for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+      if (spec_.nodes[i].parallel) CheckGroupMetrics(spec_.nodes[i], io);
+    }
+    if (!spec_.loops.empty()) CheckLoopFields(spec_.loops.front(), io);
+  }
+
+  // Every branch of a group must write the field the group compares branches by.
+  void CheckGroupMetrics(const NodeSpec& group, const std::vector<FieldIo>& io) {
+    const ParallelSpec& p = *group.parallel;
+    for (size_t b = 0; b < p.branches.size(); ++b) {
+      std::vector<std::string> written;
+      for (size_t member : p.branches[b]) {
+        written.insert(written.end(), io[member].writes.begin(), io[member].writes.end());
+      }
+      if (std::find(written.begin(), written.end(), p.metrics[b]) == written.end()) {
+        diags_.Error(group.where, "parallel group '" + group.id + "': branch '" + p.names[b] + "' writes no field '" +
+                                      p.metrics[b] + "' (keep_best)" + DidYouMean(p.metrics[b], written));
+      }
+    }
+  }
+
+  // A loop's condition, metric and budget field must be written by some node of the pipeline.
+  void CheckLoopFields(const LoopSpec& loop, const std::vector<FieldIo>& io) {
+    std::vector<std::string> written;
+    for (const FieldIo& node_io : io) written.insert(written.end(), node_io.writes.begin(), node_io.writes.end());
+    std::vector<std::tuple<std::string, std::string, SourceLocation>> named;  // (what, field, where)
+    for (const std::string& f : loop.until->fields()) named.emplace_back("condition", f, loop.until_where);
+    if (!loop.metric.empty()) named.emplace_back("metric", loop.metric, loop.metric_where);
+    if (!loop.budget_field.empty()) named.emplace_back("budget_field", loop.budget_field, loop.budget_field_where);
+    for (const auto& [what, field, where] : named) {
+      if (std::find(written.begin(), written.end(), field) == written.end()) {
+        diags_.Error(where, "loop " + what + " names field '" + field + "', which no node of the pipeline writes" +
+                                DidYouMean(field, written));
+      }
+    }
+  }
+
   void ReadEdges(const YAML::Node& root) {
     const YAML::Node edges = root["edges"];
     if (!edges) {
@@ -665,6 +720,7 @@ class PipelineValidator {
   }
 
   std::string file_;
+  std::string base_dir_;
   const Overrides& overrides_;
   const RuntimeConfig& config_;
   Diagnostics diags_;
@@ -682,9 +738,7 @@ StatusOr<PipelineSpec> LoadFromText(const std::string& text, const std::string& 
       internal::SafeLoadYaml(text, file, kMaxPipelineFileBytes, kMaxYamlDepth);
   if (!root.ok()) return root.status();
   try {
-    StatusOr<PipelineSpec> spec = PipelineValidator(file, overrides, config).Run(*root);
-    if (spec.ok()) spec->base_dir = base_dir;
-    return spec;
+    return PipelineValidator(file, base_dir, overrides, config).Run(*root);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed trees (e.g. a map key that is itself a map).
     return Status::InvalidArgument(Where(file, e.mark).ToString() + ": error: " + e.msg);

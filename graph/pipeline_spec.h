@@ -99,6 +99,9 @@ struct LoopSpec {
   bool adapt = false;               // learn a starting pass per request type (graph/loop_adaptation.h)
   std::vector<LoopAdjust> adjust;
   SourceLocation where;
+  // Where `until`, `metric` and `budget_field` are written: errors about the fields they name
+  // point there.
+  SourceLocation until_where, metric_where, budget_field_where;
 };
 
 struct PipelineSpec {

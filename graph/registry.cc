@@ -15,6 +15,9 @@ Status NodeRegistry::Register(NodeContract contract) {
   if (!contract.factory) {
     return Status::InvalidArgument("node type '" + contract.type + "' has no factory");
   }
+  if (!contract.io) {
+    return Status::InvalidArgument("node type '" + contract.type + "' has no io (the fields it reads and writes)");
+  }
   for (const OptionDef& def : contract.options.defs()) {
     static const char* kReserved[] = {"id", "type", "concurrency", "cache", "description"};
     for (const char* r : kReserved) {

@@ -13,12 +13,12 @@ class Copy : public Node {
  public:
   explicit Copy(const NodeConfig& c) : from_(c.options.String("from")), to_(c.options.String("to")) {}
   void Process(Item& item) const override { item.set_text(to_, *item.text(from_)); }
-  FieldIo Io() const override { return {{from_}, {}, {to_}}; }
-
  private:
   std::string from_;
   std::string to_;
 };
+
+FieldIo CopyIo(const NodeConfig& c) { return {{c.options.String("from")}, {}, {c.options.String("to")}}; }
 
 }  // namespace
 
@@ -30,6 +30,7 @@ REFINERY_REGISTER_NODE(copy) {
   c.reads = "`from`";
   c.writes = "`to`";
   c.cacheable = false;  // a copy is cheaper than a cache lookup
+  c.io = CopyIo;
   c.factory = MakeFactory<Copy>();
   return c;
 }

@@ -45,8 +45,6 @@ class Dedupe : public Node {
     item.set_text(output_, std::move(out));
   }
 
-  FieldIo Io() const override { return {{field_}, {}, {output_, id_ + ".removed"}}; }
-
  private:
   std::vector<std::string_view> Split(std::string_view s) const {
     std::vector<std::string_view> units;
@@ -86,6 +84,12 @@ class Dedupe : public Node {
   size_t min_chars_;
 };
 
+FieldIo DedupeIo(const NodeConfig& c) {
+  const std::string& field = c.options.String("field");
+  const std::string& output = c.options.String("output");
+  return {{field}, {}, {output.empty() ? field : output, c.id + ".removed"}};
+}
+
 }  // namespace
 
 REFINERY_REGISTER_NODE(dedupe) {
@@ -98,6 +102,7 @@ REFINERY_REGISTER_NODE(dedupe) {
       .Int("min_chars", 20, 0, 1'000'000, "shorter units are always kept (blank lines, bullets)");
   c.reads = "`field`";
   c.writes = "`output` (or `field`), `<id>.removed`";
+  c.io = DedupeIo;
   c.factory = MakeFactory<Dedupe>();
   return c;
 }

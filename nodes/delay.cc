@@ -25,12 +25,12 @@ class Delay : public Node {
     while (std::chrono::steady_clock::now() < until) {
     }
   }
-  FieldIo Io() const override { return {}; }
-
  private:
   int64_t micros_;
   bool spin_;
 };
+
+FieldIo DelayIo(const NodeConfig&) { return {}; }
 
 }  // namespace
 
@@ -41,6 +41,7 @@ REFINERY_REGISTER_NODE(delay) {
   c.options.Int("micros", 1000, 0, 60'000'000, "how long to hold each item, in microseconds")
       .Enum("mode", "sleep", {"sleep", "spin"}, "sleep frees the thread; spin keeps it busy");
   c.cacheable = false;
+  c.io = DelayIo;
   c.factory = MakeFactory<Delay>();
   return c;
 }

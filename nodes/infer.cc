@@ -142,15 +142,6 @@ class Infer : public Node {
     }
   }
 
-  FieldIo Io() const override {
-    FieldIo io{prompt_.fields, {}, {output_, id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".stop_reason",
-                                     id_ + ".batch_size"}};
-    io.metrics = {id_ + ".prompt_tokens", id_ + ".generated_tokens", id_ + ".batch_size"};
-    io.tokens_in = id_ + ".prompt_tokens";
-    io.tokens_out = id_ + ".generated_tokens";
-    return io;
-  }
-
  private:
   std::string id_, output_;
   std::shared_ptr<llm::Generator> generator_;
@@ -159,6 +150,21 @@ class Infer : public Node {
   llm::SamplingOptions sampling_;
   std::vector<std::string> stop_;
 };
+
+// The prompt's fields are read; a template that does not parse reads nothing (validation has
+// already reported it through the contract's check).
+FieldIo InferIo(const NodeConfig& c) {
+  const std::string& id = c.id;
+  auto prompt = PromptTemplate::Parse(c.options.String("prompt"));
+  FieldIo io{prompt.ok() ? prompt->fields : std::vector<std::string>{},
+             {},
+             {c.options.String("output"), id + ".prompt_tokens", id + ".generated_tokens", id + ".stop_reason",
+              id + ".batch_size"}};
+  io.metrics = {id + ".prompt_tokens", id + ".generated_tokens", id + ".batch_size"};
+  io.tokens_in = id + ".prompt_tokens";
+  io.tokens_out = id + ".generated_tokens";
+  return io;
+}
 
 }  // namespace
 
@@ -188,6 +194,7 @@ REFINERY_REGISTER_NODE(infer) {
     if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok()) problems.push_back(t.status().message());
     return problems;
   };
+  c.io = InferIo;
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
     auto prompt = PromptTemplate::Parse(config.options.String("prompt"));
     if (!prompt.ok()) return prompt.status();

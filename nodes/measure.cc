@@ -40,20 +40,20 @@ class Measure : public Node {
     }
   }
 
-  FieldIo Io() const override {
-    FieldIo io{{field_}, {}, {id_ + ".bytes", id_ + ".chars", id_ + ".words", id_ + ".lines"}};
-    if (!compare_to_.empty()) {
-      io.reads.push_back(compare_to_);
-      io.writes.push_back(id_ + ".ratio");
-    }
-    return io;
-  }
-
  private:
   std::string id_;
   std::string field_;
   std::string compare_to_;
 };
+
+FieldIo MeasureIo(const NodeConfig& c) {
+  FieldIo io{{c.options.String("field")}, {}, {c.id + ".bytes", c.id + ".chars", c.id + ".words", c.id + ".lines"}};
+  if (const std::string& compare_to = c.options.String("compare_to"); !compare_to.empty()) {
+    io.reads.push_back(compare_to);
+    io.writes.push_back(c.id + ".ratio");
+  }
+  return io;
+}
 
 }  // namespace
 
@@ -65,6 +65,7 @@ REFINERY_REGISTER_NODE(measure) {
       .String("compare_to", "", "field to compare sizes with (empty: no ratio)");
   c.reads = "`field`, `compare_to`";
   c.writes = "`<id>.bytes`, `<id>.chars`, `<id>.words`, `<id>.lines`, `<id>.ratio`";
+  c.io = MeasureIo;
   c.factory = MakeFactory<Measure>();
   return c;
 }

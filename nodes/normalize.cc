@@ -88,14 +88,16 @@ class Normalize : public Node {
     item.set_text(o_.output, std::move(out));
   }
 
-  FieldIo Io() const override {
-    return {{o_.field}, {}, {o_.output, id_ + ".chars_removed"}};
-  }
-
  private:
   std::string id_;
   NormalizeOptions o_;
 };
+
+FieldIo NormalizeIo(const NodeConfig& c) {
+  const std::string& field = c.options.String("field");
+  const std::string& output = c.options.String("output");
+  return {{field}, {}, {output.empty() ? field : output, c.id + ".chars_removed"}};
+}
 
 }  // namespace
 
@@ -114,6 +116,7 @@ REFINERY_REGISTER_NODE(normalize) {
   c.writes = "`output` (or `field`), `<id>.chars_removed`";
   c.default_concurrency = Concurrency::Unlimited();
   c.cacheable = true;
+  c.io = NormalizeIo;
   c.factory = MakeFactory<Normalize>();
   return c;
 }

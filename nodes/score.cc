@@ -120,24 +120,6 @@ class Score : public Node {
     item.set_number(id_ + ".pass", total >= threshold_ ? 1.0 : 0.0);
   }
 
-  FieldIo Io() const override {
-    FieldIo io{{summary_}, {reference_, references_, source_}, {}};
-    for (const rouge::RougeType& t : scorer_.types()) {
-      for (const char* part : {".p", ".r", ".f"}) io.writes.push_back(id_ + "." + t.name + part);
-      io.metrics.push_back(id_ + "." + t.name + ".f");
-      io.metrics.push_back(id_ + "." + t.name + ".p");
-      io.metrics.push_back(id_ + "." + t.name + ".r");
-    }
-    for (const char* k : {".against", ".compression", ".tokens_saved", ".redundancy", ".coverage",
-                          ".total", ".pass"}) {
-      io.writes.push_back(id_ + k);
-    }
-    for (const char* k : {".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
-      io.metrics.push_back(id_ + k);
-    }
-    return io;
-  }
-
  private:
   std::string id_, summary_, reference_, references_, source_;
   rouge::RougeScorer scorer_;
@@ -146,6 +128,24 @@ class Score : public Node {
   double threshold_;
   std::shared_ptr<const text::TiktokenEncoding> encoding_;
 };
+
+FieldIo ScoreIo(const NodeConfig& c) {
+  const std::string& id = c.id;
+  FieldIo io{{c.options.String("summary")},
+             {c.options.String("reference"), c.options.String("references"), c.options.String("source")},
+             {}};
+  for (const std::string& metric : c.options.StringList("metrics")) {
+    for (const char* part : {".p", ".r", ".f"}) io.writes.push_back(id + "." + metric + part);
+    for (const char* part : {".f", ".p", ".r"}) io.metrics.push_back(id + "." + metric + part);
+  }
+  for (const char* k : {".against", ".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
+    io.writes.push_back(id + k);
+  }
+  for (const char* k : {".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
+    io.metrics.push_back(id + k);
+  }
+  return io;
+}
 
 }  // namespace
 
@@ -183,6 +183,7 @@ REFINERY_REGISTER_NODE(score) {
     if (sum <= 0) problems.push_back("weights must have a positive sum");
     return problems;
   };
+  c.io = ScoreIo;
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
     auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();

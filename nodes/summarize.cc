@@ -71,19 +71,6 @@ class Summarize : public Node {
     item.set_text(output_, std::move(s.text));
   }
 
-  FieldIo Io() const override {
-    FieldIo io{{field_}, {}, {output_, id_ + ".method"}};
-    for (const char* k : {".tokens_before", ".tokens_after", ".tokens_saved", ".sentences_before",
-                          ".sentences_after", ".duplicates_removed"}) {
-      io.writes.push_back(id_ + k);
-    }
-    io.metrics = {id_ + ".tokens_before", id_ + ".tokens_after", id_ + ".tokens_saved"};
-    io.tokens_in = id_ + ".tokens_before";
-    io.tokens_out = id_ + ".tokens_after";
-    io.saves_tokens = true;
-    return io;
-  }
-
  private:
   std::string id_;
   std::string field_;
@@ -91,6 +78,20 @@ class Summarize : public Node {
   std::shared_ptr<const text::TiktokenEncoding> encoding_;
   summarize::SummarizerOptions options_;
 };
+
+FieldIo SummarizeIo(const NodeConfig& c) {
+  const std::string& id = c.id;
+  FieldIo io{{c.options.String("field")}, {}, {c.options.String("output"), id + ".method"}};
+  for (const char* k : {".tokens_before", ".tokens_after", ".tokens_saved", ".sentences_before", ".sentences_after",
+                        ".duplicates_removed"}) {
+    io.writes.push_back(id + k);
+  }
+  io.metrics = {id + ".tokens_before", id + ".tokens_after", id + ".tokens_saved"};
+  io.tokens_in = id + ".tokens_before";
+  io.tokens_out = id + ".tokens_after";
+  io.saves_tokens = true;
+  return io;
+}
 
 }  // namespace
 
@@ -133,6 +134,7 @@ REFINERY_REGISTER_NODE(summarize) {
     if (targets != 1) problems.push_back("set exactly one target: ratio, max_tokens or sentences");
     return problems;
   };
+  c.io = SummarizeIo;
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
     auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();

@@ -41,22 +41,23 @@ class Tokenize : public Node {
     }
   }
 
-  FieldIo Io() const override {
-    FieldIo io{fields_, {}, {}};
-    for (const std::string& f : fields_) {
-      if (ids_) io.writes.push_back(f + ".tokens");
-      io.writes.push_back(f + ".token_count");
-    }
-    if (!fields_.empty()) io.tokens_in = io.tokens_out = fields_.front() + ".token_count";
-    return io;
-  }
-
  private:
   std::shared_ptr<const text::TiktokenEncoding> encoding_;
   std::vector<std::string> fields_;
   bool ids_;
   text::SpecialPolicy policy_;
 };
+
+FieldIo TokenizeIo(const NodeConfig& c) {
+  const std::vector<std::string>& fields = c.options.StringList("fields");
+  FieldIo io{fields, {}, {}};
+  for (const std::string& f : fields) {
+    if (c.options.Bool("ids")) io.writes.push_back(f + ".tokens");
+    io.writes.push_back(f + ".token_count");
+  }
+  if (!fields.empty()) io.tokens_in = io.tokens_out = fields.front() + ".token_count";
+  return io;
+}
 
 }  // namespace
 
@@ -74,6 +75,7 @@ REFINERY_REGISTER_NODE(tokenize) {
   c.reads = "each of `fields`";
   c.writes = "`<field>.tokens`, `<field>.token_count`";
   c.default_concurrency = Concurrency::Unlimited();
+  c.io = TokenizeIo;
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
     auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();

@@ -90,18 +90,6 @@ class Truncate : public Node {
     item.set_text(output_, std::move(out));
   }
 
-  FieldIo Io() const override {
-    FieldIo io{{field_}, {}, {output_}};
-    for (const std::string& f : pinned_) io.reads.push_back(f);
-    for (const char* k : {".tokens_before", ".tokens_after", ".tokens_dropped", ".tokens_pinned"}) {
-      io.writes.push_back(id_ + k);
-    }
-    io.tokens_in = id_ + ".tokens_before";
-    io.tokens_out = id_ + ".tokens_after";
-    io.saves_tokens = true;
-    return io;
-  }
-
  private:
   size_t Count(const std::string& s) const { return encoding_->CountOrdinary(s); }
 
@@ -172,6 +160,21 @@ class Truncate : public Node {
   int64_t budget_;
 };
 
+FieldIo TruncateIo(const NodeConfig& c) {
+  const std::string& id = c.id;
+  const std::string& field = c.options.String("field");
+  const std::string& output = c.options.String("output");
+  FieldIo io{{field}, {}, {output.empty() ? field : output}};
+  for (const std::string& f : c.options.StringList("pinned")) io.reads.push_back(f);
+  for (const char* k : {".tokens_before", ".tokens_after", ".tokens_dropped", ".tokens_pinned"}) {
+    io.writes.push_back(id + k);
+  }
+  io.tokens_in = id + ".tokens_before";
+  io.tokens_out = id + ".tokens_after";
+  io.saves_tokens = true;
+  return io;
+}
+
 }  // namespace
 
 REFINERY_REGISTER_NODE(truncate) {
@@ -201,6 +204,7 @@ REFINERY_REGISTER_NODE(truncate) {
     }
     return problems;
   };
+  c.io = TruncateIo;
   c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
     const int64_t max_tokens = config.options.Int("max_tokens");
     const int64_t window = config.options.Int("context_window");

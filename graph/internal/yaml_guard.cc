@@ -5,7 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 namespace refinery::internal {
@@ -45,6 +48,31 @@ size_t Utf8Length(const std::string& s, size_t i) {
   }
   if (n == 2 && c < 0xC2) return 0;  // overlong
   return n;
+}
+
+// yaml-cpp keeps both entries of a mapping that repeats a key, and lookups see the first: a
+// second `ratio:` in a node would be ignored without a word. Every repeat is a located error.
+// Nodes reached again through an alias (same mark) are walked once.
+void FindDuplicateKeys(const YAML::Node& node, const std::string& file, Diagnostics& diags,
+                       std::set<std::tuple<int, int, int>>& visited) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  const YAML::Mark mark = node.Mark();
+  if (!visited.emplace(mark.line, mark.column, int(node.Type())).second) return;
+  if (node.IsSequence()) {
+    for (const YAML::Node& child : node) FindDuplicateKeys(child, file, diags, visited);
+    return;
+  }
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar()) {
+      const int line = kv.first.Mark().line + 1;
+      if (auto [it, added] = first_line.emplace(kv.first.Scalar(), line); !added) {
+        diags.Error(SourceLocation{file, line, kv.first.Mark().column + 1},
+                    "duplicate key '" + kv.first.Scalar() + "'; first given at line " + std::to_string(it->second));
+      }
+    }
+    FindDuplicateKeys(kv.second, file, diags, visited);
+  }
 }
 
 }  // namespace
@@ -136,7 +164,12 @@ StatusOr<YAML::Node> SafeLoadYaml(const std::string& text, const std::string& fi
                                    " levels deep; the limit is " + std::to_string(max_depth));
   }
   try {
-    return YAML::Load(text);
+    YAML::Node root = YAML::Load(text);
+    Diagnostics duplicates;
+    std::set<std::tuple<int, int, int>> visited;
+    FindDuplicateKeys(root, file, duplicates, visited);
+    if (!duplicates.empty()) return duplicates.ToStatus();
+    return root;
   } catch (const YAML::Exception& e) {
     SourceLocation where{file, e.mark.is_null() ? 0 : e.mark.line + 1,
                          e.mark.is_null() ? 0 : e.mark.column + 1};

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <regex>
+
+#include "graph/engine.h"
+
 namespace refinery {
 namespace {
 
@@ -231,6 +235,94 @@ TEST(PipelineLoader, ConfigOverridesCacheSettings) {
   EXPECT_EQ(spec->nodes[0].cache.capacity, 77);
   EXPECT_TRUE(spec->nodes[0].cache.enabled);
   EXPECT_FALSE(spec->nodes[1].cache.enabled);
+}
+
+// What a node writes is known from its options (NodeContract::io), so the fields loops and
+// parallel groups name are checked by validation, all at once and each where it is written;
+// before, `validate` said "ok" and `run` stopped at the first one after building every node.
+TEST(PipelineLoader, FieldsNamedByLoopsAndGroupsAreCheckedBeforeAnyNodeIsBuilt) {
+  const std::string e = Errors(R"(pipeline: demo
+nodes:
+  - {id: size, type: measure}
+  - id: best
+    parallel:
+      keep_best: {a: ma.bytez, b: mb.bytes}
+      branches:
+        a: [{id: ma, type: measure}]
+        b: [{id: mb, type: measure}]
+loops:
+  - {from: size, to: size, until: "size.nonexistent > 1", metric: size.nope, budget_field: size.wordz, budget: 9}
+)");
+  EXPECT_THAT(e, HasSubstr("p.yaml:4:5: error: parallel group 'best': branch 'a' writes no field 'ma.bytez' "
+                           "(keep_best); did you mean 'ma.bytes'?"));
+  EXPECT_THAT(e, HasSubstr("p.yaml:11:35: error: loop condition names field 'size.nonexistent', which no node "
+                           "of the pipeline writes"));
+  EXPECT_THAT(e, HasSubstr("p.yaml:11:67: error: loop metric names field 'size.nope', which no node of the "
+                           "pipeline writes"));
+  EXPECT_THAT(e, HasSubstr("p.yaml:11:92: error: loop budget_field names field 'size.wordz', which no node of "
+                           "the pipeline writes; did you mean 'size.words'?"));
+  EXPECT_THAT(e, HasSubstr("4 errors"));
+}
+
+// Every error the compiler could raise from the pipeline file alone (its former checks: a
+// group's keep_best field per branch; a loop's condition, metric and budget field) is raised by
+// validation, with the same text as building the engine gives. Errors only building can find
+// (a model or vocabulary file that will not open) are not in the file and are not here.
+TEST(PipelineLoader, ValidationRaisesEveryErrorTheCompilerCould) {
+  const std::string group = R"(pipeline: demo
+nodes:
+  - id: best
+    parallel:
+      keep_best: KEEP
+      branches:
+        a: [{id: ma, type: measure}]
+        b: [{id: mb, type: measure, compare_to: text}]
+)";
+  const std::string loop = R"(pipeline: demo
+nodes:
+  - {id: size, type: measure}
+loops:
+  - {from: size, to: size, LOOP}
+)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::regex_replace(group, std::regex("KEEP"), "mb.ratio"), "branch 'a' writes no field 'mb.ratio'"},
+      {std::regex_replace(loop, std::regex("LOOP"), "until: \"size.x > 1\", on_exhausted: last"),
+       "loop condition names field 'size.x'"},
+      {std::regex_replace(loop, std::regex("LOOP"), "until: \"size.bytes > 1\", metric: size.y"),
+       "loop metric names field 'size.y'"},
+      {std::regex_replace(loop, std::regex("LOOP"),
+                          "until: \"size.bytes > 1\", metric: size.bytes, budget_field: size.z, budget: 5"),
+       "loop budget_field names field 'size.z'"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    const std::string validated = Errors(yaml);
+    EXPECT_THAT(validated, HasSubstr(message)) << yaml;
+    auto engine = Engine::FromString(yaml, "p.yaml");
+    ASSERT_FALSE(engine.ok()) << yaml;
+    EXPECT_EQ(engine.status().message(), validated);
+  }
+  // The same pipelines with the fields right pass validation and build.
+  EXPECT_TRUE(Engine::FromString(std::regex_replace(group, std::regex("KEEP"), "{a: ma.bytes, b: mb.ratio}"), "p.yaml").ok());
+  EXPECT_TRUE(Engine::FromString(std::regex_replace(loop, std::regex("LOOP"), "until: \"size.bytes > 1\", metric: size.words"), "p.yaml").ok());
+}
+
+// yaml-cpp keeps a repeated key and lookups see the first, so a second value was silently
+// ignored; every repeat is a located error, at any depth.
+TEST(PipelineLoader, DuplicateKeysAreLocatedErrors) {
+  const std::string e = Errors(R"(pipeline: demo
+pipeline: other
+nodes:
+  - id: s
+    type: dedupe
+    min_chars: 3
+    min_chars: 9
+)");
+  EXPECT_THAT(e, HasSubstr("p.yaml:2:1: error: duplicate key 'pipeline'; first given at line 1"));
+  EXPECT_THAT(e, HasSubstr("p.yaml:7:5: error: duplicate key 'min_chars'; first given at line 6"));
+  EXPECT_THAT(Errors("pipeline: demo\nnodes: [{id: a, type: normalize, field: text, field: x}]\n"),
+              HasSubstr("p.yaml:2:47: error: duplicate key 'field'; first given at line 2"));
+  // A key repeated in different mappings is no repeat.
+  Valid("pipeline: demo\nnodes: [{id: a, type: normalize}, {id: b, type: normalize}]\n");
 }
 
 }  // namespace

@@ -33,8 +33,6 @@ class Upper : public Node {
     for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     item.set_text(field_, std::move(s));
   }
-  FieldIo Io() const override { return {{field_}, {}, {field_}}; }
-
  private:
   std::string field_;
 };
@@ -48,8 +46,6 @@ class Fail : public Node {
       throw std::runtime_error("found '" + needle_ + "' in " + item.id());
     }
   }
-  FieldIo Io() const override { return {{field_}, {}, {}}; }
-
  private:
   std::string field_, needle_;
 };
@@ -62,8 +58,6 @@ class Spin : public Node {
     while (std::chrono::steady_clock::now() < until) {
     }
   }
-  FieldIo Io() const override { return {}; }
-
  private:
   int64_t micros_;
 };
@@ -78,8 +72,6 @@ class Level : public Node {
     item.set_number(id_ + ".tokens", 10);
     item.set_text(id_ + ".text", "level " + std::to_string(int(level_)));
   }
-  FieldIo Io() const override { return {{}, {}, {id_ + ".value", id_ + ".tokens", id_ + ".text"}}; }
-
  private:
   std::string id_;
   double level_;
@@ -101,14 +93,6 @@ class Halve : public Node {
     item.set_number(id_ + ".after", double(words.size() / 2));
     item.set_text("text", std::move(out));
   }
-  FieldIo Io() const override {
-    FieldIo io{{"text"}, {}, {"text", id_ + ".before", id_ + ".after"}};
-    io.tokens_in = id_ + ".before";
-    io.tokens_out = id_ + ".after";
-    io.saves_tokens = true;
-    return io;
-  }
-
  private:
   std::string id_;
 };
@@ -150,8 +134,6 @@ class Gather : public Node {
       if (text && text->find("FAIL") != std::string::npos) errors[i] = "gather: FAIL in " + items[i]->id();
     }
   }
-  FieldIo Io() const override { return {{}, {"text"}, {id_ + ".batch"}}; }
-
  private:
   std::string id_;
   bool hold_;
@@ -188,6 +170,7 @@ REFINERY_REGISTER_NODE(test_gather) {
   c.options.Bool("hold", false, "wait for GatherOpen()").Int("micros", 0, 0, 1'000'000, "time to spin per batch");
   c.cacheable = false;
   c.accepts_batches = true;
+  c.io = [](const NodeConfig& c) { return FieldIo{{}, {"text"}, {c.id + ".batch"}}; };
   c.factory = MakeFactory<Gather>();
   return c;
 }
@@ -197,6 +180,7 @@ REFINERY_REGISTER_NODE(test_level) {
   c.type = "level";
   c.summary = "test: a score that follows an adjustable level";
   c.options.Double("level", 0, -100, 100, "the level").Enum("shape", "up", {"up", "peak", "flat"}, "score shape");
+  c.io = [](const NodeConfig& c) { return FieldIo{{}, {}, {c.id + ".value", c.id + ".tokens", c.id + ".text"}}; };
   c.factory = MakeFactory<Level>();
   return c;
 }
@@ -206,6 +190,7 @@ REFINERY_REGISTER_NODE(test_upper) {
   c.type = "upper";
   c.summary = "test: upper-cases a field";
   c.options.String("field", "text", "field to upper-case");
+  c.io = [](const NodeConfig& c) { return FieldIo{{c.options.String("field")}, {}, {c.options.String("field")}}; };
   c.factory = MakeFactory<Upper>();
   return c;
 }
@@ -216,6 +201,7 @@ REFINERY_REGISTER_NODE(test_fail) {
   c.summary = "test: fails items containing a needle";
   c.options.String("field", "text", "field to search").String("needle", "FAIL", "what fails");
   c.cacheable = false;
+  c.io = [](const NodeConfig& c) { return FieldIo{{c.options.String("field")}, {}, {}}; };
   c.factory = MakeFactory<Fail>();
   return c;
 }
@@ -225,6 +211,13 @@ REFINERY_REGISTER_NODE(test_halve) {
   c.type = "halve";
   c.summary = "test: keeps the first half of the words, counting words as tokens";
   c.cacheable = false;
+  c.io = [](const NodeConfig& c) {
+    FieldIo io{{"text"}, {}, {"text", c.id + ".before", c.id + ".after"}};
+    io.tokens_in = c.id + ".before";
+    io.tokens_out = c.id + ".after";
+    io.saves_tokens = true;
+    return io;
+  };
   c.factory = MakeFactory<Halve>();
   return c;
 }
@@ -236,6 +229,7 @@ REFINERY_REGISTER_NODE(test_spin) {
   c.options.Int("micros", 0, 0, 1'000'000, "time to spin");
   c.cacheable = false;
   c.default_concurrency = Concurrency::Unlimited();
+  c.io = [](const NodeConfig&) { return FieldIo{}; };
   c.factory = MakeFactory<Spin>();
   return c;
 }

@@ -144,6 +144,22 @@ TEST_F(GraphRunner, ValidateReportsEachFile) {
   EXPECT_EQ(Run("validate " + pipelines_ + "/clean-text.yaml").rc, 0);
 }
 
+// validate knows everything run knows from the file: a loop naming a field no node writes fails
+// both with the same located errors (before, validate said "ok").
+TEST_F(GraphRunner, ValidateAndRunAgreeOnLoopFields) {
+  fs::path bad = Write("loop.yaml", "pipeline: x\nnodes:\n  - {id: size, type: measure}\nloops:\n"
+                                    "  - {from: size, to: size, until: \"size.nonexistent > 1\", metric: size.nope}\n");
+  fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
+  Outcome validated = Run("validate " + bad.string());
+  Outcome ran = Run("run " + bad.string() + " --input " + input.string());
+  EXPECT_EQ(validated.rc, 2);
+  EXPECT_EQ(ran.rc, 2);
+  for (const Outcome* o : {&validated, &ran}) {
+    EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:35: error: loop condition names field 'size.nonexistent'"));
+    EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:67: error: loop metric names field 'size.nope'"));
+  }
+}
+
 TEST_F(GraphRunner, SetOverridesAreValidated) {
   Outcome bad = Run("validate " + pipelines_ + "/clean-text.yaml --set dedup.min_chars=many");
   EXPECT_EQ(bad.rc, 2);

@@ -14,8 +14,6 @@ class Tag : public refinery::Node {
  public:
   explicit Tag(const refinery::NodeConfig& c) : value_(c.options.String("value")) {}
   void Process(refinery::Item& item) const override { item.set_text("service", value_); }
-  refinery::FieldIo Io() const override { return {{}, {}, {"service"}}; }
-
  private:
   std::string value_;
 };
@@ -27,6 +25,7 @@ REFINERY_REGISTER_NODE(service_tag) {
   c.type = "tag";
   c.summary = "sets the `service` field";
   c.options.String("value", "embed-example", "what to write");
+  c.io = [](const refinery::NodeConfig&) { return refinery::FieldIo{{}, {}, {"service"}}; };
   c.factory = refinery::MakeFactory<Tag>();
   return c;
 }
