@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "graph/internal/cycle_clock.h"
-#include "graph/loop_controller.h"
+#include "graph/runtime/loop_controller.h"
 
 namespace refinery {
 
@@ -251,7 +251,7 @@ void Engine::Drain() {
   graph_->WaitForAll();
   const int64_t in = submitted_.load(), out = completed_.load();
   if (in != out) {
-    // NOTES.md section 1: wait_for_all alone can return with work parked; our count is the truth.
+    // docs/architecture.md, oneTBB facts: wait_for_all alone can return with work parked; our count is the truth.
     spdlog::critical("engine accounting mismatch: {} submitted, {} completed", in, out);
   }
 }

@@ -41,14 +41,14 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include "graph/admission_gate.h"
-#include "graph/cache.h"
-#include "graph/compiler.h"
-#include "graph/latency_histogram.h"
-#include "graph/metric_aggregate.h"
+#include "graph/runtime/admission_gate.h"
+#include "graph/runtime/cache.h"
+#include "graph/runtime/compiler.h"
+#include "graph/stats/latency_histogram.h"
+#include "graph/stats/metric_aggregate.h"
 #include "graph/monitor/monitor.h"
-#include "graph/pipeline_loader.h"
-#include "graph/pipeline_spec.h"
+#include "graph/spec/pipeline_loader.h"
+#include "graph/spec/pipeline_spec.h"
 #include "graph/request.h"
 #include "graph/status.h"
 

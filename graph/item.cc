@@ -1,6 +1,6 @@
 #include "graph/item.h"
 
-#include "graph/admission_gate.h"
+#include "graph/runtime/admission_gate.h"
 #include "graph/internal/cycle_clock.h"
 
 namespace refinery {

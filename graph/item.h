@@ -1,6 +1,6 @@
 // The item that flows through a compiled pipeline, and the handle that carries it.
 //
-// Messages are copied once per flow-graph hop (NOTES.md section 1), so hops carry an ItemPtr
+// Messages are copied once per flow-graph hop (docs/architecture.md, oneTBB facts), so hops carry an ItemPtr
 // (shared_ptr) and never the text. One item is processed by one node at a time: a node body may
 // read and write the item freely without locks.
 //
@@ -40,7 +40,7 @@ struct NodeTiming {
   bool cache_hit = false;
 };
 
-// A refinement loop's record of one item's passes (graph/loop_controller.h).
+// A refinement loop's record of one item's passes (graph/runtime/loop_controller.h).
 struct LoopState {
   std::vector<double> scores;   // the loop metric after each pass
   double best = 0;
@@ -101,7 +101,7 @@ class Item {
     return *loop_;
   }
 
-  // Engine internals: a copy made for a parallel branch points at its fan-out (graph/parallel_group.h).
+  // Engine internals: a copy made for a parallel branch points at its fan-out (graph/runtime/parallel_group.h).
   void SetFanOut(std::shared_ptr<FanState> state, int branch) {
     fan_out_ = std::move(state);
     branch_ = branch;

@@ -19,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-#include "graph/diagnostics.h"
+#include "graph/spec/diagnostics.h"
 
 namespace refinery {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "graph/registry.h"
-#include "graph/utf8.h"
+#include "graph/io/utf8.h"
 #include "nodes/llm/generator.h"
 
 namespace refinery::nodes {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "graph/registry.h"
-#include "graph/utf8.h"
+#include "graph/io/utf8.h"
 
 namespace refinery::nodes {
 namespace {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "graph/registry.h"
-#include "graph/utf8.h"
+#include "graph/io/utf8.h"
 #include "nodes/text/sentence_splitter.h"
 #include "nodes/text/tiktoken_encoding.h"
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "graph/diagnostics.h"
+#include "graph/spec/diagnostics.h"
 #include "graph/status.h"
 
 namespace refinery::internal {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "graph/diagnostics.h"
+#include "graph/spec/diagnostics.h"
 
 namespace refinery::internal {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <ctime>
 
-#include "graph/result_json.h"
+#include "graph/io/result_json.h"
 
 namespace refinery::monitor {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/diagnostics.h"
+#include "graph/spec/diagnostics.h"
 
 namespace refinery {
 

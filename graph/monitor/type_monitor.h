@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "graph/item.h"
-#include "graph/latency_histogram.h"
+#include "graph/stats/latency_histogram.h"
 #include "graph/monitor/alert.h"
 #include "graph/monitor/drift_tracker.h"
 #include "graph/monitor/ewma_detector.h"

@@ -1,7 +1,7 @@
 // DnnlDecoder: the llama forward pass with every matrix product on oneDNN, over a batch of rows
 // that may come from many sequences at once (prompt chunks and single decode tokens alike):
 // each layer's products are one [rows, in] x [in, out] matmul, so concurrent requests share
-// each weight read (NOTES.md section 2: fold requests into M).
+// each weight read (docs/architecture.md, oneDNN facts: fold requests into M).
 //
 //   auto dec = DnnlDecoder::Create(model, WeightFormat::kBF16, /*max_rows=*/256);
 //   KvCache cache = (*dec)->NewCache(512);

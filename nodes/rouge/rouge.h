@@ -1,6 +1,6 @@
 // ROUGE exactly as Google's rouge-score (rouge_scorer.py) computes it: its tokenizer, NLTK's
 // Porter stemmer, ROUGE-N, ROUGE-L, ROUGE-Lsum, multi-reference max. Checked against every vector
-// in shared/data/rouge (tests/nodes/rouge_test.cc).
+// in shared/data/rouge (tests/nodes/rouge/rouge_test.cc).
 //
 //   RougeScorer scorer(*ParseRougeTypes({"rouge1", "rouge2", "rougeLsum"}), /*stem=*/true);
 //   std::vector<RougeScore> s = scorer.Score(reference, summary);   // one per type, in order

@@ -4,7 +4,7 @@
 #include <map>
 #include <mutex>
 
-#include "graph/utf8.h"
+#include "graph/io/utf8.h"
 #include "nodes/text/piece_batch.h"
 #include "nodes/text/split_patterns.h"
 

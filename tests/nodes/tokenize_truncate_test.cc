@@ -2,8 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "graph/pipeline_loader.h"
-#include "graph/utf8.h"
+#include "graph/spec/pipeline_loader.h"
+#include "graph/io/utf8.h"
 #include "nodes/text/tiktoken_encoding.h"
 #include "tests/support/node_runner.h"
 

@@ -30,7 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include "graph/engine.h"
-#include "graph/json_io.h"
+#include "graph/io/json_io.h"
 #include "graph/registry.h"
 
 namespace {
@@ -81,7 +81,7 @@ double RunCompiled(int micros, int threads, int n, bool pull = true, const Monit
   return n / secs;
 }
 
-// The same graph written by hand, the way NOTES.md section 1 recommends for a bounded stream.
+// The same graph written by hand, the way docs/architecture.md (oneTBB facts) describes for a bounded stream.
 double RunHandWritten(int micros, int threads, int n) {
   namespace flow = tbb::flow;
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);

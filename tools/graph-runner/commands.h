@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "graph/pipeline_loader.h"
+#include "graph/spec/pipeline_loader.h"
 #include "graph/proto/refinery.pb.h"
-#include "graph/runtime_config.h"
+#include "graph/spec/runtime_config.h"
 
 namespace refinery::cli {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "graph/json_io.h"
+#include "graph/io/json_io.h"
 
 namespace refinery::cli {
 

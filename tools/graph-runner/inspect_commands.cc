@@ -7,9 +7,10 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "graph/internal/did_you_mean.h"
-#include "graph/monitor/html_report.h"
+#include "graph/monitor/views/html_report.h"
 #include "graph/proto/refinery.pb.h"
 #include "graph/registry.h"
+#include "graph/spec/dot.h"
 #include "tools/graph-runner/commands.h"
 
 namespace refinery::cli {
@@ -54,15 +55,6 @@ std::string CacheText(const NodeSpec& n) {
   return s;
 }
 
-std::string DotEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector<std::string>& sets,
@@ -93,27 +85,7 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
     return 2;
   }
   if (dot) {
-    std::printf("digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
-                DotEscape(spec->name).c_str());
-    for (const NodeSpec& n : spec->nodes) {
-      std::printf("  \"%s\" [label=\"%s\\n%s, %s\"];\n", DotEscape(n.id).c_str(),
-                  DotEscape(n.id).c_str(), DotEscape(n.type).c_str(),
-                  n.concurrency.ToString().c_str());
-    }
-    for (const EdgeSpec& e : spec->edges) {
-      std::printf("  \"%s\" -> \"%s\";\n", DotEscape(e.from).c_str(), DotEscape(e.to).c_str());
-    }
-    for (const NodeSpec& n : spec->nodes) {  // a group fans out to its branches (dashed)
-      if (!n.parallel) continue;
-      for (const std::vector<size_t>& branch : n.parallel->branches) {
-        std::string prev = n.id;
-        for (size_t m : branch) {
-          std::printf("  \"%s\" -> \"%s\" [style=dashed];\n", DotEscape(prev).c_str(), DotEscape(spec->nodes[m].id).c_str());
-          prev = spec->nodes[m].id;
-        }
-      }
-    }
-    std::printf("}\n");
+    std::fputs(PipelineToDot(*spec).c_str(), stdout);
     return 0;
   }
   std::printf("pipeline: %s\n", spec->name.c_str());

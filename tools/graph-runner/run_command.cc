@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "graph/engine.h"
-#include "graph/json_io.h"
-#include "graph/monitor/html_report.h"
-#include "graph/monitor/metrics_server.h"
-#include "graph/monitor/prometheus.h"
+#include "graph/io/json_io.h"
+#include "graph/monitor/views/html_report.h"
+#include "graph/monitor/views/metrics_server.h"
+#include "graph/monitor/views/prometheus.h"
 #include "tools/graph-runner/commands.h"
 #include "tools/graph-runner/input_reader.h"
 #include "tools/graph-runner/live_view.h"

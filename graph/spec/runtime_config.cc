@@ -1,0 +1,68 @@
+#include "graph/spec/runtime_config.h"
+
+#include "graph/spec/cache_spec_parser.h"
+#include "graph/internal/did_you_mean.h"
+#include "graph/internal/yaml_guard.h"
+#include "graph/internal/yaml_util.h"
+
+namespace refinery {
+
+void CacheOverride::ApplyTo(CacheSpec& spec) const {
+  if (enabled) spec.enabled = *enabled;
+  if (capacity) spec.capacity = *capacity;
+  if (max_bytes) spec.max_bytes = *max_bytes;
+  if (ttl_seconds) spec.ttl_seconds = *ttl_seconds;
+}
+
+StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
+  StatusOr<std::string> text = internal::ReadTextFile(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  StatusOr<YAML::Node> root = internal::SafeLoadYaml(*text, path, 1 << 20, 32);
+  if (!root.ok()) return root.status();
+  RuntimeConfig config;
+  config.file = path;
+  Diagnostics diags;
+  const std::string ctx = "config";
+  if (!root->IsMap()) {
+    diags.Error(internal::Where(path, *root), "config: expected a mapping with 'cache' and/or 'monitoring'");
+    return diags.ToStatus();
+  }
+  for (const auto& kv : *root) {
+    const std::string key = kv.first.Scalar();
+    if (key == "monitoring") {
+      config.monitoring = internal::ParseMonitorConfig(kv.second, path, diags);
+      continue;
+    }
+    if (key != "cache") {
+      diags.Error(internal::Where(path, kv.first),
+                  "config: unknown key '" + key + "'" + internal::DidYouMean(key, {"cache", "monitoring"}) +
+                      " (allowed: cache, monitoring)");
+      continue;
+    }
+    if (!kv.second.IsMap()) {
+      diags.Error(internal::Where(path, kv.second), "config: 'cache' must be a mapping with " +
+                                                        std::string("'defaults' and 'nodes'"));
+      continue;
+    }
+    for (const auto& c : kv.second) {
+      const std::string ck = c.first.Scalar();
+      if (ck == "defaults") {
+        config.cache_defaults = internal::ParseCacheOverride(c.second, path, "config defaults", diags);
+      } else if (ck == "nodes" && c.second.IsMap()) {
+        for (const auto& n : c.second) {
+          config.cache_nodes[n.first.Scalar()] = internal::ParseCacheOverride(
+              n.second, path, "config node '" + n.first.Scalar() + "'", diags);
+        }
+      } else {
+        diags.Error(internal::Where(path, c.first),
+                    "config: unknown key 'cache." + ck + "'" +
+                        internal::DidYouMean(ck, {"defaults", "nodes"}) +
+                        " (allowed: defaults, nodes: {<node id>: ...})");
+      }
+    }
+  }
+  if (!diags.empty()) return diags.ToStatus();
+  return config;
+}
+
+}  // namespace refinery
