@@ -33,6 +33,13 @@ class Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
+  // This status with `context` in front of its message ("context: message"), keeping its code,
+  // so a NotFound raised deep down is still NotFound where it is reported. OK stays OK.
+  //   return status.WithContext(where.ToString() + ": error: node '" + id + "'");
+  Status WithContext(const std::string& context) const {
+    return ok() ? *this : Status(code_, context + ": " + message_);
+  }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;

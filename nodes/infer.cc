@@ -204,7 +204,7 @@ REFINERY_REGISTER_NODE(infer) {
     options.max_batch = int(config.options.Int("max_batch"));
     options.threads = int(config.options.Int("threads"));
     auto generator = llm::Generator::Get(ResolvePath(config.options.String("model"), config.base_dir), *format, options);
-    if (!generator.ok()) return Status::InvalidArgument("node '" + config.id + "': " + generator.status().message());
+    if (!generator.ok()) return generator.status();  // the engine adds where and which node
     return std::unique_ptr<Node>(std::make_unique<Infer>(config, *generator, std::move(prompt).value()));
   };
   return c;

@@ -23,8 +23,7 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
     node = Status::InvalidArgument(e.what());
   }
   if (!node.ok()) {
-    return Status(node.status().code(), spec.where.ToString() + ": error: node '" + spec.id +
-                                            "' (" + spec.type + "): " + node.status().message());
+    return node.status().WithContext(spec.where.ToString() + ": error: node '" + spec.id + "' (" + spec.type + ")");
   }
   stage->node_ = std::move(node).value();
   stage->io_ = spec.contract->io(config);

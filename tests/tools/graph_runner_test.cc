@@ -18,6 +18,7 @@
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 struct Outcome {
@@ -158,6 +159,17 @@ TEST_F(GraphRunner, ValidateAndRunAgreeOnLoopFields) {
     EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:35: error: loop condition names field 'size.nonexistent'"));
     EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:67: error: loop metric names field 'size.nope'"));
   }
+}
+
+// A node that cannot be built says where and which node once, and keeps the error's code.
+TEST_F(GraphRunner, NodeBuildErrorsNameTheNodeOnce) {
+  fs::path bad = Write("llm.yaml", "pipeline: x\nnodes:\n  - {id: llm, type: infer, model: ./does-not-exist.gguf}\n");
+  fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
+  Outcome o = Run("run " + bad.string() + " --input " + input.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr("llm.yaml:3:5: error: node 'llm' (infer): "));
+  EXPECT_THAT(o.err, HasSubstr("does-not-exist.gguf: cannot open"));
+  EXPECT_THAT(o.err, Not(HasSubstr("node 'llm': ")));
 }
 
 TEST_F(GraphRunner, SetOverridesAreValidated) {
