@@ -18,8 +18,8 @@ struct TrackedItem : Item {
       : Item(std::move(id), std::move(type), priority, seq),
         callback(std::move(cb)),
         shared_callback(shared) {}
-  ResultCallback callback;                 // Submit: each request's own
-  const ResultCallback* shared_callback;   // Run: one for the whole stream, not copied per item
+  ResultCallback callback;                // Submit: each request's own
+  const ResultCallback* shared_callback;  // Run: one for the whole stream, not copied per item
 };
 }  // namespace
 
@@ -32,8 +32,8 @@ Engine::Engine(PipelineSpec spec, EngineOptions options)
   if (options_.threads <= 0) {
     options_.threads = std::max(1u, std::thread::hardware_concurrency());
   }
-  parallelism_ = std::make_unique<tbb::global_control>(
-      tbb::global_control::max_allowed_parallelism, size_t(options_.threads) + 1);
+  parallelism_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                       size_t(options_.threads) + 1);
   arena_ = std::make_unique<tbb::task_arena>(options_.threads, /*reserved_for_masters=*/0);
 }
 
@@ -96,15 +96,18 @@ Engine::~Engine() {
 ItemPtr Engine::MakeItem(Request&& request, ResultCallback on_result,
                          const ResultCallback* shared_callback) {
   const uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
-  auto item = std::make_shared<TrackedItem>(std::move(request.id), std::move(request.type),
-                                            request.priority, seq, std::move(on_result),
-                                            shared_callback);
+  auto item =
+      std::make_shared<TrackedItem>(std::move(request.id), std::move(request.type),
+                                    request.priority, seq, std::move(on_result), shared_callback);
   item->set_fields(std::move(request.fields));
   if (request.deadline_ms > 0) {
-    item->set_deadline_ticks(item->submitted_ticks() + uint64_t(request.deadline_ms * 1e6 / nanos_per_tick_));
+    item->set_deadline_ticks(item->submitted_ticks() +
+                             uint64_t(request.deadline_ms * 1e6 / nanos_per_tick_));
   }
-  if (!request.input_error.empty()) item->Fail("", std::move(request.input_error));
-  else if (const LoopController* loop = graph_->loop_controller()) loop->Start(*item);
+  if (!request.input_error.empty())
+    item->Fail("", std::move(request.input_error));
+  else if (const LoopController* loop = graph_->loop_controller())
+    loop->Start(*item);
   item->trace().reserve(graph_->stages().size());
   submitted_.fetch_add(1, std::memory_order_acq_rel);
   return item;
@@ -144,8 +147,7 @@ Status Engine::Run(const RequestSource& next, ResultCallback on_result) {
   };
   graph_->Stream(
       guarded, [&](Request&& r) { return MakeItem(std::move(r), nullptr, &on_result); }, gate_,
-      *arena_,
-      [this] { Drain(); });
+      *arena_, [this] { Drain(); });
   streaming_.store(false, std::memory_order_release);
   Drain();
   return Status::Ok();
@@ -155,8 +157,8 @@ std::future<Result> Engine::Submit(Request request) {
   auto promise = std::make_shared<std::promise<Result>>();
   std::future<Result> future = promise->get_future();
   std::string id = request.id;
-  Status s = Submit(std::move(request),
-                    [promise](Result&& r) { promise->set_value(std::move(r)); });
+  Status s =
+      Submit(std::move(request), [promise](Result&& r) { promise->set_value(std::move(r)); });
   if (!s.ok()) {
     Result r;
     r.id = id;
@@ -182,12 +184,15 @@ void Engine::Finish(const ItemPtr& handle) {
   r.fields = item.TakeFields();
   if (LoopState* loop = item.loop_state_if_any()) r.pass_ms = std::move(loop->pass_ms);
   const uint64_t now = internal::CycleClock::Now();
-  const int64_t latency_ns =
-      now > item.submitted_ticks() ? int64_t(double(now - item.submitted_ticks()) * nanos_per_tick_) : 0;
+  const int64_t latency_ns = now > item.submitted_ticks()
+                                 ? int64_t(double(now - item.submitted_ticks()) * nanos_per_tick_)
+                                 : 0;
   r.latency_ms = latency_ns / 1e6;
   request_latency_.Record(latency_ns);
-  if (!r.ok) failed_.fetch_add(1, std::memory_order_relaxed);
-  else if (!metrics_->empty()) metrics_->Record(r.fields);
+  if (!r.ok)
+    failed_.fetch_add(1, std::memory_order_relaxed);
+  else if (!metrics_->empty())
+    metrics_->Record(r.fields);
   Observe(r);
   ResultCallback callback = std::move(item.callback);
   const ResultCallback* target = item.shared_callback ? item.shared_callback : &callback;
@@ -251,7 +256,8 @@ void Engine::Drain() {
   graph_->WaitForAll();
   const int64_t in = submitted_.load(), out = completed_.load();
   if (in != out) {
-    // docs/architecture.md, oneTBB facts: wait_for_all alone can return with work parked; our count is the truth.
+    // docs/architecture.md, oneTBB facts: wait_for_all alone can return with work parked; our count
+    // is the truth.
     spdlog::critical("engine accounting mismatch: {} submitted, {} completed", in, out);
   }
 }
@@ -299,7 +305,8 @@ EngineStats Engine::Stats() const {
       // Inside a parallel branch: fed by the previous node of the branch, or by the group.
       for (const std::vector<size_t>& branch : spec_.FindNode(group)->parallel->branches) {
         for (size_t k = 0; k < branch.size(); ++k) {
-          if (spec_.nodes[branch[k]].id == n.id) n.inputs.push_back(k == 0 ? group : spec_.nodes[branch[k - 1]].id);
+          if (spec_.nodes[branch[k]].id == n.id)
+            n.inputs.push_back(k == 0 ? group : spec_.nodes[branch[k - 1]].id);
         }
       }
     }

@@ -7,7 +7,8 @@
 //   refinery::Result r = f.get();                  // r.ok, r.fields, r.trace, r.latency_ms
 //
 //   // Streaming: a callback per result; Submit blocks while max_in_flight items are live.
-//   for (auto& req : requests) (*engine)->Submit(std::move(req), [&](refinery::Result&& r) { ... });
+//   for (auto& req : requests) (*engine)->Submit(std::move(req), [&](refinery::Result&& r) { ...
+//   });
 //   (*engine)->Drain();                            // every submitted request has its result
 //
 // Guarantees:
@@ -28,6 +29,9 @@
 // threads + 1) while it lives; a more restrictive global_control set by the host wins.
 #pragma once
 
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -38,18 +42,15 @@
 #include <string>
 #include <vector>
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_arena.h>
-
+#include "graph/monitor/monitor.h"
+#include "graph/request.h"
 #include "graph/runtime/admission_gate.h"
 #include "graph/runtime/cache.h"
 #include "graph/runtime/compiler.h"
-#include "graph/stats/latency_histogram.h"
-#include "graph/stats/metric_aggregate.h"
-#include "graph/monitor/monitor.h"
 #include "graph/spec/pipeline_loader.h"
 #include "graph/spec/pipeline_spec.h"
-#include "graph/request.h"
+#include "graph/stats/latency_histogram.h"
+#include "graph/stats/metric_aggregate.h"
 #include "graph/status.h"
 
 namespace refinery {
@@ -66,9 +67,9 @@ struct NodeStatsSnapshot {
   std::string id;
   std::string type;
   std::string concurrency;
-  int64_t items = 0;       // bodies finished (ok, error, or cache hit)
+  int64_t items = 0;  // bodies finished (ok, error, or cache hit)
   int64_t errors = 0;
-  int64_t waiting = 0;     // handed to the node and not finished (queued or running)
+  int64_t waiting = 0;  // handed to the node and not finished (queued or running)
   double busy_seconds = 0;
   LatencySummary latency;
   std::vector<int64_t> latency_buckets;  // cumulative at LatencyBucketBounds()
@@ -80,7 +81,7 @@ struct NodeStatsSnapshot {
 
 struct EngineStats {
   int64_t submitted = 0;
-  int64_t completed = 0;   // succeeded + failed
+  int64_t completed = 0;  // succeeded + failed
   int64_t succeeded = 0;
   int64_t failed = 0;
   int64_t in_flight = 0;

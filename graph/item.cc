@@ -1,7 +1,7 @@
 #include "graph/item.h"
 
-#include "graph/runtime/admission_gate.h"
 #include "graph/internal/cycle_clock.h"
+#include "graph/runtime/admission_gate.h"
 
 namespace refinery {
 

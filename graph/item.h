@@ -1,8 +1,8 @@
 // The item that flows through a compiled pipeline, and the handle that carries it.
 //
-// Messages are copied once per flow-graph hop (docs/architecture.md, oneTBB facts), so hops carry an ItemPtr
-// (shared_ptr) and never the text. One item is processed by one node at a time: a node body may
-// read and write the item freely without locks.
+// Messages are copied once per flow-graph hop (docs/architecture.md, oneTBB facts), so hops carry
+// an ItemPtr (shared_ptr) and never the text. One item is processed by one node at a time: a node
+// body may read and write the item freely without locks.
 //
 // An item holds its admission slot (Admission) for its whole life: the slot is returned in
 // the destructor, so the number of live items can never exceed the pipeline's max_in_flight,
@@ -42,14 +42,14 @@ struct NodeTiming {
 
 // A refinement loop's record of one item's passes (graph/runtime/loop_controller.h).
 struct LoopState {
-  std::vector<double> scores;   // the loop metric after each pass
+  std::vector<double> scores;  // the loop metric after each pass
   double best = 0;
   int best_pass = -1;
-  FieldMap best_fields;         // the item's fields after the best pass (on_exhausted: best)
-  double spent = 0;             // sum of the budget field over passes
+  FieldMap best_fields;           // the item's fields after the best pass (on_exhausted: best)
+  double spent = 0;               // sum of the budget field over passes
   uint64_t pass_start_ticks = 0;  // when the running pass began (0: at submission)
-  int start_pass = 0;           // the pass this item started at (loop adaptation)
-  std::vector<double> pass_ms;  // wall time of each finished pass
+  int start_pass = 0;             // the pass this item started at (loop adaptation)
+  std::vector<double> pass_ms;    // wall time of each finished pass
 };
 
 class Item {
@@ -76,10 +76,14 @@ class Item {
   const std::string* text(std::string_view name) const;
   const TokenIds* tokens(std::string_view name) const;
   std::optional<double> number(std::string_view name) const;
-  void set_text(std::string name, std::string value) { fields_[std::move(name)] = std::move(value); }
+  void set_text(std::string name, std::string value) {
+    fields_[std::move(name)] = std::move(value);
+  }
   void set_tokens(std::string name, TokenIds value) { fields_[std::move(name)] = std::move(value); }
   void set_number(std::string name, double value) { fields_[std::move(name)] = value; }
-  void set_field(std::string name, FieldValue value) { fields_[std::move(name)] = std::move(value); }
+  void set_field(std::string name, FieldValue value) {
+    fields_[std::move(name)] = std::move(value);
+  }
   const FieldValue* field(std::string_view name) const;
   const FieldMap& fields() const { return fields_; }
   void set_fields(FieldMap fields) { fields_ = std::move(fields); }
@@ -101,7 +105,8 @@ class Item {
     return *loop_;
   }
 
-  // Engine internals: a copy made for a parallel branch points at its fan-out (graph/runtime/parallel_group.h).
+  // Engine internals: a copy made for a parallel branch points at its fan-out
+  // (graph/runtime/parallel_group.h).
   void SetFanOut(std::shared_ptr<FanState> state, int branch) {
     fan_out_ = std::move(state);
     branch_ = branch;

@@ -1,8 +1,9 @@
 // The node contract: what a node type declares, and the interface its instances implement.
 //
 // A node type is a NodeContract (name, typed options, fields read and written as a function of
-// the node's id and options, default concurrency, cacheability, version) plus a factory. It registers itself with
-// REFINERY_REGISTER_NODE (registry.h); a service registers its own types the same way.
+// the node's id and options, default concurrency, cacheability, version) plus a factory. It
+// registers itself with REFINERY_REGISTER_NODE (registry.h); a service registers its own types the
+// same way.
 //
 //   class Upper : public refinery::Node {
 //    public:
@@ -75,21 +76,22 @@ class Node {
   // whose contract sets accepts_batches). Writing errors[i] (sized like items, all empty on
   // entry) fails item i alone; throwing fails the whole batch. The default runs Process on each
   // item; a type accepts batches because its override does better (infer decodes them together).
-  virtual void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const;
+  virtual void ProcessBatch(const std::vector<Item*>& items,
+                            std::vector<std::string>& errors) const;
 };
 
 using NodeFactory = std::function<StatusOr<std::unique_ptr<Node>>(const NodeConfig&)>;
 
 struct NodeContract {
-  std::string type;                 // the `type:` value in YAML
-  std::string summary;              // one line for `graph-runner nodes`
-  std::string version = "1";        // bump when output changes: it is part of the cache key
-  OptionSchema options;             // typed options with defaults
-  std::string reads;                // human description of fields read (for listings)
-  std::string writes;               // human description of fields written
+  std::string type;           // the `type:` value in YAML
+  std::string summary;        // one line for `graph-runner nodes`
+  std::string version = "1";  // bump when output changes: it is part of the cache key
+  OptionSchema options;       // typed options with defaults
+  std::string reads;          // human description of fields read (for listings)
+  std::string writes;         // human description of fields written
   Concurrency default_concurrency = Concurrency::Unlimited();
-  bool cacheable = true;            // deterministic in (options, fields read)
-  bool accepts_batches = false;     // a `queue: {batch: ...}` may hand it batches (ProcessBatch)
+  bool cacheable = true;         // deterministic in (options, fields read)
+  bool accepts_batches = false;  // a `queue: {batch: ...}` may hand it batches (ProcessBatch)
   // The fields a node with this id and these options touches (required). A function of the
   // config, not of a built node, so validation checks the fields loops and groups name before
   // any node (a model, a vocabulary) is built. Called only with options that passed validation.

@@ -14,13 +14,20 @@ using internal::Where;
 
 const char* OptionTypeName(OptionType type) {
   switch (type) {
-    case OptionType::kBool: return "bool";
-    case OptionType::kInt: return "int";
-    case OptionType::kDouble: return "number";
-    case OptionType::kString: return "string";
-    case OptionType::kEnum: return "enum";
-    case OptionType::kStringList: return "list of strings";
-    case OptionType::kWeights: return "map of weights";
+    case OptionType::kBool:
+      return "bool";
+    case OptionType::kInt:
+      return "int";
+    case OptionType::kDouble:
+      return "number";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kEnum:
+      return "enum";
+    case OptionType::kStringList:
+      return "list of strings";
+    case OptionType::kWeights:
+      return "map of weights";
   }
   return "?";
 }
@@ -57,14 +64,18 @@ std::string Number(double d) {
 
 std::string OptionDef::AllowedText() const {
   switch (type) {
-    case OptionType::kBool: return "true or false";
-    case OptionType::kInt: return "an integer from " + Number(*min) + " to " + Number(*max);
-    case OptionType::kDouble: return "a number from " + Number(*min) + " to " + Number(*max);
-    case OptionType::kString: return "a string";
-    case OptionType::kEnum: return "one of " + internal::JoinNames(choices);
+    case OptionType::kBool:
+      return "true or false";
+    case OptionType::kInt:
+      return "an integer from " + Number(*min) + " to " + Number(*max);
+    case OptionType::kDouble:
+      return "a number from " + Number(*min) + " to " + Number(*max);
+    case OptionType::kString:
+      return "a string";
+    case OptionType::kEnum:
+      return "one of " + internal::JoinNames(choices);
     case OptionType::kStringList:
-      return choices.empty() ? "a list of strings"
-                             : "a list of: " + internal::JoinNames(choices);
+      return choices.empty() ? "a list of strings" : "a list of: " + internal::JoinNames(choices);
     case OptionType::kWeights:
       return "a map from " + internal::JoinNames(choices) + " to numbers from " + Number(*min) +
              " to " + Number(*max);
@@ -78,7 +89,8 @@ OptionSchema& OptionSchema::Bool(std::string name, bool def, std::string doc) {
 }
 OptionSchema& OptionSchema::Int(std::string name, int64_t def, int64_t min, int64_t max,
                                 std::string doc) {
-  defs_.push_back({std::move(name), OptionType::kInt, def, std::move(doc), double(min), double(max)});
+  defs_.push_back(
+      {std::move(name), OptionType::kInt, def, std::move(doc), double(min), double(max)});
   return *this;
 }
 OptionSchema& OptionSchema::Double(std::string name, double def, double min, double max,
@@ -198,7 +210,8 @@ std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::No
         for (const YAML::Node& child : node) {
           if (!child.IsScalar()) {
             diags.Error(Where(file, child), context + ": option '" + def.name +
-                                                "' items must be strings, found " + Describe(child));
+                                                "' items must be strings, found " +
+                                                Describe(child));
             return std::nullopt;
           }
           items.push_back(child.Scalar());
@@ -236,9 +249,10 @@ std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::No
         for (const std::string& c : def.choices) known = known || c == key;
         double d;
         if (!known) {
-          diags.Error(Where(file, kv.first), context + ": option '" + def.name + "' has unknown key '" +
-                                                 key + "'" + internal::DidYouMean(key, def.choices) +
-                                                 " (allowed: " + internal::JoinNames(def.choices) + ")");
+          diags.Error(Where(file, kv.first),
+                      context + ": option '" + def.name + "' has unknown key '" + key + "'" +
+                          internal::DidYouMean(key, def.choices) +
+                          " (allowed: " + internal::JoinNames(def.choices) + ")");
           ok = false;
         } else if (!kv.second.IsScalar() || internal::IsQuoted(kv.second) ||
                    !internal::ParseDouble(kv.second.Scalar(), &d) || d < *def.min || d > *def.max) {

@@ -28,7 +28,8 @@ const char* OptionTypeName(OptionType type);
 
 // kWeights: a map from names (the declared choices) to numbers, e.g. {rouge1: 0.3, coverage: 0.2}.
 using Weights = std::map<std::string, double>;
-using OptionValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>, Weights>;
+using OptionValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<std::string>, Weights>;
 std::string OptionValueToString(const OptionValue& value);
 
 struct OptionDef {
@@ -36,10 +37,10 @@ struct OptionDef {
   OptionType type = OptionType::kString;
   OptionValue default_value;
   std::string doc;
-  std::optional<double> min;          // kInt, kDouble
-  std::optional<double> max;          // kInt, kDouble
-  std::vector<std::string> choices;   // kEnum; kStringList items when non-empty; kWeights keys
-  bool required = false;              // no default: the pipeline must set it
+  std::optional<double> min;         // kInt, kDouble
+  std::optional<double> max;         // kInt, kDouble
+  std::vector<std::string> choices;  // kEnum; kStringList items when non-empty; kWeights keys
+  bool required = false;             // no default: the pipeline must set it
 
   // "integer in [1, 100]", "one of head|tail", ... for messages and `graph-runner nodes`.
   std::string AllowedText() const;

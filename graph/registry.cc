@@ -16,7 +16,8 @@ Status NodeRegistry::Register(NodeContract contract) {
     return Status::InvalidArgument("node type '" + contract.type + "' has no factory");
   }
   if (!contract.io) {
-    return Status::InvalidArgument("node type '" + contract.type + "' has no io (the fields it reads and writes)");
+    return Status::InvalidArgument("node type '" + contract.type +
+                                   "' has no io (the fields it reads and writes)");
   }
   for (const OptionDef& def : contract.options.defs()) {
     static const char* kReserved[] = {"id", "type", "concurrency", "cache", "description"};
@@ -75,7 +76,8 @@ namespace internal {
 NodeRegistration::NodeRegistration(NodeContract (*make)()) {
   Status s = NodeRegistry::Global().Register(make());
   // Static initialisation has no caller to return to; say it loudly once.
-  if (!s.ok()) std::fprintf(stderr, "refinery: node registration failed: %s\n", s.message().c_str());
+  if (!s.ok())
+    std::fprintf(stderr, "refinery: node registration failed: %s\n", s.message().c_str());
 }
 }  // namespace internal
 

@@ -45,8 +45,8 @@ struct NodeRegistration {
 
 }  // namespace refinery
 
-#define REFINERY_REGISTER_NODE(name)                                                    \
-  static ::refinery::NodeContract refinery_node_contract_##name();                      \
+#define REFINERY_REGISTER_NODE(name)                                                     \
+  static ::refinery::NodeContract refinery_node_contract_##name();                       \
   static const ::refinery::internal::NodeRegistration refinery_node_registration_##name{ \
-      &refinery_node_contract_##name};                                                  \
+      &refinery_node_contract_##name};                                                   \
   static ::refinery::NodeContract refinery_node_contract_##name()

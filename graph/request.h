@@ -16,14 +16,14 @@ namespace refinery {
 inline constexpr char kMultiTextSeparator = '\x1e';
 
 struct Request {
-  std::string id;                               // echoed in the Result
-  std::string type;                             // workload type, for per-type accounting
-  int32_t priority = 0;                         // higher is more urgent
+  std::string id;        // echoed in the Result
+  std::string type;      // workload type, for per-type accounting
+  int32_t priority = 0;  // higher is more urgent
   // Milliseconds after submission by which the result is due (0: none). A request still waiting
   // in a node's queue then gets an error result at that moment; one about to start a node fails
   // there. A node already running is not interrupted.
   double deadline_ms = 0;
-  FieldMap fields;                              // usually text: text, reference, ...
+  FieldMap fields;  // usually text: text, reference, ...
   // Set for a request that is already known bad (e.g. an unparsable input line): it takes its
   // place in the stream and comes out as an error result with this message, in order.
   std::string input_error;
@@ -33,15 +33,15 @@ struct Result {
   std::string id;
   std::string type;
   int32_t priority = 0;
-  uint64_t seq = 0;                 // submission order, from 0
+  uint64_t seq = 0;  // submission order, from 0
   bool ok = true;
-  std::string error_node;           // when !ok: the node that failed ("" for engine errors)
+  std::string error_node;  // when !ok: the node that failed ("" for engine errors)
   std::string error_message;
-  FieldMap fields;                  // every field the pipeline left on the item
+  FieldMap fields;  // every field the pipeline left on the item
   int iterations = 1;
-  double latency_ms = 0;            // submission to result
-  std::vector<NodeTiming> trace;    // per node, in execution order
-  std::vector<double> pass_ms;      // refinement loop: wall time of each pass (empty without a loop)
+  double latency_ms = 0;          // submission to result
+  std::vector<NodeTiming> trace;  // per node, in execution order
+  std::vector<double> pass_ms;    // refinement loop: wall time of each pass (empty without a loop)
 };
 
 // Pull-mode input: fills the next request and returns true, or returns false at the end.

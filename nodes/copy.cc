@@ -11,14 +11,18 @@ namespace {
 
 class Copy : public Node {
  public:
-  explicit Copy(const NodeConfig& c) : from_(c.options.String("from")), to_(c.options.String("to")) {}
+  explicit Copy(const NodeConfig& c)
+      : from_(c.options.String("from")), to_(c.options.String("to")) {}
   void Process(Item& item) const override { item.set_text(to_, *item.text(from_)); }
+
  private:
   std::string from_;
   std::string to_;
 };
 
-FieldIo CopyIo(const NodeConfig& c) { return {{c.options.String("from")}, {}, {c.options.String("to")}}; }
+FieldIo CopyIo(const NodeConfig& c) {
+  return {{c.options.String("from")}, {}, {c.options.String("to")}};
+}
 
 }  // namespace
 

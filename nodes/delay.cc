@@ -25,6 +25,7 @@ class Delay : public Node {
     while (std::chrono::steady_clock::now() < until) {
     }
   }
+
  private:
   int64_t micros_;
   bool spin_;

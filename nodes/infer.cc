@@ -13,15 +13,15 @@
 //
 // Writes `output` (the generated text, cut before a stop string) and <id>.prompt_tokens,
 // <id>.generated_tokens, <id>.stop_reason (eos | length | stop | context).
-#include <atomic>
 #include <oneapi/tbb/task.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "graph/registry.h"
 #include "graph/io/utf8.h"
+#include "graph/registry.h"
 #include "nodes/llm/generator.h"
 
 namespace refinery::nodes {
@@ -45,18 +45,21 @@ struct PromptTemplate {
       } else if (s[i] == '{') {
         const size_t close = s.find('}', i);
         if (close == std::string::npos) {
-          return Status::InvalidArgument("prompt: '{' at offset " + std::to_string(i) + " is never closed (write {{ for a brace)");
+          return Status::InvalidArgument("prompt: '{' at offset " + std::to_string(i) +
+                                         " is never closed (write {{ for a brace)");
         }
         const std::string name = s.substr(i + 1, close - i - 1);
         if (name.empty() || name.find_first_of("{ \t\n") != std::string::npos) {
-          return Status::InvalidArgument("prompt: '{" + name + "}' at offset " + std::to_string(i) + " is not a field name");
+          return Status::InvalidArgument("prompt: '{" + name + "}' at offset " + std::to_string(i) +
+                                         " is not a field name");
         }
         t.literals.push_back(std::move(lit));
         lit.clear();
         t.fields.push_back(name);
         i = close;
       } else if (s[i] == '}') {
-        return Status::InvalidArgument("prompt: '}' at offset " + std::to_string(i) + " has no '{' (write }} for a brace)");
+        return Status::InvalidArgument("prompt: '}' at offset " + std::to_string(i) +
+                                       " has no '{' (write }} for a brace)");
       } else {
         lit += s[i];
       }
@@ -104,10 +107,12 @@ class Infer : public Node {
   // A batch from the node's queue joins the generator at one step, all prompts in one matmul per
   // weight (a request alone joins whenever it arrives). The engine thread is released while the
   // generator works: the last request to finish resumes it.
-  void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const override {
+  void ProcessBatch(const std::vector<Item*>& items,
+                    std::vector<std::string>& errors) const override {
     std::vector<llm::GenerationRequest> requests(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
-      requests[i].prompt = generator_->model().tokenizer.Encode(prompt_.Render(*items[i]), {.add_bos = true});
+      requests[i].prompt =
+          generator_->model().tokenizer.Encode(prompt_.Render(*items[i]), {.add_bos = true});
       requests[i].max_new_tokens = max_new_tokens_;
       requests[i].sampling = sampling_;
       requests[i].stop = stop_;
@@ -158,8 +163,8 @@ FieldIo InferIo(const NodeConfig& c) {
   auto prompt = PromptTemplate::Parse(c.options.String("prompt"));
   FieldIo io{prompt.ok() ? prompt->fields : std::vector<std::string>{},
              {},
-             {c.options.String("output"), id + ".prompt_tokens", id + ".generated_tokens", id + ".stop_reason",
-              id + ".batch_size"}};
+             {c.options.String("output"), id + ".prompt_tokens", id + ".generated_tokens",
+              id + ".stop_reason", id + ".batch_size"}};
   io.metrics = {id + ".prompt_tokens", id + ".generated_tokens", id + ".batch_size"};
   io.tokens_in = id + ".prompt_tokens";
   io.tokens_out = id + ".generated_tokens";
@@ -171,27 +176,36 @@ FieldIo InferIo(const NodeConfig& c) {
 REFINERY_REGISTER_NODE(infer) {
   NodeContract c;
   c.type = "infer";
-  c.summary = "text generation with a llama-architecture GGUF model on oneDNN, batched across requests";
+  c.summary =
+      "text generation with a llama-architecture GGUF model on oneDNN, batched across requests";
   c.version = "1";
-  c.options.String("model", "", "GGUF file (relative to the pipeline file)").Required()
-      .Enum("weights", "f32", {"f32", "bf16", "int8"}, "weights as loaded (f32) or lighter (bf16, int8)")
+  c.options.String("model", "", "GGUF file (relative to the pipeline file)")
+      .Required()
+      .Enum("weights", "f32", {"f32", "bf16", "int8"},
+            "weights as loaded (f32) or lighter (bf16, int8)")
       .String("prompt", "{text}", "template over item fields: {field}; {{ and }} for braces")
       .String("output", "generated", "field to write the generated text to")
       .Int("max_new_tokens", 64, 0, 1'000'000, "most tokens to generate")
       .Double("temperature", 0.0, 0, 10, "0 = greedy")
       .Int("top_k", 40, 0, 1'000'000, "sample among the k most likely (0 = all)")
-      .Double("top_p", 1.0, 0.0001, 1, "sample within the smallest set of tokens with this much probability")
-      .Int("seed", 0, 0, std::numeric_limits<int64_t>::max(), "sampling seed: same seed and prompt, same output")
+      .Double("top_p", 1.0, 0.0001, 1,
+              "sample within the smallest set of tokens with this much probability")
+      .Int("seed", 0, 0, std::numeric_limits<int64_t>::max(),
+           "sampling seed: same seed and prompt, same output")
       .StringList("stop", {}, {}, "stop at any of these strings (not included in the output)")
-      .Int("max_batch", 16, 1, 1024, "requests decoded together (shared by all nodes using this model)")
+      .Int("max_batch", 16, 1, 1024,
+           "requests decoded together (shared by all nodes using this model)")
       .Int("threads", 1, 1, 256, "oneDNN threads of the model's worker");
   c.accepts_batches = true;
   c.reads = "the fields the prompt names";
-  c.writes = "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`, `<id>.batch_size` "
-             "(sequences decoded together in this request's steps, on average)";
+  c.writes =
+      "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`, "
+      "`<id>.batch_size` "
+      "(sequences decoded together in this request's steps, on average)";
   c.check = [](const OptionValues& o) {
     std::vector<std::string> problems;
-    if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok()) problems.push_back(t.status().message());
+    if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok())
+      problems.push_back(t.status().message());
     return problems;
   };
   c.io = InferIo;
@@ -203,9 +217,11 @@ REFINERY_REGISTER_NODE(infer) {
     llm::GeneratorOptions options;
     options.max_batch = int(config.options.Int("max_batch"));
     options.threads = int(config.options.Int("threads"));
-    auto generator = llm::Generator::Get(ResolvePath(config.options.String("model"), config.base_dir), *format, options);
+    auto generator = llm::Generator::Get(
+        ResolvePath(config.options.String("model"), config.base_dir), *format, options);
     if (!generator.ok()) return generator.status();  // the engine adds where and which node
-    return std::unique_ptr<Node>(std::make_unique<Infer>(config, *generator, std::move(prompt).value()));
+    return std::unique_ptr<Node>(
+        std::make_unique<Infer>(config, *generator, std::move(prompt).value()));
   };
   return c;
 }

@@ -35,8 +35,10 @@ class Measure : public Node {
     item.set_number(id_ + ".lines", double(lines));
     if (!compare_to_.empty()) {
       const std::string* base = item.text(compare_to_);
-      if (base == nullptr) throw std::runtime_error("compare_to field '" + compare_to_ + "' is missing");
-      item.set_number(id_ + ".ratio", base->empty() ? 1.0 : double(s.size()) / double(base->size()));
+      if (base == nullptr)
+        throw std::runtime_error("compare_to field '" + compare_to_ + "' is missing");
+      item.set_number(id_ + ".ratio",
+                      base->empty() ? 1.0 : double(s.size()) / double(base->size()));
     }
   }
 
@@ -47,7 +49,9 @@ class Measure : public Node {
 };
 
 FieldIo MeasureIo(const NodeConfig& c) {
-  FieldIo io{{c.options.String("field")}, {}, {c.id + ".bytes", c.id + ".chars", c.id + ".words", c.id + ".lines"}};
+  FieldIo io{{c.options.String("field")},
+             {},
+             {c.id + ".bytes", c.id + ".chars", c.id + ".words", c.id + ".lines"}};
   if (const std::string& compare_to = c.options.String("compare_to"); !compare_to.empty()) {
     io.reads.push_back(compare_to);
     io.writes.push_back(c.id + ".ratio");

@@ -8,28 +8,27 @@
 // Writes the cleaned text to `output` (default: the same field) and `<id>.chars_removed`.
 #include <string>
 
-#include "graph/registry.h"
 #include "graph/io/utf8.h"
+#include "graph/registry.h"
 
 namespace refinery::nodes {
 namespace {
 
 struct NormalizeOptions {
-  std::string field;          // text field to read
-  std::string output;         // field to write ("" = same as field)
-  bool collapse_spaces;       // runs of spaces/tabs -> one space
-  bool trim_lines;            // strip spaces at both ends of every line
-  bool strip_control;         // drop C0 controls other than \n and \t, and DEL
-  int64_t max_blank_lines;    // consecutive blank lines kept
+  std::string field;        // text field to read
+  std::string output;       // field to write ("" = same as field)
+  bool collapse_spaces;     // runs of spaces/tabs -> one space
+  bool trim_lines;          // strip spaces at both ends of every line
+  bool strip_control;       // drop C0 controls other than \n and \t, and DEL
+  int64_t max_blank_lines;  // consecutive blank lines kept
 };
 
 class Normalize : public Node {
  public:
   explicit Normalize(const NodeConfig& c)
-      : id_(c.id),
-        o_{c.options.String("field"), c.options.String("output"), c.options.Bool("collapse_spaces"),
-           c.options.Bool("trim_lines"), c.options.Bool("strip_control"),
-           c.options.Int("max_blank_lines")} {
+      : id_(c.id), o_{c.options.String("field"),         c.options.String("output"),
+                      c.options.Bool("collapse_spaces"), c.options.Bool("trim_lines"),
+                      c.options.Bool("strip_control"),   c.options.Int("max_blank_lines")} {
     if (o_.output.empty()) o_.output = o_.field;
   }
 

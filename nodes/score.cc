@@ -131,17 +131,20 @@ class Score : public Node {
 
 FieldIo ScoreIo(const NodeConfig& c) {
   const std::string& id = c.id;
-  FieldIo io{{c.options.String("summary")},
-             {c.options.String("reference"), c.options.String("references"), c.options.String("source")},
-             {}};
+  FieldIo io{
+      {c.options.String("summary")},
+      {c.options.String("reference"), c.options.String("references"), c.options.String("source")},
+      {}};
   for (const std::string& metric : c.options.StringList("metrics")) {
     for (const char* part : {".p", ".r", ".f"}) io.writes.push_back(id + "." + metric + part);
     for (const char* part : {".f", ".p", ".r"}) io.metrics.push_back(id + "." + metric + part);
   }
-  for (const char* k : {".against", ".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
+  for (const char* k : {".against", ".compression", ".tokens_saved", ".redundancy", ".coverage",
+                        ".total", ".pass"}) {
     io.writes.push_back(id + k);
   }
-  for (const char* k : {".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
+  for (const char* k :
+       {".compression", ".tokens_saved", ".redundancy", ".coverage", ".total", ".pass"}) {
     io.metrics.push_back(id + k);
   }
   return io;
@@ -152,23 +155,30 @@ FieldIo ScoreIo(const NodeConfig& c) {
 REFINERY_REGISTER_NODE(score) {
   NodeContract c;
   c.type = "score";
-  c.summary = "ROUGE (as rouge-score) against reference(s) or source, compression, redundancy, "
-              "key-term coverage, composite score and pass";
+  c.summary =
+      "ROUGE (as rouge-score) against reference(s) or source, compression, redundancy, "
+      "key-term coverage, composite score and pass";
   c.version = "1";
   c.options.String("summary", "summary", "field to score")
       .String("reference", "reference", "gold text field (used when present)")
-      .String("references", "references", "several gold texts joined by U+001E (best F1 per metric)")
-      .String("source", "text", "source text: compression and coverage; ROUGE target when no reference")
-      .StringList("metrics", {"rouge1", "rouge2", "rougeLsum"}, RougeNames(), "ROUGE types to compute")
+      .String("references", "references",
+              "several gold texts joined by U+001E (best F1 per metric)")
+      .String("source", "text",
+              "source text: compression and coverage; ROUGE target when no reference")
+      .StringList("metrics", {"rouge1", "rouge2", "rougeLsum"}, RougeNames(),
+                  "ROUGE types to compute")
       .Bool("stem", true, "Porter-stem tokens longer than 3 characters (rouge-score use_stemmer)")
       .Bool("split_summaries", false, "rougeLsum: split sentences (ICU) instead of on newlines")
       .Int("key_terms", 20, 1, 10'000, "how many top tf-idf source terms coverage checks")
-      .WeightMap("weights", {{"rouge1", 0.3}, {"rouge2", 0.3}, {"rougeLsum", 0.4}}, WeightKeys(), 0, 1000,
-                 "composite: weight per measure (ROUGE F1 by type, coverage, compression, non_redundancy)")
+      .WeightMap(
+          "weights", {{"rouge1", 0.3}, {"rouge2", 0.3}, {"rougeLsum", 0.4}}, WeightKeys(), 0, 1000,
+          "composite: weight per measure (ROUGE F1 by type, coverage, compression, non_redundancy)")
       .Double("threshold", 0.4, 0, 1, "the composite total at or above which <id>.pass is 1");
   text::DeclareEncodingOptions(c.options);
   c.reads = "`summary`; `reference` or `references` or `source`";
-  c.writes = "`<id>.<metric>.p|r|f`, `<id>.against|compression|tokens_saved|redundancy|coverage|total|pass`";
+  c.writes =
+      "`<id>.<metric>.p|r|f`, "
+      "`<id>.against|compression|tokens_saved|redundancy|coverage|total|pass`";
   c.check = [](const OptionValues& o) {
     std::vector<std::string> problems;
     const auto& metrics = o.StringList("metrics");
@@ -176,7 +186,8 @@ REFINERY_REGISTER_NODE(score) {
     double sum = 0;
     for (const auto& [name, weight] : o.WeightMap("weights")) {
       sum += weight;
-      if (name.rfind("rouge", 0) == 0 && std::find(metrics.begin(), metrics.end(), name) == metrics.end()) {
+      if (name.rfind("rouge", 0) == 0 &&
+          std::find(metrics.begin(), metrics.end(), name) == metrics.end()) {
         problems.push_back("weights names '" + name + "', which is not in metrics");
       }
     }

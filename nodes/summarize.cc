@@ -54,8 +54,9 @@ class Summarize : public Node {
     options_.line_breaks = ParseLineBreaks(o.String("line_breaks"));
     options_.stem = o.Bool("stem");
     const std::string& idf = o.String("idf");
-    options_.idf = idf == "full" ? summarize::IdfMode::kFull
-                 : idf == "none" ? summarize::IdfMode::kNone : summarize::IdfMode::kSqrt;
+    options_.idf = idf == "full"   ? summarize::IdfMode::kFull
+                   : idf == "none" ? summarize::IdfMode::kNone
+                                   : summarize::IdfMode::kSqrt;
     options_.joiner = o.String("joiner");
   }
 
@@ -82,8 +83,8 @@ class Summarize : public Node {
 FieldIo SummarizeIo(const NodeConfig& c) {
   const std::string& id = c.id;
   FieldIo io{{c.options.String("field")}, {}, {c.options.String("output"), id + ".method"}};
-  for (const char* k : {".tokens_before", ".tokens_after", ".tokens_saved", ".sentences_before", ".sentences_after",
-                        ".duplicates_removed"}) {
+  for (const char* k : {".tokens_before", ".tokens_after", ".tokens_saved", ".sentences_before",
+                        ".sentences_after", ".duplicates_removed"}) {
     io.writes.push_back(id + k);
   }
   io.metrics = {id + ".tokens_before", id + ".tokens_after", id + ".tokens_saved"};
@@ -98,39 +99,48 @@ FieldIo SummarizeIo(const NodeConfig& c) {
 REFINERY_REGISTER_NODE(summarize) {
   NodeContract c;
   c.type = "summarize";
-  c.summary = "extractive summary within a token budget (lead, textrank, lexrank, centroid; MMR, near-duplicate removal)";
+  c.summary =
+      "extractive summary within a token budget (lead, textrank, lexrank, centroid; MMR, "
+      "near-duplicate removal)";
   c.version = "1";
   c.options.String("field", "text", "text field to summarize")
       .String("output", "summary", "field to write the summary to")
-      .Enum("method", "centroid", {"lead", "textrank", "lexrank", "centroid"}, "how sentences are ranked")
+      .Enum("method", "centroid", {"lead", "textrank", "lexrank", "centroid"},
+            "how sentences are ranked")
       .Double("ratio", 0, 0, 1, "target: this share of the field's tokens")
       .Int("max_tokens", 0, 0, 100'000'000, "target: at most this many tokens")
       .Int("sentences", 0, 0, 1'000'000, "target: this many sentences")
-      .Double("lambda", 0.8, 0, 1, "MMR: 1 ranks by relevance only, lower penalises redundancy more")
+      .Double("lambda", 0.8, 0, 1,
+              "MMR: 1 ranks by relevance only, lower penalises redundancy more")
       .Double("fill_until", 0.5, 0, 1,
               "once this share of the token budget is used, the next-ranked sentence that does not "
               "fit ends the summary (1: fill the budget with whatever shorter sentences fit)")
       .Double("dedupe_threshold", 0.7, 0, 1,
-              "drop sentences whose word 3-shingles overlap an earlier one this much (Jaccard); 0 keeps them")
+              "drop sentences whose word 3-shingles overlap an earlier one this much (Jaccard); 0 "
+              "keeps them")
       .Double("position_bias", 0.0, 0, 1, "0..1: prefer earlier sentences (news-style text)")
       .Double("damping", 0.85, 0.01, 0.99, "PageRank damping factor (textrank, lexrank)")
       .Enum("idf", "sqrt", {"full", "sqrt", "none"},
             "term weight: tf x idf (full), tf x sqrt(idf), or tf alone (none)")
-      .Bool("stem", false, "Porter-stem words before comparing sentences (off scored higher on BBC and XSum)")
+      .Bool("stem", false,
+            "Porter-stem words before comparing sentences (off scored higher on BBC and XSum)")
       .Double("lexrank_threshold", 0.1, 0, 1, "cosine similarity that makes a LexRank edge")
       .Int("chunk_sentences", 1000, 10, 1'000'000,
            "long documents are ranked in chunks of this many sentences (no n x n matrix)")
       .Int("neighbours", 50, 1, 100'000, "similarity-graph edges kept per sentence (its strongest)")
-      .Enum("line_breaks", "auto", {"auto", "sentence", "wrap"},
-            "sentence: every line ends a sentence; wrap: single newlines are spaces; auto: per text")
+      .Enum(
+          "line_breaks", "auto", {"auto", "sentence", "wrap"},
+          "sentence: every line ends a sentence; wrap: single newlines are spaces; auto: per text")
       .String("joiner", "\n", "put between the selected sentences");
   text::DeclareEncodingOptions(c.options);
   c.reads = "`field`";
-  c.writes = "`output`, `<id>.tokens_before|after|saved`, `<id>.sentences_before|after`, "
-             "`<id>.duplicates_removed`, `<id>.method`";
+  c.writes =
+      "`output`, `<id>.tokens_before|after|saved`, `<id>.sentences_before|after`, "
+      "`<id>.duplicates_removed`, `<id>.method`";
   c.check = [](const OptionValues& o) {
     std::vector<std::string> problems;
-    const int targets = (o.Double("ratio") > 0) + (o.Int("max_tokens") > 0) + (o.Int("sentences") > 0);
+    const int targets =
+        (o.Double("ratio") > 0) + (o.Int("max_tokens") > 0) + (o.Int("sentences") > 0);
     if (targets != 1) problems.push_back("set exactly one target: ratio, max_tokens or sentences");
     return problems;
   };

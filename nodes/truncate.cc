@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/registry.h"
 #include "graph/io/utf8.h"
+#include "graph/registry.h"
 #include "nodes/text/sentence_splitter.h"
 #include "nodes/text/tiktoken_encoding.h"
 
@@ -49,7 +49,8 @@ std::string TrimBrokenHead(std::string s) {
 
 class Truncate : public Node {
  public:
-  Truncate(const NodeConfig& c, std::shared_ptr<const text::TiktokenEncoding> encoding, int64_t budget)
+  Truncate(const NodeConfig& c, std::shared_ptr<const text::TiktokenEncoding> encoding,
+           int64_t budget)
       : id_(c.id),
         encoding_(std::move(encoding)),
         field_(c.options.String("field")),
@@ -142,8 +143,10 @@ class Truncate : public Node {
     size_t lo = 0, hi = ends.size();  // lo sentences fit; hi do not
     while (hi - lo > 1) {
       const size_t mid = (lo + hi) / 2;
-      if (Count(text.substr(0, ends[mid - 1])) <= avail) lo = mid;
-      else hi = mid;
+      if (Count(text.substr(0, ends[mid - 1])) <= avail)
+        lo = mid;
+      else
+        hi = mid;
     }
     std::string out = lo == 0 ? std::string() : text.substr(0, ends[lo - 1]);
     while (!out.empty() && (out.back() == ' ' || out.back() == '\n')) out.pop_back();
@@ -180,12 +183,14 @@ FieldIo TruncateIo(const NodeConfig& c) {
 REFINERY_REGISTER_NODE(truncate) {
   NodeContract c;
   c.type = "truncate";
-  c.summary = "fits a text field into a token budget (head, tail, middle, sentences; pinned fields)";
+  c.summary =
+      "fits a text field into a token budget (head, tail, middle, sentences; pinned fields)";
   c.version = "2";  // 2: sentences split by the shared ICU splitter
   c.options.String("field", "text", "text field to cut")
       .String("output", "", "field to write (empty: overwrite `field`)")
       .Int("max_tokens", 0, 0, 100'000'000, "token budget (or use context_window)")
-      .Int("context_window", 0, 0, 100'000'000, "model context size; budget = this - reserve_output")
+      .Int("context_window", 0, 0, 100'000'000,
+           "model context size; budget = this - reserve_output")
       .Int("reserve_output", 0, 0, 100'000'000, "tokens kept free for the model's answer")
       .Enum("strategy", "head", {"head", "tail", "middle", "sentences"}, "which part to keep")
       .String("marker", "\n[...]\n", "text put where `middle` cut")
@@ -211,8 +216,8 @@ REFINERY_REGISTER_NODE(truncate) {
     const int64_t reserve = config.options.Int("reserve_output");
     auto encoding = text::EncodingFromOptions(config.options);
     if (!encoding.ok()) return encoding.status();
-    return std::unique_ptr<Node>(
-        std::make_unique<Truncate>(config, *encoding, max_tokens > 0 ? max_tokens : window - reserve));
+    return std::unique_ptr<Node>(std::make_unique<Truncate>(
+        config, *encoding, max_tokens > 0 ? max_tokens : window - reserve));
   };
   return c;
 }

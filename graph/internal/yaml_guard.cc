@@ -68,7 +68,8 @@ void FindDuplicateKeys(const YAML::Node& node, const std::string& file, Diagnost
       const int line = kv.first.Mark().line + 1;
       if (auto [it, added] = first_line.emplace(kv.first.Scalar(), line); !added) {
         diags.Error(SourceLocation{file, line, kv.first.Mark().column + 1},
-                    "duplicate key '" + kv.first.Scalar() + "'; first given at line " + std::to_string(it->second));
+                    "duplicate key '" + kv.first.Scalar() + "'; first given at line " +
+                        std::to_string(it->second));
       }
     }
     FindDuplicateKeys(kv.second, file, diags, visited);
@@ -105,14 +106,20 @@ int EstimateYamlDepth(const std::string& text) {
       for (; i < line.size(); ++i) {
         char c = line[i];
         if (quote) {
-          if (c == '\\' && quote == '"') ++i;
-          else if (c == quote) quote = 0;
+          if (c == '\\' && quote == '"')
+            ++i;
+          else if (c == quote)
+            quote = 0;
           continue;
         }
-        if (c == '"' || c == '\'') quote = c;
-        else if (c == '#' && (i == 0 || line[i - 1] == ' ')) break;
-        else if (c == '[' || c == '{') ++flow;
-        else if ((c == ']' || c == '}') && flow > 0) --flow;
+        if (c == '"' || c == '\'')
+          quote = c;
+        else if (c == '#' && (i == 0 || line[i - 1] == ' '))
+          break;
+        else if (c == '[' || c == '{')
+          ++flow;
+        else if ((c == ']' || c == '}') && flow > 0)
+          --flow;
         int depth = static_cast<int>(indents.size()) + dashes + flow;
         if (depth > max_depth) max_depth = depth;
       }

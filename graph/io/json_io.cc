@@ -29,7 +29,8 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
   r.type = msg.type();
   r.priority = msg.priority();
   if (msg.deadline_ms() < 0 || !std::isfinite(msg.deadline_ms())) {
-    return Status::InvalidArgument("not a valid request: deadline_ms must be a number of milliseconds >= 0");
+    return Status::InvalidArgument(
+        "not a valid request: deadline_ms must be a number of milliseconds >= 0");
   }
   r.deadline_ms = msg.deadline_ms();
   for (const auto& [k, v] : msg.fields()) r.fields[k] = v;
@@ -132,7 +133,8 @@ void FillQueue(const WaitingRoomStats& q, proto::QueueReport* out) {
     if (q.batch_sizes[n] > 0) last = n;
   }
   for (size_t n = 0; n <= last; ++n) out->add_batch_sizes(q.batch_sizes[n]);
-  for (FlushReason r : {FlushReason::kFull, FlushReason::kTokens, FlushReason::kDelay, FlushReason::kDrain}) {
+  for (FlushReason r :
+       {FlushReason::kFull, FlushReason::kTokens, FlushReason::kDelay, FlushReason::kDrain}) {
     (*out->mutable_flushes())[FlushReasonName(r)] = q.flushes[int(r)];
   }
   out->set_mean_wait_ms(q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0);

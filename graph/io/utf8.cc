@@ -15,12 +15,12 @@ size_t ValidSequenceLength(std::string_view s, size_t i) {
     n = 2;
   } else if (c >= 0xE0 && c <= 0xEF) {
     n = 3;
-    if (c == 0xE0) lo = 0xA0;          // no overlongs
-    if (c == 0xED) hi = 0x9F;          // no surrogates
+    if (c == 0xE0) lo = 0xA0;  // no overlongs
+    if (c == 0xED) hi = 0x9F;  // no surrogates
   } else if (c >= 0xF0 && c <= 0xF4) {
     n = 4;
     if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;          // <= U+10FFFF
+    if (c == 0xF4) hi = 0x8F;  // <= U+10FFFF
   } else {
     return 0;
   }
@@ -37,7 +37,8 @@ bool IsValidUtf8(std::string_view s) {
     // ASCII eight bytes at a time: most text is mostly ASCII, and the tokenizer validates
     // every input (perf: byte-wise validation was 8% of encode time on English text).
     uint64_t chunk;
-    while (i + 8 <= s.size() && (std::memcpy(&chunk, s.data() + i, 8), (chunk & 0x8080808080808080ull) == 0)) {
+    while (i + 8 <= s.size() &&
+           (std::memcpy(&chunk, s.data() + i, 8), (chunk & 0x8080808080808080ull) == 0)) {
       i += 8;
     }
     if (i >= s.size()) break;

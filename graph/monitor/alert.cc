@@ -23,7 +23,8 @@ std::string Number(double v) {
 std::string NowRfc3339() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  const int ms = int(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
@@ -34,16 +35,18 @@ std::string NowRfc3339() {
 }
 
 std::string Alert::ToJson() const {
-  return "{\"time\":" + JsonQuote(time) + ",\"pipeline\":" + JsonQuote(pipeline) + ",\"type\":" + JsonQuote(type) +
-         ",\"kind\":" + JsonQuote(kind) + ",\"rule\":" + JsonQuote(rule) + ",\"state\":" + JsonQuote(state) +
-         ",\"value\":" + Number(value) + ",\"limit\":" + Number(limit) + ",\"results\":" + std::to_string(results) +
-         ",\"message\":" + JsonQuote(message) + "}";
+  return "{\"time\":" + JsonQuote(time) + ",\"pipeline\":" + JsonQuote(pipeline) +
+         ",\"type\":" + JsonQuote(type) + ",\"kind\":" + JsonQuote(kind) +
+         ",\"rule\":" + JsonQuote(rule) + ",\"state\":" + JsonQuote(state) +
+         ",\"value\":" + Number(value) + ",\"limit\":" + Number(limit) +
+         ",\"results\":" + std::to_string(results) + ",\"message\":" + JsonQuote(message) + "}";
 }
 
 StatusOr<std::unique_ptr<JsonLinesAlertSink>> JsonLinesAlertSink::Open(const std::string& path) {
   auto sink = std::unique_ptr<JsonLinesAlertSink>(new JsonLinesAlertSink());
   sink->out_.open(path, std::ios::app | std::ios::binary);
-  if (!sink->out_) return Status::InvalidArgument(path + ": error: cannot open the alert file for appending");
+  if (!sink->out_)
+    return Status::InvalidArgument(path + ": error: cannot open the alert file for appending");
   return sink;
 }
 
@@ -54,10 +57,11 @@ void JsonLinesAlertSink::Publish(const Alert& alert) {
 }
 
 StatusOr<std::unique_ptr<WebhookAlertSink>> WebhookAlertSink::Create(const std::string& url,
-                                                                    double timeout_seconds) {
+                                                                     double timeout_seconds) {
   // http://host[:port][/path]; https would need certificates this tool does not manage.
   const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return Status::InvalidArgument("webhook '" + url + "': only http:// URLs are supported");
+  if (url.rfind(scheme, 0) != 0)
+    return Status::InvalidArgument("webhook '" + url + "': only http:// URLs are supported");
   std::string rest = url.substr(scheme.size());
   const size_t slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
@@ -68,18 +72,24 @@ StatusOr<std::unique_ptr<WebhookAlertSink>> WebhookAlertSink::Create(const std::
     try {
       size_t used = 0;
       port = std::stoi(hostport.substr(colon + 1), &used);
-      if (used != hostport.size() - colon - 1 || port < 1 || port > 65535) throw std::out_of_range("port");
+      if (used != hostport.size() - colon - 1 || port < 1 || port > 65535)
+        throw std::out_of_range("port");
     } catch (const std::exception&) {
       return Status::InvalidArgument("webhook '" + url + "': bad port");
     }
     hostport.resize(colon);
   }
   if (hostport.empty()) return Status::InvalidArgument("webhook '" + url + "': no host");
-  return std::unique_ptr<WebhookAlertSink>(new WebhookAlertSink(hostport, port, path, timeout_seconds));
+  return std::unique_ptr<WebhookAlertSink>(
+      new WebhookAlertSink(hostport, port, path, timeout_seconds));
 }
 
-WebhookAlertSink::WebhookAlertSink(std::string host, int port, std::string path, double timeout_seconds)
-    : host_(std::move(host)), path_(std::move(path)), port_(port), timeout_seconds_(timeout_seconds) {
+WebhookAlertSink::WebhookAlertSink(std::string host, int port, std::string path,
+                                   double timeout_seconds)
+    : host_(std::move(host)),
+      path_(std::move(path)),
+      port_(port),
+      timeout_seconds_(timeout_seconds) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -132,8 +142,9 @@ void WebhookAlertSink::Loop() {
     auto res = client.Post(path_, body, "application/json");
     const bool ok = res && res->status >= 200 && res->status < 300;
     if (!ok && !warned) {
-      spdlog::warn("alert webhook http://{}:{}{} failed ({}); further failures are only counted", host_, port_,
-                   path_, res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()));
+      spdlog::warn("alert webhook http://{}:{}{} failed ({}); further failures are only counted",
+                   host_, port_, path_,
+                   res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error()));
       warned = true;
     }
     lock.lock();

@@ -18,16 +18,16 @@
 namespace refinery::monitor {
 
 struct Alert {
-  std::string time;        // UTC, RFC 3339 with milliseconds
+  std::string time;  // UTC, RFC 3339 with milliseconds
   std::string pipeline;
-  std::string type;        // request type ("" when requests carry none)
-  std::string kind;        // "threshold", "anomaly" or "drift"
-  std::string rule;        // e.g. latency_p95_ms, error_rate, latency_ms, score.total
-  std::string state;       // "firing", or "resolved" when the value is back within the limit
+  std::string type;   // request type ("" when requests carry none)
+  std::string kind;   // "threshold", "anomaly" or "drift"
+  std::string rule;   // e.g. latency_p95_ms, error_rate, latency_ms, score.total
+  std::string state;  // "firing", or "resolved" when the value is back within the limit
   double value = 0;
   double limit = 0;
-  int64_t results = 0;     // results of this type seen when it was raised
-  std::string message;     // one sentence for a person
+  int64_t results = 0;  // results of this type seen when it was raised
+  std::string message;  // one sentence for a person
   std::string ToJson() const;
 };
 
@@ -56,7 +56,8 @@ class JsonLinesAlertSink : public AlertSink {
 // dropped and counted; failures are logged once per kind and counted.
 class WebhookAlertSink : public AlertSink {
  public:
-  static StatusOr<std::unique_ptr<WebhookAlertSink>> Create(const std::string& url, double timeout_seconds);
+  static StatusOr<std::unique_ptr<WebhookAlertSink>> Create(const std::string& url,
+                                                            double timeout_seconds);
   // Delivers what is queued, then stops; once a delivery fails while stopping, the rest are
   // dropped (counted), so a dead receiver costs at most one timeout at shutdown.
   ~WebhookAlertSink() override;

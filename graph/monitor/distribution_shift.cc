@@ -11,8 +11,8 @@ double PopulationStabilityIndex(std::vector<double> baseline, const std::vector<
   return PopulationStabilityIndexSorted(baseline, current, bins);
 }
 
-double PopulationStabilityIndexSorted(const std::vector<double>& baseline, const std::vector<double>& current,
-                                      int bins) {
+double PopulationStabilityIndexSorted(const std::vector<double>& baseline,
+                                      const std::vector<double>& current, int bins) {
   if (baseline.empty() || current.empty() || bins < 2) return 0;
   // Upper edges at the baseline's quantiles; a value v falls in the first bin whose edge >= v,
   // the last bin takes everything above the last edge.

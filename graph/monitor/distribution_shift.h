@@ -18,8 +18,9 @@ double PopulationStabilityIndex(std::vector<double> baseline, const std::vector<
 double KolmogorovSmirnov(std::vector<double> a, std::vector<double> b);
 
 // The same on samples already sorted ascending (a drift tracker sorts its baseline once).
-double PopulationStabilityIndexSorted(const std::vector<double>& sorted_baseline, const std::vector<double>& current,
-                                      int bins);
-double KolmogorovSmirnovSorted(const std::vector<double>& sorted_a, const std::vector<double>& sorted_b);
+double PopulationStabilityIndexSorted(const std::vector<double>& sorted_baseline,
+                                      const std::vector<double>& current, int bins);
+double KolmogorovSmirnovSorted(const std::vector<double>& sorted_a,
+                               const std::vector<double>& sorted_b);
 
 }  // namespace refinery::monitor

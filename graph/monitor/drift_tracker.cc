@@ -13,7 +13,8 @@ double Mean(const std::vector<double>& v) {
 }
 }  // namespace
 
-DriftTracker::DriftTracker(std::string metric, const DriftSpec& spec, std::vector<double> saved_baseline)
+DriftTracker::DriftTracker(std::string metric, const DriftSpec& spec,
+                           std::vector<double> saved_baseline)
     : spec_(spec), baseline_(std::move(saved_baseline)), current_(size_t(spec.window)) {
   state_.metric = std::move(metric);
   // A saved baseline is complete whatever its size (it was complete when saved).
@@ -60,8 +61,10 @@ void DriftTracker::Measure() {
   // of shape that keep the median; together they rarely fire on noise (docs/monitoring.md).
   // Hysteresis: once drifting, the metric must come back under 80% of a limit to be called
   // stable again, so a value hovering at the limit does not fire and resolve over and over.
-  if (state_.drifting) state_.drifting = state_.psi > 0.8 * spec_.psi && state_.ks > 0.8 * spec_.ks;
-  else state_.drifting = state_.psi > spec_.psi && state_.ks > spec_.ks;
+  if (state_.drifting)
+    state_.drifting = state_.psi > 0.8 * spec_.psi && state_.ks > 0.8 * spec_.ks;
+  else
+    state_.drifting = state_.psi > spec_.psi && state_.ks > spec_.ks;
 }
 
 }  // namespace refinery::monitor

@@ -22,7 +22,7 @@ struct DriftState {
   double current_mean = 0;
   double psi = 0;
   double ks = 0;
-  bool measured = false;   // both samples complete and compared at least once
+  bool measured = false;  // both samples complete and compared at least once
   bool drifting = false;
 };
 

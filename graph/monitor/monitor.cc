@@ -26,13 +26,16 @@ StatusOr<std::unique_ptr<Monitor>> Monitor::Create(MonitorConfig config, std::st
   }
   if (c.drift.enabled && !c.drift.baseline_file.empty()) {
     std::ifstream in(c.drift.baseline_file, std::ios::binary);
-    if (!in) return Status::InvalidArgument(c.drift.baseline_file + ": error: cannot read the drift baseline file");
+    if (!in)
+      return Status::InvalidArgument(c.drift.baseline_file +
+                                     ": error: cannot read the drift baseline file");
     std::stringstream text;
     text << in.rdbuf();
     proto::DriftBaseline saved;
     auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &saved);
     if (!parsed.ok()) {
-      return Status::InvalidArgument(c.drift.baseline_file + ": error: not a drift baseline file (" +
+      return Status::InvalidArgument(c.drift.baseline_file +
+                                     ": error: not a drift baseline file (" +
                                      std::string(parsed.message()) + ")");
     }
     for (const auto& [type, metrics] : saved.types()) {
@@ -64,8 +67,10 @@ TypeMonitor& Monitor::ForType(std::string_view type) {
     static const std::map<std::string, std::vector<double>> kNone;
     auto saved = saved_baselines_.find(std::string(type));
     it = types_
-             .emplace(std::string(type), std::make_unique<TypeMonitor>(std::string(type), config_,
-                                                                        saved == saved_baselines_.end() ? kNone : saved->second))
+             .emplace(std::string(type),
+                      std::make_unique<TypeMonitor>(
+                          std::string(type), config_,
+                          saved == saved_baselines_.end() ? kNone : saved->second))
              .first;
   }
   return *it->second;
@@ -73,7 +78,8 @@ TypeMonitor& Monitor::ForType(std::string_view type) {
 
 void Monitor::Observe(Observation o) {
   if (!config_.enabled) return;
-  if (o.at_seconds < 0) o.at_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (o.at_seconds < 0)
+    o.at_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::vector<Alert> alerts = ForType(o.type).Observe(o);
   if (!alerts.empty()) Publish(alerts);
 }
@@ -82,8 +88,10 @@ void Monitor::Publish(std::vector<Alert>& alerts) {
   for (Alert& a : alerts) {
     a.time = NowRfc3339();
     a.pipeline = pipeline_;
-    if (a.state == "firing") spdlog::warn("alert [{} {}] {}", a.kind, a.rule, a.message);
-    else spdlog::info("alert resolved [{} {}] {}", a.kind, a.rule, a.message);
+    if (a.state == "firing")
+      spdlog::warn("alert [{} {}] {}", a.kind, a.rule, a.message);
+    else
+      spdlog::info("alert resolved [{} {}] {}", a.kind, a.rule, a.message);
     {
       std::lock_guard lock(alerts_mu_);
       if (a.state == "firing") {
@@ -131,7 +139,8 @@ Status Monitor::SaveBaselines(const std::string& path) const {
   auto printed = google::protobuf::util::MessageToJsonString(out, &json, options);
   std::ofstream file(path, std::ios::binary);
   file << json << "\n";
-  if (!printed.ok() || !file) return Status::InvalidArgument(path + ": error: cannot write the drift baseline file");
+  if (!printed.ok() || !file)
+    return Status::InvalidArgument(path + ": error: cannot write the drift baseline file");
   return Status::Ok();
 }
 

@@ -31,9 +31,9 @@ struct AlertCount {
 
 struct MonitorSnapshot {
   bool enabled = false;
-  std::vector<TypeSnapshot> types;     // by type name
+  std::vector<TypeSnapshot> types;  // by type name
   std::vector<AlertCount> alert_counts;
-  std::vector<Alert> recent_alerts;    // the last 200, oldest first
+  std::vector<Alert> recent_alerts;  // the last 200, oldest first
   int64_t alerts_firing_total = 0;
 };
 
@@ -60,7 +60,8 @@ class Monitor {
   const MonitorConfig config_;
   const std::string pipeline_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::map<std::string, std::map<std::string, std::vector<double>>> saved_baselines_;  // type -> metric
+  std::map<std::string, std::map<std::string, std::vector<double>>>
+      saved_baselines_;  // type -> metric
   mutable std::shared_mutex types_mu_;
   std::map<std::string, std::unique_ptr<TypeMonitor>, std::less<>> types_;
   std::vector<std::unique_ptr<AlertSink>> sinks_;

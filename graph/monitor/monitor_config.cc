@@ -37,15 +37,17 @@ class MapReader {
     std::vector<std::string> names;
     for (const auto& k : keys) names.push_back(k.first);
     if (!node.IsMap()) {
-      diags_.Error(Where(file_, node), context_ + ": expected a mapping with keys " + JoinNames(names) +
-                                           ", found " + Describe(node));
+      diags_.Error(Where(file_, node), context_ + ": expected a mapping with keys " +
+                                           JoinNames(names) + ", found " + Describe(node));
       return;
     }
     for (const auto& kv : node) {
       const std::string key = kv.first.Scalar();
-      auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
+      auto it =
+          std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
       if (it == keys.end()) {
-        diags_.Error(Where(file_, kv.first), context_ + ": unknown key '" + key + "'" + DidYouMean(key, names) +
+        diags_.Error(Where(file_, kv.first), context_ + ": unknown key '" + key + "'" +
+                                                 DidYouMean(key, names) +
                                                  " (allowed: " + JoinNames(names) + ")");
         continue;
       }
@@ -53,26 +55,34 @@ class MapReader {
     }
   }
 
-  std::function<void(const YAML::Node&)> Number(const std::string& key, double lo, double hi, double* out) {
+  std::function<void(const YAML::Node&)> Number(const std::string& key, double lo, double hi,
+                                                double* out) {
     return [=, this](const YAML::Node& v) {
       double d;
-      if (v.IsScalar() && ParseDouble(v.Scalar(), &d) && d >= lo && d <= hi) *out = d;
-      else Bad(v, key, "a number from " + Num(lo) + " to " + Num(hi));
+      if (v.IsScalar() && ParseDouble(v.Scalar(), &d) && d >= lo && d <= hi)
+        *out = d;
+      else
+        Bad(v, key, "a number from " + Num(lo) + " to " + Num(hi));
     };
   }
   std::function<void(const YAML::Node&)> Optional(const std::string& key, double lo, double hi,
                                                   std::optional<double>* out) {
     return [=, this](const YAML::Node& v) {
       double d;
-      if (v.IsScalar() && ParseDouble(v.Scalar(), &d) && d >= lo && d <= hi) *out = d;
-      else Bad(v, key, "a number from " + Num(lo) + " to " + Num(hi));
+      if (v.IsScalar() && ParseDouble(v.Scalar(), &d) && d >= lo && d <= hi)
+        *out = d;
+      else
+        Bad(v, key, "a number from " + Num(lo) + " to " + Num(hi));
     };
   }
-  std::function<void(const YAML::Node&)> Integer(const std::string& key, int64_t lo, int64_t hi, int64_t* out) {
+  std::function<void(const YAML::Node&)> Integer(const std::string& key, int64_t lo, int64_t hi,
+                                                 int64_t* out) {
     return [=, this](const YAML::Node& v) {
       int64_t n;
-      if (v.IsScalar() && ParseInt(v.Scalar(), &n) && n >= lo && n <= hi) *out = n;
-      else Bad(v, key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      if (v.IsScalar() && ParseInt(v.Scalar(), &n) && n >= lo && n <= hi)
+        *out = n;
+      else
+        Bad(v, key, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
     };
   }
   std::function<void(const YAML::Node&)> Bool(const std::string& key, bool* out) {
@@ -82,22 +92,28 @@ class MapReader {
   }
   std::function<void(const YAML::Node&)> Text(const std::string& key, std::string* out) {
     return [=, this](const YAML::Node& v) {
-      if (v.IsScalar()) *out = v.Scalar();
-      else Bad(v, key, "a string");
+      if (v.IsScalar())
+        *out = v.Scalar();
+      else
+        Bad(v, key, "a string");
     };
   }
-  std::function<void(const YAML::Node&)> Names(const std::string& key, std::vector<std::string>* out) {
+  std::function<void(const YAML::Node&)> Names(const std::string& key,
+                                               std::vector<std::string>* out) {
     return [=, this](const YAML::Node& v) {
       if (!v.IsSequence() || v.size() == 0) return Bad(v, key, "a non-empty list of names");
       out->clear();
       for (const auto& e : v) {
-        if (e.IsScalar() && !e.Scalar().empty()) out->push_back(e.Scalar());
-        else Bad(e, key, "a list of names");
+        if (e.IsScalar() && !e.Scalar().empty())
+          out->push_back(e.Scalar());
+        else
+          Bad(e, key, "a list of names");
       }
     };
   }
   void Bad(const YAML::Node& v, const std::string& key, const std::string& expected) {
-    diags_.Error(Where(file_, v), context_ + ": '" + key + "' must be " + expected + ", found " + Describe(v));
+    diags_.Error(Where(file_, v),
+                 context_ + ": '" + key + "' must be " + expected + ", found " + Describe(v));
   }
   void Error(const YAML::Node& v, const std::string& message) {
     diags_.Error(Where(file_, v), context_ + ": " + message);
@@ -114,8 +130,8 @@ class MapReader {
   Diagnostics& diags_;
 };
 
-ThresholdSpec ParseThresholds(const YAML::Node& node, const std::string& file, const std::string& context,
-                              Diagnostics& diags) {
+ThresholdSpec ParseThresholds(const YAML::Node& node, const std::string& file,
+                              const std::string& context, Diagnostics& diags) {
   ThresholdSpec t;
   MapReader r(file, context, diags);
   r.Read(node, {{"latency_p95_ms", r.Optional("latency_p95_ms", 0, 1e9, &t.latency_p95_ms)},
@@ -127,16 +143,20 @@ ThresholdSpec ParseThresholds(const YAML::Node& node, const std::string& file, c
 
 }  // namespace
 
-MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file, Diagnostics& diags) {
+MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file,
+                                 Diagnostics& diags) {
   MonitorConfig c;
   MapReader r(file, "monitoring", diags);
   auto thresholds = [&](const YAML::Node& v) {
     MapReader t(file, "monitoring.thresholds", diags);
-    t.Read(v, {{"default", [&](const YAML::Node& d) {
-                  c.default_thresholds = ParseThresholds(d, file, "monitoring.thresholds.default", diags);
+    t.Read(v, {{"default",
+                [&](const YAML::Node& d) {
+                  c.default_thresholds =
+                      ParseThresholds(d, file, "monitoring.thresholds.default", diags);
                 }},
                {"types", [&](const YAML::Node& types) {
-                  if (!types.IsMap()) return t.Bad(types, "types", "a mapping of request type to limits");
+                  if (!types.IsMap())
+                    return t.Bad(types, "types", "a mapping of request type to limits");
                   for (const auto& kv : types) {
                     c.type_thresholds[kv.first.Scalar()] = ParseThresholds(
                         kv.second, file, "monitoring.thresholds.types." + kv.first.Scalar(), diags);
@@ -171,13 +191,16 @@ MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file
   auto alerts = [&](const YAML::Node& v) {
     MapReader a(file, "monitoring.alerts", diags);
     a.Read(v, {{"file", a.Text("file", &c.alerts.file)},
-               {"webhook", [&](const YAML::Node& w) {
+               {"webhook",
+                [&](const YAML::Node& w) {
                   a.Text("webhook", &c.alerts.webhook)(w);
                   if (!c.alerts.webhook.empty() && c.alerts.webhook.rfind("http://", 0) != 0) {
-                    a.Error(w, "'webhook' must be an http:// URL, found '" + c.alerts.webhook + "'");
+                    a.Error(w,
+                            "'webhook' must be an http:// URL, found '" + c.alerts.webhook + "'");
                   }
                 }},
-               {"webhook_timeout_seconds", a.Number("webhook_timeout_seconds", 0.01, 60, &c.alerts.webhook_timeout_seconds)}});
+               {"webhook_timeout_seconds",
+                a.Number("webhook_timeout_seconds", 0.01, 60, &c.alerts.webhook_timeout_seconds)}});
   };
   r.Read(node, {{"enabled", r.Bool("enabled", &c.enabled)},
                 {"window", r.Integer("window", 5, 1'000'000, &c.window)},

@@ -50,29 +50,29 @@ struct DriftSpec {
   bool enabled = false;
   // Numeric result fields (e.g. score.total) or the built-ins tokens_out, tokens_in, latency_ms.
   std::vector<std::string> metrics = {"tokens_out"};
-  int64_t baseline = 200;      // the first N values per type form the baseline...
-  std::string baseline_file;   // ...unless loaded from a file saved by an earlier run
-  std::string save_baseline;   // write this run's baselines here at the end
-  int64_t window = 200;        // current sample: the last N values
-  double psi = 0.25;           // drifting when PSI exceeds this...
-  double ks = 0.25;            // ...and the KS statistic exceeds this too
+  int64_t baseline = 200;     // the first N values per type form the baseline...
+  std::string baseline_file;  // ...unless loaded from a file saved by an earlier run
+  std::string save_baseline;  // write this run's baselines here at the end
+  int64_t window = 200;       // current sample: the last N values
+  double psi = 0.25;          // drifting when PSI exceeds this...
+  double ks = 0.25;           // ...and the KS statistic exceeds this too
   int bins = 10;
 };
 
 struct AlertSinkSpec {
-  std::string file;            // JSON Lines, appended
-  std::string webhook;         // http://host:port/path: each alert POSTed as JSON
+  std::string file;     // JSON Lines, appended
+  std::string webhook;  // http://host:port/path: each alert POSTed as JSON
   double webhook_timeout_seconds = 2;
 };
 
 struct MonitorConfig {
-  bool enabled = true;         // false: no per-type accounting, alerts or drift (engine counters stay)
+  bool enabled = true;  // false: no per-type accounting, alerts or drift (engine counters stay)
   int64_t window = 100;
-  int64_t min_requests = 20;   // thresholds are not checked on fewer requests of a type
+  int64_t min_requests = 20;  // thresholds are not checked on fewer requests of a type
   // Distinct request types tracked; later new types share one "(other)" entry, so memory stays
   // bounded whatever the input says its types are.
   int64_t max_types = 1000;
-  double trend_seconds = 0.25; // first width of the over-time windows (they widen on long runs)
+  double trend_seconds = 0.25;  // first width of the over-time windows (they widen on long runs)
   ThresholdSpec default_thresholds;
   std::map<std::string, ThresholdSpec> type_thresholds;
   AnomalySpec anomaly;
@@ -82,7 +82,8 @@ struct MonitorConfig {
 };
 
 namespace internal {
-MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file, Diagnostics& diags);
+MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file,
+                                 Diagnostics& diags);
 }
 
 }  // namespace refinery

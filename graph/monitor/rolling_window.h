@@ -15,8 +15,10 @@ class RollingWindow {
     values_.reserve(capacity_);
   }
   void Add(double v) {
-    if (values_.size() < capacity_) values_.push_back(v);
-    else values_[next_] = v;
+    if (values_.size() < capacity_)
+      values_.push_back(v);
+    else
+      values_[next_] = v;
     next_ = (next_ + 1) % capacity_;
   }
   size_t size() const { return values_.size(); }

@@ -5,9 +5,11 @@
 namespace refinery::monitor {
 
 TrendSeries::TrendSeries(double window_seconds, size_t max_windows)
-    : window_(window_seconds > 0 ? window_seconds : 1.0), max_windows_(std::max<size_t>(2, max_windows & ~size_t{1})) {}
+    : window_(window_seconds > 0 ? window_seconds : 1.0),
+      max_windows_(std::max<size_t>(2, max_windows & ~size_t{1})) {}
 
-void TrendSeries::Add(double at_seconds, bool ok, int64_t tokens_in, int64_t tokens_out, double latency_ms) {
+void TrendSeries::Add(double at_seconds, bool ok, int64_t tokens_in, int64_t tokens_out,
+                      double latency_ms) {
   while (at_seconds / window_ >= double(max_windows_)) Coarsen();
   const size_t i = at_seconds <= 0 ? 0 : size_t(at_seconds / window_);
   while (points_.size() <= i) points_.push_back(TrendPoint{});

@@ -11,7 +11,9 @@ std::string Fmt(const char* format, auto... args) {
   std::snprintf(buf, sizeof buf, format, args...);
   return buf;
 }
-std::string TypeName(const std::string& type) { return type.empty() ? "(untyped)" : "'" + type + "'"; }
+std::string TypeName(const std::string& type) {
+  return type.empty() ? "(untyped)" : "'" + type + "'";
+}
 }  // namespace
 
 TypeMonitor::TypeMonitor(std::string type, const MonitorConfig& config,
@@ -25,22 +27,28 @@ TypeMonitor::TypeMonitor(std::string type, const MonitorConfig& config,
       recent_errors_(size_t(config.window)),
       recent_tokens_(size_t(config.window)) {
   if (config.anomaly.enabled) {
-    for (const std::string& m : config.anomaly.metrics) anomaly_.emplace(m, EwmaDetector(config.anomaly.alpha, config.anomaly.warmup));
+    for (const std::string& m : config.anomaly.metrics)
+      anomaly_.emplace(m, EwmaDetector(config.anomaly.alpha, config.anomaly.warmup));
   }
   if (config.drift.enabled) {
     for (const std::string& m : config.drift.metrics) {
       auto it = saved_baselines.find(m);
-      drift_.emplace_back(m, config.drift, it == saved_baselines.end() ? std::vector<double>{} : it->second);
+      drift_.emplace_back(m, config.drift,
+                          it == saved_baselines.end() ? std::vector<double>{} : it->second);
     }
   }
 }
 
-std::optional<double> TypeMonitor::MetricValue(const std::string& metric, const Observation& o) const {
+std::optional<double> TypeMonitor::MetricValue(const std::string& metric,
+                                               const Observation& o) const {
   if (metric == "latency_ms") return o.latency_ms;
   if (metric == "iterations") return double(o.iterations);
-  if (metric == "tokens_out") return o.has_tokens ? std::optional<double>(o.tokens_out) : std::nullopt;
-  if (metric == "tokens_in") return o.has_tokens ? std::optional<double>(o.tokens_in) : std::nullopt;
-  if (metric == "tokens_saved") return o.has_tokens ? std::optional<double>(o.tokens_saved) : std::nullopt;
+  if (metric == "tokens_out")
+    return o.has_tokens ? std::optional<double>(o.tokens_out) : std::nullopt;
+  if (metric == "tokens_in")
+    return o.has_tokens ? std::optional<double>(o.tokens_in) : std::nullopt;
+  if (metric == "tokens_saved")
+    return o.has_tokens ? std::optional<double>(o.tokens_saved) : std::nullopt;
   if (!o.fields) return std::nullopt;
   auto it = o.fields->find(metric);
   if (it == o.fields->end()) return std::nullopt;
@@ -99,9 +107,12 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
       a.state = "firing";
       a.value = *v;
       a.limit = config_.anomaly.z;
-      a.message = Fmt("%s of request type %s jumped to %.4g from a recent mean of %.4g (sd %.3g): z-score %.1f, "
-                      "limit %.1f, %lld results in a row",
-                      metric.c_str(), TypeName(type_).c_str(), *v, mean, sd, *z, config_.anomaly.z, (long long)run);
+      a.message =
+          Fmt("%s of request type %s jumped to %.4g from a recent mean of %.4g (sd %.3g): z-score "
+              "%.1f, "
+              "limit %.1f, %lld results in a row",
+              metric.c_str(), TypeName(type_).c_str(), *v, mean, sd, *z, config_.anomaly.z,
+              (long long)run);
       out.push_back(std::move(a));
       detector.Reset();  // reported: learn the new level instead of reporting it again
       run = 0;
@@ -114,16 +125,19 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
       std::optional<DriftState> changed = d.Add(*v);
       if (!changed) continue;
       const DriftState& s = *changed;
-      Transition("drift", s.metric, s.drifting, s.psi, config_.drift.psi,
-                 s.drifting
-                     ? Fmt("output drift in request type %s: %s moved from a baseline mean of %.4g to %.4g "
-                           "(PSI %.3f, limit %.3g; KS %.3f, limit %.3g over the last %lld results); the model or "
-                           "the pipeline's parameters need attention",
-                           TypeName(type_).c_str(), s.metric.c_str(), s.baseline_mean, s.current_mean, s.psi,
-                           config_.drift.psi, s.ks, config_.drift.ks, (long long)s.current_count)
-                     : Fmt("%s of request type %s is back near its baseline (PSI %.3f, KS %.3f)", s.metric.c_str(),
-                           TypeName(type_).c_str(), s.psi, s.ks),
-                 out);
+      Transition(
+          "drift", s.metric, s.drifting, s.psi, config_.drift.psi,
+          s.drifting
+              ? Fmt("output drift in request type %s: %s moved from a baseline mean of %.4g to "
+                    "%.4g "
+                    "(PSI %.3f, limit %.3g; KS %.3f, limit %.3g over the last %lld results); the "
+                    "model or "
+                    "the pipeline's parameters need attention",
+                    TypeName(type_).c_str(), s.metric.c_str(), s.baseline_mean, s.current_mean,
+                    s.psi, config_.drift.psi, s.ks, config_.drift.ks, (long long)s.current_count)
+              : Fmt("%s of request type %s is back near its baseline (PSI %.3f, KS %.3f)",
+                    s.metric.c_str(), TypeName(type_).c_str(), s.psi, s.ks),
+          out);
     }
   }
   for (Alert& a : out) {
@@ -137,36 +151,44 @@ void TypeMonitor::CheckThresholds(std::vector<Alert>& out) {
   const std::string n = std::to_string(recent_latency_.size());
   if (thresholds_.latency_p95_ms) {
     const double p95 = recent_latency_.Quantile(0.95);
-    Transition("threshold", "latency_p95_ms", p95 > *thresholds_.latency_p95_ms, p95, *thresholds_.latency_p95_ms,
-               Fmt("p95 request latency of type %s is %.1f ms over the last %s requests; the limit is %.1f ms",
+    Transition("threshold", "latency_p95_ms", p95 > *thresholds_.latency_p95_ms, p95,
+               *thresholds_.latency_p95_ms,
+               Fmt("p95 request latency of type %s is %.1f ms over the last %s requests; the limit "
+                   "is %.1f ms",
                    TypeName(type_).c_str(), p95, n.c_str(), *thresholds_.latency_p95_ms),
                out);
   }
   if (thresholds_.cycle_p95_ms && recent_pass_.size() > 0) {
     const double p95 = recent_pass_.Quantile(0.95);
-    Transition("threshold", "cycle_p95_ms", p95 > *thresholds_.cycle_p95_ms, p95, *thresholds_.cycle_p95_ms,
-               Fmt("p95 refinement-pass latency of type %s is %.1f ms over the last %zu passes; the limit is %.1f ms",
+    Transition("threshold", "cycle_p95_ms", p95 > *thresholds_.cycle_p95_ms, p95,
+               *thresholds_.cycle_p95_ms,
+               Fmt("p95 refinement-pass latency of type %s is %.1f ms over the last %zu passes; "
+                   "the limit is %.1f ms",
                    TypeName(type_).c_str(), p95, recent_pass_.size(), *thresholds_.cycle_p95_ms),
                out);
   }
   if (thresholds_.error_rate) {
     const double rate = recent_errors_.Mean();
-    Transition("threshold", "error_rate", rate > *thresholds_.error_rate, rate, *thresholds_.error_rate,
-               Fmt("%.1f%% of the last %s requests of type %s failed; the limit is %.1f%%", 100 * rate, n.c_str(),
-                   TypeName(type_).c_str(), 100 * *thresholds_.error_rate),
+    Transition("threshold", "error_rate", rate > *thresholds_.error_rate, rate,
+               *thresholds_.error_rate,
+               Fmt("%.1f%% of the last %s requests of type %s failed; the limit is %.1f%%",
+                   100 * rate, n.c_str(), TypeName(type_).c_str(), 100 * *thresholds_.error_rate),
                out);
   }
   if (thresholds_.token_budget && recent_tokens_.size() > 0) {
     const double mean = recent_tokens_.Mean();
-    Transition("threshold", "token_budget", mean > *thresholds_.token_budget, mean, *thresholds_.token_budget,
-               Fmt("requests of type %s put out %.0f tokens each on average over the last %zu; the budget is %.0f",
+    Transition("threshold", "token_budget", mean > *thresholds_.token_budget, mean,
+               *thresholds_.token_budget,
+               Fmt("requests of type %s put out %.0f tokens each on average over the last %zu; the "
+                   "budget is %.0f",
                    TypeName(type_).c_str(), mean, recent_tokens_.size(), *thresholds_.token_budget),
                out);
   }
 }
 
-void TypeMonitor::Transition(const std::string& kind, const std::string& rule, bool broken, double value,
-                             double limit, const std::string& message, std::vector<Alert>& out) {
+void TypeMonitor::Transition(const std::string& kind, const std::string& rule, bool broken,
+                             double value, double limit, const std::string& message,
+                             std::vector<Alert>& out) {
   bool& firing = firing_[kind + "/" + rule];
   if (broken == firing) return;
   firing = broken;

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "graph/item.h"
-#include "graph/stats/latency_histogram.h"
 #include "graph/monitor/alert.h"
 #include "graph/monitor/drift_tracker.h"
 #include "graph/monitor/ewma_detector.h"
 #include "graph/monitor/monitor_config.h"
 #include "graph/monitor/rolling_window.h"
 #include "graph/monitor/trend_series.h"
+#include "graph/stats/latency_histogram.h"
 
 namespace refinery::monitor {
 
@@ -28,12 +28,12 @@ struct Observation {
   double latency_ms = 0;
   int iterations = 1;
   const std::vector<double>* pass_ms = nullptr;  // per refinement pass (empty without a loop)
-  bool has_tokens = false;                        // some node counted tokens
-  double tokens_in = 0;                           // at the first node that counts them
-  double tokens_out = 0;                          // at the last
-  double tokens_saved = 0;                        // summed over compressing nodes
-  const FieldMap* fields = nullptr;               // for drift metrics
-  double at_seconds = -1;                         // since the monitor started; < 0: Observe reads the clock
+  bool has_tokens = false;                       // some node counted tokens
+  double tokens_in = 0;                          // at the first node that counts them
+  double tokens_out = 0;                         // at the last
+  double tokens_saved = 0;                       // summed over compressing nodes
+  const FieldMap* fields = nullptr;              // for drift metrics
+  double at_seconds = -1;  // since the monitor started; < 0: Observe reads the clock
 };
 
 inline constexpr int kIterationSlots = 32;  // iterations 1..31, then "32 or more"
@@ -46,7 +46,7 @@ struct TypeSnapshot {
   std::vector<int64_t> latency_buckets;  // cumulative, at LatencyBucketBounds()
   LatencySummary pass_latency;
   std::vector<int64_t> pass_buckets;
-  std::vector<int64_t> iterations;       // [i] = requests that took i + 1 passes
+  std::vector<int64_t> iterations;  // [i] = requests that took i + 1 passes
   double tokens_in = 0;
   double tokens_out = 0;
   double tokens_saved = 0;
@@ -66,8 +66,8 @@ class TypeMonitor {
 
  private:
   void CheckThresholds(std::vector<Alert>& out);
-  void Transition(const std::string& kind, const std::string& rule, bool broken, double value, double limit,
-                  const std::string& message, std::vector<Alert>& out);
+  void Transition(const std::string& kind, const std::string& rule, bool broken, double value,
+                  double limit, const std::string& message, std::vector<Alert>& out);
   std::optional<double> MetricValue(const std::string& metric, const Observation& o) const;
 
   const std::string type_;
@@ -84,8 +84,9 @@ class TypeMonitor {
   RollingWindow recent_latency_, recent_pass_, recent_errors_, recent_tokens_;
   int64_t since_check_ = 0;
   std::map<std::string, EwmaDetector> anomaly_;
-  std::map<std::string, int64_t> anomaly_quiet_until_;  // request count before which an anomaly is not re-raised
-  std::map<std::string, int64_t> anomaly_run_;          // anomalous results in a row, per metric
+  std::map<std::string, int64_t>
+      anomaly_quiet_until_;  // request count before which an anomaly is not re-raised
+  std::map<std::string, int64_t> anomaly_run_;  // anomalous results in a row, per metric
   std::vector<DriftTracker> drift_;
   std::map<std::string, bool> firing_;  // by kind/rule
 };

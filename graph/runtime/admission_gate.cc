@@ -52,5 +52,4 @@ void AdmissionGate::Close() {
   cv_.notify_all();
 }
 
-
 }  // namespace refinery

@@ -2,9 +2,10 @@
 //
 // Why not tbb::flow::limiter_node: requests are pushed from threads outside the graph (the CLI's
 // reader, a service's handlers), and a full limiter_node rejects an outside try_put (the message
-// is lost unless re-sent; docs/architecture.md, oneTBB facts). A pushing source must instead wait before it
-// creates the item. Acquire() blocks the submitter while `capacity` slots are taken; Release() is
-// called from Item's destructor, so every exit path (result, error, drop) returns its slot.
+// is lost unless re-sent; docs/architecture.md, oneTBB facts). A pushing source must instead wait
+// before it creates the item. Acquire() blocks the submitter while `capacity` slots are taken;
+// Release() is called from Item's destructor, so every exit path (result, error, drop) returns its
+// slot.
 //
 // To keep wake-ups off the per-item path, a blocked submitter is only woken once the number of
 // taken slots falls to the low watermark (half the capacity), so it then admits a batch.

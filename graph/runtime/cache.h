@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "graph/runtime/cache_key.h"
 #include "graph/item.h"
+#include "graph/runtime/cache_key.h"
 #include "graph/spec/pipeline_spec.h"
 
 namespace refinery {

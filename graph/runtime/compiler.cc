@@ -10,8 +10,9 @@
 
 namespace refinery {
 
-
-const LoopController* FlowGraph::loop_controller() const { return impl_ ? impl_->loop.get() : nullptr; }
+const LoopController* FlowGraph::loop_controller() const {
+  return impl_ ? impl_->loop.get() : nullptr;
+}
 
 StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec, bool ordered,
                                                         Sink sink, tbb::task_arena& arena) {
@@ -89,23 +90,28 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
     if (stage->room() != nullptr) {
       // The room enforces the node's concurrency; the flow-graph node only hands items in.
       impl.nodes.push_back(std::make_unique<StageNode>(
-          impl.graph, flow::unlimited, [i, impl_ptr]([[maybe_unused]] const ItemPtr& tick, StageNode::output_ports_type& ports) {
-            assert(!tick && "arrivals enter the room through Impl::Enter; the node only gets ticks");
+          impl.graph, flow::unlimited,
+          [i, impl_ptr]([[maybe_unused]] const ItemPtr& tick, StageNode::output_ports_type& ports) {
+            assert(!tick &&
+                   "arrivals enter the room through Impl::Enter; the node only gets ticks");
             impl_ptr->Pump(i, ports);
           }));
       StageNode* node = impl.nodes.back().get();
-      rooms.push_back(RoomTimer::Room{
-          stage->room(),
-          [i, impl_ptr](std::vector<std::pair<ItemPtr, double>>&& expired) {
-            for (auto& [item, waited_ms] : expired) {
-              impl_ptr->FailExpired(i, *item, waited_ms);
-              // Unordered, the result is delivered from this thread now, even when every graph
-              // thread is busy; ordered, it must wait for its turn in the sequencer anyway.
-              if (impl_ptr->ordered) impl_ptr->exit->try_put(item);
-              else impl_ptr->sink_fn(item);
-            }
-          },
-          [node] { node->try_put(ItemPtr()); }});
+      rooms.push_back(
+          RoomTimer::Room{stage->room(),
+                          [i, impl_ptr](std::vector<std::pair<ItemPtr, double>>&& expired) {
+                            for (auto& [item, waited_ms] : expired) {
+                              impl_ptr->FailExpired(i, *item, waited_ms);
+                              // Unordered, the result is delivered from this thread now, even when
+                              // every graph thread is busy; ordered, it must wait for its turn in
+                              // the sequencer anyway.
+                              if (impl_ptr->ordered)
+                                impl_ptr->exit->try_put(item);
+                              else
+                                impl_ptr->sink_fn(item);
+                            }
+                          },
+                          [node] { node->try_put(ItemPtr()); }});
       continue;
     }
     const int limit = stage->spec().concurrency.limit;
@@ -116,7 +122,9 @@ StatusOr<std::unique_ptr<FlowGraph>> FlowGraph::Compile(const PipelineSpec& spec
           impl_ptr->Route(i, item, ports);
         }));
   }
-  if (!rooms.empty()) impl.timer = std::make_unique<RoomTimer>(std::move(rooms), internal::CycleClock::NanosPerTick());
+  if (!rooms.empty())
+    impl.timer =
+        std::make_unique<RoomTimer>(std::move(rooms), internal::CycleClock::NanosPerTick());
   for (size_t i = 0; i < impl.nodes.size(); ++i) {
     // A group's item leaves from its fan-in; the fan-out node itself sends nothing on.
     StageNode& node = impl.fan_ins[i] ? *impl.fan_ins[i] : *impl.nodes[i];

@@ -13,10 +13,10 @@
 // topological order. The node body wraps Node::Process with the required-field check, the cache
 // lookup, timing and exception capture (NodeStage).
 //
-// Nodes with a `queue:` hand items to a WaitingRoom (graph/runtime/waiting_room.h); a `parallel:` group
-// becomes a fan-out node, a chain per branch and a fan-in (graph/runtime/parallel_group.h). What happens
-// to an item between stages lives in graph/runtime/stage_routing.cc, the graph's parts in
-// graph/runtime/flow_graph_impl.h.
+// Nodes with a `queue:` hand items to a WaitingRoom (graph/runtime/waiting_room.h); a `parallel:`
+// group becomes a fan-out node, a chain per branch and a fan-in (graph/runtime/parallel_group.h).
+// What happens to an item between stages lives in graph/runtime/stage_routing.cc, the graph's parts
+// in graph/runtime/flow_graph_impl.h.
 //
 // Back-pressure is not set up here: the Engine's AdmissionGate bounds items before they are put.
 // Queues inside the graph are therefore bounded by max_in_flight.
@@ -28,9 +28,9 @@
 #include <memory>
 #include <vector>
 
-#include "graph/runtime/admission_gate.h"
 #include "graph/item.h"
 #include "graph/request.h"
+#include "graph/runtime/admission_gate.h"
 #include "graph/runtime/node_stage.h"
 #include "graph/spec/pipeline_spec.h"
 #include "graph/status.h"
@@ -55,11 +55,11 @@ class FlowGraph {
   void Put(const ItemPtr& item);
 
   // Pull mode: reads requests from `next` inside the arena (a serial input_node behind a
-  // limiter_node of gate.capacity(), the bounded-stream pattern of docs/architecture.md, oneTBB facts), turns
-  // each into an item with `make`, and returns when `next` is exhausted, `wait_for_results`
-  // has returned and the graph is idle. The calling thread only waits. Items hold a slot of
-  // `gate` and of the limiter; both are returned when the item dies. No Put() may run
-  // concurrently.
+  // limiter_node of gate.capacity(), the bounded-stream pattern of docs/architecture.md, oneTBB
+  // facts), turns each into an item with `make`, and returns when `next` is exhausted,
+  // `wait_for_results` has returned and the graph is idle. The calling thread only waits. Items
+  // hold a slot of `gate` and of the limiter; both are returned when the item dies. No Put() may
+  // run concurrently.
   using ItemFactory = std::function<ItemPtr(Request&&)>;
   void Stream(const RequestSource& next, const ItemFactory& make, AdmissionGate& gate,
               tbb::task_arena& arena, const std::function<void()>& wait_for_results);

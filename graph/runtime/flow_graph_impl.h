@@ -1,6 +1,7 @@
 // FlowGraph::Impl: the compiled flow graph's nodes and the routing between them, shared by the
-// compiler (graph/runtime/compiler.cc: builds it) and graph/runtime/stage_routing.cc (what happens to an item
-// between stages: next node, loop-back, error exit, waiting rooms, parallel fan-out and fan-in).
+// compiler (graph/runtime/compiler.cc: builds it) and graph/runtime/stage_routing.cc (what happens
+// to an item between stages: next node, loop-back, error exit, waiting rooms, parallel fan-out and
+// fan-in).
 #pragma once
 
 #include <oneapi/tbb/flow_graph.h>
@@ -29,13 +30,14 @@ struct FlowGraph::Impl {
   std::vector<std::vector<flow::receiver<ItemPtr>*>> branch_heads;
   std::vector<std::unique_ptr<StageNode>> fan_ins;
   std::vector<std::unique_ptr<flow::function_node<ItemPtr>>> branch_nodes;
-  std::vector<std::vector<std::string>> group_writes;  // by position: fields the branches write, sorted
+  std::vector<std::vector<std::string>>
+      group_writes;  // by position: fields the branches write, sorted
   std::unique_ptr<flow::sequencer_node<ItemPtr>> sequencer;
   std::unique_ptr<flow::function_node<ItemPtr>> sink;
   flow::receiver<ItemPtr>* exit = nullptr;  // sequencer when ordered, else the sink
   std::unique_ptr<LoopController> loop;
   size_t loop_from = 0, loop_to = 0;
-  Sink sink_fn;          // the engine's, called directly for deadline failures when unordered
+  Sink sink_fn;  // the engine's, called directly for deadline failures when unordered
   bool ordered = false;
   std::unique_ptr<RoomTimer> timer;  // only when some node has a waiting room
 

@@ -19,7 +19,8 @@ int LoopAdaptation::StartPass(std::string_view type) {
   std::sort(sorted.begin(), sorted.end());
   int start = sorted[sorted.size() / 4];
   start = std::clamp(start, 0, max_iterations_ - 1);
-  if (n % kProbeEvery == kProbeEvery - 1) start = std::max(0, start - 1);  // probe: could it pass earlier?
+  if (n % kProbeEvery == kProbeEvery - 1)
+    start = std::max(0, start - 1);  // probe: could it pass earlier?
   return start;
 }
 

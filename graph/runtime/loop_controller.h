@@ -10,8 +10,8 @@
 // report aggregates loop.passes, loop.passed and loop.spent.
 //
 // The item keeps its admission slot while it loops, so loops never raise the number of items in
-// flight, and the loop-back goes into a queueing node, so it can never be refused (docs/architecture.md,
-// oneTBB facts: no deadlock, no loss); max_iterations bounds every loop.
+// flight, and the loop-back goes into a queueing node, so it can never be refused
+// (docs/architecture.md, oneTBB facts: no deadlock, no loss); max_iterations bounds every loop.
 #pragma once
 
 #include <memory>
@@ -25,7 +25,8 @@ namespace refinery {
 class LoopController {
  public:
   LoopController(const LoopSpec& spec, double nanos_per_tick)
-      : spec_(spec), nanos_per_tick_(nanos_per_tick),
+      : spec_(spec),
+        nanos_per_tick_(nanos_per_tick),
         adaptation_(spec.adapt ? std::make_unique<LoopAdaptation>(spec.max_iterations) : nullptr) {}
   // Call after `from` ran successfully on the item. True: send it back to `to` (its iteration
   // is advanced). False: it is finished with the loop (fields restored/failed as configured).

@@ -23,7 +23,8 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
     node = Status::InvalidArgument(e.what());
   }
   if (!node.ok()) {
-    return node.status().WithContext(spec.where.ToString() + ": error: node '" + spec.id + "' (" + spec.type + ")");
+    return node.status().WithContext(spec.where.ToString() + ": error: node '" + spec.id + "' (" +
+                                     spec.type + ")");
   }
   stage->node_ = std::move(node).value();
   stage->io_ = spec.contract->io(config);
@@ -35,7 +36,8 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
         spec.type, spec.contract->version, spec.options.Canonical(), std::move(reads));
   }
   if (spec.queue.enabled) {
-    stage->room_ = std::make_unique<WaitingRoom>(spec.queue, spec.concurrency.limit, stage->nanos_per_tick_);
+    stage->room_ =
+        std::make_unique<WaitingRoom>(spec.queue, spec.concurrency.limit, stage->nanos_per_tick_);
   }
   return stage;
 }
@@ -56,8 +58,8 @@ StatusOr<NodeStage::Instance> NodeStage::MakeInstance(const OptionValues& option
     const FieldIo io = spec_.contract->io(config);
     std::vector<std::string> reads = io.reads;
     reads.insert(reads.end(), io.optional_reads.begin(), io.optional_reads.end());
-    inst.key_builder = std::make_unique<CacheKeyBuilder>(spec_.type, spec_.contract->version, options.Canonical(),
-                                                         std::move(reads));
+    inst.key_builder = std::make_unique<CacheKeyBuilder>(spec_.type, spec_.contract->version,
+                                                         options.Canonical(), std::move(reads));
   }
   return inst;
 }
@@ -70,7 +72,9 @@ const NodeStage::Instance& NodeStage::InstanceFor(int pass) {
     // values stay within the declared ranges, so a failure here is a node's own cross-option
     // rule: it fails the items of that pass with the reason.
     StatusOr<Instance> inst = MakeInstance(AdjustedOptions(spec_, adjust_, pass));
-    if (!inst.ok()) throw std::runtime_error("pass " + std::to_string(pass + 1) + " options: " + inst.status().message());
+    if (!inst.ok())
+      throw std::runtime_error("pass " + std::to_string(pass + 1) +
+                               " options: " + inst.status().message());
     slot = std::make_unique<Instance>(std::move(inst).value());
   }
   return *slot;
@@ -168,9 +172,12 @@ void NodeStage::RunBatch(const std::vector<Item*>& items) {
             [&](const std::string& message) { item.Fail(spec_.id, message); });
     hits[i] = hit;
     if (!run) continue;
-    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == prepared[i].node; });
-    if (g == groups.end()) groups.push_back({prepared[i].node, {i}});
-    else g->second.push_back(i);
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const auto& x) { return x.first == prepared[i].node; });
+    if (g == groups.end())
+      groups.push_back({prepared[i].node, {i}});
+    else
+      g->second.push_back(i);
   }
   for (const auto& [node, indices] : groups) {
     std::vector<Item*> batch;

@@ -5,15 +5,15 @@
 
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <string>
+#include <vector>
 
+#include "graph/node.h"
 #include "graph/runtime/cache.h"
 #include "graph/runtime/cache_key.h"
-#include "graph/node.h"
-#include "graph/stats/node_stats.h"
-#include "graph/spec/pipeline_spec.h"
 #include "graph/runtime/waiting_room.h"
+#include "graph/spec/pipeline_spec.h"
+#include "graph/stats/node_stats.h"
 
 namespace refinery {
 

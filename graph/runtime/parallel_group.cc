@@ -36,7 +36,8 @@ FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& w
   return fields;
 }
 
-ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields, const std::shared_ptr<FanState>& state, int branch) {
+ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields,
+                       const std::shared_ptr<FanState>& state, int branch) {
   auto clone = std::make_shared<Item>(parent.id(), parent.type(), parent.priority(), parent.seq());
   clone->set_fields(fields);
   clone->set_iteration(parent.iteration());
@@ -55,7 +56,8 @@ void MergeBranches(const ParallelSpec& spec, const std::string& group_id, Item& 
     for (NodeTiming& t : r.trace()) parent.trace().push_back(std::move(t));
     const std::string& name = spec.names[b];
     if (r.failed()) {
-      reasons += (reasons.empty() ? "" : "; ") + name + ": node '" + r.error_node() + "': " + r.error_message();
+      reasons += (reasons.empty() ? "" : "; ") + name + ": node '" + r.error_node() +
+                 "': " + r.error_message();
       continue;
     }
     std::optional<double> v = r.number(spec.metrics[b]);
@@ -74,7 +76,8 @@ void MergeBranches(const ParallelSpec& spec, const std::string& group_id, Item& 
   }
   parent.set_fields(results[size_t(best)]->TakeFields());
   for (size_t b = 0; b < results.size(); ++b) {
-    if (std::optional<double> v = b == size_t(best) ? best_value : results[b]->number(spec.metrics[b])) {
+    if (std::optional<double> v =
+            b == size_t(best) ? best_value : results[b]->number(spec.metrics[b])) {
       parent.set_number(group_id + "." + spec.names[b], *v);
     }
   }

@@ -1,8 +1,9 @@
-// RoomTimer: the one thread per compiled pipeline that makes waiting rooms (graph/runtime/waiting_room.h)
-// act on time when no item moves: it fails requests at their deadline - delivering the error
-// result itself, so it is not late behind running batches that hold every graph thread - and
-// sends a node a tick when a batch falls due on its delay or because the engine is draining.
-// Node bodies Poke() it when they change a room, so it sleeps until the next due time.
+// RoomTimer: the one thread per compiled pipeline that makes waiting rooms
+// (graph/runtime/waiting_room.h) act on time when no item moves: it fails requests at their
+// deadline - delivering the error result itself, so it is not late behind running batches that hold
+// every graph thread - and sends a node a tick when a batch falls due on its delay or because the
+// engine is draining. Node bodies Poke() it when they change a room, so it sleeps until the next
+// due time.
 #pragma once
 
 #include <condition_variable>

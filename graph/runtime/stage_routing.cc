@@ -1,8 +1,8 @@
+#include <cstdio>
+
 #include "graph/internal/cycle_clock.h"
 #include "graph/runtime/flow_graph_impl.h"
 #include "graph/runtime/parallel_group.h"
-
-#include <cstdio>
 
 namespace refinery {
 
@@ -25,7 +25,8 @@ void FlowGraph::Impl::FanOut(size_t i, const ItemPtr& item) {
   state->remaining.store(int(heads.size()));
   state->start_ticks = internal::CycleClock::Now();
   const FieldMap fields = FieldsForBranches(*item, group_writes[i]);
-  for (size_t b = 0; b < heads.size(); ++b) heads[b]->try_put(CloneForBranch(*item, fields, state, int(b)));
+  for (size_t b = 0; b < heads.size(); ++b)
+    heads[b]->try_put(CloneForBranch(*item, fields, state, int(b)));
 }
 
 void FlowGraph::Impl::FanIn(size_t i, const ItemPtr& copy, StageNode::output_ports_type& ports) {
@@ -38,7 +39,8 @@ void FlowGraph::Impl::FanIn(size_t i, const ItemPtr& copy, StageNode::output_por
   for (ItemPtr& r : state->results) r->SetFanOut(nullptr, -1);  // break the copy <-> state cycle
   state->results.clear();
   const uint64_t now = internal::CycleClock::Now();
-  group.RecordGroup(*parent, int64_t(double(now - state->start_ticks) * internal::CycleClock::NanosPerTick()));
+  group.RecordGroup(
+      *parent, int64_t(double(now - state->start_ticks) * internal::CycleClock::NanosPerTick()));
   Route(i, parent, ports);
 }
 
@@ -73,7 +75,9 @@ void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
   const double deadline_ms = double(item.deadline_ticks() - item.submitted_ticks()) *
                              internal::CycleClock::NanosPerTick() / 1e6;
   char text[160];
-  std::snprintf(text, sizeof text, "deadline passed while waiting (deadline %.1f ms after submission; waited %.1f ms in the queue)",
+  std::snprintf(text, sizeof text,
+                "deadline passed while waiting (deadline %.1f ms after submission; waited %.1f ms "
+                "in the queue)",
                 deadline_ms, waited_ms);
   item.Fail(stage.spec().id, text);
   stage.stats().expired.Add();
@@ -110,16 +114,22 @@ void FlowGraph::Impl::WireGroup(size_t i, const std::vector<std::vector<NodeStag
   Impl* impl_ptr = this;
   impl.nodes.push_back(std::make_unique<StageNode>(
       impl.graph, flow::unlimited,
-      [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type&) { impl_ptr->FanOut(i, item); }));
+      [i, impl_ptr](const ItemPtr& item, StageNode::output_ports_type&) {
+        impl_ptr->FanOut(i, item);
+      }));
   impl.fan_ins[i] = std::make_unique<StageNode>(
       impl.graph, flow::unlimited,
-      [i, impl_ptr](const ItemPtr& copy, StageNode::output_ports_type& ports) { impl_ptr->FanIn(i, copy, ports); });
+      [i, impl_ptr](const ItemPtr& copy, StageNode::output_ports_type& ports) {
+        impl_ptr->FanIn(i, copy, ports);
+      });
   StageNode* fan_in = impl.fan_ins[i].get();
   std::vector<std::string>& writes = impl.group_writes[i];
   writes = chain[i]->io().writes;
-  for (const std::string& name : chain[i]->spec().parallel->names) writes.push_back(chain[i]->spec().id + "." + name);
+  for (const std::string& name : chain[i]->spec().parallel->names)
+    writes.push_back(chain[i]->spec().id + "." + name);
   for (const std::vector<NodeStage*>& branch : branches) {
-    for (const NodeStage* stage : branch) writes.insert(writes.end(), stage->io().writes.begin(), stage->io().writes.end());
+    for (const NodeStage* stage : branch)
+      writes.insert(writes.end(), stage->io().writes.begin(), stage->io().writes.end());
   }
   std::sort(writes.begin(), writes.end());
   for (const std::vector<NodeStage*>& branch : branches) {

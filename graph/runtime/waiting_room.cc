@@ -12,10 +12,14 @@ constexpr int kAdaptWindowBatches = 16;
 
 const char* FlushReasonName(FlushReason r) {
   switch (r) {
-    case FlushReason::kFull: return "full";
-    case FlushReason::kTokens: return "tokens";
-    case FlushReason::kDelay: return "delay";
-    case FlushReason::kDrain: return "drain";
+    case FlushReason::kFull:
+      return "full";
+    case FlushReason::kTokens:
+      return "tokens";
+    case FlushReason::kDelay:
+      return "delay";
+    case FlushReason::kDrain:
+      return "drain";
   }
   return "?";
 }
@@ -29,7 +33,8 @@ WaitingRoom::WaitingRoom(const QueueSpec& spec, int concurrency, double nanos_pe
       max_delay_ms_(spec.batch.max_delay_ms) {
   stats_.order = spec.order == QueueSpec::kPriority ? "priority" : "fifo";
   stats_.adapt = spec.batch.adapt;
-  const int largest = spec.batch.adapt ? std::max(max_items_, spec.batch.adapt_max_items) : max_items_;
+  const int largest =
+      spec.batch.adapt ? std::max(max_items_, spec.batch.adapt_max_items) : max_items_;
   stats_.batch_sizes.assign(size_t(largest) + 1, 0);
 }
 
@@ -43,9 +48,12 @@ std::optional<std::string> WaitingRoom::Add(ItemPtr item, uint64_t now) {
     if (v == nullptr) {
       return "queue: the item has no field '" + b.size_field + "' (the batch's size_field)";
     }
-    if (const auto* t = std::get_if<TokenIds>(v)) size = int64_t(t->size());
-    else if (const auto* d = std::get_if<double>(v)) size = int64_t(std::max(0.0, *d));
-    else size = int64_t(std::get<std::string>(*v).size());
+    if (const auto* t = std::get_if<TokenIds>(v))
+      size = int64_t(t->size());
+    else if (const auto* d = std::get_if<double>(v))
+      size = int64_t(std::max(0.0, *d));
+    else
+      size = int64_t(std::get<std::string>(*v).size());
   }
   std::lock_guard lock(mu_);
   now = std::max(now, last_now_);  // arrival times never go backwards: the oldest is first
@@ -99,7 +107,8 @@ std::vector<std::pair<ItemPtr, double>> WaitingRoom::TakeExpired(uint64_t now) {
 std::optional<FlushReason> WaitingRoom::ReadyReason(const Bucket& b, uint64_t now) const {
   if (b.order.empty()) return std::nullopt;
   if (int64_t(b.order.size()) >= max_items_) return FlushReason::kFull;
-  if (spec_.batch.max_tokens > 0 && b.size_sum >= spec_.batch.max_tokens) return FlushReason::kTokens;
+  if (spec_.batch.max_tokens > 0 && b.size_sum >= spec_.batch.max_tokens)
+    return FlushReason::kTokens;
   if (draining_ > 0) return FlushReason::kDrain;
   const uint64_t oldest = entries_.at(*b.arrivals.begin()).arrived;
   if (now >= oldest + DelayTicks()) return FlushReason::kDelay;
@@ -128,7 +137,9 @@ std::optional<WaitingRoom::Batch> WaitingRoom::TakeBatch(uint64_t now) {
     const uint64_t number = chosen->order.begin()->second;
     Entry& e = entries_.at(number);
     // Stay within max_tokens, but a batch always takes its first item.
-    if (spec_.batch.max_tokens > 0 && !batch.items.empty() && size + e.size > spec_.batch.max_tokens) break;
+    if (spec_.batch.max_tokens > 0 && !batch.items.empty() &&
+        size + e.size > spec_.batch.max_tokens)
+      break;
     size += e.size;
     const double wait_ms = now > e.arrived ? double(now - e.arrived) * nanos_per_tick_ / 1e6 : 0;
     stats_.wait_ms_sum += wait_ms;
@@ -185,10 +196,13 @@ void WaitingRoom::Adapt() {
     if (items != max_items_) ++stats_.adapt_fits;
     max_items_ = items;
     hold_windows_ = 4;
-  } else if (p95 < 0.8 * b.target_p95_ms && window_filled_ * 2 >= window_batches_ && hold_windows_ == 0) {
+  } else if (p95 < 0.8 * b.target_p95_ms && window_filled_ * 2 >= window_batches_ &&
+             hold_windows_ == 0) {
     // Batches fill up and there is latency to spare: bigger batches, a little more patience.
-    const int items = std::min(b.adapt_max_items, std::max(max_items_ + 1, int(std::ceil(max_items_ * 1.25))));
-    const double delay = std::min(b.adapt_max_delay_ms, std::max(max_delay_ms_ * 1.25, max_delay_ms_ + 0.1));
+    const int items =
+        std::min(b.adapt_max_items, std::max(max_items_ + 1, int(std::ceil(max_items_ * 1.25))));
+    const double delay =
+        std::min(b.adapt_max_delay_ms, std::max(max_delay_ms_ * 1.25, max_delay_ms_ + 0.1));
     if (items != max_items_ || delay != max_delay_ms_) ++stats_.adapt_grow;
     max_items_ = items;
     max_delay_ms_ = delay;

@@ -1,6 +1,6 @@
-// WaitingRoom: where items wait in front of a node that has a `queue:` (docs/architecture.md, oneTBB facts: a
-// flow-graph node's own queue is FIFO and holds whatever it is sent, so priority is lost there).
-// The room holds the waiting items itself and decides what runs next:
+// WaitingRoom: where items wait in front of a node that has a `queue:` (docs/architecture.md,
+// oneTBB facts: a flow-graph node's own queue is FIFO and holds whatever it is sent, so priority is
+// lost there). The room holds the waiting items itself and decides what runs next:
 //
 //   - order: highest request priority first (first come first served within a priority), or FIFO;
 //   - batches: a bucket (items of similar size) is ready when it holds max_items items, or
@@ -36,11 +36,11 @@ enum class FlushReason { kFull, kTokens, kDelay, kDrain };
 const char* FlushReasonName(FlushReason r);
 
 struct WaitingRoomStats {
-  std::string order;                  // fifo | priority
+  std::string order;  // fifo | priority
   int64_t arrived = 0;
-  int64_t waiting = 0;                // now
+  int64_t waiting = 0;  // now
   int64_t peak_waiting = 0;
-  int64_t expired = 0;                // failed by their deadline while waiting
+  int64_t expired = 0;  // failed by their deadline while waiting
   int64_t batches = 0;
   int64_t batched_items = 0;
   std::vector<int64_t> batch_sizes;   // [n] = batches of n items (index 0 unused)
@@ -52,14 +52,14 @@ struct WaitingRoomStats {
   double max_delay_ms = 0;
   bool adapt = false;
   int64_t adapt_grow = 0, adapt_shrink = 0, adapt_fits = 0;  // fits: max_items cut to the arrivals
-  double last_window_p95_ms = 0;      // p95 time at the node over the last adaptation window
+  double last_window_p95_ms = 0;  // p95 time at the node over the last adaptation window
 };
 
 class WaitingRoom {
  public:
   struct Batch {
     std::vector<ItemPtr> items;
-    std::vector<uint64_t> arrived;    // each item's arrival tick
+    std::vector<uint64_t> arrived;  // each item's arrival tick
     FlushReason reason = FlushReason::kFull;
   };
 
@@ -108,9 +108,9 @@ class WaitingRoom {
   const int concurrency_;
   const double nanos_per_tick_;
   mutable std::mutex mu_;
-  std::map<uint64_t, Entry> entries_;                    // by arrival number
+  std::map<uint64_t, Entry> entries_;  // by arrival number
   std::vector<Bucket> buckets_;
-  std::set<std::pair<uint64_t, uint64_t>> deadlines_;    // (deadline tick, arrival number)
+  std::set<std::pair<uint64_t, uint64_t>> deadlines_;  // (deadline tick, arrival number)
   uint64_t next_number_ = 0;
   uint64_t last_now_ = 0;
   int running_ = 0;

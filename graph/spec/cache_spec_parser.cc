@@ -42,24 +42,32 @@ CacheOverride ParseCacheOverride(const YAML::Node& node, const std::string& file
     const YAML::Node& v = kv.second;
     const std::string text = v.IsScalar() ? v.Scalar() : "";
     auto bad = [&](const std::string& allowed) {
-      diags.Error(Where(file, v), context + ": cache." + key + " must be " + allowed + ", found " +
-                                      Describe(v));
+      diags.Error(Where(file, v),
+                  context + ": cache." + key + " must be " + allowed + ", found " + Describe(v));
     };
     if (key == "enabled") {
-      if (ParseBool(text, &b)) out.enabled = b;
-      else bad("true or false");
+      if (ParseBool(text, &b))
+        out.enabled = b;
+      else
+        bad("true or false");
     } else if (key == "capacity") {
       int64_t n;
-      if (ParseInt(text, &n) && n >= 1 && n <= 100'000'000) out.capacity = n;
-      else bad("an integer from 1 to 100000000 (entries)");
+      if (ParseInt(text, &n) && n >= 1 && n <= 100'000'000)
+        out.capacity = n;
+      else
+        bad("an integer from 1 to 100000000 (entries)");
     } else if (key == "max_bytes") {
       auto n = ParseByteSize(text);
-      if (n && *n >= 1024) out.max_bytes = *n;
-      else bad("a size of at least 1KiB, like 1048576 or 64MiB");
+      if (n && *n >= 1024)
+        out.max_bytes = *n;
+      else
+        bad("a size of at least 1KiB, like 1048576 or 64MiB");
     } else if (key == "ttl_seconds") {
       double d;
-      if (ParseDouble(text, &d) && d >= 0 && d <= 1e9) out.ttl_seconds = d;
-      else bad("a number of seconds from 0 (never expire) to 1e9");
+      if (ParseDouble(text, &d) && d >= 0 && d <= 1e9)
+        out.ttl_seconds = d;
+      else
+        bad("a number of seconds from 0 (never expire) to 1e9");
     } else {
       diags.Error(Where(file, kv.first), context + ": unknown key 'cache." + key + "'" +
                                              DidYouMean(key, kKeys) +

@@ -26,7 +26,8 @@ class Parser {
     NodePtr root = Or();
     if (!error_.empty()) return Status::InvalidArgument(error_);
     Skip();
-    if (pos_ < s_.size()) return Status::InvalidArgument(At(pos_) + "unexpected '" + s_.substr(pos_, 12) + "'");
+    if (pos_ < s_.size())
+      return Status::InvalidArgument(At(pos_) + "unexpected '" + s_.substr(pos_, 12) + "'");
     return root;
   }
 
@@ -44,7 +45,8 @@ class Parser {
     if (s_.compare(pos_, tok.size(), tok) != 0) return false;
     if (std::isalpha(static_cast<unsigned char>(tok[0]))) {
       const size_t end = pos_ + tok.size();
-      if (end < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_' || s_[end] == '.')) {
+      if (end < s_.size() &&
+          (std::isalnum(static_cast<unsigned char>(s_[end])) || s_[end] == '_' || s_[end] == '.')) {
         return false;
       }
     }
@@ -69,15 +71,17 @@ class Parser {
     return left;
   }
   NodePtr Unary() {
-    if (Accept("not") || (Skip(), pos_ < s_.size() && s_[pos_] == '!' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '=') && ++pos_)) {
+    if (Accept("not") || (Skip(), pos_ < s_.size() && s_[pos_] == '!' &&
+                                      (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '=') && ++pos_)) {
       return Make(N::kNot, Unary());
     }
     return Comparison();
   }
   NodePtr Comparison() {
     NodePtr left = Operand();
-    static const std::pair<const char*, N::Kind> kOps[] = {{"<=", N::kLe}, {">=", N::kGe}, {"==", N::kEq},
-                                                           {"!=", N::kNe}, {"<", N::kLt},  {">", N::kGt}};
+    static const std::pair<const char*, N::Kind> kOps[] = {{"<=", N::kLe}, {">=", N::kGe},
+                                                           {"==", N::kEq}, {"!=", N::kNe},
+                                                           {"<", N::kLt},  {">", N::kGt}};
     for (const auto& [op, kind] : kOps) {
       if (Accept(op)) return Make(kind, left, Operand());
     }
@@ -113,7 +117,9 @@ class Parser {
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       const size_t start = pos_;
-      while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_' || s_[pos_] == '.')) ++pos_;
+      while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) ||
+                                  s_[pos_] == '_' || s_[pos_] == '.'))
+        ++pos_;
       const std::string name = s_.substr(start, pos_ - start);
       auto n = std::make_shared<N>();
       if (name == "true" || name == "false") {
@@ -148,7 +154,8 @@ StatusOr<double> Eval(const N& n, const Item& item) {
     return f(*a, *b);
   };
   switch (n.kind) {
-    case N::kNumber: return n.number;
+    case N::kNumber:
+      return n.number;
     case N::kField: {
       if (auto v = item.number(n.field)) return *v;
       return Status::InvalidArgument("field '" + n.field + "' is not a number on this item");
@@ -172,12 +179,18 @@ StatusOr<double> Eval(const N& n, const Item& item) {
       if (!b.ok()) return b;
       return *b != 0 ? 1.0 : 0.0;
     }
-    case N::kLt: return both([](double a, double b) { return double(a < b); });
-    case N::kLe: return both([](double a, double b) { return double(a <= b); });
-    case N::kGt: return both([](double a, double b) { return double(a > b); });
-    case N::kGe: return both([](double a, double b) { return double(a >= b); });
-    case N::kEq: return both([](double a, double b) { return double(a == b); });
-    case N::kNe: return both([](double a, double b) { return double(a != b); });
+    case N::kLt:
+      return both([](double a, double b) { return double(a < b); });
+    case N::kLe:
+      return both([](double a, double b) { return double(a <= b); });
+    case N::kGt:
+      return both([](double a, double b) { return double(a > b); });
+    case N::kGe:
+      return both([](double a, double b) { return double(a >= b); });
+    case N::kEq:
+      return both([](double a, double b) { return double(a == b); });
+    case N::kNe:
+      return both([](double a, double b) { return double(a != b); });
   }
   return 0.0;
 }

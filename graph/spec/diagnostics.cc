@@ -18,7 +18,8 @@ std::string Diagnostic::ToString() const { return where.ToString() + ": error: "
 void Diagnostics::Error(SourceLocation where, std::string message) {
   // The same problem reached by two checks is reported once.
   for (const Diagnostic& d : items_) {
-    if (d.message == message && d.where.line == where.line && d.where.column == where.column) return;
+    if (d.message == message && d.where.line == where.line && d.where.column == where.column)
+      return;
   }
   items_.push_back({std::move(where), std::move(message)});
 }

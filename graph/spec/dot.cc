@@ -19,7 +19,8 @@ std::string Quoted(const std::string& s) { return "\"" + Escaped(s) + "\""; }
 }  // namespace
 
 std::string PipelineToDot(const PipelineSpec& spec) {
-  std::string out = "digraph " + Quoted(spec.name) + " {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n";
+  std::string out =
+      "digraph " + Quoted(spec.name) + " {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n";
   for (const NodeSpec& n : spec.nodes) {
     // Label "id<line break>type, concurrency": the break is DOT's own \n escape.
     out += "  " + Quoted(n.id) + " [label=\"" + Escaped(n.id) + "\\n" +

@@ -6,14 +6,14 @@
 #include <regex>
 #include <set>
 
-#include "graph/spec/cache_spec_parser.h"
 #include "graph/internal/did_you_mean.h"
-#include "graph/spec/pipeline_topology.h"
-#include "graph/spec/queue_spec_parser.h"
-#include "graph/runtime/parallel_group.h"
 #include "graph/internal/yaml_guard.h"
 #include "graph/internal/yaml_util.h"
 #include "graph/registry.h"
+#include "graph/runtime/parallel_group.h"
+#include "graph/spec/cache_spec_parser.h"
+#include "graph/spec/pipeline_topology.h"
+#include "graph/spec/queue_spec_parser.h"
 
 namespace refinery {
 
@@ -47,7 +47,8 @@ StatusOr<Override> ParseOverride(const std::string& text) {
   if (o.key.empty() || (dot != std::string::npos && o.node.empty())) {
     return Status::InvalidArgument("--set " + text + ": expected node.key=value");
   }
-  StatusOr<YAML::Node> value = internal::SafeLoadYaml(text.substr(eq + 1), "--set " + text, 4096, 8);
+  StatusOr<YAML::Node> value =
+      internal::SafeLoadYaml(text.substr(eq + 1), "--set " + text, 4096, 8);
   if (!value.ok()) return value.status();
   o.value = *value;
   if (!o.value.IsDefined() || o.value.IsNull()) o.value = YAML::Node("");
@@ -58,14 +59,18 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"pipeline", "version", "description", "max_in_flight",
                                            "defaults", "nodes",   "edges",       "loops"};
-const std::vector<std::string> kEngineNodeKeys = {"id", "type", "concurrency", "cache", "queue",
-                                                  "description"};
+const std::vector<std::string> kEngineNodeKeys = {"id",    "type",  "concurrency",
+                                                  "cache", "queue", "description"};
 
 // Validates one pipeline document; every check adds to `diags` and carries on.
 class PipelineValidator {
  public:
-  PipelineValidator(std::string file, std::string base_dir, const Overrides& overrides, const RuntimeConfig& config)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)), overrides_(overrides), config_(config) {}
+  PipelineValidator(std::string file, std::string base_dir, const Overrides& overrides,
+                    const RuntimeConfig& config)
+      : file_(std::move(file)),
+        base_dir_(std::move(base_dir)),
+        overrides_(overrides),
+        config_(config) {}
 
   StatusOr<PipelineSpec> Run(const YAML::Node& root) {
     spec_.file = file_;
@@ -110,7 +115,8 @@ class PipelineValidator {
     if (!name) {
       diags_.Error(Where(file_, root), "missing 'pipeline:' (the pipeline's name)");
     } else if (!name.IsScalar() || name.Scalar().empty()) {
-      diags_.Error(Where(file_, name), "'pipeline' must be a non-empty name, found " + Describe(name));
+      diags_.Error(Where(file_, name),
+                   "'pipeline' must be a non-empty name, found " + Describe(name));
     } else {
       spec_.name = name.Scalar();
     }
@@ -118,7 +124,8 @@ class PipelineValidator {
       const YAML::Node v = root[key];
       if (!v) continue;
       if (!v.IsScalar()) {
-        diags_.Error(Where(file_, v), std::string("'") + key + "' must be text, found " + Describe(v));
+        diags_.Error(Where(file_, v),
+                     std::string("'") + key + "' must be text, found " + Describe(v));
       } else {
         (std::string(key) == "version" ? spec_.version : spec_.description) = v.Scalar();
       }
@@ -129,8 +136,8 @@ class PipelineValidator {
   void ReadMaxInFlight(const YAML::Node& m, const SourceLocation& where) {
     int64_t n;
     if (!m.IsScalar() || !internal::ParseInt(m.Scalar(), &n) || n < 1 || n > 1'000'000) {
-      diags_.Error(where, "'max_in_flight' must be an integer from 1 to 1000000, found " +
-                              Describe(m));
+      diags_.Error(where,
+                   "'max_in_flight' must be an integer from 1 to 1000000, found " + Describe(m));
     } else {
       spec_.max_in_flight = n;
     }
@@ -152,7 +159,8 @@ class PipelineValidator {
   void ReadDefaults(const YAML::Node& defaults) {
     if (!defaults) return;
     if (!defaults.IsMap()) {
-      diags_.Error(Where(file_, defaults), "'defaults' must be a mapping, found " + Describe(defaults));
+      diags_.Error(Where(file_, defaults),
+                   "'defaults' must be a mapping, found " + Describe(defaults));
       return;
     }
     for (const auto& kv : defaults) {
@@ -174,13 +182,15 @@ class PipelineValidator {
       return;
     }
     if (!nodes.IsSequence() || nodes.size() == 0) {
-      diags_.Error(Where(file_, nodes), "empty pipeline: 'nodes' must be a non-empty list, found " +
-                                            Describe(nodes));
+      diags_.Error(Where(file_, nodes),
+                   "empty pipeline: 'nodes' must be a non-empty list, found " + Describe(nodes));
       return;
     }
     for (const YAML::Node& n : nodes) {
-      if (n.IsMap() && n["parallel"]) ReadParallel(n);
-      else ReadNodeEntry(n, "");
+      if (n.IsMap() && n["parallel"])
+        ReadParallel(n);
+      else
+        ReadNodeEntry(n, "");
     }
     CheckDefaultOptions();
   }
@@ -189,8 +199,8 @@ class PipelineValidator {
   // a node was added.
   bool ReadNodeEntry(const YAML::Node& n, const std::string& group) {
     if (!n.IsMap()) {
-      diags_.Error(Where(file_, n), "a node must be a mapping with 'id' and 'type', found " +
-                                        Describe(n));
+      diags_.Error(Where(file_, n),
+                   "a node must be a mapping with 'id' and 'type', found " + Describe(n));
       return false;
     }
     NodeSpec node;
@@ -203,8 +213,10 @@ class PipelineValidator {
       return false;
     }
     if (!id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
-      diags_.Error(Where(file_, id), "node id must be a name like 'summarize_1' (letters, digits, "
-                                     "'_' and '-'), found " + Describe(id));
+      diags_.Error(Where(file_, id),
+                   "node id must be a name like 'summarize_1' (letters, digits, "
+                   "'_' and '-'), found " +
+                       Describe(id));
       return false;
     }
     node.id = id.Scalar();
@@ -235,7 +247,8 @@ class PipelineValidator {
     return true;
   }
 
-  // A parallel group: {id, parallel: {keep_best: FIELD, keep: highest|lowest, branches: {name: [nodes]}}}.
+  // A parallel group: {id, parallel: {keep_best: FIELD, keep: highest|lowest, branches: {name:
+  // [nodes]}}}.
   void ReadParallel(const YAML::Node& n) {
     static const std::vector<std::string> kKeys = {"id", "parallel", "description"};
     static const std::vector<std::string> kGroupKeys = {"keep_best", "keep", "branches"};
@@ -244,7 +257,8 @@ class PipelineValidator {
     const YAML::Node id = n["id"];
     static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
     if (!id || !id.IsScalar() || !std::regex_match(id.Scalar(), kId)) {
-      diags_.Error(id ? Where(file_, id) : group.where, "a parallel group needs an 'id' like 'best_summary'");
+      diags_.Error(id ? Where(file_, id) : group.where,
+                   "a parallel group needs an 'id' like 'best_summary'");
       return;
     }
     group.id = id.Scalar();
@@ -254,47 +268,60 @@ class PipelineValidator {
     group.cache.enabled = false;
     const std::string ctx = "parallel group '" + group.id + "'";
     if (auto it = seen_.find(group.id); it != seen_.end()) {
-      diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " + std::to_string(it->second.line));
+      diags_.Error(Where(file_, id), ctx + ": duplicate id; first defined at line " +
+                                         std::to_string(it->second.line));
       return;
     }
     seen_.emplace(group.id, Where(file_, id));
     for (const auto& kv : n) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" + DidYouMean(key, kKeys) +
-                                                 " (allowed: " + JoinNames(kKeys) + "; a group has no type)");
+        diags_.Error(Where(file_, kv.first),
+                     ctx + ": unknown key '" + key + "'" + DidYouMean(key, kKeys) +
+                         " (allowed: " + JoinNames(kKeys) + "; a group has no type)");
       }
     }
     const YAML::Node p = n["parallel"];
     if (!p.IsMap()) {
-      diags_.Error(Where(file_, p), ctx + ": 'parallel' must be a mapping with keep_best and branches, found " + Describe(p));
+      diags_.Error(
+          Where(file_, p),
+          ctx + ": 'parallel' must be a mapping with keep_best and branches, found " + Describe(p));
       return;
     }
     for (const auto& kv : p) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (std::find(kGroupKeys.begin(), kGroupKeys.end(), key) == kGroupKeys.end()) {
-        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" + DidYouMean(key, kGroupKeys) +
+        diags_.Error(Where(file_, kv.first), ctx + ": unknown key '" + key + "'" +
+                                                 DidYouMean(key, kGroupKeys) +
                                                  " (allowed: " + JoinNames(kGroupKeys) + ")");
       }
     }
     auto parallel = std::make_shared<ParallelSpec>();
     // keep_best: one field for every branch, or {branch: field} (fields carry their node's id).
     const YAML::Node keep_best = p["keep_best"];
-    const bool keep_ok = keep_best && ((keep_best.IsScalar() && !keep_best.Scalar().empty()) || keep_best.IsMap());
+    const bool keep_ok =
+        keep_best && ((keep_best.IsScalar() && !keep_best.Scalar().empty()) || keep_best.IsMap());
     if (!keep_ok) {
       diags_.Error(keep_best ? Where(file_, keep_best) : Where(file_, p),
-                   ctx + ": 'keep_best' must name the numeric field the branches are compared by (e.g. score.total), "
-                         "or map each branch to its field ({lead: score_lead.total, textrank: score_rank.total})");
+                   ctx +
+                       ": 'keep_best' must name the numeric field the branches are compared by "
+                       "(e.g. score.total), "
+                       "or map each branch to its field ({lead: score_lead.total, textrank: "
+                       "score_rank.total})");
     }
     if (const YAML::Node k = p["keep"]) {
       const std::string v = k.IsScalar() ? k.Scalar() : "";
-      if (v == "lowest") parallel->lowest = true;
-      else if (v != "highest") diags_.Error(Where(file_, k), ctx + ": 'keep' must be highest or lowest, found " + Describe(k));
+      if (v == "lowest")
+        parallel->lowest = true;
+      else if (v != "highest")
+        diags_.Error(Where(file_, k),
+                     ctx + ": 'keep' must be highest or lowest, found " + Describe(k));
     }
     const YAML::Node branches = p["branches"];
     if (!branches || !branches.IsMap() || branches.size() < 2) {
       diags_.Error(branches ? Where(file_, branches) : Where(file_, p),
-                   ctx + ": 'branches' must map two or more branch names to lists of nodes, found " +
+                   ctx +
+                       ": 'branches' must map two or more branch names to lists of nodes, found " +
                        (branches ? Describe(branches) : std::string("nothing")));
       return;
     }
@@ -304,17 +331,21 @@ class PipelineValidator {
       const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
       const YAML::Node list = kv.second;
       if (!list.IsSequence() || list.size() == 0) {
-        diags_.Error(Where(file_, list), ctx + ": branch '" + name + "' must be a non-empty list of nodes, found " + Describe(list));
+        diags_.Error(Where(file_, list), ctx + ": branch '" + name +
+                                             "' must be a non-empty list of nodes, found " +
+                                             Describe(list));
         continue;
       }
       std::vector<size_t> members;
       for (const YAML::Node& m : list) {
         if (m.IsMap() && m["parallel"]) {
-          diags_.Error(Where(file_, m), ctx + ": branch '" + name + "': parallel groups do not nest");
+          diags_.Error(Where(file_, m),
+                       ctx + ": branch '" + name + "': parallel groups do not nest");
           continue;
         }
         if (m.IsMap() && m["queue"]) {
-          diags_.Error(Where(file_, m["queue"]), ctx + ": branch '" + name + "': nodes inside a branch cannot have a queue");
+          diags_.Error(Where(file_, m["queue"]),
+                       ctx + ": branch '" + name + "': nodes inside a branch cannot have a queue");
           continue;
         }
         if (ReadNodeEntry(m, group.id)) members.push_back(spec_.nodes.size() - 1);
@@ -322,16 +353,21 @@ class PipelineValidator {
       parallel->names.push_back(name);
       parallel->branches.push_back(std::move(members));
       std::string metric;
-      if (keep_ok && keep_best.IsScalar()) metric = keep_best.Scalar();
-      else if (keep_ok && keep_best[name] && keep_best[name].IsScalar()) metric = keep_best[name].Scalar();
-      else if (keep_ok) diags_.Error(Where(file_, keep_best), ctx + ": keep_best names no field for branch '" + name + "'");
+      if (keep_ok && keep_best.IsScalar())
+        metric = keep_best.Scalar();
+      else if (keep_ok && keep_best[name] && keep_best[name].IsScalar())
+        metric = keep_best[name].Scalar();
+      else if (keep_ok)
+        diags_.Error(Where(file_, keep_best),
+                     ctx + ": keep_best names no field for branch '" + name + "'");
       parallel->metrics.push_back(metric);
     }
     if (keep_ok && keep_best.IsMap()) {
       for (const auto& kv : keep_best) {
         const std::string b = kv.first.IsScalar() ? kv.first.Scalar() : "";
         if (std::find(parallel->names.begin(), parallel->names.end(), b) == parallel->names.end()) {
-          diags_.Error(Where(file_, kv.first), ctx + ": keep_best names branch '" + b + "', which the group does not have" +
+          diags_.Error(Where(file_, kv.first), ctx + ": keep_best names branch '" + b +
+                                                   "', which the group does not have" +
                                                    DidYouMean(b, parallel->names));
         }
       }
@@ -351,8 +387,8 @@ class PipelineValidator {
     std::set<std::string> given;
     for (const auto& [key, kv] : default_options_) {
       if (const OptionDef* def = c.options.Find(key)) {
-        if (auto v = ParseOptionValue(*def, kv.second, file_, "defaults (for " + ctx + ")",
-                                                diags_)) {
+        if (auto v =
+                ParseOptionValue(*def, kv.second, file_, "defaults (for " + ctx + ")", diags_)) {
           node.options.Set(key, *v);
           given.insert(key);
         }
@@ -400,8 +436,8 @@ class PipelineValidator {
     }
     for (const OptionDef& def : c.options.defs()) {
       if (def.required && !given.count(def.name) && !HasOverride(node.id, def.name)) {
-        diags_.Error(node.where, ctx + ": missing required option '" + def.name + "' (" +
-                                     def.doc + "; " + def.AllowedText() + ")");
+        diags_.Error(node.where, ctx + ": missing required option '" + def.name + "' (" + def.doc +
+                                     "; " + def.AllowedText() + ")");
       }
     }
   }
@@ -493,21 +529,25 @@ class PipelineValidator {
 
   void ReadLoops(const YAML::Node& loops) {
     if (!loops.IsSequence()) {
-      diags_.Error(Where(file_, loops), "'loops' must be a list of loops, found " + Describe(loops));
+      diags_.Error(Where(file_, loops),
+                   "'loops' must be a list of loops, found " + Describe(loops));
       return;
     }
     if (loops.size() > 1) {
-      diags_.Error(Where(file_, loops[1]), "only one loop per pipeline is supported in this version");
+      diags_.Error(Where(file_, loops[1]),
+                   "only one loop per pipeline is supported in this version");
       return;
     }
     for (const YAML::Node& l : loops) ReadLoop(l);
   }
 
   void ReadLoop(const YAML::Node& l) {
-    static const std::vector<std::string> kKeys = {"from", "to", "until", "max_iterations", "metric", "min_delta",
-                                                   "budget_field", "budget", "time_budget_ms", "on_exhausted", "adjust", "adapt"};
+    static const std::vector<std::string> kKeys = {
+        "from",         "to",     "until",          "max_iterations", "metric", "min_delta",
+        "budget_field", "budget", "time_budget_ms", "on_exhausted",   "adjust", "adapt"};
     if (!l.IsMap()) {
-      diags_.Error(Where(file_, l), "a loop is a mapping with from, to, until, ...; found " + Describe(l));
+      diags_.Error(Where(file_, l),
+                   "a loop is a mapping with from, to, until, ...; found " + Describe(l));
       return;
     }
     LoopSpec loop;
@@ -515,7 +555,8 @@ class PipelineValidator {
     for (const auto& kv : l) {
       const std::string key = kv.first.Scalar();
       if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-        diags_.Error(Where(file_, kv.first), "loop: unknown key '" + key + "'" + DidYouMean(key, kKeys) +
+        diags_.Error(Where(file_, kv.first), "loop: unknown key '" + key + "'" +
+                                                 DidYouMean(key, kKeys) +
                                                  " (allowed: " + JoinNames(kKeys) + ")");
       }
     }
@@ -525,16 +566,18 @@ class PipelineValidator {
         diags_.Error(loop.where, std::string("loop: missing '") + key + "' (a node id)");
         return;
       }
-      if (const NodeSpec* inner = v.IsScalar() ? spec_.FindNode(v.Scalar()) : nullptr; inner && !inner->group.empty()) {
-        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names node '" + inner->id +
-                                          "' inside parallel group '" + inner->group +
-                                          "'; a loop goes from and to nodes outside groups, or to a whole group");
+      if (const NodeSpec* inner = v.IsScalar() ? spec_.FindNode(v.Scalar()) : nullptr;
+          inner && !inner->group.empty()) {
+        diags_.Error(Where(file_, v),
+                     std::string("loop: '") + key + "' names node '" + inner->id +
+                         "' inside parallel group '" + inner->group +
+                         "'; a loop goes from and to nodes outside groups, or to a whole group");
         return;
       }
       if (!v.IsScalar() || OrderOf(v.Scalar()) < 0) {
         const std::string id = v.IsScalar() ? v.Scalar() : "";
-        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names no node: '" + id + "'" +
-                                          DidYouMean(id, NodeIds()));
+        diags_.Error(Where(file_, v), std::string("loop: '") + key + "' names no node: '" + id +
+                                          "'" + DidYouMean(id, NodeIds()));
         return;
       }
       *out = v.Scalar();
@@ -542,15 +585,18 @@ class PipelineValidator {
     node_ref("from", &loop.from);
     node_ref("to", &loop.to);
     if (!loop.from.empty() && !loop.to.empty() && OrderOf(loop.to) > OrderOf(loop.from)) {
-      diags_.Error(Where(file_, l["to"]), "loop: '" + loop.to + "' runs after '" + loop.from +
-                                              "'; a loop goes back from 'from' to an earlier (or the same) node");
+      diags_.Error(Where(file_, l["to"]),
+                   "loop: '" + loop.to + "' runs after '" + loop.from +
+                       "'; a loop goes back from 'from' to an earlier (or the same) node");
     }
     if (const YAML::Node u = l["until"]) {
       loop.until_where = Where(file_, u);
       if (!u.IsScalar()) {
-        diags_.Error(Where(file_, u), "loop: 'until' must be a condition, e.g. \"score.total >= 0.8\"");
+        diags_.Error(Where(file_, u),
+                     "loop: 'until' must be a condition, e.g. \"score.total >= 0.8\"");
       } else if (auto c = Condition::Parse(u.Scalar()); !c.ok()) {
-        diags_.Error(Where(file_, u), "loop: 'until': " + c.status().message() + " in \"" + u.Scalar() + "\"");
+        diags_.Error(Where(file_, u),
+                     "loop: 'until': " + c.status().message() + " in \"" + u.Scalar() + "\"");
       } else {
         loop.until = *c;
       }
@@ -563,8 +609,8 @@ class PipelineValidator {
       double d;
       if (!v.IsScalar() || !internal::ParseDouble(v.Scalar(), &d) || d < min || d > max) {
         diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a number from " +
-                                          std::to_string(int64_t(min)) + " to " + std::to_string(int64_t(max)) +
-                                          ", found " + Describe(v));
+                                          std::to_string(int64_t(min)) + " to " +
+                                          std::to_string(int64_t(max)) + ", found " + Describe(v));
         return;
       }
       *out = d;
@@ -572,42 +618,54 @@ class PipelineValidator {
     double max_iterations = loop.max_iterations;
     number("max_iterations", 1, 1000, &max_iterations);
     if (max_iterations != std::floor(max_iterations)) {
-      diags_.Error(Where(file_, l["max_iterations"]), "loop: 'max_iterations' must be a whole number");
+      diags_.Error(Where(file_, l["max_iterations"]),
+                   "loop: 'max_iterations' must be a whole number");
     }
     loop.max_iterations = int(max_iterations);
     number("min_delta", 0, 1e12, &loop.min_delta);
     number("budget", 0, 1e15, &loop.budget);
     number("time_budget_ms", 0, 1e12, &loop.time_budget_ms);
-    for (auto [key, out, where] : {std::tuple{"metric", &loop.metric, &loop.metric_where},
-                                   {"budget_field", &loop.budget_field, &loop.budget_field_where}}) {
+    for (auto [key, out, where] :
+         {std::tuple{"metric", &loop.metric, &loop.metric_where},
+          {"budget_field", &loop.budget_field, &loop.budget_field_where}}) {
       if (const YAML::Node v = l[key]) {
         *where = Where(file_, v);
-        if (!v.IsScalar() || v.Scalar().empty()) diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a field name");
-        else *out = v.Scalar();
+        if (!v.IsScalar() || v.Scalar().empty())
+          diags_.Error(Where(file_, v), std::string("loop: '") + key + "' must be a field name");
+        else
+          *out = v.Scalar();
       }
     }
     if (loop.budget > 0 && loop.budget_field.empty()) {
-      diags_.Error(Where(file_, l["budget"]), "loop: 'budget' needs 'budget_field' (the numeric field to sum, e.g. summarize.tokens_after)");
+      diags_.Error(Where(file_, l["budget"]),
+                   "loop: 'budget' needs 'budget_field' (the numeric field to sum, e.g. "
+                   "summarize.tokens_after)");
     }
     if (const YAML::Node v = l["on_exhausted"]) {
       const std::string s = v.IsScalar() ? v.Scalar() : "";
-      if (s == "best") loop.on_exhausted = LoopSpec::kBest;
-      else if (s == "last") loop.on_exhausted = LoopSpec::kLast;
-      else if (s == "error") loop.on_exhausted = LoopSpec::kError;
-      else diags_.Error(Where(file_, v), "loop: 'on_exhausted' must be best, last or error, found '" + s + "'" +
-                                             DidYouMean(s, {"best", "last", "error"}));
+      if (s == "best")
+        loop.on_exhausted = LoopSpec::kBest;
+      else if (s == "last")
+        loop.on_exhausted = LoopSpec::kLast;
+      else if (s == "error")
+        loop.on_exhausted = LoopSpec::kError;
+      else
+        diags_.Error(Where(file_, v), "loop: 'on_exhausted' must be best, last or error, found '" +
+                                          s + "'" + DidYouMean(s, {"best", "last", "error"}));
     }
     if ((loop.on_exhausted == LoopSpec::kBest || loop.min_delta > 0) && loop.metric.empty()) {
-      diags_.Error(loop.where, "loop: set 'metric' (the score to compare passes by, e.g. score.total) for "
-                               "on_exhausted: best and min_delta");
+      diags_.Error(loop.where,
+                   "loop: set 'metric' (the score to compare passes by, e.g. score.total) for "
+                   "on_exhausted: best and min_delta");
     }
     if (const YAML::Node adjust = l["adjust"]) ReadAdjust(adjust, loop);
     if (const YAML::Node v = l["adapt"]) {
       if (!v.IsScalar() || !internal::ParseBool(v.Scalar(), &loop.adapt)) {
         diags_.Error(Where(file_, v), "loop: 'adapt' must be true or false, found " + Describe(v));
       } else if (loop.adapt && loop.adjust.empty()) {
-        diags_.Error(Where(file_, v), "loop: 'adapt: true' needs 'adjust' (adaptation picks which pass's adjusted "
-                                      "options a request starts with)");
+        diags_.Error(Where(file_, v),
+                     "loop: 'adapt: true' needs 'adjust' (adaptation picks which pass's adjusted "
+                     "options a request starts with)");
       }
     }
     spec_.loops.push_back(std::move(loop));
@@ -615,38 +673,45 @@ class PipelineValidator {
 
   void ReadAdjust(const YAML::Node& adjust, LoopSpec& loop) {
     if (!adjust.IsSequence()) {
-      diags_.Error(Where(file_, adjust), "loop: 'adjust' must be a list of {node, option, add|mul}");
+      diags_.Error(Where(file_, adjust),
+                   "loop: 'adjust' must be a list of {node, option, add|mul}");
       return;
     }
     for (const YAML::Node& a : adjust) {
       LoopAdjust adj;
       adj.where = Where(file_, a);
       if (!a.IsMap() || !a["node"] || !a["option"] || (!a["add"] == !a["mul"])) {
-        diags_.Error(adj.where, "loop: each adjustment is {node: ID, option: NAME, add: N} or {..., mul: N}");
+        diags_.Error(adj.where,
+                     "loop: each adjustment is {node: ID, option: NAME, add: N} or {..., mul: N}");
         continue;
       }
       adj.node = a["node"].Scalar();
       adj.option = a["option"].Scalar();
       const NodeSpec* node = spec_.FindNode(adj.node);
       if (!node) {
-        diags_.Error(Where(file_, a["node"]), "loop: adjust names no node: '" + adj.node + "'" + DidYouMean(adj.node, NodeIds()));
+        diags_.Error(Where(file_, a["node"]), "loop: adjust names no node: '" + adj.node + "'" +
+                                                  DidYouMean(adj.node, NodeIds()));
         continue;
       }
       const OptionDef* def = node->contract->options.Find(adj.option);
       if (!def) {
-        diags_.Error(Where(file_, a["option"]), "loop: node '" + adj.node + "' (" + node->type + ") has no option '" +
-                                                    adj.option + "'" + DidYouMean(adj.option, node->contract->options.Names()));
+        diags_.Error(Where(file_, a["option"]),
+                     "loop: node '" + adj.node + "' (" + node->type + ") has no option '" +
+                         adj.option + "'" +
+                         DidYouMean(adj.option, node->contract->options.Names()));
         continue;
       }
       if (def->type != OptionType::kInt && def->type != OptionType::kDouble) {
-        diags_.Error(Where(file_, a["option"]), "loop: option '" + adj.option + "' of '" + adj.node +
-                                                    "' is not a number; only numeric options can be adjusted");
+        diags_.Error(Where(file_, a["option"]),
+                     "loop: option '" + adj.option + "' of '" + adj.node +
+                         "' is not a number; only numeric options can be adjusted");
         continue;
       }
       const YAML::Node v = a["add"] ? a["add"] : a["mul"];
       adj.op = a["add"] ? LoopAdjust::kAdd : LoopAdjust::kMul;
       if (!v.IsScalar() || !internal::ParseDouble(v.Scalar(), &adj.value)) {
-        diags_.Error(Where(file_, v), "loop: the adjustment must be a number, found " + Describe(v));
+        diags_.Error(Where(file_, v),
+                     "loop: the adjustment must be a number, found " + Describe(v));
         continue;
       }
       loop.adjust.push_back(std::move(adj));
@@ -663,7 +728,9 @@ class PipelineValidator {
       try {
         io[i] = node.contract->io(NodeConfig{node.id, node.type, node.options, spec_.base_dir});
       } catch (const std::exception& e) {
-        diags_.Error(node.where, Context(node) + ": its fields cannot be worked out from its options: " + e.what());
+        diags_.Error(
+            node.where,
+            Context(node) + ": its fields cannot be worked out from its options: " + e.what());
       }
     }
     for (size_t i = 0; i < spec_.nodes.size(); ++i) {
@@ -681,8 +748,9 @@ class PipelineValidator {
         written.insert(written.end(), io[member].writes.begin(), io[member].writes.end());
       }
       if (std::find(written.begin(), written.end(), p.metrics[b]) == written.end()) {
-        diags_.Error(group.where, "parallel group '" + group.id + "': branch '" + p.names[b] + "' writes no field '" +
-                                      p.metrics[b] + "' (keep_best)" + DidYouMean(p.metrics[b], written));
+        diags_.Error(group.where, "parallel group '" + group.id + "': branch '" + p.names[b] +
+                                      "' writes no field '" + p.metrics[b] + "' (keep_best)" +
+                                      DidYouMean(p.metrics[b], written));
       }
     }
   }
@@ -690,14 +758,19 @@ class PipelineValidator {
   // A loop's condition, metric and budget field must be written by some node of the pipeline.
   void CheckLoopFields(const LoopSpec& loop, const std::vector<FieldIo>& io) {
     std::vector<std::string> written;
-    for (const FieldIo& node_io : io) written.insert(written.end(), node_io.writes.begin(), node_io.writes.end());
-    std::vector<std::tuple<std::string, std::string, SourceLocation>> named;  // (what, field, where)
-    for (const std::string& f : loop.until->fields()) named.emplace_back("condition", f, loop.until_where);
+    for (const FieldIo& node_io : io)
+      written.insert(written.end(), node_io.writes.begin(), node_io.writes.end());
+    std::vector<std::tuple<std::string, std::string, SourceLocation>>
+        named;  // (what, field, where)
+    for (const std::string& f : loop.until->fields())
+      named.emplace_back("condition", f, loop.until_where);
     if (!loop.metric.empty()) named.emplace_back("metric", loop.metric, loop.metric_where);
-    if (!loop.budget_field.empty()) named.emplace_back("budget_field", loop.budget_field, loop.budget_field_where);
+    if (!loop.budget_field.empty())
+      named.emplace_back("budget_field", loop.budget_field, loop.budget_field_where);
     for (const auto& [what, field, where] : named) {
       if (std::find(written.begin(), written.end(), field) == written.end()) {
-        diags_.Error(where, "loop " + what + " names field '" + field + "', which no node of the pipeline writes" +
+        diags_.Error(where, "loop " + what + " names field '" + field +
+                                "', which no node of the pipeline writes" +
                                 DidYouMean(field, written));
       }
     }
@@ -756,8 +829,7 @@ StatusOr<PipelineSpec> LoadPipelineFile(const std::string& path, const Overrides
 }
 
 StatusOr<PipelineSpec> LoadPipelineString(const std::string& yaml, const std::string& name,
-                                          const Overrides& overrides,
-                                          const RuntimeConfig& config) {
+                                          const Overrides& overrides, const RuntimeConfig& config) {
   return LoadFromText(yaml, name, ".", overrides, config);
 }
 

@@ -22,10 +22,10 @@ namespace refinery {
 
 // `--set node.key=value` (or `--set max_in_flight=N` for a pipeline-level key).
 struct Override {
-  std::string node;   // empty for pipeline-level keys
+  std::string node;  // empty for pipeline-level keys
   std::string key;
-  YAML::Node value;   // the value parsed as a YAML scalar or flow collection
-  std::string text;   // as typed, for messages
+  YAML::Node value;  // the value parsed as a YAML scalar or flow collection
+  std::string text;  // as typed, for messages
 };
 using Overrides = std::vector<Override>;
 

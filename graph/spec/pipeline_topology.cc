@@ -59,8 +59,8 @@ std::vector<EdgeSpec> ParseEdges(const YAML::Node& edges, const std::string& fil
                                  Diagnostics& diags) {
   std::vector<EdgeSpec> out;
   if (!edges.IsSequence()) {
-    diags.Error(Where(file, edges), "'edges' must be a list like [a -> b -> c], found " +
-                                        Describe(edges));
+    diags.Error(Where(file, edges),
+                "'edges' must be a list like [a -> b -> c], found " + Describe(edges));
     return out;
   }
   for (const YAML::Node& e : edges) {
@@ -68,10 +68,13 @@ std::vector<EdgeSpec> ParseEdges(const YAML::Node& edges, const std::string& fil
       ParseChain(e, file, diags, out);
     } else if (e.IsMap() && e["from"] && e["to"] && e.size() == 2 && e["from"].IsScalar() &&
                e["to"].IsScalar()) {
-      out.push_back({e["from"].Scalar(), e["to"].Scalar(), Where(file, e["from"]), Where(file, e["to"])});
+      out.push_back(
+          {e["from"].Scalar(), e["to"].Scalar(), Where(file, e["from"]), Where(file, e["to"])});
     } else {
-      diags.Error(Where(file, e), "an edge must be a chain 'a -> b -> c' or {from: a, to: b}, "
-                                  "found " + Describe(e));
+      diags.Error(Where(file, e),
+                  "an edge must be a chain 'a -> b -> c' or {from: a, to: b}, "
+                  "found " +
+                      Describe(e));
     }
   }
   return out;
@@ -97,13 +100,15 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
     bool ok = true;
     for (const std::string* id : {&e.from, &e.to}) {
       if (const NodeSpec* inner = spec.FindNode(*id); inner && !inner->group.empty()) {
-        diags.Error(id == &e.from ? e.where : e.to_where, "edge " + e.from + " -> " + e.to + ": node '" + *id +
-                                                              "' is inside parallel group '" + inner->group +
-                                                              "'; edges connect the group");
+        diags.Error(id == &e.from ? e.where : e.to_where,
+                    "edge " + e.from + " -> " + e.to + ": node '" + *id +
+                        "' is inside parallel group '" + inner->group +
+                        "'; edges connect the group");
         ok = false;
       } else if (!index.count(*id)) {
-        diags.Error(id == &e.from ? e.where : e.to_where, "edge " + e.from + " -> " + e.to + ": no node with id '" + *id + "'" +
-                                 DidYouMean(*id, ids) + " (nodes: " + JoinNames(ids) + ")");
+        diags.Error(id == &e.from ? e.where : e.to_where,
+                    "edge " + e.from + " -> " + e.to + ": no node with id '" + *id + "'" +
+                        DidYouMean(*id, ids) + " (nodes: " + JoinNames(ids) + ")");
         ok = false;
       }
     }
@@ -143,7 +148,8 @@ void CheckTopology(PipelineSpec& spec, Diagnostics& diags) {
     // Report each cycle once: walk from a node left over until a node repeats.
     std::set<size_t> reported;
     for (size_t start = 0; start < n; ++start) {
-      if (remaining[start] == 0 || reported.count(start) || !spec.nodes[start].group.empty()) continue;
+      if (remaining[start] == 0 || reported.count(start) || !spec.nodes[start].group.empty())
+        continue;
       std::vector<size_t> path;
       std::map<size_t, size_t> pos;
       size_t cur = start;

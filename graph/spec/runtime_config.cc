@@ -1,9 +1,9 @@
 #include "graph/spec/runtime_config.h"
 
-#include "graph/spec/cache_spec_parser.h"
 #include "graph/internal/did_you_mean.h"
 #include "graph/internal/yaml_guard.h"
 #include "graph/internal/yaml_util.h"
+#include "graph/spec/cache_spec_parser.h"
 
 namespace refinery {
 
@@ -24,7 +24,8 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
   Diagnostics diags;
   const std::string ctx = "config";
   if (!root->IsMap()) {
-    diags.Error(internal::Where(path, *root), "config: expected a mapping with 'cache' and/or 'monitoring'");
+    diags.Error(internal::Where(path, *root),
+                "config: expected a mapping with 'cache' and/or 'monitoring'");
     return diags.ToStatus();
   }
   for (const auto& kv : *root) {
@@ -35,7 +36,8 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
     }
     if (key != "cache") {
       diags.Error(internal::Where(path, kv.first),
-                  "config: unknown key '" + key + "'" + internal::DidYouMean(key, {"cache", "monitoring"}) +
+                  "config: unknown key '" + key + "'" +
+                      internal::DidYouMean(key, {"cache", "monitoring"}) +
                       " (allowed: cache, monitoring)");
       continue;
     }
@@ -47,7 +49,8 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
     for (const auto& c : kv.second) {
       const std::string ck = c.first.Scalar();
       if (ck == "defaults") {
-        config.cache_defaults = internal::ParseCacheOverride(c.second, path, "config defaults", diags);
+        config.cache_defaults =
+            internal::ParseCacheOverride(c.second, path, "config defaults", diags);
       } else if (ck == "nodes" && c.second.IsMap()) {
         for (const auto& n : c.second) {
           config.cache_nodes[n.first.Scalar()] = internal::ParseCacheOverride(

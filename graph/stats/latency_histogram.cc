@@ -7,7 +7,7 @@ namespace refinery {
 
 int LatencyHistogram::BucketOf(uint64_t v) {
   if (v < (1u << kSubBits)) return static_cast<int>(v);
-  int msb = 63 - std::countl_zero(v);               // >= kSubBits
+  int msb = 63 - std::countl_zero(v);  // >= kSubBits
   int shift = msb - kSubBits;
   int sub = static_cast<int>((v >> shift) & ((1u << kSubBits) - 1));
   return ((shift + 1) << kSubBits) + sub;
@@ -63,13 +63,14 @@ int64_t LatencyHistogram::count() const {
 }
 
 const std::vector<double>& LatencyBucketBounds() {
-  static const std::vector<double> kBounds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                              0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,
-                                              10,      30,     60};
+  static const std::vector<double> kBounds = {
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,     0.25,   0.5,     1,      2.5,   5,      10,    30,   60};
   return kBounds;
 }
 
-std::vector<int64_t> LatencyHistogram::CumulativeCounts(const std::vector<double>& bounds_seconds) const {
+std::vector<int64_t> LatencyHistogram::CumulativeCounts(
+    const std::vector<double>& bounds_seconds) const {
   std::vector<int64_t> out(bounds_seconds.size(), 0);
   int64_t seen = 0;
   size_t b = 0;

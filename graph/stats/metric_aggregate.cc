@@ -33,7 +33,8 @@ BootstrapInterval BootstrapMean(const std::vector<double>& values, int samples, 
   return {Percentile(means, tail), Percentile(means, 50), Percentile(means, 100 - tail)};
 }
 
-MetricAggregator::MetricAggregator(std::vector<std::string> names, size_t reservoir) : reservoir_(reservoir) {
+MetricAggregator::MetricAggregator(std::vector<std::string> names, size_t reservoir)
+    : reservoir_(reservoir) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   for (std::string& n : names) slots_.push_back({std::move(n)});

@@ -23,7 +23,7 @@ struct MetricSummary {
   std::string name;
   int64_t count = 0;
   double mean = 0;
-  double low = 0;   // bootstrap interval of the mean
+  double low = 0;  // bootstrap interval of the mean
   double mid = 0;
   double high = 0;
 };

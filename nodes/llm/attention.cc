@@ -1,10 +1,11 @@
 #include "nodes/llm/attention.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <immintrin.h>
 
 namespace refinery::llm {
 namespace {
@@ -31,8 +32,8 @@ __attribute__((always_inline)) inline float ExpNonPositive(float x) {
 }
 
 // Scores of one query head against every cached key: s[t] = scale * q . k_t. Generic version.
-__attribute__((always_inline)) inline void Scores(const float* qh, const float* kh, int hd, int capacity, int n,
-                                                  float scale, float* s) {
+__attribute__((always_inline)) inline void Scores(const float* qh, const float* kh, int hd,
+                                                  int capacity, int n, float scale, float* s) {
   std::fill(s, s + n, 0.0f);
   for (int i = 0; i < hd; ++i) {
     const float qi = qh[i] * scale;
@@ -43,13 +44,15 @@ __attribute__((always_inline)) inline void Scores(const float* qh, const float* 
 
 // AVX2: eight positions at a time, accumulated in a register across the head's dimensions
 // (one store per eight scores instead of one per dimension).
-__attribute__((target("avx2,fma"), noinline)) void ScoresAvx2(const float* qh, const float* kh, int hd,
-                                                                         int capacity, int n, float scale, float* s) {
+__attribute__((target("avx2,fma"), noinline)) void ScoresAvx2(const float* qh, const float* kh,
+                                                              int hd, int capacity, int n,
+                                                              float scale, float* s) {
   int t = 0;
   for (; t + 8 <= n; t += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < hd; ++i) {
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qh[i] * scale), _mm256_loadu_ps(kh + size_t(i) * capacity + t), acc);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(qh[i] * scale),
+                            _mm256_loadu_ps(kh + size_t(i) * capacity + t), acc);
     }
     _mm256_storeu_ps(s + t, acc);
   }
@@ -62,8 +65,9 @@ __attribute__((target("avx2,fma"), noinline)) void ScoresAvx2(const float* qh, c
 
 // The body, inlined into one copy per instruction set.
 template <bool kAvx2>
-__attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q, const float* k_t,
-                                                      const float* v, int capacity, int n, float* out,
+__attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q,
+                                                      const float* k_t, const float* v,
+                                                      int capacity, int n, float* out,
                                                       std::vector<float>& scratch) {
   const int hd = c.head_dim, group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(float(hd));
@@ -73,8 +77,10 @@ __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, cons
     const int kvh = h / group;
     const float* kh = k_t + size_t(kvh) * hd * capacity;
     const float* qh = q + size_t(h) * hd;
-    if constexpr (kAvx2) ScoresAvx2(qh, kh, hd, capacity, n, scale, s);
-    else Scores(qh, kh, hd, capacity, n, scale, s);
+    if constexpr (kAvx2)
+      ScoresAvx2(qh, kh, hd, capacity, n, scale, s);
+    else
+      Scores(qh, kh, hd, capacity, n, scale, s);
     float max = s[0];
     for (int t = 1; t < n; ++t) max = std::max(max, s[t]);
     for (int t = 0; t < n; ++t) s[t] = ExpNonPositive(s[t] - max);  // vectorises: no reduction
@@ -92,38 +98,47 @@ __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, cons
   }
 }
 
-__attribute__((target("avx2,fma"))) void AttendAvx2(const LlamaConfig& c, const float* q, const float* k_t,
-                                                   const float* v, int capacity, int n, float* out,
-                                                   std::vector<float>& scratch) {
+__attribute__((target("avx2,fma"))) void AttendAvx2(const LlamaConfig& c, const float* q,
+                                                    const float* k_t, const float* v, int capacity,
+                                                    int n, float* out,
+                                                    std::vector<float>& scratch) {
   AttendBody<true>(c, q, k_t, v, capacity, n, out, scratch);
 }
 
-void AttendBaseline(const LlamaConfig& c, const float* q, const float* k_t, const float* v, int capacity, int n,
-                    float* out, std::vector<float>& scratch) {
+void AttendBaseline(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
+                    int capacity, int n, float* out, std::vector<float>& scratch) {
   AttendBody<false>(c, q, k_t, v, capacity, n, out, scratch);
 }
 
-__attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n, float* out) {
+__attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n,
+                                                      float* out) {
   for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + ExpNonPositive(-gate[i])) * up[i];
 }
-__attribute__((target("avx2,fma"))) void SwiGluAvx2(const float* gate, const float* up, int n, float* out) {
+__attribute__((target("avx2,fma"))) void SwiGluAvx2(const float* gate, const float* up, int n,
+                                                    float* out) {
   SwiGluBody(gate, up, n, out);
 }
-void SwiGluBaseline(const float* gate, const float* up, int n, float* out) { SwiGluBody(gate, up, n, out); }
+void SwiGluBaseline(const float* gate, const float* up, int n, float* out) {
+  SwiGluBody(gate, up, n, out);
+}
 
 }  // namespace
 
 void SwiGlu(const float* gate, const float* up, int n, float* out) {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) SwiGluAvx2(gate, up, n, out);
-  else SwiGluBaseline(gate, up, n, out);
+  if (avx2)
+    SwiGluAvx2(gate, up, n, out);
+  else
+    SwiGluBaseline(gate, up, n, out);
 }
 
-void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v, int capacity, int n,
-                  float* out, std::vector<float>& scratch) {
+void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
+                  int capacity, int n, float* out, std::vector<float>& scratch) {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) AttendAvx2(c, q, k_t, v, capacity, n, out, scratch);
-  else AttendBaseline(c, q, k_t, v, capacity, n, out, scratch);
+  if (avx2)
+    AttendAvx2(c, q, k_t, v, capacity, n, out, scratch);
+  else
+    AttendBaseline(c, q, k_t, v, capacity, n, out, scratch);
 }
 
 void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t) {

@@ -13,8 +13,8 @@
 namespace refinery::llm {
 
 // q: [heads][head_dim]; k_t: this layer's transposed keys; v: this layer's values; n positions.
-void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v, int capacity, int n,
-                  float* out, std::vector<float>& scratch);
+void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
+                  int capacity, int n, float* out, std::vector<float>& scratch);
 
 // out[i] = silu(gate[i]) * up[i], vectorised (the feed-forward's gate).
 void SwiGlu(const float* gate, const float* up, int n, float* out);

@@ -1,10 +1,9 @@
 #include "nodes/llm/dnnl_decoder.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
 #include "nodes/llm/attention.h"
@@ -22,14 +21,18 @@ StatusOr<WeightFormat> ParseWeightFormat(std::string_view name) {
   if (name == "f32") return WeightFormat::kF32;
   if (name == "bf16") return WeightFormat::kBF16;
   if (name == "int8") return WeightFormat::kInt8;
-  return Status::InvalidArgument("unknown weight format '" + std::string(name) + "' (f32, bf16, int8)");
+  return Status::InvalidArgument("unknown weight format '" + std::string(name) +
+                                 "' (f32, bf16, int8)");
 }
 
 const char* WeightFormatName(WeightFormat f) {
   switch (f) {
-    case WeightFormat::kF32: return "f32";
-    case WeightFormat::kBF16: return "bf16";
-    case WeightFormat::kInt8: return "int8";
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kInt8:
+      return "int8";
   }
   return "?";
 }
@@ -41,8 +44,8 @@ Dt SrcType(WeightFormat f) {
 bool Bf16MatmulAvailable(dnnl::engine& eng) {
   static const bool available = [&] {
     try {
-      const memory::desc src({DNNL_RUNTIME_DIM_VAL, 64}, Dt::bf16, Tag::ab), wei({64, 64}, Dt::bf16, Tag::any),
-          dst({DNNL_RUNTIME_DIM_VAL, 64}, Dt::f32, Tag::ab);
+      const memory::desc src({DNNL_RUNTIME_DIM_VAL, 64}, Dt::bf16, Tag::ab),
+          wei({64, 64}, Dt::bf16, Tag::any), dst({DNNL_RUNTIME_DIM_VAL, 64}, Dt::f32, Tag::ab);
       dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, dst), eng);
       return true;
     } catch (const dnnl::error&) {
@@ -52,10 +55,12 @@ bool Bf16MatmulAvailable(dnnl::engine& eng) {
   return available;
 }
 
-// y[M][N] = x[M][K] * W^T for one weight matrix W [N][K] (several stacked: their rows concatenated).
+// y[M][N] = x[M][K] * W^T for one weight matrix W [N][K] (several stacked: their rows
+// concatenated).
 class Linear {
  public:
-  Linear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K, WeightFormat format)
+  Linear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K,
+         WeightFormat format)
       : K_(K), format_(format) {
     std::vector<float> w;
     for (const auto* p : parts) w.insert(w.end(), p->begin(), p->end());
@@ -94,7 +99,8 @@ class Linear {
         for (int k = 0; k < K_; ++k) amax = std::max(amax, std::abs(w[size_t(n) * K_ + k]));
         const float s = amax > 0 ? amax / 127.0f : 1.0f;
         w_scale_[size_t(n)] = s;
-        for (int k = 0; k < K_; ++k) q[size_t(n) * K_ + k] = int8_t(std::lround(w[size_t(n) * K_ + k] / s));
+        for (int k = 0; k < K_; ++k)
+          q[size_t(n) * K_ + k] = int8_t(std::lround(w[size_t(n) * K_ + k] / s));
       }
       user = memory({{K_, N_}, Dt::s8, Tag::ba}, eng, q.data());
       scales_.resize(size_t(N_));
@@ -105,7 +111,10 @@ class Linear {
     dnnl::stream s(eng);
     dnnl::reorder(user, weights_).execute(s, user, weights_);
     s.wait();
-    weight_bytes_ = size_t(N_) * size_t(K_) * (format == WeightFormat::kF32 ? 4 : format == WeightFormat::kBF16 ? 2 : 1);
+    weight_bytes_ = size_t(N_) * size_t(K_) *
+                    (format == WeightFormat::kF32    ? 4
+                     : format == WeightFormat::kBF16 ? 2
+                                                     : 1);
   }
 
   void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y) {
@@ -124,7 +133,8 @@ class Linear {
       for (size_t i = 0; i < size_t(M) * K_; ++i) amax = std::max(amax, std::abs(x[i]));
       const float a = amax > 0 ? amax / 127.0f : 1.0f, inv = 1.0f / a;
       s8_.resize(size_t(M) * K_);
-      for (size_t i = 0; i < s8_.size(); ++i) s8_[i] = uint8_t(int(std::lround(x[i] * inv)) + kZeroPoint);
+      for (size_t i = 0; i < s8_.size(); ++i)
+        s8_[i] = uint8_t(int(std::lround(x[i] * inv)) + kZeroPoint);
       for (int n = 0; n < N_; ++n) scales_[size_t(n)] = a * w_scale_[size_t(n)];
       src = s8_.data();
     }
@@ -150,8 +160,10 @@ class Linear {
     a.dst = memory({{M, N_}, Dt::f32, Tag::ab}, eng, DNNL_MEMORY_NONE);
     a.map = {{DNNL_ARG_SRC, a.src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, a.dst}};
     if (format_ == WeightFormat::kInt8) {
-      a.map.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, memory({{N_}, Dt::f32, Tag::a}, eng, scales_.data()));
-      a.map.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory({{1}, Dt::s32, Tag::a}, eng, &zero_point_));
+      a.map.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES,
+                    memory({{N_}, Dt::f32, Tag::a}, eng, scales_.data()));
+      a.map.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                    memory({{1}, Dt::s32, Tag::a}, eng, &zero_point_));
     }
     return args_.emplace(M, std::move(a)).first->second;
   }
@@ -167,7 +179,7 @@ class Linear {
   std::vector<float> w_scale_, scales_;
   std::vector<uint16_t> bf16_;
   std::vector<uint16_t> own_bf16_;  // weights [N][K] when oneDNN has no bf16 matmul here
-  std::vector<uint8_t> s8_;  // int8 path: activations as u8 around kZeroPoint
+  std::vector<uint8_t> s8_;         // int8 path: activations as u8 around kZeroPoint
   static constexpr int32_t kZeroPoint = 128;
   int32_t zero_point_ = kZeroPoint;
   size_t weight_bytes_ = 0;
@@ -184,7 +196,8 @@ struct DnnlDecoder::Impl {
   std::unique_ptr<Linear> output;
   // Scratch, grown to the largest step seen.
   std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
-  std::vector<float> rope;  // per position: (cos, sin) of each rotated pair, as Rope() computes them
+  std::vector<float>
+      rope;  // per position: (cos, sin) of each rotated pair, as Rope() computes them
   std::vector<int> logit_rows;
 };
 
@@ -199,13 +212,17 @@ StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const
   try {
     for (const LlamaLayer& L : d->model_->layers) {
       Impl::Layer layer;
-      layer.qkv = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wq, &L.wk, &L.wv}, c.dim, format);
+      layer.qkv =
+          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wq, &L.wk, &L.wv}, c.dim, format);
       layer.o = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wo}, c.dim, format);
-      layer.gate_up = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_gate, &L.w_up}, c.dim, format);
-      layer.down = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_down}, c.hidden, format);
+      layer.gate_up =
+          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_gate, &L.w_up}, c.dim, format);
+      layer.down =
+          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_down}, c.hidden, format);
       d->impl_->layers.push_back(std::move(layer));
     }
-    d->impl_->output = std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
+    d->impl_->output =
+        std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
     // RoPE angles per position, computed exactly as Rope() does (float, iterated), once.
     d->impl_->rope.resize(size_t(c.context) * c.rope_dims);
     const float theta_scale = std::pow(c.rope_base, -2.0f / float(c.rope_dims));
@@ -229,7 +246,8 @@ DnnlDecoder::~DnnlDecoder() = default;
 size_t DnnlDecoder::weight_bytes() const {
   size_t n = impl_->output->weight_bytes();
   for (const auto& L : impl_->layers) {
-    n += L.qkv->weight_bytes() + L.o->weight_bytes() + L.gate_up->weight_bytes() + L.down->weight_bytes();
+    n += L.qkv->weight_bytes() + L.o->weight_bytes() + L.gate_up->weight_bytes() +
+         L.down->weight_bytes();
   }
   return n;
 }
@@ -271,12 +289,14 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
   grow(s.gu, size_t(M) * 2 * c.hidden);
   grow(s.h, size_t(M) * c.hidden);
   for (int r = 0; r < M; ++r) {
-    std::memcpy(&s.x[size_t(r) * dim], &model_->token_embd[size_t(rows[r].token) * dim], sizeof(float) * dim);
+    std::memcpy(&s.x[size_t(r) * dim], &model_->token_embd[size_t(rows[r].token) * dim],
+                sizeof(float) * dim);
   }
   for (int l = 0; l < c.layers; ++l) {
     const LlamaLayer& L = model_->layers[size_t(l)];
     Impl::Layer& D = s.layers[size_t(l)];
-    for (int r = 0; r < M; ++r) RmsNorm(&s.x[size_t(r) * dim], L.attn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
+    for (int r = 0; r < M; ++r)
+      RmsNorm(&s.x[size_t(r) * dim], L.attn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
     D.qkv->Forward(s.eng, s.strm, s.xb.data(), M, s.qkv.data());
     // RoPE, then each row's K and V into its sequence's cache (all rows first: a prompt's later
     // rows attend to its earlier ones).
@@ -295,12 +315,13 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
     for (int r = 0; r < M; ++r) {
       const KvCache& cache = *rows[r].cache;
       const size_t base = size_t(l) * cache.capacity * kv;
-      AttendCached(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], cache.capacity, rows[r].pos + 1,
-                   &s.att[size_t(r) * dim], s.scores);
+      AttendCached(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], cache.capacity,
+                   rows[r].pos + 1, &s.att[size_t(r) * dim], s.scores);
     }
     D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
-    for (int r = 0; r < M; ++r) RmsNorm(&s.x[size_t(r) * dim], L.ffn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
+    for (int r = 0; r < M; ++r)
+      RmsNorm(&s.x[size_t(r) * dim], L.ffn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
     D.gate_up->Forward(s.eng, s.strm, s.xb.data(), M, s.gu.data());
     for (int r = 0; r < M; ++r) {
       const float* g = &s.gu[size_t(r) * 2 * c.hidden];
@@ -313,7 +334,8 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
   grow(s.final_in, size_t(M) * dim);
   for (int r = 0; r < M; ++r) {
     if (!rows[r].logits) continue;
-    RmsNorm(&s.x[size_t(r) * dim], model_->output_norm.data(), dim, c.norm_eps, &s.final_in[size_t(R) * dim]);
+    RmsNorm(&s.x[size_t(r) * dim], model_->output_norm.data(), dim, c.norm_eps,
+            &s.final_in[size_t(R) * dim]);
     ++R;
   }
   *logit_rows = R;

@@ -40,8 +40,8 @@ struct KvCache {
 struct DecodeRow {
   KvCache* cache = nullptr;
   int32_t token = 0;
-  int pos = 0;           // rows of one sequence come in position order within a step
-  bool logits = false;   // compute this row's logits
+  int pos = 0;          // rows of one sequence come in position order within a step
+  bool logits = false;  // compute this row's logits
 };
 
 class Linear;

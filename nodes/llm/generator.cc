@@ -21,7 +21,8 @@ struct Generator::Sequence {
   bool finished = false;
 };
 
-StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const LlamaModel> model, WeightFormat format,
+StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const LlamaModel> model,
+                                                       WeightFormat format,
                                                        GeneratorOptions options) {
   options.max_batch = std::max(1, options.max_batch);
   options.max_step_rows = std::max(options.max_batch, options.max_step_rows);
@@ -34,12 +35,13 @@ StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const Lla
   return g;
 }
 
-StatusOr<std::shared_ptr<Generator>> Generator::Get(const std::string& model_path, WeightFormat format,
-                                                    GeneratorOptions options) {
+StatusOr<std::shared_ptr<Generator>> Generator::Get(const std::string& model_path,
+                                                    WeightFormat format, GeneratorOptions options) {
   static std::mutex mu;
   static std::map<std::string, std::weak_ptr<Generator>> generators;
   std::error_code ec;
-  const std::string key = std::filesystem::weakly_canonical(model_path, ec).string() + "|" + WeightFormatName(format);
+  const std::string key =
+      std::filesystem::weakly_canonical(model_path, ec).string() + "|" + WeightFormatName(format);
   std::lock_guard lock(mu);
   if (auto it = generators.find(key); it != generators.end()) {
     if (auto g = it->second.lock()) return g;
@@ -134,14 +136,15 @@ void Generator::Run() {
       const size_t n = s->request.prompt.size();
       if (n == 0 || n >= size_t(context)) {
         s->result.status = Status::InvalidArgument(
-            "prompt of " + std::to_string(n) + " tokens does not fit the model's context of " + std::to_string(context) +
-            (n == 0 ? " (an empty prompt has nothing to continue)" : ""));
+            "prompt of " + std::to_string(n) + " tokens does not fit the model's context of " +
+            std::to_string(context) + (n == 0 ? " (an empty prompt has nothing to continue)" : ""));
         Finish(*s, "error");
         continue;
       }
       for (int32_t id : s->request.prompt) {
         if (id < 0 || id >= vocab) {
-          s->result.status = Status::InvalidArgument("prompt token " + std::to_string(id) + " is not in the vocabulary");
+          s->result.status = Status::InvalidArgument("prompt token " + std::to_string(id) +
+                                                     " is not in the vocabulary");
           Finish(*s, "error");
           break;
         }
@@ -151,7 +154,8 @@ void Generator::Run() {
         Finish(*s, "length");
         continue;
       }
-      const int capacity = int(std::min<size_t>(size_t(context), n + size_t(s->request.max_new_tokens)));
+      const int capacity =
+          int(std::min<size_t>(size_t(context), n + size_t(s->request.max_new_tokens)));
       s->cache = decoder_->NewCache(capacity);
       s->sampler = Sampler(s->request.sampling);
       active.push_back(std::move(s));
@@ -160,11 +164,13 @@ void Generator::Run() {
 
     rows.clear();
     owners.clear();
-    int budget = options_.max_step_rows - int(active.size());  // room for prompt rows beyond one each
+    int budget =
+        options_.max_step_rows - int(active.size());  // room for prompt rows beyond one each
     for (auto& s : active) {
       const auto& prompt = s->request.prompt;
       if (s->prefilled < prompt.size()) {
-        const size_t chunk = std::min(prompt.size() - s->prefilled, size_t(std::max(1, budget + 1)));
+        const size_t chunk =
+            std::min(prompt.size() - s->prefilled, size_t(std::max(1, budget + 1)));
         budget -= int(chunk) - 1;
         for (size_t i = 0; i < chunk; ++i) {
           const bool last = s->prefilled + i + 1 == prompt.size();
@@ -206,10 +212,14 @@ void Generator::Run() {
           break;
         }
       }
-      if (stopped) Finish(s, "stop");
-      else if (int(s.result.tokens.size()) >= s.request.max_new_tokens) Finish(s, "length");
-      else if (s.pos >= s.cache.capacity) Finish(s, "context");
-      else s.next = token;
+      if (stopped)
+        Finish(s, "stop");
+      else if (int(s.result.tokens.size()) >= s.request.max_new_tokens)
+        Finish(s, "length");
+      else if (s.pos >= s.cache.capacity)
+        Finish(s, "context");
+      else
+        s.next = token;
     }
     {
       std::lock_guard lock(mu_);

@@ -35,29 +35,29 @@ struct GenerationRequest {
   int max_new_tokens = 64;
   SamplingOptions sampling;
   std::vector<std::string> stop;
-  int priority = 0;             // higher is admitted first when the batch is full
+  int priority = 0;  // higher is admitted first when the batch is full
 };
 
 struct GenerationResult {
-  Status status;                 // not ok: the request failed (e.g. prompt over the context)
-  std::vector<int32_t> tokens;   // generated ids
-  std::string text;              // their text, cut before a stop string
-  std::string stop_reason;       // eos | length | stop | context
+  Status status;                // not ok: the request failed (e.g. prompt over the context)
+  std::vector<int32_t> tokens;  // generated ids
+  std::string text;             // their text, cut before a stop string
+  std::string stop_reason;      // eos | length | stop | context
   int prompt_tokens = 0;
-  int steps = 0;                 // decoding steps this request took part in
-  double mean_batch = 0;         // sequences in those steps, on average (1 = decoded alone)
+  int steps = 0;          // decoding steps this request took part in
+  double mean_batch = 0;  // sequences in those steps, on average (1 = decoded alone)
 };
 
 struct GeneratorOptions {
-  int max_batch = 16;            // sequences decoded together
-  int max_step_rows = 512;       // prompt rows are chunked to keep a step bounded
-  int threads = 1;               // oneDNN (OpenMP) threads of the worker
-  bool by_priority = true;       // admit waiting requests highest priority first (else FIFO)
+  int max_batch = 16;       // sequences decoded together
+  int max_step_rows = 512;  // prompt rows are chunked to keep a step bounded
+  int threads = 1;          // oneDNN (OpenMP) threads of the worker
+  bool by_priority = true;  // admit waiting requests highest priority first (else FIFO)
 };
 
 struct GeneratorStats {
   int64_t steps = 0;
-  int64_t rows = 0;              // tokens processed (prompt + generated)
+  int64_t rows = 0;  // tokens processed (prompt + generated)
   int64_t generated = 0;
   int64_t requests = 0;
   int max_active = 0;
@@ -66,9 +66,11 @@ struct GeneratorStats {
 class Generator {
  public:
   using Callback = std::function<void(GenerationResult)>;
-  static StatusOr<std::shared_ptr<Generator>> Get(const std::string& model_path, WeightFormat format,
+  static StatusOr<std::shared_ptr<Generator>> Get(const std::string& model_path,
+                                                  WeightFormat format,
                                                   GeneratorOptions options = {});
-  static StatusOr<std::shared_ptr<Generator>> Create(std::shared_ptr<const LlamaModel> model, WeightFormat format,
+  static StatusOr<std::shared_ptr<Generator>> Create(std::shared_ptr<const LlamaModel> model,
+                                                     WeightFormat format,
                                                      GeneratorOptions options = {});
   ~Generator();
 

@@ -18,17 +18,40 @@ namespace refinery::llm {
 namespace {
 
 enum ValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 size_t ScalarSize(uint32_t t) {
   switch (t) {
-    case kU8: case kI8: case kBool: return 1;
-    case kU16: case kI16: return 2;
-    case kU32: case kI32: case kF32: return 4;
-    case kU64: case kI64: case kF64: return 8;
-    default: return 0;
+    case kU8:
+    case kI8:
+    case kBool:
+      return 1;
+    case kU16:
+    case kI16:
+      return 2;
+    case kU32:
+    case kI32:
+    case kF32:
+      return 4;
+    case kU64:
+    case kI64:
+    case kF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -42,20 +65,34 @@ constexpr uint64_t kQ8BlockBytes = 34;  // f16 scale + 32 int8
 
 const char* GgmlTypeName(uint32_t type) {
   switch (type) {
-    case 0: return "F32";
-    case 1: return "F16";
-    case 2: return "Q4_0";
-    case 3: return "Q4_1";
-    case 6: return "Q5_0";
-    case 7: return "Q5_1";
-    case 8: return "Q8_0";
-    case 10: return "Q2_K";
-    case 11: return "Q3_K";
-    case 12: return "Q4_K";
-    case 13: return "Q5_K";
-    case 14: return "Q6_K";
-    case 30: return "BF16";
-    default: return "unknown";
+    case 0:
+      return "F32";
+    case 1:
+      return "F16";
+    case 2:
+      return "Q4_0";
+    case 3:
+      return "Q4_1";
+    case 6:
+      return "Q5_0";
+    case 7:
+      return "Q5_1";
+    case 8:
+      return "Q8_0";
+    case 10:
+      return "Q2_K";
+    case 11:
+      return "Q3_K";
+    case 12:
+      return "Q4_K";
+    case 13:
+      return "Q5_K";
+    case 14:
+      return "Q6_K";
+    case 30:
+      return "BF16";
+    default:
+      return "unknown";
   }
 }
 
@@ -66,61 +103,79 @@ class GgufParser {
 
   Status Parse() {
     uint32_t magic;
-    if (!Read(&magic) || std::memcmp(&magic, "GGUF", 4) != 0) return Error(0, "not a GGUF file (bad magic)");
+    if (!Read(&magic) || std::memcmp(&magic, "GGUF", 4) != 0)
+      return Error(0, "not a GGUF file (bad magic)");
     if (!Read(&f_.version_)) return Error(4, "truncated header");
     if (f_.version_ != 2 && f_.version_ != 3) {
-      return Error(4, "unsupported GGUF version " + std::to_string(f_.version_) + " (supported: 2, 3)");
+      return Error(
+          4, "unsupported GGUF version " + std::to_string(f_.version_) + " (supported: 2, 3)");
     }
     uint64_t n_tensors, n_kv;
     if (!Read(&n_tensors) || !Read(&n_kv)) return Error(Offset(), "truncated header");
-    if (n_tensors > kMaxTensors) return Error(8, "implausible tensor count " + std::to_string(n_tensors));
+    if (n_tensors > kMaxTensors)
+      return Error(8, "implausible tensor count " + std::to_string(n_tensors));
     if (n_kv > kMaxKv) return Error(16, "implausible metadata count " + std::to_string(n_kv));
     for (uint64_t k = 0; k < n_kv; ++k) {
       const size_t at = Offset();
       std::string key;
       uint32_t type;
-      if (!ReadString(&key) || !Read(&type)) return Error(at, "truncated metadata entry " + std::to_string(k));
+      if (!ReadString(&key) || !Read(&type))
+        return Error(at, "truncated metadata entry " + std::to_string(k));
       GgufValue value;
       if (Status s = ReadValue(type, &value, key); !s.ok()) return s;
-      if (!f_.kv_.emplace(key, std::move(value)).second) return Error(at, "duplicate metadata key '" + key + "'");
+      if (!f_.kv_.emplace(key, std::move(value)).second)
+        return Error(at, "duplicate metadata key '" + key + "'");
     }
     uint64_t alignment = 32;
     if (auto a = f_.Int("general.alignment")) {
-      if (*a <= 0 || *a > 4096 || (*a & (*a - 1)) != 0) return Error(0, "general.alignment " + std::to_string(*a) + " is not a power of two <= 4096");
+      if (*a <= 0 || *a > 4096 || (*a & (*a - 1)) != 0)
+        return Error(0,
+                     "general.alignment " + std::to_string(*a) + " is not a power of two <= 4096");
       alignment = uint64_t(*a);
     }
     for (uint64_t t = 0; t < n_tensors; ++t) {
       const size_t at = Offset();
       GgufTensor tensor;
       uint32_t n_dims, type;
-      if (!ReadString(&tensor.name) || !Read(&n_dims)) return Error(at, "truncated tensor info " + std::to_string(t));
+      if (!ReadString(&tensor.name) || !Read(&n_dims))
+        return Error(at, "truncated tensor info " + std::to_string(t));
       if (n_dims == 0 || n_dims > kMaxDims) {
-        return Error(at, "tensor '" + tensor.name + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
+        return Error(at, "tensor '" + tensor.name + "' has " + std::to_string(n_dims) +
+                             " dimensions (1 to 4 allowed)");
       }
       tensor.elements = 1;
       for (uint32_t d = 0; d < n_dims; ++d) {
         uint64_t dim;
         if (!Read(&dim)) return Error(at, "truncated tensor info for '" + tensor.name + "'");
-        if (dim == 0 || dim > (uint64_t(1) << 40) || tensor.elements > std::numeric_limits<uint64_t>::max() / dim) {
-          return Error(at, "tensor '" + tensor.name + "' has an invalid dimension " + std::to_string(dim));
+        if (dim == 0 || dim > (uint64_t(1) << 40) ||
+            tensor.elements > std::numeric_limits<uint64_t>::max() / dim) {
+          return Error(
+              at, "tensor '" + tensor.name + "' has an invalid dimension " + std::to_string(dim));
         }
         tensor.elements *= dim;
         tensor.dims.push_back(dim);
       }
-      if (!Read(&type) || !Read(&tensor.offset)) return Error(at, "truncated tensor info for '" + tensor.name + "'");
+      if (!Read(&type) || !Read(&tensor.offset))
+        return Error(at, "truncated tensor info for '" + tensor.name + "'");
       switch (type) {
-        case uint32_t(GgmlType::kF32): tensor.bytes = tensor.elements * 4; break;
+        case uint32_t(GgmlType::kF32):
+          tensor.bytes = tensor.elements * 4;
+          break;
         case uint32_t(GgmlType::kF16):
-        case uint32_t(GgmlType::kBF16): tensor.bytes = tensor.elements * 2; break;
+        case uint32_t(GgmlType::kBF16):
+          tensor.bytes = tensor.elements * 2;
+          break;
         case uint32_t(GgmlType::kQ8_0):
           if (tensor.dims[0] % kQ8Block != 0) {
-            return Error(at, "Q8_0 tensor '" + tensor.name + "' has a row length not divisible by 32");
+            return Error(at,
+                         "Q8_0 tensor '" + tensor.name + "' has a row length not divisible by 32");
           }
           tensor.bytes = tensor.elements / kQ8Block * kQ8BlockBytes;
           break;
         default:
           return Error(at, "tensor '" + tensor.name + "' has type " + GgmlTypeName(type) + " (" +
-                               std::to_string(type) + "), not supported (F32, F16, BF16, Q8_0 are)");
+                               std::to_string(type) +
+                               "), not supported (F32, F16, BF16, Q8_0 are)");
       }
       tensor.type = GgmlType(type);
       if (tensor.offset % alignment != 0) {
@@ -136,9 +191,10 @@ class GgufParser {
     for (GgufTensor& tensor : f_.tensors_) {
       if (data_start > f_.size_ || tensor.offset > f_.size_ - data_start ||
           tensor.bytes > f_.size_ - data_start - tensor.offset) {
-        return Error(data_start + tensor.offset, "tensor '" + tensor.name + "' (" + std::to_string(tensor.bytes) +
-                                                     " bytes) extends past the end of the file (" +
-                                                     std::to_string(f_.size_) + " bytes): truncated?");
+        return Error(data_start + tensor.offset,
+                     "tensor '" + tensor.name + "' (" + std::to_string(tensor.bytes) +
+                         " bytes) extends past the end of the file (" + std::to_string(f_.size_) +
+                         " bytes): truncated?");
       }
       tensor.data = f_.map_ + data_start + tensor.offset;
     }
@@ -166,47 +222,126 @@ class GgufParser {
   }
   bool ReadScalar(uint32_t type, GgufValue* v) {
     switch (type) {
-      case kU8: { uint8_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kI8: { int8_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kU16: { uint16_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kI16: { int16_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kU32: { uint32_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kI32: { int32_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kU64: { uint64_t x; if (!Read(&x)) return false; v->i = int64_t(x); v->kind = GgufValue::kInt; return true; }
-      case kI64: { int64_t x; if (!Read(&x)) return false; v->i = x; v->kind = GgufValue::kInt; return true; }
-      case kF32: { float x; if (!Read(&x)) return false; v->f = x; v->kind = GgufValue::kFloat; return true; }
-      case kF64: { double x; if (!Read(&x)) return false; v->f = x; v->kind = GgufValue::kFloat; return true; }
-      case kBool: { uint8_t x; if (!Read(&x)) return false; v->i = x != 0; v->kind = GgufValue::kBool; return true; }
-      case kString: v->kind = GgufValue::kString; return ReadString(&v->s);
-      default: return false;
+      case kU8: {
+        uint8_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kI8: {
+        int8_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kU16: {
+        uint16_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kI16: {
+        int16_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kU32: {
+        uint32_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kI32: {
+        int32_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kU64: {
+        uint64_t x;
+        if (!Read(&x)) return false;
+        v->i = int64_t(x);
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kI64: {
+        int64_t x;
+        if (!Read(&x)) return false;
+        v->i = x;
+        v->kind = GgufValue::kInt;
+        return true;
+      }
+      case kF32: {
+        float x;
+        if (!Read(&x)) return false;
+        v->f = x;
+        v->kind = GgufValue::kFloat;
+        return true;
+      }
+      case kF64: {
+        double x;
+        if (!Read(&x)) return false;
+        v->f = x;
+        v->kind = GgufValue::kFloat;
+        return true;
+      }
+      case kBool: {
+        uint8_t x;
+        if (!Read(&x)) return false;
+        v->i = x != 0;
+        v->kind = GgufValue::kBool;
+        return true;
+      }
+      case kString:
+        v->kind = GgufValue::kString;
+        return ReadString(&v->s);
+      default:
+        return false;
     }
   }
   Status ReadValue(uint32_t type, GgufValue* v, const std::string& key) {
     const size_t at = Offset();
     v->gguf_type = type;
     if (type != kArray) {
-      if (type > kF64) return Error(at, "metadata '" + key + "' has unknown value type " + std::to_string(type));
+      if (type > kF64)
+        return Error(at, "metadata '" + key + "' has unknown value type " + std::to_string(type));
       if (!ReadScalar(type, v)) return Error(at, "metadata '" + key + "' is truncated");
       return Status::Ok();
     }
     uint32_t elem;
     uint64_t count;
-    if (!Read(&elem) || !Read(&count)) return Error(at, "metadata '" + key + "' array header is truncated");
-    if (elem == kArray || elem > kF64) return Error(at, "metadata '" + key + "' has unsupported array element type " + std::to_string(elem));
+    if (!Read(&elem) || !Read(&count))
+      return Error(at, "metadata '" + key + "' array header is truncated");
+    if (elem == kArray || elem > kF64)
+      return Error(
+          at, "metadata '" + key + "' has unsupported array element type " + std::to_string(elem));
     // Every element takes at least its scalar size (strings: their 8-byte length): a count the
     // rest of the file cannot hold is refused before anything is allocated.
     const uint64_t min_size = elem == kString ? 8 : ScalarSize(elem);
     if (count > uint64_t(end_ - p_) / min_size) {
-      return Error(at, "metadata '" + key + "' claims " + std::to_string(count) + " elements, more than the file holds");
+      return Error(at, "metadata '" + key + "' claims " + std::to_string(count) +
+                           " elements, more than the file holds");
     }
     v->kind = GgufValue::kArray;
     v->element_type = elem;
     GgufValue item;
     for (uint64_t k = 0; k < count; ++k) {
-      if (!ReadScalar(elem, &item)) return Error(Offset(), "metadata '" + key + "' element " + std::to_string(k) + " is truncated");
-      if (item.kind == GgufValue::kString) v->strings.push_back(std::move(item.s));
-      else if (item.kind == GgufValue::kFloat) v->floats.push_back(item.f);
-      else v->ints.push_back(item.i);
+      if (!ReadScalar(elem, &item))
+        return Error(Offset(),
+                     "metadata '" + key + "' element " + std::to_string(k) + " is truncated");
+      if (item.kind == GgufValue::kString)
+        v->strings.push_back(std::move(item.s));
+      else if (item.kind == GgufValue::kFloat)
+        v->floats.push_back(item.f);
+      else
+        v->ints.push_back(item.i);
     }
     return Status::Ok();
   }
@@ -229,7 +364,8 @@ StatusOr<std::shared_ptr<const GgufFile>> GgufFile::Open(const std::string& path
   f->size_ = size_t(st.st_size);
   if (f->size_ < 24) {
     ::close(fd);
-    return Status::InvalidArgument(path + ": " + std::to_string(f->size_) + " bytes is too small for a GGUF header");
+    return Status::InvalidArgument(path + ": " + std::to_string(f->size_) +
+                                   " bytes is too small for a GGUF header");
   }
   void* m = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
@@ -300,7 +436,8 @@ std::vector<float> GgufTensor::ToFloat() const {
         uint16_t d;
         std::memcpy(&d, block, 2);
         const float scale = HalfToFloat(d);
-        for (uint64_t k = 0; k < kQ8Block; ++k) out[b * kQ8Block + k] = scale * float(int8_t(block[2 + k]));
+        for (uint64_t k = 0; k < kQ8Block; ++k)
+          out[b * kQ8Block + k] = scale * float(int8_t(block[2 + k]));
       }
       break;
   }
@@ -375,8 +512,8 @@ void GgufWriter::SetI32s(const std::string& key, const std::vector<int32_t>& v) 
   kv_.push_back({key, e});
 }
 
-void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims, const std::vector<float>& values,
-                           GgmlType type) {
+void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims,
+                           const std::vector<float>& values, GgmlType type) {
   PendingTensor t{name, std::move(dims), type, {}};
   switch (type) {
     case GgmlType::kF32:
@@ -394,7 +531,8 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims, 
         for (size_t k = 0; k < kQ8Block; ++k) amax = std::max(amax, std::abs(values[b + k]));
         const float d = amax / 127.0f, inv = d ? 1.0f / d : 0.0f;
         Put<uint16_t>(t.data, FloatToHalf(d));
-        for (size_t k = 0; k < kQ8Block; ++k) Put<int8_t>(t.data, int8_t(std::lround(values[b + k] * inv)));
+        for (size_t k = 0; k < kQ8Block; ++k)
+          Put<int8_t>(t.data, int8_t(std::lround(values[b + k] * inv)));
       }
       break;
   }

@@ -32,7 +32,7 @@ struct GgufTensor {
   std::string name;
   std::vector<uint64_t> dims;  // ne0 (contiguous) first
   GgmlType type = GgmlType::kF32;
-  uint64_t offset = 0;         // within the data section
+  uint64_t offset = 0;  // within the data section
   const uint8_t* data = nullptr;
   uint64_t bytes = 0;
   uint64_t elements = 0;
@@ -49,7 +49,7 @@ struct GgufValue {
   int64_t i = 0;
   double f = 0;
   std::string s;
-  uint32_t element_type = 0;          // arrays
+  uint32_t element_type = 0;  // arrays
   std::vector<int64_t> ints;
   std::vector<double> floats;
   std::vector<std::string> strings;
@@ -64,7 +64,7 @@ class GgufFile {
   uint32_t version() const { return version_; }
   const GgufValue* Find(std::string_view key) const;
   std::optional<int64_t> Int(std::string_view key) const;
-  std::optional<double> Float(std::string_view key) const;   // also accepts integers
+  std::optional<double> Float(std::string_view key) const;  // also accepts integers
   std::optional<std::string> String(std::string_view key) const;
   const GgufTensor* Tensor(std::string_view name) const;
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
@@ -94,8 +94,8 @@ class GgufWriter {
   void SetF32s(const std::string& key, const std::vector<float>& v);
   void SetI32s(const std::string& key, const std::vector<int32_t>& v);
   // `dims` ne0 first; values.size() must equal their product.
-  void AddTensor(const std::string& name, std::vector<uint64_t> dims, const std::vector<float>& values,
-                 GgmlType type = GgmlType::kF32);
+  void AddTensor(const std::string& name, std::vector<uint64_t> dims,
+                 const std::vector<float>& values, GgmlType type = GgmlType::kF32);
   Status Write(const std::string& path) const;
   std::string Bytes() const;
 

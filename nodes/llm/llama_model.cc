@@ -15,13 +15,15 @@ struct Loader {
   bool Matrix(const std::string& name, int64_t in, int64_t out, std::vector<float>* dst) {
     const GgufTensor* t = file.Tensor(name);
     if (!t) return Fail("tensor '" + name + "' is missing");
-    const bool shape_ok = out == 1 ? (t->dims.size() == 1 && int64_t(t->dims[0]) == in)
-                                   : (t->dims.size() == 2 && int64_t(t->dims[0]) == in && int64_t(t->dims[1]) == out);
+    const bool shape_ok =
+        out == 1 ? (t->dims.size() == 1 && int64_t(t->dims[0]) == in)
+                 : (t->dims.size() == 2 && int64_t(t->dims[0]) == in && int64_t(t->dims[1]) == out);
     if (!shape_ok) {
       std::string dims;
       for (uint64_t d : t->dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
-      return Fail("tensor '" + name + "' has shape [" + dims + "], expected [" + std::to_string(in) +
-                  (out == 1 ? "" : ", " + std::to_string(out)) + "] from the metadata");
+      return Fail("tensor '" + name + "' has shape [" + dims + "], expected [" +
+                  std::to_string(in) + (out == 1 ? "" : ", " + std::to_string(out)) +
+                  "] from the metadata");
     }
     *dst = t->ToFloat();
     return true;
@@ -38,7 +40,8 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   const std::string where = file.path() + ": ";
   const std::string arch = file.String("general.architecture").value_or("");
   if (arch != "llama") {
-    return Status::InvalidArgument(where + "architecture '" + arch + "' is not supported (only llama is)");
+    return Status::InvalidArgument(where + "architecture '" + arch +
+                                   "' is not supported (only llama is)");
   }
   auto model = std::make_shared<LlamaModel>();
   model->path = file.path();
@@ -46,24 +49,31 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   auto need = [&](const char* key, int* dst) -> Status {
     auto v = file.Int(std::string("llama.") + key);
     if (!v) return Status::InvalidArgument(where + "metadata llama." + key + " is missing");
-    if (*v <= 0 || *v > (1 << 24)) return Status::InvalidArgument(where + "llama." + key + " = " + std::to_string(*v) + " is out of range");
+    if (*v <= 0 || *v > (1 << 24))
+      return Status::InvalidArgument(where + "llama." + key + " = " + std::to_string(*v) +
+                                     " is out of range");
     *dst = int(*v);
     return Status::Ok();
   };
-  for (auto [key, dst] : {std::pair{"embedding_length", &c.dim}, {"feed_forward_length", &c.hidden},
-                          {"block_count", &c.layers}, {"attention.head_count", &c.heads},
+  for (auto [key, dst] : {std::pair{"embedding_length", &c.dim},
+                          {"feed_forward_length", &c.hidden},
+                          {"block_count", &c.layers},
+                          {"attention.head_count", &c.heads},
                           {"context_length", &c.context}}) {
     if (Status s = need(key, dst); !s.ok()) return s;
   }
   c.kv_heads = int(file.Int("llama.attention.head_count_kv").value_or(c.heads));
-  if (c.dim % c.heads != 0) return Status::InvalidArgument(where + "embedding_length is not a multiple of head_count");
+  if (c.dim % c.heads != 0)
+    return Status::InvalidArgument(where + "embedding_length is not a multiple of head_count");
   if (c.kv_heads <= 0 || c.heads % c.kv_heads != 0) {
-    return Status::InvalidArgument(where + "head_count_kv " + std::to_string(c.kv_heads) + " does not divide head_count " + std::to_string(c.heads));
+    return Status::InvalidArgument(where + "head_count_kv " + std::to_string(c.kv_heads) +
+                                   " does not divide head_count " + std::to_string(c.heads));
   }
   c.head_dim = c.dim / c.heads;
   c.rope_dims = int(file.Int("llama.rope.dimension_count").value_or(c.head_dim));
   if (c.rope_dims <= 0 || c.rope_dims > c.head_dim || c.rope_dims % 2) {
-    return Status::InvalidArgument(where + "rope.dimension_count " + std::to_string(c.rope_dims) + " must be even and at most the head size");
+    return Status::InvalidArgument(where + "rope.dimension_count " + std::to_string(c.rope_dims) +
+                                   " must be even and at most the head size");
   }
   c.rope_base = float(file.Float("llama.rope.freq_base").value_or(10000.0));
   c.norm_eps = float(file.Float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
@@ -72,10 +82,12 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   model->tokenizer = std::move(tokenizer).value();
 
   const GgufTensor* embd = file.Tensor("token_embd.weight");
-  if (!embd || embd->dims.size() != 2) return Status::InvalidArgument(where + "tensor 'token_embd.weight' is missing or not 2-D");
+  if (!embd || embd->dims.size() != 2)
+    return Status::InvalidArgument(where + "tensor 'token_embd.weight' is missing or not 2-D");
   c.vocab = int(embd->dims[1]);
   if (size_t(c.vocab) != model->tokenizer.size()) {
-    return Status::InvalidArgument(where + "token_embd has " + std::to_string(c.vocab) + " rows but the tokenizer has " +
+    return Status::InvalidArgument(where + "token_embd has " + std::to_string(c.vocab) +
+                                   " rows but the tokenizer has " +
                                    std::to_string(model->tokenizer.size()) + " tokens");
   }
   Loader load{file, {}};
@@ -124,8 +136,8 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::Load(const std::string& 
 size_t LlamaModel::parameter_count() const {
   size_t n = token_embd.size() + output_norm.size() + (tied_output ? 0 : output.size());
   for (const LlamaLayer& L : layers) {
-    n += L.attn_norm.size() + L.wq.size() + L.wk.size() + L.wv.size() + L.wo.size() + L.ffn_norm.size() +
-         L.w_gate.size() + L.w_up.size() + L.w_down.size();
+    n += L.attn_norm.size() + L.wq.size() + L.wk.size() + L.wv.size() + L.wo.size() +
+         L.ffn_norm.size() + L.w_gate.size() + L.w_up.size() + L.w_down.size();
   }
   return n;
 }

@@ -22,22 +22,22 @@
 namespace refinery::llm {
 
 struct LlamaConfig {
-  int dim = 0;          // embedding width
-  int hidden = 0;       // feed-forward width
+  int dim = 0;     // embedding width
+  int hidden = 0;  // feed-forward width
   int layers = 0;
   int heads = 0;
   int kv_heads = 0;
-  int head_dim = 0;     // dim / heads
+  int head_dim = 0;  // dim / heads
   int vocab = 0;
-  int context = 0;      // llama.context_length
-  int rope_dims = 0;    // rotated dimensions per head (llama.rope.dimension_count, default head_dim)
+  int context = 0;    // llama.context_length
+  int rope_dims = 0;  // rotated dimensions per head (llama.rope.dimension_count, default head_dim)
   float rope_base = 10000.0f;
   float norm_eps = 1e-5f;
   int kv_dim() const { return kv_heads * head_dim; }
 };
 
 struct LlamaLayer {
-  std::vector<float> attn_norm, wq, wk, wv, wo;   // matrices [out][in], row-major
+  std::vector<float> attn_norm, wq, wk, wv, wo;  // matrices [out][in], row-major
   std::vector<float> ffn_norm, w_gate, w_up, w_down;
 };
 
@@ -47,7 +47,7 @@ struct LlamaModel {
   std::vector<float> token_embd;  // [vocab][dim]
   std::vector<LlamaLayer> layers;
   std::vector<float> output_norm;
-  std::vector<float> output;      // [vocab][dim]; a copy of token_embd when tied
+  std::vector<float> output;  // [vocab][dim]; a copy of token_embd when tied
   bool tied_output = false;
   LlamaTokenizer tokenizer;
 

@@ -35,7 +35,8 @@ std::vector<int> UnicodeToByte() {
   std::vector<int> table(512, -1);
   int n = 0;
   for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    const bool printable =
+        (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     const int cp = printable ? b : 256 + n++;
     table[size_t(cp)] = b;
   }
@@ -50,9 +51,12 @@ bool Gpt2TokenBytes(const std::string& token, const std::vector<int>& table, std
     uint32_t cp;
     size_t len = Utf8Length(c);
     if (i + len > token.size()) return false;
-    if (len == 1) cp = c;
-    else if (len == 2) cp = ((c & 0x1F) << 6) | (token[i + 1] & 0x3F);
-    else return false;  // the table only uses code points below 512
+    if (len == 1)
+      cp = c;
+    else if (len == 2)
+      cp = ((c & 0x1F) << 6) | (token[i + 1] & 0x3F);
+    else
+      return false;  // the table only uses code points below 512
     if (cp >= table.size() || table[cp] < 0) return false;
     out->push_back(char(table[cp]));
     i += len;
@@ -65,7 +69,8 @@ std::string Base64(std::string_view bytes) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
   }
   if (i + 1 == bytes.size()) {
@@ -81,7 +86,8 @@ std::string Base64(std::string_view bytes) {
 // tokenizer.ggml.pre -> the split regex of the encoding it matches.
 const char* SplitEncodingFor(const std::string& pre) {
   if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2") return "r50k_base";
-  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3" || pre == "smaug-bpe") return "cl100k_base";
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3" || pre == "smaug-bpe")
+    return "cl100k_base";
   return nullptr;
 }
 
@@ -91,25 +97,33 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   LlamaTokenizer t;
   const std::string where = file.path() + ": ";
   auto model = file.String("tokenizer.ggml.model");
-  if (!model) return Status::InvalidArgument(where + "no tokenizer (tokenizer.ggml.model is missing)");
+  if (!model)
+    return Status::InvalidArgument(where + "no tokenizer (tokenizer.ggml.model is missing)");
   t.model_ = *model;
   if (t.model_ != "llama" && t.model_ != "gpt2") {
-    return Status::InvalidArgument(where + "tokenizer.ggml.model '" + t.model_ + "' is not supported (llama, gpt2 are)");
+    return Status::InvalidArgument(where + "tokenizer.ggml.model '" + t.model_ +
+                                   "' is not supported (llama, gpt2 are)");
   }
   const GgufValue* tokens = file.Find("tokenizer.ggml.tokens");
   if (!tokens || tokens->kind != GgufValue::kArray || tokens->strings.empty()) {
-    return Status::InvalidArgument(where + "tokenizer.ggml.tokens is missing or not a list of strings");
+    return Status::InvalidArgument(where +
+                                   "tokenizer.ggml.tokens is missing or not a list of strings");
   }
   t.tokens_ = tokens->strings;
   const size_t n = t.tokens_.size();
   if (const GgufValue* s = file.Find("tokenizer.ggml.scores"); s && s->kind == GgufValue::kArray) {
-    if (s->floats.size() != n) return Status::InvalidArgument(where + "tokenizer.ggml.scores has a different length from the tokens");
+    if (s->floats.size() != n)
+      return Status::InvalidArgument(
+          where + "tokenizer.ggml.scores has a different length from the tokens");
     t.scores_.assign(s->floats.begin(), s->floats.end());
   } else {
     t.scores_.assign(n, 0.0f);
   }
-  if (const GgufValue* s = file.Find("tokenizer.ggml.token_type"); s && s->kind == GgufValue::kArray) {
-    if (s->ints.size() != n) return Status::InvalidArgument(where + "tokenizer.ggml.token_type has a different length from the tokens");
+  if (const GgufValue* s = file.Find("tokenizer.ggml.token_type");
+      s && s->kind == GgufValue::kArray) {
+    if (s->ints.size() != n)
+      return Status::InvalidArgument(
+          where + "tokenizer.ggml.token_type has a different length from the tokens");
     t.types_.assign(s->ints.begin(), s->ints.end());
   } else {
     t.types_.assign(n, 1);
@@ -117,7 +131,9 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   auto id_key = [&](const char* key, int32_t def) -> StatusOr<int32_t> {
     auto v = file.Int(key);
     if (!v || *v == 0xFFFFFFFF || *v == -1) return def;
-    if (*v < 0 || *v >= int64_t(n)) return Status::InvalidArgument(where + key + " = " + std::to_string(*v) + " is not a token id");
+    if (*v < 0 || *v >= int64_t(n))
+      return Status::InvalidArgument(where + key + " = " + std::to_string(*v) +
+                                     " is not a token id");
     return int32_t(*v);
   };
   auto bos = id_key("tokenizer.ggml.bos_token_id", t.model_ == "llama" ? 1 : -1);
@@ -130,10 +146,12 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   t.eos_ = *eos;
   t.unk_ = *unk;
   t.add_bos_ = file.Int("tokenizer.ggml.add_bos_token").value_or(t.model_ == "llama" ? 1 : 0) != 0;
-  t.add_space_prefix_ = file.Int("tokenizer.ggml.add_space_prefix").value_or(t.model_ == "llama" ? 1 : 0) != 0;
+  t.add_space_prefix_ =
+      file.Int("tokenizer.ggml.add_space_prefix").value_or(t.model_ == "llama" ? 1 : 0) != 0;
   for (size_t i = 0; i < n; ++i) {
     t.index_.emplace(t.tokens_[i], int32_t(i));
-    if (t.types_[i] == kTypeControl && !t.tokens_[i].empty()) t.specials_.emplace_back(t.tokens_[i], int32_t(i));
+    if (t.types_[i] == kTypeControl && !t.tokens_[i].empty())
+      t.specials_.emplace_back(t.tokens_[i], int32_t(i));
   }
   std::sort(t.specials_.begin(), t.specials_.end(),
             [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -152,17 +170,20 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   const std::string pre = file.String("tokenizer.ggml.pre").value_or("default");
   const char* split = SplitEncodingFor(pre);
   if (!split) {
-    return Status::InvalidArgument(where + "tokenizer.ggml.pre '" + pre +
-                                   "' is not supported (default, gpt-2, llama3, llama-bpe, smaug-bpe are)");
+    return Status::InvalidArgument(
+        where + "tokenizer.ggml.pre '" + pre +
+        "' is not supported (default, gpt-2, llama3, llama-bpe, smaug-bpe are)");
   }
   const GgufValue* merges = file.Find("tokenizer.ggml.merges");
-  if (!merges || merges->kind != GgufValue::kArray) return Status::InvalidArgument(where + "gpt2 tokenizer without tokenizer.ggml.merges");
+  if (!merges || merges->kind != GgufValue::kArray)
+    return Status::InvalidArgument(where + "gpt2 tokenizer without tokenizer.ggml.merges");
   const std::vector<int> table = UnicodeToByte();
   t.id_bytes_.resize(n);
   std::unordered_map<std::string, int32_t> id_of_bytes;
   for (size_t i = 0; i < n; ++i) {
     if (t.types_[i] == kTypeControl) continue;
-    if (Gpt2TokenBytes(t.tokens_[i], table, &t.id_bytes_[i])) id_of_bytes.emplace(t.id_bytes_[i], int32_t(i));
+    if (Gpt2TokenBytes(t.tokens_[i], table, &t.id_bytes_[i]))
+      id_of_bytes.emplace(t.id_bytes_[i], int32_t(i));
   }
   std::string rank_file;
   std::vector<int32_t> rank_to_id;
@@ -177,8 +198,10 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   std::string left, right;
   for (const std::string& merge : merges->strings) {
     const size_t space = merge.find(' ');
-    if (space == std::string::npos) return Status::InvalidArgument(where + "malformed merge '" + merge + "'");
-    if (!Gpt2TokenBytes(merge.substr(0, space), table, &left) || !Gpt2TokenBytes(merge.substr(space + 1), table, &right)) {
+    if (space == std::string::npos)
+      return Status::InvalidArgument(where + "malformed merge '" + merge + "'");
+    if (!Gpt2TokenBytes(merge.substr(0, space), table, &left) ||
+        !Gpt2TokenBytes(merge.substr(space + 1), table, &right)) {
       return Status::InvalidArgument(where + "merge '" + merge + "' is not byte-level text");
     }
     add_rank(left + right);
@@ -268,7 +291,9 @@ std::vector<int32_t> LlamaTokenizer::Encode(std::string_view text, EncodeOptions
   auto encode_fragment = [&](std::string_view fragment) {
     if (fragment.empty()) return;
     if (model_ == "llama") {
-      EncodeSpm(add_space_prefix_ && after_special ? " " + std::string(fragment) : std::string(fragment), out);
+      EncodeSpm(
+          add_space_prefix_ && after_special ? " " + std::string(fragment) : std::string(fragment),
+          out);
     } else {
       EncodeBpe(fragment, out);
     }
@@ -302,7 +327,8 @@ std::string LlamaTokenizer::Piece(int32_t id) const {
   if (type == kTypeControl) return {};
   if (model_ == "gpt2") return id_bytes_[size_t(id)];
   const std::string& token = tokens_[size_t(id)];
-  if (type == kTypeByte && token.size() == 6) return std::string(1, char(std::stoi(token.substr(3, 2), nullptr, 16)));
+  if (type == kTypeByte && token.size() == 6)
+    return std::string(1, char(std::stoi(token.substr(3, 2), nullptr, 16)));
   return ReplaceAll(token, kSpmSpace, " ");
 }
 

@@ -54,20 +54,20 @@ class LlamaTokenizer {
   void EncodeSpm(std::string_view text, std::vector<int32_t>& out) const;
   void EncodeBpe(std::string_view text, std::vector<int32_t>& out) const;
 
-  std::string model_;                          // "llama" or "gpt2"
-  std::vector<std::string> tokens_;            // as stored (SPM: with U+2581; gpt2: byte-mapped)
+  std::string model_;                // "llama" or "gpt2"
+  std::vector<std::string> tokens_;  // as stored (SPM: with U+2581; gpt2: byte-mapped)
   std::vector<float> scores_;
-  std::vector<int32_t> types_;                 // 1 normal, 2 unknown, 3 control, 6 byte
+  std::vector<int32_t> types_;  // 1 normal, 2 unknown, 3 control, 6 byte
   std::unordered_map<std::string, int32_t> index_;
   int32_t bos_ = -1, eos_ = -1, unk_ = -1;
   bool add_bos_ = true;
   bool add_space_prefix_ = true;
-  int32_t byte_tokens_[256];                   // SPM byte fallback, -1 when absent
+  int32_t byte_tokens_[256];                               // SPM byte fallback, -1 when absent
   std::vector<std::pair<std::string, int32_t>> specials_;  // control tokens' text, longest first
   // gpt2: the byte-level encoder, its ranks mapped back to GGUF ids.
   std::shared_ptr<const text::TiktokenEncoding> bpe_;
   std::vector<int32_t> rank_to_id_;
-  std::vector<std::string> id_bytes_;          // gpt2: raw bytes of each token
+  std::vector<std::string> id_bytes_;  // gpt2: raw bytes of each token
 };
 
 }  // namespace refinery::llm

@@ -59,8 +59,10 @@ GgufWriter RandomLlama(const RandomLlamaSpec& s) {
     for (float& x : v) x = 1.0f + normal(rng);
     return v;
   };
-  const auto d = uint64_t(s.dim), h = uint64_t(s.hidden), kv = uint64_t(kv_dim), V = uint64_t(vocab);
-  w.AddTensor("token_embd.weight", {d, V}, random(d * V), s.type == GgmlType::kQ8_0 ? GgmlType::kF32 : s.type);
+  const auto d = uint64_t(s.dim), h = uint64_t(s.hidden), kv = uint64_t(kv_dim),
+             V = uint64_t(vocab);
+  w.AddTensor("token_embd.weight", {d, V}, random(d * V),
+              s.type == GgmlType::kQ8_0 ? GgmlType::kF32 : s.type);
   w.AddTensor("output_norm.weight", {d}, norm(d));
   if (!s.tied_output) w.AddTensor("output.weight", {d, V}, random(d * V), s.type);
   for (int l = 0; l < s.layers; ++l) {
@@ -78,7 +80,8 @@ GgufWriter RandomLlama(const RandomLlamaSpec& s) {
   return w;
 }
 
-void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string>* pieces, std::vector<float>* scores) {
+void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string>* pieces,
+                    std::vector<float>* scores) {
   static const std::string kSpace = "\xE2\x96\x81";
   // Word frequencies; each word is a sequence of symbols (UTF-8 characters), the first carrying
   // the word-start marker.
@@ -89,8 +92,10 @@ void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string
     cur.clear();
   };
   for (char ch : text) {
-    if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r') flush();
-    else cur.push_back(ch);
+    if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r')
+      flush();
+    else
+      cur.push_back(ch);
   }
   flush();
   struct Word {
@@ -111,7 +116,8 @@ void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string
   }
   // Single characters first (the SPM merge needs every piece reachable by merging pairs).
   std::map<std::string, int> chars;
-  for (const Word& wd : corpus) for (const std::string& sym : wd.symbols) chars[sym] += wd.count;
+  for (const Word& wd : corpus)
+    for (const std::string& sym : wd.symbols) chars[sym] += wd.count;
   for (const auto& [sym, count] : chars) {
     if (sym.size() == 1 && static_cast<unsigned char>(sym[0]) < 0x80 && seen.insert(sym).second) {
       pieces->push_back(sym);
@@ -125,7 +131,8 @@ void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string
   for (int m = 0; m < merges; ++m) {
     std::unordered_map<std::string, int> pairs;
     for (const Word& wd : corpus) {
-      for (size_t i = 0; i + 1 < wd.symbols.size(); ++i) pairs[wd.symbols[i] + '\x01' + wd.symbols[i + 1]] += wd.count;
+      for (size_t i = 0; i + 1 < wd.symbols.size(); ++i)
+        pairs[wd.symbols[i] + '\x01' + wd.symbols[i + 1]] += wd.count;
     }
     std::string best;
     int best_count = 1;
@@ -137,7 +144,8 @@ void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string
     }
     if (best.empty()) break;
     const size_t sep = best.find('\x01');
-    const std::string left = best.substr(0, sep), right = best.substr(sep + 1), merged = left + right;
+    const std::string left = best.substr(0, sep), right = best.substr(sep + 1),
+                      merged = left + right;
     for (Word& wd : corpus) {
       std::vector<std::string> out;
       for (size_t i = 0; i < wd.symbols.size(); ++i) {

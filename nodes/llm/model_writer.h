@@ -37,6 +37,7 @@ GgufWriter RandomLlama(const RandomLlamaSpec& spec);
 // Learns `merges` SentencePiece-style BPE pieces from `text` (words split on spaces, U+2581
 // marking a word start; the most frequent adjacent pair merged first), for a small real
 // tokenizer. Returns pieces with scores (-merge index), ready for RandomLlamaSpec.
-void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string>* pieces, std::vector<float>* scores);
+void TrainSpmPieces(const std::string& text, int merges, std::vector<std::string>* pieces,
+                    std::vector<float>* scores);
 
 }  // namespace refinery::llm

@@ -29,8 +29,8 @@ void Rope(float* x, int heads, int head_dim, int rope_dims, float base, int pos)
 
 float Silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n, float* out,
-            std::vector<float>& scores) {
+void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n,
+            float* out, std::vector<float>& scores) {
   const int group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(float(c.head_dim));
   scores.resize(size_t(n));
@@ -77,8 +77,9 @@ std::vector<float> ReferenceDecoder::Forward(int32_t token) {
   const int kv_dim = c.kv_dim();
   std::vector<float> x(model_->token_embd.begin() + size_t(token) * c.dim,
                        model_->token_embd.begin() + size_t(token + 1) * c.dim);
-  std::vector<float> xb(size_t(c.dim)), q(size_t(c.dim)), k(static_cast<size_t>(kv_dim)), v(static_cast<size_t>(kv_dim)),
-      att(size_t(c.dim)), tmp(size_t(c.dim)), gate(size_t(c.hidden)), up(size_t(c.hidden)), scratch;
+  std::vector<float> xb(size_t(c.dim)), q(size_t(c.dim)), k(static_cast<size_t>(kv_dim)),
+      v(static_cast<size_t>(kv_dim)), att(size_t(c.dim)), tmp(size_t(c.dim)),
+      gate(size_t(c.hidden)), up(size_t(c.hidden)), scratch;
   for (size_t l = 0; l < model_->layers.size(); ++l) {
     const LlamaLayer& L = model_->layers[l];
     RmsNorm(x.data(), L.attn_norm.data(), c.dim, c.norm_eps, xb.data());

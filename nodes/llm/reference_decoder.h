@@ -33,7 +33,7 @@ void RmsNorm(const float* x, const float* weight, int n, float eps, float* out);
 void Rope(float* x, int heads, int head_dim, int rope_dims, float base, int pos);
 float Silu(float x);
 // Attention of one query row over positions [0, n) of a KV cache laid out [pos][kv_dim].
-void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n, float* out,
-            std::vector<float>& scratch);
+void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n,
+            float* out, std::vector<float>& scratch);
 
 }  // namespace refinery::llm

@@ -6,14 +6,18 @@
 namespace refinery::llm {
 
 int32_t Sampler::Sample(const float* logits, int vocab) {
-  if (options_.temperature <= 0.0f) return int32_t(std::max_element(logits, logits + vocab) - logits);
+  if (options_.temperature <= 0.0f)
+    return int32_t(std::max_element(logits, logits + vocab) - logits);
   candidates_.clear();
   for (int i = 0; i < vocab; ++i) candidates_.emplace_back(logits[i], int32_t(i));
-  auto higher = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
+  auto higher = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
   size_t keep = candidates_.size();
   if (options_.top_k > 0 && size_t(options_.top_k) < keep) {
     keep = size_t(options_.top_k);
-    std::partial_sort(candidates_.begin(), candidates_.begin() + long(keep), candidates_.end(), higher);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + long(keep), candidates_.end(),
+                      higher);
     candidates_.resize(keep);
   } else {
     std::sort(candidates_.begin(), candidates_.end(), higher);

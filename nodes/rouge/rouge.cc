@@ -35,8 +35,9 @@ std::vector<uint32_t> LcsTable(const Tokens& ref, const Tokens& can) {
   std::vector<uint32_t> t((ref.size() + 1) * cols, 0);
   for (size_t i = 1; i <= ref.size(); ++i) {
     for (size_t j = 1; j <= can.size(); ++j) {
-      t[i * cols + j] = ref[i - 1] == can[j - 1] ? t[(i - 1) * cols + j - 1] + 1
-                                                 : std::max(t[(i - 1) * cols + j], t[i * cols + j - 1]);
+      t[i * cols + j] = ref[i - 1] == can[j - 1]
+                            ? t[(i - 1) * cols + j - 1] + 1
+                            : std::max(t[(i - 1) * cols + j], t[i * cols + j - 1]);
     }
   }
   return t;
@@ -110,7 +111,8 @@ RougeScore NgramScore(const Tokens& target, const Tokens& prediction, int n) {
 
 RougeScore LcsScore(const Tokens& target, const Tokens& prediction) {
   if (target.empty() || prediction.empty()) return {};
-  return FromCounts(double(LcsLength(target, prediction)), double(prediction.size()), double(target.size()));
+  return FromCounts(double(LcsLength(target, prediction)), double(prediction.size()),
+                    double(target.size()));
 }
 
 std::vector<size_t> LcsIndices(const Tokens& ref, const Tokens& can) {
@@ -133,7 +135,8 @@ std::vector<size_t> LcsIndices(const Tokens& ref, const Tokens& can) {
   return lcs;
 }
 
-RougeScore SummaryLcsScore(const std::vector<Tokens>& ref_sents, const std::vector<Tokens>& can_sents) {
+RougeScore SummaryLcsScore(const std::vector<Tokens>& ref_sents,
+                           const std::vector<Tokens>& can_sents) {
   if (ref_sents.empty() || can_sents.empty()) return {};
   size_t m = 0, n = 0;
   std::unordered_map<std::string, int> ref_counts, can_counts;
@@ -181,13 +184,15 @@ std::vector<Tokens> RougeScorer::SentenceTokens(std::string_view text) const {
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    if (end > start) out.push_back(Tokenize(text.substr(start, end - start), stem_));  // non-empty lines
+    if (end > start)
+      out.push_back(Tokenize(text.substr(start, end - start), stem_));  // non-empty lines
     start = end + 1;
   }
   return out;
 }
 
-std::vector<RougeScore> RougeScorer::Score(std::string_view target, std::string_view prediction) const {
+std::vector<RougeScore> RougeScorer::Score(std::string_view target,
+                                           std::string_view prediction) const {
   std::vector<RougeScore> scores;
   bool tokenized = false;
   Tokens t, p;

@@ -43,18 +43,22 @@ StatusOr<std::vector<RougeType>> ParseRougeTypes(const std::vector<std::string>&
 std::vector<std::string> Tokenize(std::string_view text, bool stem);
 
 double FMeasure(double precision, double recall);
-RougeScore NgramScore(const std::vector<std::string>& target, const std::vector<std::string>& prediction, int n);
-RougeScore LcsScore(const std::vector<std::string>& target, const std::vector<std::string>& prediction);
+RougeScore NgramScore(const std::vector<std::string>& target,
+                      const std::vector<std::string>& prediction, int n);
+RougeScore LcsScore(const std::vector<std::string>& target,
+                    const std::vector<std::string>& prediction);
 RougeScore SummaryLcsScore(const std::vector<std::vector<std::string>>& target_sentences,
                            const std::vector<std::vector<std::string>>& prediction_sentences);
 // Indices into `ref` of one LCS of ref and can (rouge-score's _backtrack_norec).
-std::vector<size_t> LcsIndices(const std::vector<std::string>& ref, const std::vector<std::string>& can);
+std::vector<size_t> LcsIndices(const std::vector<std::string>& ref,
+                               const std::vector<std::string>& can);
 
 class RougeScorer {
  public:
   RougeScorer(std::vector<RougeType> types, bool stem, bool split_summaries = false);
   std::vector<RougeScore> Score(std::string_view target, std::string_view prediction) const;
-  std::vector<RougeScore> ScoreMulti(const std::vector<std::string>& targets, std::string_view prediction) const;
+  std::vector<RougeScore> ScoreMulti(const std::vector<std::string>& targets,
+                                     std::string_view prediction) const;
   const std::vector<RougeType>& types() const { return types_; }
 
  private:

@@ -15,7 +15,8 @@ namespace {
 
 // Stemmed content terms of a text, stemming each distinct word once.
 template <typename Fn>
-void ForEachTerm(std::string_view text, std::unordered_map<std::string, std::string>& stems, Fn&& fn) {
+void ForEachTerm(std::string_view text, std::unordered_map<std::string, std::string>& stems,
+                 Fn&& fn) {
   text::ForEachAsciiWord(text, [&](std::string_view w) {
     if (text::IsEnglishStopword(w)) return;
     auto [it, inserted] = stems.try_emplace(std::string(w));

@@ -15,15 +15,18 @@ float Dot(const SparseVector& a, const SparseVector& b) {
   float sum = 0;
   size_t i = 0, j = 0;
   while (i < a.terms.size() && j < b.terms.size()) {
-    if (a.terms[i] < b.terms[j]) ++i;
-    else if (a.terms[i] > b.terms[j]) ++j;
-    else sum += a.weights[i++] * b.weights[j++];
+    if (a.terms[i] < b.terms[j])
+      ++i;
+    else if (a.terms[i] > b.terms[j])
+      ++j;
+    else
+      sum += a.weights[i++] * b.weights[j++];
   }
   return sum;
 }
 
-DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf_mode,
-                                   bool stem_terms) {
+DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_breaks,
+                                   IdfMode idf_mode, bool stem_terms) {
   DocumentModel doc;
   doc.sentences = text::SplitSentences(text, line_breaks);
   const size_t n = doc.sentences.size();
@@ -50,9 +53,11 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
     text::ForEachAsciiWord(text.substr(span.begin, span.end - span.begin), [&](std::string_view w) {
       auto it = lexicon.find(w);
       const bool inserted = it == lexicon.end();
-      if (inserted) it = lexicon.emplace(std::string(w), WordInfo{uint32_t(lexicon.size()), -1}).first;
+      if (inserted)
+        it = lexicon.emplace(std::string(w), WordInfo{uint32_t(lexicon.size()), -1}).first;
       if (inserted && !text::IsEnglishStopword(w)) {
-        std::string stem = stem_terms && w.size() > 3 ? text::PorterStemmer::Stem(w) : std::string(w);
+        std::string stem =
+            stem_terms && w.size() > 3 ? text::PorterStemmer::Stem(w) : std::string(w);
         auto [st, fresh] = stems.try_emplace(std::move(stem), uint32_t(stems.size()));
         if (fresh) df.push_back(0);
         it->second.term_id = int32_t(st->second);
@@ -76,7 +81,9 @@ DocumentModel DocumentModel::Build(std::string_view text, text::LineBreaks line_
   std::vector<float> idf(df.size());
   for (size_t t = 0; t < df.size(); ++t) {
     const double full = std::log((1.0 + n) / (1.0 + df[t])) + 1.0;
-    idf[t] = float(idf_mode == IdfMode::kFull ? full : idf_mode == IdfMode::kSqrt ? std::sqrt(full) : 1.0);
+    idf[t] = float(idf_mode == IdfMode::kFull   ? full
+                   : idf_mode == IdfMode::kSqrt ? std::sqrt(full)
+                                                : 1.0);
   }
   doc.vectors.resize(n);
   for (size_t s = 0; s < n; ++s) {

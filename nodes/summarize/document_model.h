@@ -1,7 +1,7 @@
 // DocumentModel: a document as the summarizer sees it: its sentences (byte spans), each
-// sentence's content terms (stopwords removed, optionally stemmed) as an L2-normalised tf-idf vector, and
-// every word as an id (for near-duplicate shingles). Built once per document in time linear in
-// its length: each distinct word is stemmed once.
+// sentence's content terms (stopwords removed, optionally stemmed) as an L2-normalised tf-idf
+// vector, and every word as an id (for near-duplicate shingles). Built once per document in time
+// linear in its length: each distinct word is stemmed once.
 #pragma once
 
 #include <cstdint>
@@ -27,12 +27,13 @@ enum class IdfMode { kFull, kSqrt, kNone };
 
 struct DocumentModel {
   std::vector<text::Sentence> sentences;
-  std::vector<SparseVector> vectors;          // per sentence, tf-idf, unit length (or empty)
-  std::vector<std::vector<uint32_t>> words;   // per sentence, every word's id in order
-  size_t term_count = 0;                      // distinct content terms
+  std::vector<SparseVector> vectors;         // per sentence, tf-idf, unit length (or empty)
+  std::vector<std::vector<uint32_t>> words;  // per sentence, every word's id in order
+  size_t term_count = 0;                     // distinct content terms
 
   // stem_terms: Porter-stem content words longer than 3 characters (merges "running"/"runs").
-  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf, bool stem_terms);
+  static DocumentModel Build(std::string_view text, text::LineBreaks line_breaks, IdfMode idf,
+                             bool stem_terms);
   size_t size() const { return sentences.size(); }
 };
 

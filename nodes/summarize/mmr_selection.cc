@@ -49,7 +49,8 @@ std::vector<size_t> SelectSentences(const SelectionRequest& r) {
     }
     selected.push_back(top.index);
     if (r.graph && r.lambda < 1) {
-      for (const Edge& e : r.graph->edges[top.index]) max_sim[e.to] = std::max(max_sim[e.to], e.weight);
+      for (const Edge& e : r.graph->edges[top.index])
+        max_sim[e.to] = std::max(max_sim[e.to], e.weight);
     }
   }
   std::sort(selected.begin(), selected.end());

@@ -22,16 +22,16 @@
 namespace refinery::summarize {
 
 struct SelectionRequest {
-  std::vector<double> relevance;          // per sentence, in [0, 1]
+  std::vector<double> relevance;  // per sentence, in [0, 1]
   // Tokens of sentence i including its joiner; called once per sentence that reaches the top,
   // so sentences never considered are never counted.
   std::function<size_t(size_t)> tokens;
-  std::vector<bool> excluded;             // near-duplicates: never selected
-  const SimilarityGraph* graph = nullptr; // redundancy; nullptr: relevance only
-  double lambda = 0.7;                    // 1: relevance only
+  std::vector<bool> excluded;              // near-duplicates: never selected
+  const SimilarityGraph* graph = nullptr;  // redundancy; nullptr: relevance only
+  double lambda = 0.7;                     // 1: relevance only
   size_t token_budget = std::numeric_limits<size_t>::max();
   size_t max_sentences = std::numeric_limits<size_t>::max();
-  bool stop_at_first_misfit = false;      // lead: a prefix, not a knapsack
+  bool stop_at_first_misfit = false;  // lead: a prefix, not a knapsack
   // Share of the budget after which the first misfit ends the selection (1: fill the budget
   // with whatever fits; 0: stop at the first misfit once a sentence is selected).
   double fill_until = 1.0;

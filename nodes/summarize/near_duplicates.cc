@@ -47,7 +47,8 @@ double EstimatedJaccard(const Signature& a, const Signature& b) {
 
 }  // namespace
 
-std::vector<bool> FindNearDuplicates(const std::vector<std::vector<uint32_t>>& words, double threshold) {
+std::vector<bool> FindNearDuplicates(const std::vector<std::vector<uint32_t>>& words,
+                                     double threshold) {
   const size_t n = words.size();
   std::vector<bool> dup(n, false);
   std::vector<Signature> sigs(n);

@@ -18,6 +18,7 @@ namespace refinery::summarize {
 // dup[i] is true when sentence i's estimated Jaccard similarity with an earlier sentence is at
 // least `threshold` (0 < threshold <= 1). The first of a group of repeats is kept. Sentences
 // without words never are duplicates.
-std::vector<bool> FindNearDuplicates(const std::vector<std::vector<uint32_t>>& words, double threshold);
+std::vector<bool> FindNearDuplicates(const std::vector<std::vector<uint32_t>>& words,
+                                     double threshold);
 
 }  // namespace refinery::summarize

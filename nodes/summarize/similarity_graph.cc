@@ -40,7 +40,8 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
     if (postings.size() < doc.term_count) postings.resize(doc.term_count);
     for (size_t i = lo; i < hi; ++i) {
       const SparseVector& v = doc.vectors[i];
-      for (size_t k = 0; k < v.terms.size(); ++k) postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
+      for (size_t k = 0; k < v.terms.size(); ++k)
+        postings[v.terms[k]].emplace_back(uint32_t(i), v.weights[k]);
     }
     acc.assign(hi - lo, 0.0f);
     for (size_t i = lo; i < hi; ++i) {
@@ -53,8 +54,11 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
         // work per sentence (otherwise quadratic in the chunk on boilerplate).
         size_t from = 0, to = list.size();
         if (list.size() > kScanWindow) {
-          const size_t at = size_t(std::lower_bound(list.begin(), list.end(), std::make_pair(uint32_t(i), 0.0f)) - list.begin());
-          from = at > kScanWindow / 2 ? std::min(at - kScanWindow / 2, list.size() - kScanWindow) : 0;
+          const size_t at =
+              size_t(std::lower_bound(list.begin(), list.end(), std::make_pair(uint32_t(i), 0.0f)) -
+                     list.begin());
+          from =
+              at > kScanWindow / 2 ? std::min(at - kScanWindow / 2, list.size() - kScanWindow) : 0;
           to = from + kScanWindow;
         }
         for (size_t p = from; p < to; ++p) {
@@ -71,7 +75,9 @@ SimilarityGraph SimilarityGraph::Build(const DocumentModel& doc, size_t chunk_se
       }
       touched.clear();
       if (out.size() > max_neighbours) {  // strongest first, ties by position: deterministic
-        auto stronger = [](const Edge& a, const Edge& b) { return a.weight != b.weight ? a.weight > b.weight : a.to < b.to; };
+        auto stronger = [](const Edge& a, const Edge& b) {
+          return a.weight != b.weight ? a.weight > b.weight : a.to < b.to;
+        };
         std::nth_element(out.begin(), out.begin() + max_neighbours, out.end(), stronger);
         out.resize(max_neighbours);
       }
@@ -105,12 +111,15 @@ std::vector<double> PageRank(const SimilarityGraph& graph, const std::vector<dou
       for (size_t i = lo; i < hi; ++i) {
         if (out_weight[i] == 0) dangling += score[i];
       }
-      for (size_t i = lo; i < hi; ++i) next[i] = (1 - options.damping) * teleport[i] + options.damping * dangling * teleport[i] / double(m);
+      for (size_t i = lo; i < hi; ++i)
+        next[i] = (1 - options.damping) * teleport[i] +
+                  options.damping * dangling * teleport[i] / double(m);
       // Each sentence hands its score to its neighbours in proportion to the edge weights.
       for (size_t i = lo; i < hi; ++i) {
         if (out_weight[i] == 0) continue;
         const double share = options.damping * score[i] / out_weight[i];
-        for (const Edge& e : graph.edges[i]) next[e.to] += share * (options.weighted ? e.weight : 1.0);
+        for (const Edge& e : graph.edges[i])
+          next[e.to] += share * (options.weighted ? e.weight : 1.0);
       }
       double delta = 0;
       for (size_t i = lo; i < hi; ++i) delta = std::max(delta, std::abs(next[i] - score[i]));

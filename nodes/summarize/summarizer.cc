@@ -1,8 +1,8 @@
 #include "nodes/summarize/summarizer.h"
 
-#include <algorithm>
 #include <oneapi/tbb/parallel_invoke.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -38,7 +38,8 @@ std::vector<double> CentroidScores(const DocumentModel& doc, const std::vector<d
   return scores;
 }
 
-std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o, const SimilarityGraph& graph) {
+std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o,
+                         const SimilarityGraph& graph) {
   const std::vector<double> prior = PositionPrior(doc.size(), o.position_bias);
   switch (o.method) {
     case Method::kLead: {
@@ -63,7 +64,8 @@ std::vector<double> Rank(const DocumentModel& doc, const SummarizerOptions& o, c
 // re-counted exactly. Empty when the text is not valid UTF-8 (the encoder then sees U+FFFD and
 // byte offsets no longer line up): callers count sentences one by one instead.
 std::vector<size_t> SentenceTokenEstimates(std::string_view text, const DocumentModel& doc,
-                                           const text::TiktokenEncoding& encoding, const std::vector<uint32_t>& ids) {
+                                           const text::TiktokenEncoding& encoding,
+                                           const std::vector<uint32_t>& ids) {
   std::vector<size_t> estimates(doc.size(), 0);
   size_t pos = 0, s = 0;
   for (uint32_t id : ids) {
@@ -90,15 +92,20 @@ std::string Join(std::string_view text, const DocumentModel& doc, const std::vec
 
 const char* MethodName(Method m) {
   switch (m) {
-    case Method::kLead: return "lead";
-    case Method::kTextRank: return "textrank";
-    case Method::kLexRank: return "lexrank";
-    case Method::kCentroid: return "centroid";
+    case Method::kLead:
+      return "lead";
+    case Method::kTextRank:
+      return "textrank";
+    case Method::kLexRank:
+      return "lexrank";
+    case Method::kCentroid:
+      return "centroid";
   }
   return "?";
 }
 
-Summary Summarize(std::string_view text, const SummarizerOptions& o, const text::TiktokenEncoding& encoding) {
+Summary Summarize(std::string_view text, const SummarizerOptions& o,
+                  const text::TiktokenEncoding& encoding) {
   Summary result;
   // Independent stages run side by side (oneTBB: on an idle engine a long document uses every
   // core; on a busy one the tasks simply queue behind other items).
@@ -117,8 +124,10 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   auto count = [&](size_t i) {
     if (sentence_tokens[i] == SIZE_MAX) {
       const text::Sentence& s = doc.sentences[i];
-      sentence_tokens[i] = (estimates.empty() ? encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin))
-                                              : estimates[i]) + joiner_tokens;
+      sentence_tokens[i] =
+          (estimates.empty() ? encoding.CountOrdinary(text.substr(s.begin, s.end - s.begin))
+                             : estimates[i]) +
+          joiner_tokens;
     }
     return sentence_tokens[i];
   };
@@ -126,8 +135,9 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   if (o.sentences > 0) {
     request.max_sentences = o.sentences;
   } else {
-    const size_t budget = o.max_tokens > 0 ? o.max_tokens
-                                           : size_t(std::floor(o.ratio * double(result.tokens_before)));
+    const size_t budget = o.max_tokens > 0
+                              ? o.max_tokens
+                              : size_t(std::floor(o.ratio * double(result.tokens_before)));
     result.budget = budget;
     // The last sentence carries no joiner, so the sum of `tokens` may exceed the text by one.
     request.token_budget = budget + joiner_tokens;
@@ -138,11 +148,13 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
       [&] {
         if (o.dedupe_threshold <= 0) return;
         request.excluded = FindNearDuplicates(doc.words, o.dedupe_threshold);
-        result.duplicates_removed = size_t(std::count(request.excluded.begin(), request.excluded.end(), true));
+        result.duplicates_removed =
+            size_t(std::count(request.excluded.begin(), request.excluded.end(), true));
       },
       [&] {
         if (o.method == Method::kLead) return;
-        const float min_similarity = o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
+        const float min_similarity =
+            o.method == Method::kLexRank ? float(o.lexrank_threshold) : 1e-6f;
         graph = SimilarityGraph::Build(doc, o.chunk_sentences, min_similarity, o.max_neighbours);
       });
 
@@ -163,7 +175,9 @@ Summary Summarize(std::string_view text, const SummarizerOptions& o, const text:
   while (result.budget > 0 && result.tokens_after > result.budget && !picked.empty()) {
     std::vector<size_t> by_relevance = picked;
     std::sort(by_relevance.begin(), by_relevance.end(), [&](size_t a, size_t b) {
-      return request.relevance[a] != request.relevance[b] ? request.relevance[a] < request.relevance[b] : a > b;
+      return request.relevance[a] != request.relevance[b]
+                 ? request.relevance[a] < request.relevance[b]
+                 : a > b;
     });
     size_t excess = result.tokens_after - result.budget, dropped = 0;
     std::vector<bool> drop(n, false);

@@ -29,16 +29,16 @@ struct SummarizerOptions {
   double ratio = 0;
   size_t max_tokens = 0;
   size_t sentences = 0;
-  double lambda = 0.8;               // MMR trade-off; 1 = no redundancy penalty
-  double fill_until = 0.5;           // see SelectionRequest::fill_until
-  double dedupe_threshold = 0.7;     // estimated Jaccard of 3-shingles; 0 = keep near-duplicates
-  double position_bias = 0.0;        // 0..1: weight of "earlier is more important"
-  double damping = 0.85;             // PageRank
-  double lexrank_threshold = 0.1;    // cosine for a LexRank edge
-  size_t chunk_sentences = 1000;     // ranking works within chunks of this many sentences
-  size_t max_neighbours = 50;        // similarity-graph edges kept per sentence
+  double lambda = 0.8;             // MMR trade-off; 1 = no redundancy penalty
+  double fill_until = 0.5;         // see SelectionRequest::fill_until
+  double dedupe_threshold = 0.7;   // estimated Jaccard of 3-shingles; 0 = keep near-duplicates
+  double position_bias = 0.0;      // 0..1: weight of "earlier is more important"
+  double damping = 0.85;           // PageRank
+  double lexrank_threshold = 0.1;  // cosine for a LexRank edge
+  size_t chunk_sentences = 1000;   // ranking works within chunks of this many sentences
+  size_t max_neighbours = 50;      // similarity-graph edges kept per sentence
   IdfMode idf = IdfMode::kSqrt;
-  bool stem = false;                 // Porter-stem terms for similarity (measured: off is better)
+  bool stem = false;  // Porter-stem terms for similarity (measured: off is better)
   text::LineBreaks line_breaks = text::LineBreaks::kAuto;
   std::string joiner = "\n";
 };
@@ -50,7 +50,7 @@ struct Summary {
   size_t sentences_before = 0;
   size_t sentences_after = 0;
   size_t duplicates_removed = 0;
-  size_t budget = 0;                 // tokens (0 when the target is a sentence count)
+  size_t budget = 0;  // tokens (0 when the target is a sentence count)
 };
 
 Summary Summarize(std::string_view text, const SummarizerOptions& options,

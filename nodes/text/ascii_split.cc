@@ -16,8 +16,9 @@ namespace {
 bool ClassMembers(const char* cls, bool members[128]) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(cls), PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &error, &offset, nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(cls), PCRE2_ZERO_TERMINATED,
+                    PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED, &error, &offset, nullptr);
   if (code == nullptr) return false;
   pcre2_match_data* match = pcre2_match_data_create(1, nullptr);
   for (int c = 0; c < 128; ++c) {
@@ -103,7 +104,8 @@ size_t AsciiSplitter::R50k(std::string_view t, size_t pos) const {
     if (a == 's' || a == 'd' || a == 'm' || a == 't') return pos + 2;
     if (pos + 2 < t.size()) {
       const char b = t[pos + 2];
-      if ((a == 'l' && b == 'l') || (a == 'v' && b == 'e') || (a == 'r' && b == 'e')) return pos + 3;
+      if ((a == 'l' && b == 'l') || (a == 'v' && b == 'e') || (a == 'r' && b == 'e'))
+        return pos + 3;
     }
   }
   size_t from = pos;
@@ -136,7 +138,8 @@ size_t AsciiSplitter::Cl100k(std::string_view t, size_t pos) const {
     if (a == 'l' || a == 'v' || a == 'r') {
       if (At(t, pos + 2) & kNonAscii) return 0;
       const char b = pos + 2 < t.size() ? Lower(t[pos + 2]) : '\0';
-      if ((a == 'l' && b == 'l') || (a == 'v' && b == 'e') || (a == 'r' && b == 'e')) return pos + 3;
+      if ((a == 'l' && b == 'l') || (a == 'v' && b == 'e') || (a == 'r' && b == 'e'))
+        return pos + 3;
     }
   }
   if (c & kLetter) return AsciiRun(t, pos, kLetter);
@@ -189,7 +192,8 @@ size_t AsciiSplitter::O200k(std::string_view t, size_t pos) const {
       if (a == 'r' || a == 'v' || a == 'l') {
         if (At(t, end + 2) & kNonAscii) return 0;
         const char b = end + 2 < t.size() ? Lower(t[end + 2]) : '\0';
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return end + 3;
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+          return end + 3;
       }
     }
     return end;

@@ -28,9 +28,12 @@ class AsciiSplitter {
   // End of the piece that starts at `pos` (< text.size()), or 0 if a non-ASCII byte decides it.
   size_t End(std::string_view text, size_t pos) const {
     switch (grammar_) {
-      case Grammar::kR50k: return R50k(text, pos);
-      case Grammar::kCl100k: return Cl100k(text, pos);
-      case Grammar::kO200k: return O200k(text, pos);
+      case Grammar::kR50k:
+        return R50k(text, pos);
+      case Grammar::kCl100k:
+        return Cl100k(text, pos);
+      case Grammar::kO200k:
+        return O200k(text, pos);
     }
     return 0;
   }

@@ -27,8 +27,10 @@ void ForEachAsciiWord(std::string_view text, Fn&& fn) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       const char lower = (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : char(c);
-      if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9')) cur.push_back(lower);
-      else flush();
+      if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9'))
+        cur.push_back(lower);
+      else
+        flush();
       ++i;
       continue;
     }

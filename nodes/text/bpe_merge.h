@@ -30,7 +30,8 @@ class ScanMerge {
     piece_ = piece;
     n_ = piece.size() + 1;
     for (size_t i = 0; i < n_; ++i) {
-      parts_[i] = {uint32_t(i), kNoRank, i < piece.size() ? vocab.ByteRank(uint8_t(piece[i])) : kNoRank};
+      parts_[i] = {uint32_t(i), kNoRank,
+                   i < piece.size() ? vocab.ByteRank(uint8_t(piece[i])) : kNoRank};
     }
     // Every adjacent byte pair from a direct table (it stays in cache).
     for (size_t i = 0; i + 2 < n_; ++i) {

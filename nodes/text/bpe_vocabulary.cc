@@ -112,11 +112,10 @@ StatusOr<BpeVocabulary> BpeVocabulary::Parse(std::string_view text, const std::s
     }
     const size_t length = v.arena_.size() - offset;
     if (length > kMaxTokenLength || rank > kMaxRank) {
-      return Status::InvalidArgument(name + ":" + std::to_string(line_no) + ": token of " +
-                                     std::to_string(length) + " bytes with rank " +
-                                     std::to_string(rank) + ": tokens are limited to " +
-                                     std::to_string(kMaxTokenLength) + " bytes and ranks to " +
-                                     std::to_string(kMaxRank));
+      return Status::InvalidArgument(
+          name + ":" + std::to_string(line_no) + ": token of " + std::to_string(length) +
+          " bytes with rank " + std::to_string(rank) + ": tokens are limited to " +
+          std::to_string(kMaxTokenLength) + " bytes and ranks to " + std::to_string(kMaxRank));
     }
     v.entries_.push_back({offset, static_cast<uint32_t>(length), rank});
     v.max_rank_ = std::max(v.max_rank_, rank);
@@ -156,7 +155,8 @@ void BpeVocabulary::BuildIndex() {
   for (const Entry& e : entries_) {
     const auto* b = reinterpret_cast<const uint8_t*>(arena_.data() + e.offset);
     if (e.length == 1) byte_rank_[b[0]] = e.rank;
-    if (e.length == 2) pair_rank_[(b[0] << 8) | b[1]] = e.rank < kBigPair ? uint16_t(e.rank) : kBigPair;
+    if (e.length == 2)
+      pair_rank_[(b[0] << 8) | b[1]] = e.rank < kBigPair ? uint16_t(e.rank) : kBigPair;
   }
 }
 

@@ -85,8 +85,8 @@ class BpeVocabulary {
   // were half of encode time; a separate array of arena offsets cost a dependent miss for
   // every key longer than 8 bytes.)
   struct Slot {
-    uint64_t head = 0;       // first (up to) 8 key bytes, little-endian, zero-padded
-    uint32_t offset = 0;     // of the key in the arena
+    uint64_t head = 0;         // first (up to) 8 key bytes, little-endian, zero-padded
+    uint32_t offset = 0;       // of the key in the arena
     uint32_t rank_length = 0;  // rank << 8 | length; 0 = empty (length >= 1)
     uint32_t rank() const { return rank_length >> 8; }
     uint32_t length() const { return rank_length & 0xFF; }
@@ -117,13 +117,13 @@ class BpeVocabulary {
   void BuildIndex();
   uint32_t Probe(std::string_view bytes, uint64_t head, uint64_t hash) const;
 
-  std::string arena_;                 // all token bytes, back to back
+  std::string arena_;  // all token bytes, back to back
   std::vector<Entry> entries_;
   std::vector<Slot> slots_;
-  std::vector<uint32_t> by_rank_;     // rank -> entry index + 1
+  std::vector<uint32_t> by_rank_;  // rank -> entry index + 1
   uint32_t byte_rank_[256] = {};
   static constexpr uint16_t kNoPair = 0xFFFF, kBigPair = 0xFFFE;  // a rank that needs 32 bits
-  std::vector<uint16_t> pair_rank_;  // see PairRank
+  std::vector<uint16_t> pair_rank_;                               // see PairRank
   uint64_t mask_ = 0;
   uint32_t id_ = 0;
   uint32_t max_rank_ = 0;

@@ -48,7 +48,8 @@ class MergeMemo {
     }
     return {e.tokens, e.count};
   }
-  void Store(uint32_t vocab_id, std::string_view piece, size_t slot, std::span<const uint32_t> tokens) {
+  void Store(uint32_t vocab_id, std::string_view piece, size_t slot,
+             std::span<const uint32_t> tokens) {
     if (piece.size() > kMaxBytes || tokens.empty() || tokens.size() > kMaxTokens) return;
     Entry& e = entries_[slot];
     e.vocab = vocab_id;
@@ -61,7 +62,7 @@ class MergeMemo {
  private:
   static constexpr size_t kEntries = Entries;
   struct alignas(64) Entry {  // whole cache lines
-    uint32_t vocab = 0;  // 0 = empty (vocabulary ids start at 1)
+    uint32_t vocab = 0;       // 0 = empty (vocabulary ids start at 1)
     uint8_t length = 0;
     uint8_t count = 0;
     char bytes[kMaxBytes];

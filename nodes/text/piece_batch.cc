@@ -24,14 +24,17 @@ struct PieceBatch::Memos {
 
   static bool IsShort(std::string_view piece) { return piece.size() <= ShortMergeMemo::kMaxBytes; }
   size_t Prefetch(std::string_view piece) const {
-    const size_t slot = IsShort(piece) ? ShortMergeMemo::SlotOf(piece) : MediumMergeMemo::SlotOf(piece);
+    const size_t slot =
+        IsShort(piece) ? ShortMergeMemo::SlotOf(piece) : MediumMergeMemo::SlotOf(piece);
     IsShort(piece) ? short_memo.Prefetch(slot) : medium_memo.Prefetch(slot);
     return slot;
   }
   std::span<const uint32_t> Find(uint32_t vocab, std::string_view piece, size_t slot) const {
-    return IsShort(piece) ? short_memo.Find(vocab, piece, slot) : medium_memo.Find(vocab, piece, slot);
+    return IsShort(piece) ? short_memo.Find(vocab, piece, slot)
+                          : medium_memo.Find(vocab, piece, slot);
   }
-  void Store(uint32_t vocab, std::string_view piece, size_t slot, std::span<const uint32_t> tokens) {
+  void Store(uint32_t vocab, std::string_view piece, size_t slot,
+             std::span<const uint32_t> tokens) {
     IsShort(piece) ? short_memo.Store(vocab, piece, slot, tokens)
                    : medium_memo.Store(vocab, piece, slot, tokens);
   }

@@ -81,7 +81,7 @@ class PieceBatch {
   std::span<const uint32_t> TokensOf(size_t piece) const {
     return {tokens_.data() + found_[piece].begin, found_[piece].count};
   }
-  void Resolve();                                  // phases 2-4, and token_count_
+  void Resolve();                                 // phases 2-4, and token_count_
   void MergeMisses(size_t misses, Memos& memos);  // phase 4, over waiting_[0, misses)
   size_t MergeLong(std::string_view piece, uint32_t* out) const;  // a piece too long for lanes
 
@@ -91,7 +91,7 @@ class PieceBatch {
   BpeVocabulary::Key keys_[kCapacity];
   Found found_[kCapacity];
   uint32_t memo_slot_[kCapacity];
-  uint16_t waiting_[kCapacity];  // pieces still without tokens
+  uint16_t waiting_[kCapacity];   // pieces still without tokens
   std::vector<uint32_t> tokens_;  // every piece's tokens, back to back (room for one per byte)
 };
 

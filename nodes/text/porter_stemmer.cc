@@ -16,18 +16,25 @@ using Condition = std::function<bool(const Word& stem)>;
 struct Rule {
   std::string_view suffix;  // "*d": ends with a double consonant
   std::string replacement;
-  Condition condition;      // empty: always
+  Condition condition;  // empty: always
 };
 
 bool EndsWith(const Word& w, std::string_view suffix) {
-  return w.size() >= suffix.size() && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return w.size() >= suffix.size() &&
+         w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Word DropSuffix(const Word& w, std::string_view suffix) { return w.substr(0, w.size() - suffix.size()); }
+Word DropSuffix(const Word& w, std::string_view suffix) {
+  return w.substr(0, w.size() - suffix.size());
+}
 
 bool IsConsonant(const Word& w, size_t i) {
   switch (w[i]) {
-    case 'a': case 'e': case 'i': case 'o': case 'u':
+    case 'a':
+    case 'e':
+    case 'i':
+    case 'o':
+    case 'u':
       return false;
     case 'y':
       return i == 0 ? true : !IsConsonant(w, i - 1);
@@ -119,7 +126,8 @@ Word Step1b(const Word& word) {
       {"at", "ate", {}},
       {"bl", "ble", {}},
       {"iz", "ize", {}},
-      {"*d", std::string(1, last), [last](const Word&) { return last != 'l' && last != 's' && last != 'z'; }},
+      {"*d", std::string(1, last),
+       [last](const Word&) { return last != 'l' && last != 's' && last != 'z'; }},
       {"", "e", [](const Word& stem) { return Measure(stem) == 1 && EndsCvc(stem); }},
   };
   return ApplyRuleList(intermediate, rules);
@@ -128,8 +136,10 @@ Word Step1b(const Word& word) {
 Word Step1c(const Word& word) {
   // NLTK: y -> i only after a consonant that is not the whole stem ("happy" -> "happi",
   // "enjoy" and "by" unchanged).
-  static const std::vector<Rule> rules = {
-      {"y", "i", [](const Word& stem) { return stem.size() > 1 && IsConsonant(stem, stem.size() - 1); }}};
+  static const std::vector<Rule> rules = {{"y", "i", [](const Word& stem) {
+                                             return stem.size() > 1 &&
+                                                    IsConsonant(stem, stem.size() - 1);
+                                           }}};
   return ApplyRuleList(word, rules);
 }
 
@@ -140,36 +150,68 @@ Word Step2(const Word& word) {
   }
   const Condition m0 = PositiveMeasure;
   const std::vector<Rule> rules = {
-      {"ational", "ate", m0}, {"tional", "tion", m0}, {"enci", "ence", m0},
-      {"anci", "ance", m0},   {"izer", "ize", m0},    {"bli", "ble", m0},  // NLTK: bli, not abli
-      {"alli", "al", m0},     {"entli", "ent", m0},   {"eli", "e", m0},
-      {"ousli", "ous", m0},   {"ization", "ize", m0}, {"ation", "ate", m0},
-      {"ator", "ate", m0},    {"alism", "al", m0},    {"iveness", "ive", m0},
-      {"fulness", "ful", m0}, {"ousness", "ous", m0}, {"aliti", "al", m0},
-      {"iviti", "ive", m0},   {"biliti", "ble", m0},  {"fulli", "ful", m0},
+      {"ational", "ate", m0},
+      {"tional", "tion", m0},
+      {"enci", "ence", m0},
+      {"anci", "ance", m0},
+      {"izer", "ize", m0},
+      {"bli", "ble", m0},  // NLTK: bli, not abli
+      {"alli", "al", m0},
+      {"entli", "ent", m0},
+      {"eli", "e", m0},
+      {"ousli", "ous", m0},
+      {"ization", "ize", m0},
+      {"ation", "ate", m0},
+      {"ator", "ate", m0},
+      {"alism", "al", m0},
+      {"iveness", "ive", m0},
+      {"fulness", "ful", m0},
+      {"ousness", "ous", m0},
+      {"aliti", "al", m0},
+      {"iviti", "ive", m0},
+      {"biliti", "ble", m0},
+      {"fulli", "ful", m0},
       // NLTK keeps the 'l' of "logi" with the stem so that short stems (geo-, theo-) qualify.
-      {"logi", "log", [&word](const Word&) { return PositiveMeasure(word.substr(0, word.size() - 3)); }},
+      {"logi", "log",
+       [&word](const Word&) { return PositiveMeasure(word.substr(0, word.size() - 3)); }},
   };
   return ApplyRuleList(word, rules);
 }
 
 Word Step3(const Word& word) {
   static const std::vector<Rule> rules = {
-      {"icate", "ic", PositiveMeasure}, {"ative", "", PositiveMeasure}, {"alize", "al", PositiveMeasure},
-      {"iciti", "ic", PositiveMeasure}, {"ical", "ic", PositiveMeasure}, {"ful", "", PositiveMeasure},
+      {"icate", "ic", PositiveMeasure}, {"ative", "", PositiveMeasure},
+      {"alize", "al", PositiveMeasure}, {"iciti", "ic", PositiveMeasure},
+      {"ical", "ic", PositiveMeasure},  {"ful", "", PositiveMeasure},
       {"ness", "", PositiveMeasure}};
   return ApplyRuleList(word, rules);
 }
 
 Word Step4(const Word& word) {
   static const Condition m1 = [](const Word& stem) { return Measure(stem) > 1; };
-  static const std::vector<Rule> rules = {
-      {"al", "", m1},   {"ance", "", m1}, {"ence", "", m1}, {"er", "", m1},   {"ic", "", m1},
-      {"able", "", m1}, {"ible", "", m1}, {"ant", "", m1},  {"ement", "", m1}, {"ment", "", m1},
-      {"ent", "", m1},
-      {"ion", "", [](const Word& stem) { return Measure(stem) > 1 && (stem.back() == 's' || stem.back() == 't'); }},
-      {"ou", "", m1},   {"ism", "", m1},  {"ate", "", m1},  {"iti", "", m1},  {"ous", "", m1},
-      {"ive", "", m1},  {"ize", "", m1}};
+  static const std::vector<Rule> rules = {{"al", "", m1},
+                                          {"ance", "", m1},
+                                          {"ence", "", m1},
+                                          {"er", "", m1},
+                                          {"ic", "", m1},
+                                          {"able", "", m1},
+                                          {"ible", "", m1},
+                                          {"ant", "", m1},
+                                          {"ement", "", m1},
+                                          {"ment", "", m1},
+                                          {"ent", "", m1},
+                                          {"ion", "",
+                                           [](const Word& stem) {
+                                             return Measure(stem) > 1 &&
+                                                    (stem.back() == 's' || stem.back() == 't');
+                                           }},
+                                          {"ou", "", m1},
+                                          {"ism", "", m1},
+                                          {"ate", "", m1},
+                                          {"iti", "", m1},
+                                          {"ous", "", m1},
+                                          {"ive", "", m1},
+                                          {"ize", "", m1}};
   return ApplyRuleList(word, rules);
 }
 
@@ -193,11 +235,23 @@ Word Step5b(const Word& word) {
 // NLTK's irregular forms, looked up before any rule.
 std::string_view Irregular(std::string_view word) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 17> kPool = {{
-      {"sky", "sky"},         {"skies", "sky"},       {"dying", "die"},     {"lying", "lie"},
-      {"tying", "tie"},       {"news", "news"},       {"innings", "inning"}, {"inning", "inning"},
-      {"outings", "outing"},  {"outing", "outing"},   {"cannings", "canning"},
-      {"canning", "canning"}, {"howe", "howe"},       {"proceed", "proceed"},
-      {"exceed", "exceed"},   {"succeed", "succeed"}, {"", ""},
+      {"sky", "sky"},
+      {"skies", "sky"},
+      {"dying", "die"},
+      {"lying", "lie"},
+      {"tying", "tie"},
+      {"news", "news"},
+      {"innings", "inning"},
+      {"inning", "inning"},
+      {"outings", "outing"},
+      {"outing", "outing"},
+      {"cannings", "canning"},
+      {"canning", "canning"},
+      {"howe", "howe"},
+      {"proceed", "proceed"},
+      {"exceed", "exceed"},
+      {"succeed", "succeed"},
+      {"", ""},
   }};
   for (const auto& [form, stem] : kPool) {
     if (!form.empty() && form == word) return stem;
@@ -208,7 +262,8 @@ std::string_view Irregular(std::string_view word) {
 }  // namespace
 
 std::string PorterStemmer::Stem(std::string_view input) {
-  if (std::string_view irregular = Irregular(input); !irregular.empty()) return std::string(irregular);
+  if (std::string_view irregular = Irregular(input); !irregular.empty())
+    return std::string(irregular);
   Word word(input);
   if (word.size() <= 2) return word;  // NLTK: one- and two-letter words are left alone
   word = Step1a(word);

@@ -13,7 +13,9 @@
 namespace refinery::text {
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // One iterator per thread: ICU break iterators are not thread-safe, and creating one costs far
 // more than splitting a paragraph.
@@ -27,7 +29,8 @@ icu::BreakIterator& ThreadIterator() {
       bi.reset(icu::BreakIterator::createSentenceInstance(icu::Locale::getEnglish(), status));
     }
     if (U_FAILURE(status) || !bi) {
-      throw std::runtime_error(std::string("ICU sentence break iterator unavailable: ") + u_errorName(status));
+      throw std::runtime_error(std::string("ICU sentence break iterator unavailable: ") +
+                               u_errorName(status));
     }
     return bi;
   }();
@@ -36,7 +39,8 @@ icu::BreakIterator& ThreadIterator() {
 
 // "1.", "12)", "a.", "iv)", "-", "*", "•", "–": a marker that introduces the next sentence.
 bool IsListMarker(std::string_view s) {
-  if (s == "-" || s == "*" || s == "+" || s == "\u2022" || s == "\u2013" || s == "\u2014") return true;
+  if (s == "-" || s == "*" || s == "+" || s == "\u2022" || s == "\u2013" || s == "\u2014")
+    return true;
   if (s.size() < 2 || s.size() > 5) return false;
   const char last = s.back();
   if (last != '.' && last != ')') return false;
@@ -99,7 +103,8 @@ std::vector<Sentence> SplitSentences(std::string_view text, LineBreaks mode) {
     for (size_t i = 0; i < wrapped.size(); ++i) {
       if (wrapped[i] != '\n') continue;
       const bool blank_before = i > 0 && wrapped[i - 1] == '\n';
-      const bool blank_after = i + 1 < wrapped.size() && (wrapped[i + 1] == '\n' || wrapped[i + 1] == '\r');
+      const bool blank_after =
+          i + 1 < wrapped.size() && (wrapped[i + 1] == '\n' || wrapped[i + 1] == '\r');
       if (!blank_before && !blank_after) wrapped[i] = ' ';
     }
     scan = wrapped;
@@ -107,7 +112,8 @@ std::vector<Sentence> SplitSentences(std::string_view text, LineBreaks mode) {
 
   UErrorCode status = U_ZERO_ERROR;
   UText* ut = utext_openUTF8(nullptr, scan.data(), static_cast<int64_t>(scan.size()), &status);
-  if (U_FAILURE(status)) throw std::runtime_error(std::string("ICU utext_openUTF8: ") + u_errorName(status));
+  if (U_FAILURE(status))
+    throw std::runtime_error(std::string("ICU utext_openUTF8: ") + u_errorName(status));
   icu::BreakIterator& it = ThreadIterator();
   it.setText(ut, status);
   if (U_FAILURE(status)) {

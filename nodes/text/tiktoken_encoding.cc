@@ -18,21 +18,29 @@ namespace {
 
 const std::vector<EncodingInfo>& Infos() {
   static const std::vector<EncodingInfo> infos = {
-      {"r50k_base", "r50k_base.tiktoken",
-       "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930", kR50kPattern,
+      {"r50k_base",
+       "r50k_base.tiktoken",
+       "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+       kR50kPattern,
        {{"<|endoftext|>", 50256}}},
-      {"p50k_base", "p50k_base.tiktoken",
-       "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069", kR50kPattern,
+      {"p50k_base",
+       "p50k_base.tiktoken",
+       "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+       kR50kPattern,
        {{"<|endoftext|>", 50256}}},
-      {"cl100k_base", "cl100k_base.tiktoken",
-       "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7", kCl100kPattern,
+      {"cl100k_base",
+       "cl100k_base.tiktoken",
+       "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+       kCl100kPattern,
        {{"<|endoftext|>", 100257},
         {"<|fim_prefix|>", 100258},
         {"<|fim_middle|>", 100259},
         {"<|fim_suffix|>", 100260},
         {"<|endofprompt|>", 100276}}},
-      {"o200k_base", "o200k_base.tiktoken",
-       "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d", kO200kPattern,
+      {"o200k_base",
+       "o200k_base.tiktoken",
+       "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+       kO200kPattern,
        {{"<|endoftext|>", 199999}, {"<|endofprompt|>", 200018}}},
   };
   return infos;
@@ -49,7 +57,8 @@ SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::
 
 void DeclareEncodingOptions(OptionSchema& options) {
   options.Enum("encoding", "cl100k_base", EncodingNames(), "tiktoken encoding")
-      .String("vocab_dir", "", "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
+      .String("vocab_dir", "",
+              "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
 }
 
 StatusOr<std::shared_ptr<const TiktokenEncoding>> EncodingFromOptions(const OptionValues& options) {
@@ -86,8 +95,8 @@ StatusOr<std::shared_ptr<const TiktokenEncoding>> TiktokenEncoding::FromParts(En
       new TiktokenEncoding(std::move(info), std::move(vocab), std::move(split).value()));
 }
 
-StatusOr<std::shared_ptr<const TiktokenEncoding>> TiktokenEncoding::Get(const std::string& name,
-                                                                        const std::string& vocab_dir) {
+StatusOr<std::shared_ptr<const TiktokenEncoding>> TiktokenEncoding::Get(
+    const std::string& name, const std::string& vocab_dir) {
   const EncodingInfo* info = FindEncodingInfo(name);
   if (info == nullptr) return Status::NotFound("unknown encoding '" + name + "'");
   const std::string dir = vocab_dir.empty() ? DefaultVocabDir() : vocab_dir;
@@ -98,7 +107,8 @@ StatusOr<std::shared_ptr<const TiktokenEncoding>> TiktokenEncoding::Get(const st
   if (auto it = loaded.find(key); it != loaded.end()) return it->second;
   StatusOr<BpeVocabulary> vocab = BpeVocabulary::Load(dir + "/" + info->file, info->sha256);
   if (!vocab.ok()) return vocab.status();
-  StatusOr<std::shared_ptr<const TiktokenEncoding>> enc = FromParts(*info, std::move(vocab).value());
+  StatusOr<std::shared_ptr<const TiktokenEncoding>> enc =
+      FromParts(*info, std::move(vocab).value());
   if (enc.ok()) loaded.emplace(key, *enc);
   return enc;
 }
@@ -126,8 +136,8 @@ Status TiktokenEncoding::Walk(std::string_view text, const SpecialPolicy& policy
     bool allowed = policy.mode == SpecialPolicy::kAllowAll;
     for (const std::string& a : policy.allowed) allowed = allowed || a == hit->first;
     if (!allowed) {
-      return Status::InvalidArgument("text contains the special token " + hit->first +
-                                     " at byte " + std::to_string(pos) +
+      return Status::InvalidArgument("text contains the special token " + hit->first + " at byte " +
+                                     std::to_string(pos) +
                                      "; allow it (special: allow) or encode it as text "
                                      "(special: ordinary)");
     }
@@ -145,7 +155,8 @@ namespace {
 // Splits `text` into pieces and adds them to `batch`, calling flush(batch) whenever it is full
 // and once at the end (see PieceBatch).
 template <typename Flush>
-void BatchPieces(const Pretokenizer& split, PieceBatch& batch, std::string_view text, Flush&& flush) {
+void BatchPieces(const Pretokenizer& split, PieceBatch& batch, std::string_view text,
+                 Flush&& flush) {
   split.Split(text, [&](std::string_view piece) {
     if (batch.Add(piece)) flush(batch);
   });

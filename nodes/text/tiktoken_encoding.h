@@ -41,9 +41,9 @@ SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::
 
 struct EncodingInfo {
   std::string name;
-  std::string file;       // rank file name in the vocabulary directory
-  std::string sha256;     // of the official rank file
-  std::string pattern;    // split regex
+  std::string file;     // rank file name in the vocabulary directory
+  std::string sha256;   // of the official rank file
+  std::string pattern;  // split regex
   std::vector<std::pair<std::string, uint32_t>> specials;
 };
 

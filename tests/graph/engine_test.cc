@@ -31,7 +31,6 @@ class EngineTest : public ::testing::TestWithParam<int> {
   }
 };
 
-
 Request Req(std::string id, std::string text) {
   Request r;
   r.id = std::move(id);
@@ -54,10 +53,13 @@ nodes:
   int duplicates = 0;
   for (int i = 0; i < kN; ++i) {
     std::string text = (i % 7 == 0) ? "bad item " + std::to_string(i) : "item " + std::to_string(i);
-    ASSERT_TRUE(engine->Submit(Req(std::to_string(i), text), [&](Result&& r) {
-      std::lock_guard lock(mu);
-      if (!results.emplace(r.id, std::move(r)).second) ++duplicates;
-    }).ok());
+    ASSERT_TRUE(engine
+                    ->Submit(Req(std::to_string(i), text),
+                             [&](Result&& r) {
+                               std::lock_guard lock(mu);
+                               if (!results.emplace(r.id, std::move(r)).second) ++duplicates;
+                             })
+                    .ok());
   }
   engine->Drain();
   EXPECT_EQ(duplicates, 0);
@@ -166,7 +168,8 @@ TEST_P(EngineTest, SecondRunOfTheSameRequestsIsServedFromTheCache) {
   testing::g_upper_calls = 0;
   auto run = [&] {
     std::vector<std::future<Result>> futures;
-    for (int i = 0; i < 200; ++i) futures.push_back(engine->Submit(Req(std::to_string(i), "t" + std::to_string(i))));
+    for (int i = 0; i < 200; ++i)
+      futures.push_back(engine->Submit(Req(std::to_string(i), "t" + std::to_string(i))));
     for (auto& f : futures) EXPECT_TRUE(f.get().ok);
   };
   run();
@@ -203,7 +206,8 @@ nodes:
 }
 
 TEST_P(EngineTest, ConcurrentSubmittersAllGetResults) {
-  auto engine = Make("pipeline: t\nmax_in_flight: 4\nnodes:\n  - {id: up, type: upper, cache: false}\n");
+  auto engine =
+      Make("pipeline: t\nmax_in_flight: 4\nnodes:\n  - {id: up, type: upper, cache: false}\n");
   ASSERT_TRUE(engine);
   std::atomic<int> done{0};
   std::vector<std::thread> threads;
@@ -292,14 +296,16 @@ TEST(Engine, ThrowingResultCallbackDoesNotBreakTheStream) {
 TEST(Engine, NodeFactoryFailureIsAnErrorNotACrash) {
   // The pipeline is valid; building the node fails (no rank files there).
   auto engine = Engine::FromString(
-      "pipeline: t\nnodes:\n  - {id: tok, type: tokenize, vocab_dir: /nonexistent-vocab}\n", "t.yaml");
+      "pipeline: t\nnodes:\n  - {id: tok, type: tokenize, vocab_dir: /nonexistent-vocab}\n",
+      "t.yaml");
   ASSERT_FALSE(engine.ok());
   EXPECT_THAT(engine.status().message(), HasSubstr("t.yaml:3:5: error: node 'tok' (tokenize)"));
   EXPECT_THAT(engine.status().message(), HasSubstr("/nonexistent-vocab/cl100k_base.tiktoken"));
 }
 
 TEST(Engine, FactoryErrorsAreReportedWithTheNode) {
-  auto engine = Engine::FromString("pipeline: t\nnodes:\n  - {id: up, type: upper}\n  - {id: x, type: nope}\n");
+  auto engine = Engine::FromString(
+      "pipeline: t\nnodes:\n  - {id: up, type: upper}\n  - {id: x, type: nope}\n");
   ASSERT_FALSE(engine.ok());
   EXPECT_THAT(engine.status().message(), HasSubstr("unknown node type 'nope'"));
 }

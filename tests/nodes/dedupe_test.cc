@@ -7,7 +7,9 @@ namespace {
 
 TEST(Dedupe, DropsRepeatedParagraphsKeepingFirstAndOrder) {
   NodeRunner n("{id: d, type: dedupe, min_chars: 5}");
-  Result r = n.Run({{"text", "Intro para.\n\nRepeated block here\n\nMiddle.\n\nrepeated  BLOCK here\n\n\nEnd."}});
+  Result r =
+      n.Run({{"text",
+              "Intro para.\n\nRepeated block here\n\nMiddle.\n\nrepeated  BLOCK here\n\n\nEnd."}});
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(Text(r, "text"), "Intro para.\n\nRepeated block here\n\nMiddle.\n\nEnd.");
   EXPECT_EQ(Number(r, "d.removed"), 1);

@@ -13,13 +13,17 @@ namespace {
 
 using ::testing::HasSubstr;
 
-#define REQUIRE_VOCAB()                                          \
-  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())   \
-      << text::TiktokenEncoding::Get("cl100k_base").status().message() << " (tools/setup.sh fetches it)"
+#define REQUIRE_VOCAB()                                                \
+  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())         \
+      << text::TiktokenEncoding::Get("cl100k_base").status().message() \
+      << " (tools/setup.sh fetches it)"
 
-size_t Tokens(const std::string& s) { return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s); }
+size_t Tokens(const std::string& s) {
+  return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s);
+}
 
-const char* kTopics[] = {"volcano", "glacier", "harbour", "orchard", "satellite", "library", "engine", "market"};
+const char* kTopics[] = {"volcano",   "glacier", "harbour", "orchard",
+                         "satellite", "library", "engine",  "market"};
 
 // Sentences about a few topics, each one distinct.
 std::string Article(int sentences, int seed = 0) {
@@ -105,7 +109,8 @@ TEST(Summarize, RatioAndSentenceTargets) {
   EXPECT_GT(Number(r, "s.tokens_after"), 0.15 * Tokens(doc));  // it uses the room it has
   NodeRunner lead("{id: s, type: summarize, method: lead, sentences: 3}");
   Result l = lead.Run({{"text", doc}});
-  EXPECT_EQ(Text(l, "summary"), doc.substr(0, doc.find('\n', doc.find('\n', doc.find('\n') + 1) + 1)));
+  EXPECT_EQ(Text(l, "summary"),
+            doc.substr(0, doc.find('\n', doc.find('\n', doc.find('\n') + 1) + 1)));
   EXPECT_EQ(Number(l, "s.sentences_after"), 3);
 }
 
@@ -115,11 +120,13 @@ TEST(Summarize, RepeatedParagraphsComeOutOnce) {
       "Storms closed the harbour for two days. Fishing boats stayed tied up at the quay. "
       "The council promised repairs to the sea wall.\n\n";
   std::string doc;
-  for (int i = 0; i < 4; ++i) doc += para + "Day " + std::to_string(i) + " brought new arrivals to the market square.\n\n";
+  for (int i = 0; i < 4; ++i)
+    doc += para + "Day " + std::to_string(i) + " brought new arrivals to the market square.\n\n";
   NodeRunner run("{id: s, type: summarize, ratio: 0.9, lambda: 1}");
   Result r = run.Run({{"text", doc}});
   const std::string summary = Text(r, "summary");
-  for (const char* s : {"Storms closed the harbour", "Fishing boats stayed", "The council promised"}) {
+  for (const char* s :
+       {"Storms closed the harbour", "Fishing boats stayed", "The council promised"}) {
     const size_t first = summary.find(s);
     if (first != std::string::npos) {
       EXPECT_EQ(summary.find(s, first + 1), std::string::npos) << s << "\n" << summary;
@@ -135,9 +142,10 @@ TEST(Summarize, RepeatedParagraphsComeOutOnce) {
 
 TEST(Summarize, NearDuplicatesAcrossChunks) {
   std::vector<std::vector<uint32_t>> words;
-  for (uint32_t i = 0; i < 3000; ++i) words.push_back({i * 5, i * 5 + 1, i * 5 + 2, i * 5 + 3, i * 5 + 4, 7, 8});
-  words[2500] = words[3];             // exact repeat, far away
-  words[2600] = words[10];            // near repeat: one word of 7 changed at the end
+  for (uint32_t i = 0; i < 3000; ++i)
+    words.push_back({i * 5, i * 5 + 1, i * 5 + 2, i * 5 + 3, i * 5 + 4, 7, 8});
+  words[2500] = words[3];   // exact repeat, far away
+  words[2600] = words[10];  // near repeat: one word of 7 changed at the end
   words[2600].back() = 999999;
   const std::vector<bool> dup = summarize::FindNearDuplicates(words, 0.5);
   EXPECT_TRUE(dup[2500]);
@@ -169,18 +177,22 @@ TEST(Summarize, EmptyAndTinyInputs) {
 TEST(Summarize, ValidationNamesTheProblem) {
   auto none = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: summarize}\n", "p.yaml");
   ASSERT_FALSE(none.ok());
-  EXPECT_THAT(none.status().message(), HasSubstr("set exactly one target: ratio, max_tokens or sentences"));
+  EXPECT_THAT(none.status().message(),
+              HasSubstr("set exactly one target: ratio, max_tokens or sentences"));
   EXPECT_THAT(none.status().message(), HasSubstr("p.yaml:3"));
-  auto two = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: summarize, ratio: 0.2, sentences: 3}\n");
+  auto two = Engine::FromString(
+      "pipeline: p\nnodes:\n  - {id: s, type: summarize, ratio: 0.2, sentences: 3}\n");
   EXPECT_FALSE(two.ok());
-  auto method = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: summarize, ratio: 0.2, method: textrnk}\n");
+  auto method = Engine::FromString(
+      "pipeline: p\nnodes:\n  - {id: s, type: summarize, ratio: 0.2, method: textrnk}\n");
   ASSERT_FALSE(method.ok());
   EXPECT_THAT(method.status().message(), HasSubstr("did you mean 'textrank'"));
 }
 
 TEST(Score, AgainstReferenceReferencesAndSource) {
   REQUIRE_VOCAB();
-  NodeRunner run("{id: score, type: score, metrics: [rouge1, rougeL], weights: {rouge1: 1}, threshold: 0.5}");
+  NodeRunner run(
+      "{id: score, type: score, metrics: [rouge1, rougeL], weights: {rouge1: 1}, threshold: 0.5}");
   Result ref = run.Run({{"summary", "the cat sat"}, {"reference", "the cat sat on the mat"}});
   ASSERT_TRUE(ref.ok) << ref.error_message;
   EXPECT_EQ(Text(ref, "score.against"), "reference");
@@ -194,7 +206,8 @@ TEST(Score, AgainstReferenceReferencesAndSource) {
   EXPECT_EQ(Text(multi, "score.against"), "references");
   EXPECT_DOUBLE_EQ(Number(multi, "score.rouge1.f"), 2.0 / 3);  // the better reference wins
 
-  Result src = run.Run({{"summary", "the cat sat"}, {"text", "the cat sat on the mat. the dog ran."}});
+  Result src =
+      run.Run({{"summary", "the cat sat"}, {"text", "the cat sat on the mat. the dog ran."}});
   EXPECT_EQ(Text(src, "score.against"), "source");
   EXPECT_GT(Number(src, "score.tokens_saved"), 0);
   EXPECT_LT(Number(src, "score.compression"), 1);
@@ -213,14 +226,20 @@ TEST(Score, AgainstReferenceReferencesAndSource) {
 
 TEST(Score, CompositeUsesCoverageCompressionAndRedundancy) {
   REQUIRE_VOCAB();
-  NodeRunner run("{id: q, type: score, weights: {coverage: 1, compression: 1, non_redundancy: 2}, threshold: 0.9}");
-  const std::string source = "Magma rises in volcanoes. Volcanoes erupt magma. The weather was fine today.";
+  NodeRunner run(
+      "{id: q, type: score, weights: {coverage: 1, compression: 1, non_redundancy: 2}, threshold: "
+      "0.9}");
+  const std::string source =
+      "Magma rises in volcanoes. Volcanoes erupt magma. The weather was fine today.";
   Result r = run.Run({{"summary", "Volcanoes erupt magma."}, {"text", source}});
   ASSERT_TRUE(r.ok) << r.error_message;
-  const double expected = (Number(r, "q.coverage") + (1 - Number(r, "q.compression")) + 2 * (1 - Number(r, "q.redundancy"))) / 4;
+  const double expected = (Number(r, "q.coverage") + (1 - Number(r, "q.compression")) +
+                           2 * (1 - Number(r, "q.redundancy"))) /
+                          4;
   EXPECT_NEAR(Number(r, "q.total"), expected, 1e-12);
   EXPECT_EQ(Number(r, "q.redundancy"), 0);
-  Result repeated = run.Run({{"summary", "erupt magma now erupt magma now erupt magma now"}, {"text", source}});
+  Result repeated =
+      run.Run({{"summary", "erupt magma now erupt magma now erupt magma now"}, {"text", source}});
   EXPECT_GT(Number(repeated, "q.redundancy"), 0.5);
   // Coverage and compression need the source: an item without it fails with the reason.
   Result missing = run.Run({{"summary", "x"}, {"reference", "x"}});
@@ -229,14 +248,18 @@ TEST(Score, CompositeUsesCoverageCompressionAndRedundancy) {
 }
 
 TEST(Score, WeightsAreValidatedAtLoad) {
-  auto bad_key = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rouge_1: 1}}\n", "p.yaml");
+  auto bad_key = Engine::FromString(
+      "pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rouge_1: 1}}\n", "p.yaml");
   ASSERT_FALSE(bad_key.ok());
   EXPECT_THAT(bad_key.status().message(), HasSubstr("unknown key 'rouge_1'"));
   EXPECT_THAT(bad_key.status().message(), HasSubstr("did you mean 'rouge1'"));
-  auto not_metric = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rougeL: 1}}\n");
+  auto not_metric =
+      Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rougeL: 1}}\n");
   ASSERT_FALSE(not_metric.ok());
-  EXPECT_THAT(not_metric.status().message(), HasSubstr("weights names 'rougeL', which is not in metrics"));
-  auto negative = Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rouge1: -1}}\n");
+  EXPECT_THAT(not_metric.status().message(),
+              HasSubstr("weights names 'rougeL', which is not in metrics"));
+  auto negative =
+      Engine::FromString("pipeline: p\nnodes:\n  - {id: s, type: score, weights: {rouge1: -1}}\n");
   ASSERT_FALSE(negative.ok());
   EXPECT_THAT(negative.status().message(), HasSubstr("must be a number from 0"));
 }

@@ -2,8 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "graph/spec/pipeline_loader.h"
 #include "graph/io/utf8.h"
+#include "graph/spec/pipeline_loader.h"
 #include "nodes/text/tiktoken_encoding.h"
 #include "tests/support/node_runner.h"
 
@@ -12,9 +12,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-#define REQUIRE_VOCAB()                                          \
-  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())   \
-      << text::TiktokenEncoding::Get("cl100k_base").status().message() << " (tools/setup.sh fetches it)"
+#define REQUIRE_VOCAB()                                                \
+  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())         \
+      << text::TiktokenEncoding::Get("cl100k_base").status().message() \
+      << " (tools/setup.sh fetches it)"
 
 size_t Tokens(const std::string& s) {
   return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s);
@@ -23,7 +24,8 @@ size_t Tokens(const std::string& s) {
 std::string Document() {
   std::string doc;
   for (int i = 0; i < 60; ++i) {
-    doc += "Sentence number " + std::to_string(i) + " talks about caches, naïve café owners and 日本語. ";
+    doc += "Sentence number " + std::to_string(i) +
+           " talks about caches, naïve café owners and 日本語. ";
     if (i % 7 == 6) doc += "\n";
   }
   return doc;
@@ -113,7 +115,8 @@ TEST(TruncateNode, CutInsideMultibyteTextNeverSplitsACharacter) {
 
 TEST(TruncateNode, PinnedFieldsAreKeptAndComeOffTheBudget) {
   REQUIRE_VOCAB();
-  NodeRunner n("{id: cut, type: truncate, context_window: 120, reserve_output: 20, pinned: [question]}");
+  NodeRunner n(
+      "{id: cut, type: truncate, context_window: 120, reserve_output: 20, pinned: [question]}");
   const std::string question = "What do the sentences say about caches?";
   Result r = n.Run({{"text", Document()}, {"question", question}});
   ASSERT_TRUE(r.ok) << r.error_message;
@@ -136,14 +139,16 @@ TEST(TruncateNode, ShortTextIsUnchanged) {
 
 TEST(TruncateNode, BudgetOptionsAreValidatedBeforeRunning) {
   auto both = LoadPipelineString(
-      "pipeline: p\nnodes:\n  - {id: cut, type: truncate, max_tokens: 5, context_window: 9}\n", "p.yaml");
+      "pipeline: p\nnodes:\n  - {id: cut, type: truncate, max_tokens: 5, context_window: 9}\n",
+      "p.yaml");
   ASSERT_FALSE(both.ok());
   EXPECT_THAT(both.status().message(),
               HasSubstr("p.yaml:3:5: error: node 'cut' (truncate): set exactly one of max_tokens"));
   auto none = LoadPipelineString("pipeline: p\nnodes:\n  - {id: cut, type: truncate}\n", "p.yaml");
   EXPECT_FALSE(none.ok());
   auto reserve = LoadPipelineString(
-      "pipeline: p\nnodes:\n  - {id: cut, type: truncate, context_window: 10, reserve_output: 10}\n",
+      "pipeline: p\nnodes:\n  - {id: cut, type: truncate, context_window: 10, reserve_output: "
+      "10}\n",
       "p.yaml");
   ASSERT_FALSE(reserve.ok());
   EXPECT_THAT(reserve.status().message(), HasSubstr("leaves no room"));

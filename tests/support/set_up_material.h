@@ -27,12 +27,12 @@ inline bool HaveProgram(const std::string& program) {
 }  // namespace refinery::testing
 
 // Skips the test when a ../shared file is absent (bare clone); the only allowed skip.
-#define REFINERY_SKIP_WITHOUT_SHARED(path)   \
-  if (!std::filesystem::exists(path))        \
+#define REFINERY_SKIP_WITHOUT_SHARED(path) \
+  if (!std::filesystem::exists(path))      \
   GTEST_SKIP() << (path) << " not present: ../shared is not beside the clone"
 
 // Fails the test when a program the test set-up installs is missing.
-#define REFINERY_REQUIRE_PROGRAM(program, package)                                           \
-  ASSERT_TRUE(::refinery::testing::HaveProgram(program))                                     \
+#define REFINERY_REQUIRE_PROGRAM(program, package)                                            \
+  ASSERT_TRUE(::refinery::testing::HaveProgram(program))                                      \
       << (program) << " is not installed: tools/run-tests.sh installs Debian's " << (package) \
       << " (tools/setup.sh --tests)"

@@ -6,17 +6,18 @@
 //            items whose text contains FAIL (alone); with hold: true it waits for GatherOpen()
 //   level  - writes <id>.value = f(level) for a `shape` (up: level; peak: 10 - (level - 2)^2;
 //            flat: min(level, 2)) and <id>.text = "level L": a loop's adjustable score
-#include <sstream>
-#include <condition_variable>
-#include <mutex>
+#include "tests/support/test_nodes.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "graph/registry.h"
-#include "tests/support/test_nodes.h"
 
 namespace refinery::testing {
 
@@ -33,6 +34,7 @@ class Upper : public Node {
     for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     item.set_text(field_, std::move(s));
   }
+
  private:
   std::string field_;
 };
@@ -46,6 +48,7 @@ class Fail : public Node {
       throw std::runtime_error("found '" + needle_ + "' in " + item.id());
     }
   }
+
  private:
   std::string field_, needle_;
 };
@@ -58,6 +61,7 @@ class Spin : public Node {
     while (std::chrono::steady_clock::now() < until) {
     }
   }
+
  private:
   int64_t micros_;
 };
@@ -67,11 +71,14 @@ class Level : public Node {
   explicit Level(const NodeConfig& c)
       : id_(c.id), level_(c.options.Double("level")), shape_(c.options.String("shape")) {}
   void Process(Item& item) const override {
-    const double v = shape_ == "peak" ? 10 - (level_ - 2) * (level_ - 2) : shape_ == "flat" ? std::min(level_, 2.0) : level_;
+    const double v = shape_ == "peak"   ? 10 - (level_ - 2) * (level_ - 2)
+                     : shape_ == "flat" ? std::min(level_, 2.0)
+                                        : level_;
     item.set_number(id_ + ".value", v);
     item.set_number(id_ + ".tokens", 10);
     item.set_text(id_ + ".text", "level " + std::to_string(int(level_)));
   }
+
  private:
   std::string id_;
   double level_;
@@ -93,6 +100,7 @@ class Halve : public Node {
     item.set_number(id_ + ".after", double(words.size() / 2));
     item.set_text("text", std::move(out));
   }
+
  private:
   std::string id_;
 };
@@ -105,14 +113,16 @@ std::vector<std::vector<std::string>> g_gather_log;
 
 class Gather : public Node {
  public:
-  explicit Gather(const NodeConfig& c) : id_(c.id), hold_(c.options.Bool("hold")), micros_(c.options.Int("micros")) {}
+  explicit Gather(const NodeConfig& c)
+      : id_(c.id), hold_(c.options.Bool("hold")), micros_(c.options.Int("micros")) {}
   void Process(Item& item) const override {
     std::vector<std::string> errors(1);
     std::vector<Item*> one{&item};
     ProcessBatch(one, errors);
     if (!errors[0].empty()) throw std::runtime_error(errors[0]);
   }
-  void ProcessBatch(const std::vector<Item*>& items, std::vector<std::string>& errors) const override {
+  void ProcessBatch(const std::vector<Item*>& items,
+                    std::vector<std::string>& errors) const override {
     {
       std::unique_lock lock(g_gather_mu);
       if (hold_) {
@@ -131,9 +141,11 @@ class Gather : public Node {
     for (size_t i = 0; i < items.size(); ++i) {
       items[i]->set_number(id_ + ".batch", double(items.size()));
       const std::string* text = items[i]->text("text");
-      if (text && text->find("FAIL") != std::string::npos) errors[i] = "gather: FAIL in " + items[i]->id();
+      if (text && text->find("FAIL") != std::string::npos)
+        errors[i] = "gather: FAIL in " + items[i]->id();
     }
   }
+
  private:
   std::string id_;
   bool hold_;
@@ -167,7 +179,8 @@ REFINERY_REGISTER_NODE(test_gather) {
   NodeContract c;
   c.type = "gather";
   c.summary = "test: accepts batches and logs them";
-  c.options.Bool("hold", false, "wait for GatherOpen()").Int("micros", 0, 0, 1'000'000, "time to spin per batch");
+  c.options.Bool("hold", false, "wait for GatherOpen()")
+      .Int("micros", 0, 0, 1'000'000, "time to spin per batch");
   c.cacheable = false;
   c.accepts_batches = true;
   c.io = [](const NodeConfig& c) { return FieldIo{{}, {"text"}, {c.id + ".batch"}}; };
@@ -179,8 +192,11 @@ REFINERY_REGISTER_NODE(test_level) {
   NodeContract c;
   c.type = "level";
   c.summary = "test: a score that follows an adjustable level";
-  c.options.Double("level", 0, -100, 100, "the level").Enum("shape", "up", {"up", "peak", "flat"}, "score shape");
-  c.io = [](const NodeConfig& c) { return FieldIo{{}, {}, {c.id + ".value", c.id + ".tokens", c.id + ".text"}}; };
+  c.options.Double("level", 0, -100, 100, "the level")
+      .Enum("shape", "up", {"up", "peak", "flat"}, "score shape");
+  c.io = [](const NodeConfig& c) {
+    return FieldIo{{}, {}, {c.id + ".value", c.id + ".tokens", c.id + ".text"}};
+  };
   c.factory = MakeFactory<Level>();
   return c;
 }
@@ -190,7 +206,9 @@ REFINERY_REGISTER_NODE(test_upper) {
   c.type = "upper";
   c.summary = "test: upper-cases a field";
   c.options.String("field", "text", "field to upper-case");
-  c.io = [](const NodeConfig& c) { return FieldIo{{c.options.String("field")}, {}, {c.options.String("field")}}; };
+  c.io = [](const NodeConfig& c) {
+    return FieldIo{{c.options.String("field")}, {}, {c.options.String("field")}};
+  };
   c.factory = MakeFactory<Upper>();
   return c;
 }

@@ -11,7 +11,7 @@ extern std::atomic<int64_t> g_upper_calls;  // real executions of `upper` (not c
 
 // `gather` (accepts batches): every batch it ran, as the item ids in the order it got them.
 std::vector<std::vector<std::string>> GatherBatches();
-void GatherReset();            // clears the log and closes the gate
-void GatherOpen();             // lets `gather` nodes with hold: true go on
-int GatherHeld();              // batches waiting at the closed gate now
-}
+void GatherReset();  // clears the log and closes the gate
+void GatherOpen();   // lets `gather` nodes with hold: true go on
+int GatherHeld();    // batches waiting at the closed gate now
+}  // namespace refinery::testing

@@ -1,18 +1,18 @@
 // graph-runner as a user runs it: exit codes, located errors, result lines, signals.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
 #include "tests/support/set_up_material.h"
 
 namespace {
@@ -84,12 +84,13 @@ TEST_F(GraphRunner, MainJobRunsOnTheBundledSample) {
 }
 
 TEST_F(GraphRunner, BadInputLinesGetErrorResultsAndTheRestRuns) {
-  fs::path input = Write("in.jsonl", "{\"id\":\"a\",\"text\":\"one\"}\n"
-                                     "this is not json\n"
-                                     "\n"
-                                     "{\"text\":\"no id\"}\n"
-                                     "{\"id\":\"x\",\"txt\":\"typo\"}\n"
-                                     "{\"id\":\"b\"}\n");
+  fs::path input = Write("in.jsonl",
+                         "{\"id\":\"a\",\"text\":\"one\"}\n"
+                         "this is not json\n"
+                         "\n"
+                         "{\"text\":\"no id\"}\n"
+                         "{\"id\":\"x\",\"txt\":\"typo\"}\n"
+                         "{\"id\":\"b\"}\n");
   Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --ordered --input " + input.string());
   EXPECT_EQ(o.rc, 1);
   std::vector<std::string> lines;
@@ -107,8 +108,9 @@ TEST_F(GraphRunner, BadInputLinesGetErrorResultsAndTheRestRuns) {
 }
 
 TEST_F(GraphRunner, BadPipelineExitsTwoWithEveryLocatedError) {
-  fs::path p = Write("bad.yaml", "pipeline: x\nnodes:\n  - {id: a, type: normalise}\n  - {id: b, "
-                                 "type: dedupe, min_chars: -1}\n");
+  fs::path p = Write("bad.yaml",
+                     "pipeline: x\nnodes:\n  - {id: a, type: normalise}\n  - {id: b, "
+                     "type: dedupe, min_chars: -1}\n");
   Outcome o = Run("run " + p.string());
   EXPECT_EQ(o.rc, 2);
   EXPECT_THAT(o.err, HasSubstr(p.string() + ":3:19: error: node 'a': unknown node type"));
@@ -117,8 +119,10 @@ TEST_F(GraphRunner, BadPipelineExitsTwoWithEveryLocatedError) {
 }
 
 TEST_F(GraphRunner, MissingVocabularyExitsTwoWithTheFileName) {
-  Outcome o = Run("run " + pipelines_ + "/fit-context.yaml --set cut.vocab_dir=/nonexistent-vocab "
-                  "--input " + pipelines_ + "/samples/requests.jsonl");
+  Outcome o = Run("run " + pipelines_ +
+                  "/fit-context.yaml --set cut.vocab_dir=/nonexistent-vocab "
+                  "--input " +
+                  pipelines_ + "/samples/requests.jsonl");
   EXPECT_EQ(o.rc, 2);
   EXPECT_THAT(o.err, HasSubstr("/nonexistent-vocab/cl100k_base.tiktoken"));
 }
@@ -148,22 +152,27 @@ TEST_F(GraphRunner, ValidateReportsEachFile) {
 // validate knows everything run knows from the file: a loop naming a field no node writes fails
 // both with the same located errors (before, validate said "ok").
 TEST_F(GraphRunner, ValidateAndRunAgreeOnLoopFields) {
-  fs::path bad = Write("loop.yaml", "pipeline: x\nnodes:\n  - {id: size, type: measure}\nloops:\n"
-                                    "  - {from: size, to: size, until: \"size.nonexistent > 1\", metric: size.nope}\n");
+  fs::path bad =
+      Write("loop.yaml",
+            "pipeline: x\nnodes:\n  - {id: size, type: measure}\nloops:\n"
+            "  - {from: size, to: size, until: \"size.nonexistent > 1\", metric: size.nope}\n");
   fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
   Outcome validated = Run("validate " + bad.string());
   Outcome ran = Run("run " + bad.string() + " --input " + input.string());
   EXPECT_EQ(validated.rc, 2);
   EXPECT_EQ(ran.rc, 2);
   for (const Outcome* o : {&validated, &ran}) {
-    EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:35: error: loop condition names field 'size.nonexistent'"));
+    EXPECT_THAT(o->err,
+                HasSubstr("loop.yaml:5:35: error: loop condition names field 'size.nonexistent'"));
     EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:67: error: loop metric names field 'size.nope'"));
   }
 }
 
 // A node that cannot be built says where and which node once, and keeps the error's code.
 TEST_F(GraphRunner, NodeBuildErrorsNameTheNodeOnce) {
-  fs::path bad = Write("llm.yaml", "pipeline: x\nnodes:\n  - {id: llm, type: infer, model: ./does-not-exist.gguf}\n");
+  fs::path bad =
+      Write("llm.yaml",
+            "pipeline: x\nnodes:\n  - {id: llm, type: infer, model: ./does-not-exist.gguf}\n");
   fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
   Outcome o = Run("run " + bad.string() + " --input " + input.string());
   EXPECT_EQ(o.rc, 2);
@@ -195,12 +204,16 @@ TEST_F(GraphRunner, DescribeDotAndNodes) {
 }
 
 TEST_F(GraphRunner, QueuesDeadlinesAndParallelGroups) {
-  fs::path pipeline = Write("q.yaml", "pipeline: q\nnodes:\n  - {id: slow, type: delay, mode: spin, micros: 30000, "
-                                      "concurrency: serial, queue: {order: priority}}\n");
-  fs::path input = Write("in.jsonl", "{\"id\":\"a\",\"text\":\"x\"}\n"
-                                     "{\"id\":\"b\",\"text\":\"x\",\"deadline_ms\":1}\n"
-                                     "{\"id\":\"c\",\"text\":\"x\",\"deadline_ms\":-5}\n");
-  Outcome o = Run("run " + pipeline.string() + " --ordered --no-progress --input " + input.string());
+  fs::path pipeline =
+      Write("q.yaml",
+            "pipeline: q\nnodes:\n  - {id: slow, type: delay, mode: spin, micros: 30000, "
+            "concurrency: serial, queue: {order: priority}}\n");
+  fs::path input = Write("in.jsonl",
+                         "{\"id\":\"a\",\"text\":\"x\"}\n"
+                         "{\"id\":\"b\",\"text\":\"x\",\"deadline_ms\":1}\n"
+                         "{\"id\":\"c\",\"text\":\"x\",\"deadline_ms\":-5}\n");
+  Outcome o =
+      Run("run " + pipeline.string() + " --ordered --no-progress --input " + input.string());
   EXPECT_EQ(o.rc, 1) << o.err;
   std::vector<std::string> lines;
   std::istringstream s(o.out);
@@ -218,7 +231,8 @@ TEST_F(GraphRunner, QueuesDeadlinesAndParallelGroups) {
   Outcome dot = Run("describe --dot " + pipelines_ + "/summarize-alternatives.yaml");
   EXPECT_THAT(dot.out, HasSubstr("\"best\" -> \"centroid\" [style=dashed];"));
   Outcome infer = Run("describe " + pipelines_ + "/refine-infer.yaml");
-  EXPECT_THAT(infer.out, HasSubstr("queue: priority order, batches up to 8 items, delay 2 ms (adapted)"));
+  EXPECT_THAT(infer.out,
+              HasSubstr("queue: priority order, batches up to 8 items, delay 2 ms (adapted)"));
 }
 
 TEST_F(GraphRunner, ArgumentErrorsExitTwoAndHelpExitsZero) {
@@ -232,8 +246,7 @@ TEST_F(GraphRunner, ArgumentErrorsExitTwoAndHelpExitsZero) {
 
 TEST_F(GraphRunner, ReportIsWritten) {
   fs::path report = dir_ / "report.json";
-  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --no-summary --report " +
-                      report.string(),
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --no-summary --report " + report.string(),
                   "{\"id\":\"1\",\"text\":\"a  b\"}\n{\"id\":\"2\",\"text\":\"a  b\"}\n");
   EXPECT_EQ(o.rc, 0) << o.err;
   std::string json = Slurp(report);
@@ -277,10 +290,12 @@ TEST_F(GraphRunner, SigintStopsReadingFinishesInFlightAndExits130) {
 }
 
 TEST_F(GraphRunner, SigintDuringAFileRunWritesAResultForEveryRequestRead) {
-  fs::path pipeline = Write("slow.yaml", "pipeline: slow\nmax_in_flight: 16\nnodes:\n"
-                                         "  - {id: slow, type: delay, micros: 200, concurrency: serial}\n");
+  fs::path pipeline = Write("slow.yaml",
+                            "pipeline: slow\nmax_in_flight: 16\nnodes:\n"
+                            "  - {id: slow, type: delay, micros: 200, concurrency: serial}\n");
   std::string lines;
-  for (int i = 0; i < 100000; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"x\"}\n";
+  for (int i = 0; i < 100000; ++i)
+    lines += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"x\"}\n";
   fs::path input = Write("big.jsonl", lines);
   fs::path out = dir_ / "out.jsonl", err = dir_ / "err.txt";
   pid_t pid = ::fork();
@@ -331,12 +346,15 @@ TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
   for (int tries = 0; tries < 1500 && port == 0; ++tries) {
     const std::string e = Slurp(err);
     const size_t at = e.find("metrics: http://127.0.0.1:");
-    if (at != std::string::npos && e.find("/metrics", at + 26) != std::string::npos) port = std::stoi(e.substr(at + 26));
-    else std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (at != std::string::npos && e.find("/metrics", at + 26) != std::string::npos)
+      port = std::stoi(e.substr(at + 26));
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_GT(port, 0) << Slurp(err);
   std::string lines;
-  for (int i = 0; i < 20; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"t\",\"text\":\"x  y\"}\n";
+  for (int i = 0; i < 20; ++i)
+    lines += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"t\",\"text\":\"x  y\"}\n";
   ASSERT_EQ(::write(in_pipe[1], lines.data(), lines.size()), ssize_t(lines.size()));
   for (int tries = 0; tries < 1500 && Lines(Slurp(out)) < 20; ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -351,18 +369,23 @@ TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   // Scraped while the run was live (its input still open): the numbers so far.
-  EXPECT_THAT(metrics->body, HasSubstr("refinery_requests_completed_total{pipeline=\"clean-text\",status=\"ok\"} 20"));
-  EXPECT_THAT(metrics->body, HasSubstr("refinery_request_type_results_total{pipeline=\"clean-text\",request_type=\"t\",status=\"ok\"} 20"));
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr("refinery_requests_completed_total{pipeline=\"clean-text\",status=\"ok\"} 20"));
+  EXPECT_THAT(metrics->body, HasSubstr("refinery_request_type_results_total{pipeline=\"clean-"
+                                       "text\",request_type=\"t\",status=\"ok\"} 20"));
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(WEXITSTATUS(status), 130);
 }
 
 TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
-  fs::path config = Write("monitor.yaml", "monitoring:\n  window: 10\n  min_requests: 5\n"
-                                          "  thresholds: {default: {error_rate: 0.1}}\n");
+  fs::path config = Write("monitor.yaml",
+                          "monitoring:\n  window: 10\n  min_requests: 5\n"
+                          "  thresholds: {default: {error_rate: 0.1}}\n");
   // A third of the requests lack the field the node reads: they fail, the rest pass.
-  fs::path pipeline = Write("p.yaml", "pipeline: failing\nnodes:\n  - {id: m, type: measure, field: body}\n");
+  fs::path pipeline =
+      Write("p.yaml", "pipeline: failing\nnodes:\n  - {id: m, type: measure, field: body}\n");
   std::string input;
   for (int i = 0; i < 20; ++i) {
     input += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"q\"," +
@@ -370,10 +393,12 @@ TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
   }
   fs::path json = dir_ / "r.json", html = dir_ / "r.html", alerts = dir_ / "alerts.jsonl";
   // --ordered: results reach the monitor in input order, so the error windows are the same on
-  // every run (a third fail, every window of 10 holds 3 or 4: the alert fires once, never resolves).
-  Outcome o = Run("run " + pipeline.string() + " --ordered --config " + config.string() + " --report " + json.string() +
-                      " --report-html " + html.string() + " --alerts " + alerts.string(),
-                  input);
+  // every run (a third fail, every window of 10 holds 3 or 4: the alert fires once, never
+  // resolves).
+  Outcome o =
+      Run("run " + pipeline.string() + " --ordered --config " + config.string() + " --report " +
+              json.string() + " --report-html " + html.string() + " --alerts " + alerts.string(),
+          input);
   EXPECT_EQ(o.rc, 1) << o.err;  // some requests failed
   EXPECT_THAT(o.err, HasSubstr("alert [threshold error_rate]"));
   EXPECT_THAT(o.err, HasSubstr("alerts: 1 fired"));
@@ -394,14 +419,15 @@ TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
 
 TEST_F(GraphRunner, LiveViewOnATerminal) {
   REFINERY_REQUIRE_PROGRAM("script", "bsdutils");
-  fs::path pipeline = Write("slow.yaml", "pipeline: slow\nnodes:\n  - {id: napper, type: delay, micros: 3000, "
-                                         "concurrency: serial}\n");
+  fs::path pipeline = Write("slow.yaml",
+                            "pipeline: slow\nnodes:\n  - {id: napper, type: delay, micros: 3000, "
+                            "concurrency: serial}\n");
   std::string lines;
   for (int i = 0; i < 400; ++i) lines += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"x\"}\n";
   fs::path input = Write("in.jsonl", lines);
   // script(1) gives graph-runner a pseudo-terminal, so stderr is a terminal as for a person.
-  const std::string cmd = std::string(GRAPH_RUNNER) + " run " + pipeline.string() + " --input " + input.string() +
-                          " -o " + (dir_ / "out.jsonl").string();
+  const std::string cmd = std::string(GRAPH_RUNNER) + " run " + pipeline.string() + " --input " +
+                          input.string() + " -o " + (dir_ / "out.jsonl").string();
   const std::string typescript = (dir_ / "tty.txt").string();
   int rc = std::system(("script -qfec '" + cmd + "' " + typescript + " >/dev/null 2>&1").c_str());
   EXPECT_EQ(rc, 0);
@@ -418,13 +444,22 @@ TEST_F(GraphRunner, CompareTwoRunReports) {
   auto input = [](int a, int b) {
     std::string s;
     for (int i = 0; i < a + b; ++i) {
-      s += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"" + (i < a ? "a" : "b") + "\",\"text\":\"x\"}\n";
+      s += "{\"id\":\"" + std::to_string(i) + "\",\"type\":\"" + (i < a ? "a" : "b") +
+           "\",\"text\":\"x\"}\n";
     }
     return s;
   };
   fs::path first = dir_ / "first.json", second = dir_ / "second.json";
-  ASSERT_EQ(Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + first.string(), input(10, 0)).rc, 0);
-  ASSERT_EQ(Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + second.string(), input(20, 5)).rc, 0);
+  ASSERT_EQ(
+      Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + first.string(),
+          input(10, 0))
+          .rc,
+      0);
+  ASSERT_EQ(
+      Run("run " + pipeline.string() + " --no-summary -o /dev/null --report " + second.string(),
+          input(20, 5))
+          .rc,
+      0);
   Outcome o = Run("compare " + first.string() + " " + second.string());
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_THAT(o.out, HasSubstr("type a\n  requests        10 -> 20 (+100%)"));

@@ -13,6 +13,7 @@
 //                        a pipeline whose last node is slow.
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,8 +28,6 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-
 #include "graph/engine.h"
 #include "graph/io/json_io.h"
 #include "graph/registry.h"
@@ -41,8 +40,8 @@ using Seconds = std::chrono::duration<double>;
 std::string ChainYaml(int micros, bool cache) {
   std::string y = "pipeline: bench-chain\nmax_in_flight: 64\nnodes:\n";
   for (int i = 0; i < 5; ++i) {
-    y += "  - {id: n" + std::to_string(i) + ", type: delay, mode: spin, micros: " +
-         std::to_string(micros) + "}\n";
+    y += "  - {id: n" + std::to_string(i) +
+         ", type: delay, mode: spin, micros: " + std::to_string(micros) + "}\n";
   }
   (void)cache;
   return y;
@@ -52,9 +51,11 @@ const char* const kTypes[] = {"news", "mail", "chat", "docs"};
 
 // pull = Engine::Run (how graph-runner streams); push = Engine::Submit from this thread (how a
 // service submits).
-double RunCompiled(int micros, int threads, int n, bool pull = true, const MonitorConfig& monitoring = {}) {
+double RunCompiled(int micros, int threads, int n, bool pull = true,
+                   const MonitorConfig& monitoring = {}) {
   auto engine = Engine::FromString(ChainYaml(micros, false), "bench", {}, {},
-                                   {.threads = threads, .monitoring = monitoring}).value();
+                                   {.threads = threads, .monitoring = monitoring})
+                    .value();
   std::atomic<int> done{0};
   auto count = [&](Result&&) { done.fetch_add(1, std::memory_order_relaxed); };
   auto t0 = std::chrono::steady_clock::now();
@@ -81,7 +82,8 @@ double RunCompiled(int micros, int threads, int n, bool pull = true, const Monit
   return n / secs;
 }
 
-// The same graph written by hand, the way docs/architecture.md (oneTBB facts) describes for a bounded stream.
+// The same graph written by hand, the way docs/architecture.md (oneTBB facts) describes for a
+// bounded stream.
 double RunHandWritten(int micros, int threads, int n) {
   namespace flow = tbb::flow;
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, threads);
@@ -141,8 +143,9 @@ double BestOf(int reps, auto&& f) {
 }
 
 int Chain() {
-  std::printf("5-node chain, items/s (best of 5, interleaved); compiled = Engine::Run (pull), "
-              "submit = Engine::Submit (push)\n");
+  std::printf(
+      "5-node chain, items/s (best of 5, interleaved); compiled = Engine::Run (pull), "
+      "submit = Engine::Submit (push)\n");
   std::printf("%-6s %-8s %13s %13s %7s %13s %7s\n", "body", "threads", "hand-written", "compiled",
               "ratio", "submit", "ratio");
   for (int micros : {1, 20}) {
@@ -157,8 +160,9 @@ int Chain() {
         pushed = std::max(pushed, RunCompiled(micros, threads, n, false));
       }
       if (threads == 1) compiled_1 = compiled;
-      std::printf("%-6s %-8d %13.0f %13.0f %7.3f %13.0f %7.3f", (std::to_string(micros) + "us").c_str(),
-                  threads, hand, compiled, compiled / hand, pushed, pushed / hand);
+      std::printf("%-6s %-8d %13.0f %13.0f %7.3f %13.0f %7.3f",
+                  (std::to_string(micros) + "us").c_str(), threads, hand, compiled, compiled / hand,
+                  pushed, pushed / hand);
       if (threads == 2) std::printf("   compiled 2-thread speedup %.2fx", compiled / compiled_1);
       std::printf("\n");
     }
@@ -174,8 +178,10 @@ int Overhead(const std::string& which) {
     std::printf("hand-written %8.0f\n", 1e9 / BestOf(3, [&] { return RunHandWritten(0, 1, n); }));
   }
   if (which != "hand") {
-    std::printf("compiled     %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, true); }));
-    std::printf("submit       %8.0f\n", 1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, false); }));
+    std::printf("compiled     %8.0f\n",
+                1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, true); }));
+    std::printf("submit       %8.0f\n",
+                1e9 / BestOf(3, [&] { return RunCompiled(0, 1, n, false); }));
   }
   return 0;
 }
@@ -184,7 +190,8 @@ int Overhead(const std::string& which) {
 // too) on the framework-only chain, where a per-result cost shows most, and on 20 us bodies.
 // Runs alternate off/on so machine drift hits both alike.
 int MonitorCost() {
-  spdlog::set_level(spdlog::level::off);  // alerts on latency noise are expected; printing them is not the point
+  spdlog::set_level(
+      spdlog::level::off);  // alerts on latency noise are expected; printing them is not the point
   MonitorConfig off;
   off.enabled = false;
   MonitorConfig on;  // the default: accounting only
@@ -203,8 +210,11 @@ int MonitorCost() {
       best_on = std::max(best_on, RunCompiled(micros, 1, n, true, on));
       best_full = std::max(best_full, RunCompiled(micros, 1, n, true, full));
     }
-    std::printf("bodies %2d us: monitor off %9.0f  on %9.0f (%+.1f%%)  with thresholds+anomaly+drift %9.0f (%+.1f%%)\n",
-                micros, best_off, best_on, 100 * (best_on / best_off - 1), best_full, 100 * (best_full / best_off - 1));
+    std::printf(
+        "bodies %2d us: monitor off %9.0f  on %9.0f (%+.1f%%)  with thresholds+anomaly+drift %9.0f "
+        "(%+.1f%%)\n",
+        micros, best_off, best_on, 100 * (best_on / best_off - 1), best_full,
+        100 * (best_full / best_off - 1));
   }
   return 0;
 }
@@ -258,9 +268,10 @@ int Cache() {
     engine->Drain();
     double secs = Seconds(std::chrono::steady_clock::now() - t0).count();
     EngineStats s = engine->Stats();
-    double rate = s.nodes[0].cache.hits + s.nodes[0].cache.misses
-                      ? double(s.nodes[0].cache.hits) / (s.nodes[0].cache.hits + s.nodes[0].cache.misses)
-                      : 0;
+    double rate =
+        s.nodes[0].cache.hits + s.nodes[0].cache.misses
+            ? double(s.nodes[0].cache.hits) / (s.nodes[0].cache.hits + s.nodes[0].cache.misses)
+            : 0;
     std::printf("%-10s %12.0f %9.1f%%\n", on ? "on" : "off", 100'000 / secs, rate * 100);
   }
   return 0;
@@ -297,10 +308,11 @@ long PeakRss(const std::string& graph_runner, const std::string& pipeline, long 
 
 int Rss(const std::string& graph_runner) {
   const std::string pipeline = "/tmp/refinery-bench-rss.yaml";
-  std::ofstream(pipeline) << "pipeline: bench-rss\nmax_in_flight: 64\nnodes:\n"
-                             "  - {id: clean, type: normalize, cache: false}\n"
-                             "  - {id: size, type: measure, cache: false}\n"
-                             "  - {id: slow, type: delay, mode: spin, micros: 3, concurrency: serial}\n";
+  std::ofstream(pipeline)
+      << "pipeline: bench-rss\nmax_in_flight: 64\nnodes:\n"
+         "  - {id: clean, type: normalize, cache: false}\n"
+         "  - {id: size, type: measure, cache: false}\n"
+         "  - {id: slow, type: delay, mode: spin, micros: 3, concurrency: serial}\n";
   std::printf("graph-runner peak RSS, last node serial and slow (3 us spin), 2 threads\n");
   long base = 0;
   for (long lines : {10'000L, 1'000'000L}) {
@@ -318,7 +330,8 @@ int Rss(const std::string& graph_runner) {
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "chain" && argc == 5) {  // one configuration, for profiling: chain MICROS THREADS hand|compiled
+  if (mode == "chain" &&
+      argc == 5) {  // one configuration, for profiling: chain MICROS THREADS hand|compiled
     int micros = std::atoi(argv[2]), threads = std::atoi(argv[3]);
     int n = micros <= 1 ? 200'000 : 20'000;
     std::string which = argv[4];

@@ -30,7 +30,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double Seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double Seconds(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // Read bandwidth: sum a buffer far larger than the caches, best of 5.
 double ReadBandwidthGBs() {
@@ -40,7 +42,8 @@ double ReadBandwidthGBs() {
   for (int r = 0; r < 5; ++r) {
     const auto t0 = Clock::now();
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = 0; i + 3 < buf.size(); i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+    for (size_t i = 0; i + 3 < buf.size(); i += 4)
+      s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
     sink = sink + s0 + s1 + s2 + s3;
     best = std::max(best, double(buf.size() * 8) / Seconds(t0) / 1e9);
   }
@@ -60,7 +63,8 @@ double DecodeRate(DnnlDecoder& dec, int batch, int tokens) {
   dec.Step(rows, &n);
   const auto t0 = Clock::now();
   for (int t = 1; t <= tokens; ++t) {
-    for (int b = 0; b < batch; ++b) rows[size_t(b)] = {&caches[size_t(b)], next[size_t(b)], t, true};
+    for (int b = 0; b < batch; ++b)
+      rows[size_t(b)] = {&caches[size_t(b)], next[size_t(b)], t, true};
     const float* logits = dec.Step(rows, &n);
     for (int b = 0; b < batch; ++b) {
       const float* l = logits + size_t(b) * vocab;
@@ -73,7 +77,8 @@ double DecodeRate(DnnlDecoder& dec, int batch, int tokens) {
 double PromptRate(DnnlDecoder& dec, int prompt) {
   KvCache cache = dec.NewCache(prompt + 1);
   std::vector<DecodeRow> rows;
-  for (int i = 0; i < prompt; ++i) rows.push_back({&cache, int32_t(3 + i % 200), i, i + 1 == prompt});
+  for (int i = 0; i < prompt; ++i)
+    rows.push_back({&cache, int32_t(3 + i % 200), i, i + 1 == prompt});
   int n;
   dec.Step(rows, &n);  // warm-up
   double best = 0;
@@ -124,7 +129,8 @@ void PriorityExperiment(std::shared_ptr<const LlamaModel> model) {
   }
   std::printf("urgent request on an idle generator: %.2f ms\n", idle_ms);
   for (bool by_priority : {false, true}) {
-    auto gen = Generator::Create(model, WeightFormat::kF32, {.max_batch = 4, .by_priority = by_priority});
+    auto gen =
+        Generator::Create(model, WeightFormat::kF32, {.max_batch = 4, .by_priority = by_priority});
     std::mutex mu;
     std::vector<double> urgent, normal;
     std::promise<void> all;
@@ -141,9 +147,12 @@ void PriorityExperiment(std::shared_ptr<const LlamaModel> model) {
       });
     }
     all.get_future().wait();
-    std::printf("%-8s urgent p50 %8.2f ms p99 %8.2f ms (%.1fx idle) | others p50 %8.2f ms p99 %8.2f ms | %.0f req/s\n",
-                by_priority ? "priority" : "FIFO", Percentile(urgent, 50), Percentile(urgent, 99),
-                Percentile(urgent, 99) / idle_ms, Percentile(normal, 50), Percentile(normal, 99), n / Seconds(t0));
+    std::printf(
+        "%-8s urgent p50 %8.2f ms p99 %8.2f ms (%.1fx idle) | others p50 %8.2f ms p99 %8.2f ms | "
+        "%.0f req/s\n",
+        by_priority ? "priority" : "FIFO", Percentile(urgent, 50), Percentile(urgent, 99),
+        Percentile(urgent, 99) / idle_ms, Percentile(normal, 50), Percentile(normal, 99),
+        n / Seconds(t0));
   }
 }
 
@@ -155,12 +164,18 @@ int main(int argc, char** argv) {
   std::string formats = "f32,bf16,int8";
   bool random110 = false, measure_bandwidth = true, priority = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--formats") && i + 1 < argc) formats = argv[++i];
-    else if (!std::strcmp(argv[i], "--random-110m")) random110 = true;
-    else if (!std::strcmp(argv[i], "--no-bandwidth")) measure_bandwidth = false;  // for profiling
-    else if (!std::strcmp(argv[i], "--priority")) priority = true;
-    else path = argv[i];
+    if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
+      tokens = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--formats") && i + 1 < argc)
+      formats = argv[++i];
+    else if (!std::strcmp(argv[i], "--random-110m"))
+      random110 = true;
+    else if (!std::strcmp(argv[i], "--no-bandwidth"))
+      measure_bandwidth = false;  // for profiling
+    else if (!std::strcmp(argv[i], "--priority"))
+      priority = true;
+    else
+      path = argv[i];
   }
   omp_set_num_threads(1);
   if (random110) {
@@ -176,7 +191,9 @@ int main(int argc, char** argv) {
     if (auto s = RandomLlama(spec).Write(path); !s.ok()) return 1;
   }
   if (path.empty()) {
-    std::fprintf(stderr, "usage: llm_bench MODEL.gguf | --random-110m [--tokens N] [--formats f32,bf16,int8]\n");
+    std::fprintf(
+        stderr,
+        "usage: llm_bench MODEL.gguf | --random-110m [--tokens N] [--formats f32,bf16,int8]\n");
     return 2;
   }
   auto model = LlamaModel::Load(path);
@@ -189,10 +206,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;
-  std::printf("model %s: %.2f M parameters, dim %d, %d layers; read bandwidth %.1f GB/s (1 thread)\n", path.c_str(),
-              (*model)->parameter_count() / 1e6, (*model)->config.dim, (*model)->config.layers, bandwidth);
-  std::printf("%-6s %12s %12s %10s %10s %10s %10s %12s %14s %10s\n", "format", "b1 tok/s", "b1 via gen", "b4", "b8",
-              "b16", "b8/b1", "prompt tok/s", "weights/token", "% of bw");
+  std::printf(
+      "model %s: %.2f M parameters, dim %d, %d layers; read bandwidth %.1f GB/s (1 thread)\n",
+      path.c_str(), (*model)->parameter_count() / 1e6, (*model)->config.dim,
+      (*model)->config.layers, bandwidth);
+  std::printf("%-6s %12s %12s %10s %10s %10s %10s %12s %14s %10s\n", "format", "b1 tok/s",
+              "b1 via gen", "b4", "b8", "b16", "b8/b1", "prompt tok/s", "weights/token", "% of bw");
   std::stringstream list(formats);
   for (std::string name; std::getline(list, name, ',');) {
     auto format = ParseWeightFormat(name);
@@ -202,7 +221,9 @@ int main(int argc, char** argv) {
       std::printf("%-6s %s\n", name.c_str(), dec.status().message().c_str());
       continue;
     }
-    auto best = [](auto f) { return std::max({f(), f(), f()}); };  // best of 3: the machine is shared
+    auto best = [](auto f) {
+      return std::max({f(), f(), f()});
+    };  // best of 3: the machine is shared
     const double b1 = best([&] { return DecodeRate(**dec, 1, tokens); });
     const double gen = best([&] { return GeneratorRate(*model, *format, tokens); });
     const double b4 = best([&] { return DecodeRate(**dec, 4, tokens); });
@@ -210,8 +231,9 @@ int main(int argc, char** argv) {
     const double b16 = best([&] { return DecodeRate(**dec, 16, tokens); });
     const double prompt = PromptRate(**dec, 128);
     const double bytes = double((*dec)->weight_bytes());
-    std::printf("%-6s %12.0f %12.0f %10.0f %10.0f %10.0f %10.2f %12.0f %11.1f MB %9.0f%%\n", name.c_str(), b1, gen, b4,
-                b8, b16, b8 / b1, prompt, bytes / 1e6, 100.0 * bytes * b1 / (bandwidth * 1e9));
+    std::printf("%-6s %12.0f %12.0f %10.0f %10.0f %10.0f %10.2f %12.0f %11.1f MB %9.0f%%\n",
+                name.c_str(), b1, gen, b4, b8, b16, b8 / b1, prompt, bytes / 1e6,
+                100.0 * bytes * b1 / (bandwidth * 1e9));
   }
   return 0;
 }

@@ -8,10 +8,10 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <chrono>
-#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -52,13 +52,19 @@ int main(int argc, char** argv) {
   int repeat = 3;
   int threads = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--sentences")) want = std::stoul(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--ratio")) ratio = std::stod(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--repeat")) repeat = std::stoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--sentences"))
+      want = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--ratio"))
+      ratio = std::stod(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--repeat"))
+      repeat = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::stoi(argv[i + 1]);
   }
   std::unique_ptr<tbb::global_control> limit;
-  if (threads > 0) limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
+  if (threads > 0)
+    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                  threads);
   std::ifstream in(argv[1], std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -71,23 +77,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("document: %zu sentences, %.2f MB, %zu tokens (cl100k_base)\n",
-              std::min(want, sentences.size()), text.size() / 1e6, (*encoding)->CountOrdinary(text));
+              std::min(want, sentences.size()), text.size() / 1e6,
+              (*encoding)->CountOrdinary(text));
   std::printf("%-10s %10s %10s %12s\n", "method", "ms (best)", "sentences", "tokens out");
-  for (auto method : {summarize::Method::kLead, summarize::Method::kTextRank, summarize::Method::kLexRank,
-                      summarize::Method::kCentroid}) {
+  for (auto method : {summarize::Method::kLead, summarize::Method::kTextRank,
+                      summarize::Method::kLexRank, summarize::Method::kCentroid}) {
     summarize::SummarizerOptions o;
     o.method = method;
     o.ratio = ratio;
     summarize::Summary s;
     const double ms = BestMillis(repeat, [&] { s = summarize::Summarize(text, o, **encoding); });
-    std::printf("%-10s %10.1f %10zu %12zu\n", summarize::MethodName(method), ms, s.sentences_after, s.tokens_after);
+    std::printf("%-10s %10.1f %10zu %12zu\n", summarize::MethodName(method), ms, s.sentences_after,
+                s.tokens_after);
   }
   // Where the default method's time goes.
   summarize::SummarizerOptions o;
   summarize::DocumentModel doc;
   const double split = BestMillis(repeat, [&] { (void)text::SplitSentences(text, o.line_breaks); });
-  const double model = BestMillis(repeat, [&] { doc = summarize::DocumentModel::Build(text, o.line_breaks, o.idf, o.stem); });
-  const double dedupe = BestMillis(repeat, [&] { (void)summarize::FindNearDuplicates(doc.words, o.dedupe_threshold); });
+  const double model = BestMillis(
+      repeat, [&] { doc = summarize::DocumentModel::Build(text, o.line_breaks, o.idf, o.stem); });
+  const double dedupe = BestMillis(
+      repeat, [&] { (void)summarize::FindNearDuplicates(doc.words, o.dedupe_threshold); });
   summarize::SimilarityGraph graph;
   const double build = BestMillis(repeat, [&] {
     graph = summarize::SimilarityGraph::Build(doc, o.chunk_sentences, 1e-6f, o.max_neighbours);
@@ -95,9 +105,12 @@ int main(int argc, char** argv) {
   const std::vector<double> prior(doc.size(), 1.0);
   const double rank = BestMillis(repeat, [&] { (void)summarize::PageRank(graph, prior, {}); });
   const double count = BestMillis(repeat, [&] {
-    for (const auto& s : doc.sentences) (void)(*encoding)->CountOrdinary(std::string_view(text).substr(s.begin, s.end - s.begin));
+    for (const auto& s : doc.sentences)
+      (void)(*encoding)->CountOrdinary(std::string_view(text).substr(s.begin, s.end - s.begin));
   });
-  std::printf("textrank stages (ms): split %.1f (within model), model %.1f, near-duplicates %.1f, "
-              "graph %.1f, pagerank %.1f, token counts %.1f\n", split, model, dedupe, build, rank, count);
+  std::printf(
+      "textrank stages (ms): split %.1f (within model), model %.1f, near-duplicates %.1f, "
+      "graph %.1f, pagerank %.1f, token counts %.1f\n",
+      split, model, dedupe, build, rank, count);
   return 0;
 }

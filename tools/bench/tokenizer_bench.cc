@@ -53,9 +53,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> encodings = {"cl100k_base", "o200k_base"};
   double seconds = 2;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--encoding") && i + 1 < argc) encodings = SplitList(argv[++i]);
-    else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
-    else files.push_back(argv[i]);
+    if (!std::strcmp(argv[i], "--encoding") && i + 1 < argc)
+      encodings = SplitList(argv[++i]);
+    else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else
+      files.push_back(argv[i]);
   }
   if (files.empty()) {
     std::fprintf(stderr, "usage: tokenizer_bench FILE... [--encoding a,b] [--seconds N]\n");
@@ -79,7 +82,8 @@ int main(int argc, char** argv) {
         ids.clear();
         (*enc)->EncodeOrdinary(text, &ids);
       });
-      double count = MegabytesPerSecond(text.size(), seconds, [&] { tokens = (*enc)->CountOrdinary(text); });
+      double count =
+          MegabytesPerSecond(text.size(), seconds, [&] { tokens = (*enc)->CountOrdinary(text); });
       const char* base = std::strrchr(file.c_str(), '/');
       std::printf("  %-20s %8.2f MB  encode %7.2f MB/s  count %7.2f MB/s  %zu tokens\n",
                   base ? base + 1 : file.c_str(), text.size() / 1e6, encode, count, tokens);

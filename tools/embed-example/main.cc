@@ -14,6 +14,7 @@ class Tag : public refinery::Node {
  public:
   explicit Tag(const refinery::NodeConfig& c) : value_(c.options.String("value")) {}
   void Process(refinery::Item& item) const override { item.set_text("service", value_); }
+
  private:
   std::string value_;
 };

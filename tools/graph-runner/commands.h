@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/spec/pipeline_loader.h"
 #include "graph/proto/refinery.pb.h"
+#include "graph/spec/pipeline_loader.h"
 #include "graph/spec/runtime_config.h"
 
 namespace refinery::cli {
@@ -16,15 +16,15 @@ struct RunArgs {
   std::vector<std::string> inputs{"-"};
   std::string output = "-";
   std::string input_format = "auto";
-  std::string report;          // JSON run report path ("" = none)
-  std::string report_html;     // HTML run report path ("" = none)
-  std::string alerts;          // alert JSON Lines file, over the config's monitoring.alerts.file
-  int metrics_port = -1;       // Prometheus endpoint: -1 off, 0 any free port
+  std::string report;       // JSON run report path ("" = none)
+  std::string report_html;  // HTML run report path ("" = none)
+  std::string alerts;       // alert JSON Lines file, over the config's monitoring.alerts.file
+  int metrics_port = -1;    // Prometheus endpoint: -1 off, 0 any free port
   std::string metrics_host = "127.0.0.1";
-  double metrics_linger = 0;   // seconds to keep serving after the run
-  std::string config;          // configs/ file ("" = none)
+  double metrics_linger = 0;  // seconds to keep serving after the run
+  std::string config;         // configs/ file ("" = none)
   std::vector<std::string> sets;
-  int threads = 0;             // 0 = all cores
+  int threads = 0;  // 0 = all cores
   bool ordered = false;
   bool progress = true;
   bool summary = true;

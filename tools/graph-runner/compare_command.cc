@@ -39,7 +39,8 @@ std::string Fmt(const char* format, auto... args) {
 }
 
 // "12.3 -> 10.1 (-18%)", or "-" when neither side has the value.
-std::string Change(double before, double after, bool have_before, bool have_after, const char* unit = "") {
+std::string Change(double before, double after, bool have_before, bool have_after,
+                   const char* unit = "") {
   if (!have_before && !have_after) return "-";
   if (!have_before) return Fmt("new %.4g%s", after, unit);
   if (!have_after) return Fmt("%.4g%s gone", before, unit);
@@ -49,7 +50,8 @@ std::string Change(double before, double after, bool have_before, bool have_afte
 
 struct TypeNumbers {
   bool present = false;
-  double requests = 0, failed_share = 0, tokens_in = 0, tokens_out = 0, saved_share = 0, p95_ms = 0, passes = 0;
+  double requests = 0, failed_share = 0, tokens_in = 0, tokens_out = 0, saved_share = 0, p95_ms = 0,
+         passes = 0;
 };
 
 TypeNumbers Numbers(const proto::TypeReport& t) {
@@ -77,11 +79,12 @@ TypeNumbers Numbers(const proto::TypeReport& t) {
 int CompareCommand(const std::string& before_path, const std::string& after_path) {
   proto::RunReport before, after;
   if (!LoadRunReport(before_path, &before) || !LoadRunReport(after_path, &after)) return 2;
-  std::printf("%s (%s) -> %s (%s)\n", before_path.c_str(), before.pipeline().c_str(), after_path.c_str(),
-              after.pipeline().c_str());
+  std::printf("%s (%s) -> %s (%s)\n", before_path.c_str(), before.pipeline().c_str(),
+              after_path.c_str(), after.pipeline().c_str());
   std::printf("requests/s %s; request p95 %s\n",
               Change(before.requests_per_second(), after.requests_per_second(), true, true).c_str(),
-              Change(before.request_latency().p95_us() / 1e3, after.request_latency().p95_us() / 1e3, true, true, " ms")
+              Change(before.request_latency().p95_us() / 1e3,
+                     after.request_latency().p95_us() / 1e3, true, true, " ms")
                   .c_str());
   std::map<std::string, std::pair<TypeNumbers, TypeNumbers>> types;
   for (const auto& t : before.types()) types[t.type()].first = Numbers(t);
@@ -90,13 +93,21 @@ int CompareCommand(const std::string& before_path, const std::string& after_path
     const TypeNumbers& a = pair.first;
     const TypeNumbers& b = pair.second;
     std::printf("type %s\n", name.empty() ? "(untyped)" : name.c_str());
-    std::printf("  requests        %s\n", Change(a.requests, b.requests, a.present, b.present).c_str());
-    std::printf("  tokens in/req   %s\n", Change(a.tokens_in, b.tokens_in, a.present, b.present).c_str());
-    std::printf("  tokens out/req  %s\n", Change(a.tokens_out, b.tokens_out, a.present, b.present).c_str());
-    std::printf("  saved share     %s\n", Change(100 * a.saved_share, 100 * b.saved_share, a.present, b.present, "%").c_str());
-    std::printf("  p95 latency     %s\n", Change(a.p95_ms, b.p95_ms, a.present, b.present, " ms").c_str());
+    std::printf("  requests        %s\n",
+                Change(a.requests, b.requests, a.present, b.present).c_str());
+    std::printf("  tokens in/req   %s\n",
+                Change(a.tokens_in, b.tokens_in, a.present, b.present).c_str());
+    std::printf("  tokens out/req  %s\n",
+                Change(a.tokens_out, b.tokens_out, a.present, b.present).c_str());
+    std::printf(
+        "  saved share     %s\n",
+        Change(100 * a.saved_share, 100 * b.saved_share, a.present, b.present, "%").c_str());
+    std::printf("  p95 latency     %s\n",
+                Change(a.p95_ms, b.p95_ms, a.present, b.present, " ms").c_str());
     std::printf("  passes/req      %s\n", Change(a.passes, b.passes, a.present, b.present).c_str());
-    std::printf("  failed share    %s\n", Change(100 * a.failed_share, 100 * b.failed_share, a.present, b.present, "%").c_str());
+    std::printf(
+        "  failed share    %s\n",
+        Change(100 * a.failed_share, 100 * b.failed_share, a.present, b.present, "%").c_str());
   }
   std::map<std::string, std::pair<const proto::NodeReport*, const proto::NodeReport*>> nodes;
   for (const auto& n : before.nodes()) nodes[n.id()].first = &n;
@@ -105,7 +116,9 @@ int CompareCommand(const std::string& before_path, const std::string& after_path
     const proto::NodeReport* a = pair.first;
     const proto::NodeReport* b = pair.second;
     std::printf("node %-12s p95 %s; busy %s\n", id.c_str(),
-                Change(a ? a->latency().p95_us() / 1e3 : 0, b ? b->latency().p95_us() / 1e3 : 0, a, b, " ms").c_str(),
+                Change(a ? a->latency().p95_us() / 1e3 : 0, b ? b->latency().p95_us() / 1e3 : 0, a,
+                       b, " ms")
+                    .c_str(),
                 Change(a ? a->busy_seconds() : 0, b ? b->busy_seconds() : 0, a, b, " s").c_str());
   }
   return 0;

@@ -14,18 +14,24 @@ namespace refinery::cli {
 
 namespace {
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 constexpr size_t kChunk = 1 << 16;
 }  // namespace
 
 InputReader::InputReader(std::vector<std::string> paths, InputFormat format, size_t max_line_bytes,
                          int stop_fd)
-    : paths_(std::move(paths)), format_(format), max_line_bytes_(max_line_bytes), stop_fd_(stop_fd) {
+    : paths_(std::move(paths)),
+      format_(format),
+      max_line_bytes_(max_line_bytes),
+      stop_fd_(stop_fd) {
   for (const std::string& p : paths_) {
     struct stat st {};
-    if (p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) total_bytes_ += st.st_size;
-    else if (p == "-") total_bytes_ = -1;
+    if (p != "-" && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total_bytes_ += st.st_size;
+    else if (p == "-")
+      total_bytes_ = -1;
   }
 }
 
@@ -67,8 +73,8 @@ bool InputReader::OpenNext(InputItem* out, bool* opened) {
   }
   current_jsonl_ = format_ == InputFormat::kJsonLines ||
                    (format_ == InputFormat::kAuto &&
-                    (current_ == "-" || EndsWith(current_, ".jsonl") || EndsWith(current_, ".json") ||
-                     EndsWith(current_, ".ndjson")));
+                    (current_ == "-" || EndsWith(current_, ".jsonl") ||
+                     EndsWith(current_, ".json") || EndsWith(current_, ".ndjson")));
   *opened = true;
   return true;
 }
@@ -160,8 +166,8 @@ bool InputReader::Next(InputItem* out) {
     ++line_number_;
     if (line.find_first_not_of(" \t") == std::string::npos && !too_long) continue;  // blank line
     out->fallback_id = std::to_string(line_number_);
-    const std::string where = (current_ == "-" ? "<stdin>" : current_) + ":" +
-                              std::to_string(line_number_);
+    const std::string where =
+        (current_ == "-" ? "<stdin>" : current_) + ":" + std::to_string(line_number_);
     if (too_long) {
       out->error = where + ": error: line is longer than " + std::to_string(max_line_bytes_) +
                    " bytes (--max-line-bytes)";

@@ -1,10 +1,10 @@
 // graph-runner validate / describe / nodes: look at pipelines and node types without running.
+#include <google/protobuf/util/json_util.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "graph/internal/did_you_mean.h"
 #include "graph/monitor/views/html_report.h"
@@ -91,7 +91,8 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
   std::printf("pipeline: %s\n", spec->name.c_str());
   if (!spec->version.empty()) std::printf("version: %s\n", spec->version.c_str());
   if (!spec->description.empty()) std::printf("description: %s\n", spec->description.c_str());
-  std::printf("file: %s\nmax_in_flight: %lld\n", spec->file.c_str(), (long long)spec->max_in_flight);
+  std::printf("file: %s\nmax_in_flight: %lld\n", spec->file.c_str(),
+              (long long)spec->max_in_flight);
   std::printf("execution order:");
   for (size_t i : spec->order) std::printf(" %s", spec->nodes[i].id.c_str());
   std::printf("\nnodes:\n");
@@ -104,11 +105,14 @@ int DescribeCommand(const std::string& pipeline, const std::vector<std::string>&
       const BatchSpec& b = n.queue.batch;
       std::printf("    queue: %s order, batches up to %d items%s, delay %g ms%s\n",
                   n.queue.order == QueueSpec::kPriority ? "priority" : "fifo", b.max_items,
-                  b.max_tokens > 0 ? (" / " + std::to_string(b.max_tokens) + " of " + b.size_field).c_str() : "",
+                  b.max_tokens > 0
+                      ? (" / " + std::to_string(b.max_tokens) + " of " + b.size_field).c_str()
+                      : "",
                   b.max_delay_ms, b.adapt ? " (adapted)" : "");
     }
     if (n.parallel) {
-      std::printf("    keeps the branch with the %s value of its keep_best field:\n", n.parallel->lowest ? "lowest" : "highest");
+      std::printf("    keeps the branch with the %s value of its keep_best field:\n",
+                  n.parallel->lowest ? "lowest" : "highest");
       for (size_t b = 0; b < n.parallel->branches.size(); ++b) {
         std::printf("      %s (%s):", n.parallel->names[b].c_str(), n.parallel->metrics[b].c_str());
         for (size_t m : n.parallel->branches[b]) {
@@ -142,13 +146,15 @@ int NodesCommand(const std::string& type) {
     const NodeContract& c = *registry.Find(t);
     std::printf("%s (version %s): %s\n", c.type.c_str(), c.version.c_str(), c.summary.c_str());
     std::printf("  concurrency: %s (default)   cacheable: %s   accepts batches: %s\n",
-                c.default_concurrency.ToString().c_str(), c.cacheable ? "yes" : "no", c.accepts_batches ? "yes" : "no");
+                c.default_concurrency.ToString().c_str(), c.cacheable ? "yes" : "no",
+                c.accepts_batches ? "yes" : "no");
     if (!c.reads.empty()) std::printf("  reads: %s\n", c.reads.c_str());
     if (!c.writes.empty()) std::printf("  writes: %s\n", c.writes.c_str());
     for (const OptionDef& d : c.options.defs()) {
-      std::printf("  %-18s %-15s default %-12s %s (%s)\n", d.name.c_str(), OptionTypeName(d.type),
-                  d.required ? "(required)" : ("'" + OptionValueToString(d.default_value) + "'").c_str(),
-                  d.doc.c_str(), d.AllowedText().c_str());
+      std::printf(
+          "  %-18s %-15s default %-12s %s (%s)\n", d.name.c_str(), OptionTypeName(d.type),
+          d.required ? "(required)" : ("'" + OptionValueToString(d.default_value) + "'").c_str(),
+          d.doc.c_str(), d.AllowedText().c_str());
     }
     std::printf("\n");
   }

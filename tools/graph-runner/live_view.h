@@ -26,7 +26,8 @@ class LiveView {
 
   // One frame of text (no cursor movement), for tests and for the drawing thread.
   static std::string Frame(const EngineStats& stats, const std::string& pipeline, double seconds,
-                           double read_fraction, const std::map<std::string, int64_t>& previous_items,
+                           double read_fraction,
+                           const std::map<std::string, int64_t>& previous_items,
                            double tick_seconds);
 
  private:
@@ -38,7 +39,7 @@ class LiveView {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::mutex draw_mu_;   // the block on the terminal: drawing, erasing, log lines
+  std::mutex draw_mu_;  // the block on the terminal: drawing, erasing, log lines
   int lines_drawn_ = 0;
   std::vector<spdlog::sink_ptr> saved_sinks_;
   std::thread thread_;

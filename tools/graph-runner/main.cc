@@ -22,10 +22,11 @@ int main(int argc, char** argv) {
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "stream requests through a pipeline");
   run_cmd->add_option("pipeline", run.pipeline, "pipeline YAML file")->required();
-  run_cmd->add_option("--input,-i", run.inputs,
-                      "JSON Lines file (.jsonl/.json/.ndjson: {\"id\", \"type\", \"priority\", "
-                      "\"deadline_ms\", \"text\", \"reference\", \"fields\"} per line), a plain text "
-                      "file (one request per file), or - for stdin (JSON Lines); repeatable")
+  run_cmd
+      ->add_option("--input,-i", run.inputs,
+                   "JSON Lines file (.jsonl/.json/.ndjson: {\"id\", \"type\", \"priority\", "
+                   "\"deadline_ms\", \"text\", \"reference\", \"fields\"} per line), a plain text "
+                   "file (one request per file), or - for stdin (JSON Lines); repeatable")
       ->capture_default_str();
   run_cmd->add_option("--input-format", run.input_format, "auto, jsonl or text")
       ->check(CLI::IsMember({"auto", "jsonl", "text"}))
@@ -37,23 +38,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--set", run.sets,
                       "override an option: node.key=value (or max_in_flight=N); repeatable");
-  run_cmd->add_option("--config", run.config,
-                      "runtime config (cache sizes, monitoring thresholds, drift, alert sinks), e.g. "
-                      "configs/default.yaml");
+  run_cmd->add_option(
+      "--config", run.config,
+      "runtime config (cache sizes, monitoring thresholds, drift, alert sinks), e.g. "
+      "configs/default.yaml");
   run_cmd->add_option("--report", run.report, "write the JSON run report to this file");
-  run_cmd->add_option("--report-html", run.report_html,
-                      "write the run report as an HTML page (graph, latency histograms, tokens, alerts)");
+  run_cmd->add_option(
+      "--report-html", run.report_html,
+      "write the run report as an HTML page (graph, latency histograms, tokens, alerts)");
   run_cmd->add_option("--alerts", run.alerts,
                       "append alerts (thresholds, anomalies, drift) to this JSON Lines file");
-  run_cmd->add_option("--metrics-port", run.metrics_port,
-                      "serve Prometheus /metrics and /healthz on this port while running (0 = any free "
-                      "port, printed on stderr; -1 = off)")
+  run_cmd
+      ->add_option(
+          "--metrics-port", run.metrics_port,
+          "serve Prometheus /metrics and /healthz on this port while running (0 = any free "
+          "port, printed on stderr; -1 = off)")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   run_cmd->add_option("--metrics-host", run.metrics_host, "address the metrics endpoint listens on")
       ->capture_default_str();
-  run_cmd->add_option("--metrics-linger", run.metrics_linger,
-                      "keep serving /metrics this many seconds after the run ends")
+  run_cmd
+      ->add_option("--metrics-linger", run.metrics_linger,
+                   "keep serving /metrics this many seconds after the run ends")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   run_cmd->add_flag("--ordered", run.ordered, "write results in input order");
@@ -93,8 +99,9 @@ int main(int argc, char** argv) {
 
   std::string compare_before, compare_after;
   CLI::App* compare_cmd = app.add_subcommand(
-      "compare", "two saved run reports side by side: tokens, latency, passes and failures per request type, "
-                 "p95 and busy time per node");
+      "compare",
+      "two saved run reports side by side: tokens, latency, passes and failures per request type, "
+      "p95 and busy time per node");
   compare_cmd->add_option("before", compare_before, "JSON run report (the baseline)")->required();
   compare_cmd->add_option("after", compare_after, "JSON run report (the new run)")->required();
 

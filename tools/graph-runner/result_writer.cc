@@ -11,7 +11,7 @@
 namespace refinery::cli {
 
 StatusOr<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& path,
-                                                          bool flush_each) {
+                                                           bool flush_each) {
   if (path == "-") {
     // A pipe or terminal on stdout is someone reading live: flush each line there too.
     struct stat st {};
@@ -19,7 +19,8 @@ StatusOr<std::unique_ptr<ResultWriter>> ResultWriter::Open(const std::string& pa
     return std::unique_ptr<ResultWriter>(new ResultWriter(stdout, false, flush_each || live));
   }
   std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::InvalidArgument(path + ": error: cannot write output: " + std::strerror(errno));
+  if (!f)
+    return Status::InvalidArgument(path + ": error: cannot write output: " + std::strerror(errno));
   return std::unique_ptr<ResultWriter>(new ResultWriter(f, true, flush_each));
 }
 

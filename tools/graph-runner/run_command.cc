@@ -1,7 +1,7 @@
 // graph-runner run: stream requests through a pipeline.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,7 +58,7 @@ int RunCommand(const RunArgs& args) {
     if (!loader.config.monitoring) loader.config.monitoring = MonitorConfig{};
     loader.config.monitoring->alerts.file = args.alerts;
   }
-  InputFormat format = args.input_format == "jsonl" ? InputFormat::kJsonLines
+  InputFormat format = args.input_format == "jsonl"  ? InputFormat::kJsonLines
                        : args.input_format == "text" ? InputFormat::kText
                                                      : InputFormat::kAuto;
   EngineOptions options;
@@ -96,7 +96,8 @@ int RunCommand(const RunArgs& args) {
       return 2;
     }
     metrics_server = std::move(server).value();
-    std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", args.metrics_host.c_str(), metrics_server->port());
+    std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", args.metrics_host.c_str(),
+                 metrics_server->port());
   }
   InstallSignalHandlers();
   InputReader reader(args.inputs, format, args.max_line_bytes, g_stop_pipe[0]);
@@ -105,7 +106,8 @@ int RunCommand(const RunArgs& args) {
   int64_t input_errors = 0;
   {
     std::unique_ptr<LiveView> live;
-    if (args.progress && ::isatty(STDERR_FILENO)) live = std::make_unique<LiveView>(**engine, reader);
+    if (args.progress && ::isatty(STDERR_FILENO))
+      live = std::make_unique<LiveView>(**engine, reader);
     ResultWriter* out = writer->get();
     // Called by the engine, from one of its threads at a time, whenever it has room.
     auto next = [&](Request* request) {
@@ -139,7 +141,8 @@ int RunCommand(const RunArgs& args) {
     }
   }
   (*writer)->Flush();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EngineStats stats = (*engine)->Stats();
   if (args.summary) {
     std::fputs(FormatSummary(stats, (*engine)->spec().name, requests, wall).c_str(), stderr);
@@ -177,8 +180,10 @@ int RunCommand(const RunArgs& args) {
     }
   }
   if (g_signals.load() > 0) {
-    std::fprintf(stderr, "interrupted: stopped reading after %lld requests; all of them have "
-                         "results\n", (long long)requests);
+    std::fprintf(stderr,
+                 "interrupted: stopped reading after %lld requests; all of them have "
+                 "results\n",
+                 (long long)requests);
     return 130;
   }
   return stats.failed > 0 ? 1 : 0;

@@ -22,15 +22,17 @@ std::string FormatMicros(double us) {
 std::string FormatSummary(const EngineStats& stats, const std::string& pipeline, int64_t requests,
                           double wall_seconds) {
   std::string out;
-  out += Fmt("pipeline %s: %lld requests, %lld ok, %lld failed in %.3fs (%.0f req/s); "
-             "peak in flight %lld of %lld\n",
-             pipeline.c_str(), (long long)requests, (long long)stats.succeeded,
-             (long long)stats.failed, wall_seconds,
-             wall_seconds > 0 ? stats.completed / wall_seconds : 0.0,
-             (long long)stats.peak_in_flight, (long long)stats.max_in_flight);
+  out += Fmt(
+      "pipeline %s: %lld requests, %lld ok, %lld failed in %.3fs (%.0f req/s); "
+      "peak in flight %lld of %lld\n",
+      pipeline.c_str(), (long long)requests, (long long)stats.succeeded, (long long)stats.failed,
+      wall_seconds, wall_seconds > 0 ? stats.completed / wall_seconds : 0.0,
+      (long long)stats.peak_in_flight, (long long)stats.max_in_flight);
   out += Fmt("request latency: p50 %s  p95 %s  p99 %s  max %s\n",
-             FormatMicros(stats.request_latency.p50_us).c_str(), FormatMicros(stats.request_latency.p95_us).c_str(),
-             FormatMicros(stats.request_latency.p99_us).c_str(), FormatMicros(stats.request_latency.max_us).c_str());
+             FormatMicros(stats.request_latency.p50_us).c_str(),
+             FormatMicros(stats.request_latency.p95_us).c_str(),
+             FormatMicros(stats.request_latency.p99_us).c_str(),
+             FormatMicros(stats.request_latency.max_us).c_str());
   // Refinement loops and scores: the run-level means (with bootstrap 95% intervals).
   auto metric = [&](const std::string& name) -> const MetricSummary* {
     for (const MetricSummary& m : stats.metrics) {
@@ -40,13 +42,13 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
   };
   if (const MetricSummary* passes = metric("loop.passes")) {
     const MetricSummary* passed = metric("loop.passed");
-    out += Fmt("loop: %.2f passes per request [%.2f, %.2f]; passed %.0f%%\n", passes->mean, passes->low,
-               passes->high, passed ? 100 * passed->mean : 0.0);
+    out += Fmt("loop: %.2f passes per request [%.2f, %.2f]; passed %.0f%%\n", passes->mean,
+               passes->low, passes->high, passed ? 100 * passed->mean : 0.0);
   }
   for (const MetricSummary& m : stats.metrics) {
     if (m.name.size() > 2 && m.name.compare(m.name.size() - 2, 2, ".f") == 0) {
-      out += Fmt("%s: mean %.4f [%.4f, %.4f] over %lld results\n", m.name.c_str(), m.mean, m.low, m.high,
-                 (long long)m.count);
+      out += Fmt("%s: mean %.4f [%.4f, %.4f] over %lld results\n", m.name.c_str(), m.mean, m.low,
+                 m.high, (long long)m.count);
     }
   }
   double tokens_in = 0, tokens_out = 0, tokens_saved = 0;
@@ -56,12 +58,14 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
     tokens_saved += t.tokens_saved;
   }
   if (tokens_in > 0) {
-    out += Fmt("tokens: %.0f in, %.0f out, %.0f saved (%.1f%%) over %zu request types\n", tokens_in, tokens_out,
-               tokens_saved, 100 * tokens_saved / tokens_in, stats.monitor.types.size());
+    out +=
+        Fmt("tokens: %.0f in, %.0f out, %.0f saved (%.1f%%) over %zu request types\n", tokens_in,
+            tokens_out, tokens_saved, 100 * tokens_saved / tokens_in, stats.monitor.types.size());
   }
   if (stats.monitor.alerts_firing_total > 0) {
-    out += Fmt("alerts: %lld fired (thresholds, anomalies, drift); see the log above or the alert file\n",
-               (long long)stats.monitor.alerts_firing_total);
+    out += Fmt(
+        "alerts: %lld fired (thresholds, anomalies, drift); see the log above or the alert file\n",
+        (long long)stats.monitor.alerts_firing_total);
   }
   size_t w = 4;
   for (const auto& n : stats.nodes) w = std::max(w, n.id.size());
@@ -76,20 +80,25 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
     out += Fmt("%-*s  %-10s %-9s %9lld %9s %9s %9s %9s %7s %6lld\n", int(w), n.id.c_str(),
                n.type.c_str(), n.concurrency.c_str(), (long long)n.items,
                FormatMicros(n.latency.p50_us).c_str(), FormatMicros(n.latency.p95_us).c_str(),
-               FormatMicros(n.latency.p99_us).c_str(), FormatMicros(n.latency.max_us).c_str(), cache.c_str(),
-               (long long)n.errors);
+               FormatMicros(n.latency.p99_us).c_str(), FormatMicros(n.latency.max_us).c_str(),
+               cache.c_str(), (long long)n.errors);
   }
   for (const auto& n : stats.nodes) {
     if (!n.queue) continue;
     const WaitingRoomStats& q = *n.queue;
-    out += Fmt("queue %s (%s): %lld batches, mean %.2f items (now up to %d, delay %.2f ms%s), flushed full %lld / "
-               "tokens %lld / delay %lld / drain %lld, mean wait %.2f ms, %lld expired by deadline\n",
-               n.id.c_str(), q.order.c_str(), (long long)q.batches,
-               q.batches ? double(q.batched_items) / double(q.batches) : 0.0, q.max_items, q.max_delay_ms,
-               q.adapt ? Fmt(", adapted: %lld up, %lld down, %lld fitted to arrivals", (long long)q.adapt_grow,
-                             (long long)q.adapt_shrink, (long long)q.adapt_fits).c_str() : "",
-               (long long)q.flushes[0], (long long)q.flushes[1], (long long)q.flushes[2], (long long)q.flushes[3],
-               q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0.0, (long long)q.expired);
+    out += Fmt(
+        "queue %s (%s): %lld batches, mean %.2f items (now up to %d, delay %.2f ms%s), flushed "
+        "full %lld / "
+        "tokens %lld / delay %lld / drain %lld, mean wait %.2f ms, %lld expired by deadline\n",
+        n.id.c_str(), q.order.c_str(), (long long)q.batches,
+        q.batches ? double(q.batched_items) / double(q.batches) : 0.0, q.max_items, q.max_delay_ms,
+        q.adapt ? Fmt(", adapted: %lld up, %lld down, %lld fitted to arrivals",
+                      (long long)q.adapt_grow, (long long)q.adapt_shrink, (long long)q.adapt_fits)
+                      .c_str()
+                : "",
+        (long long)q.flushes[0], (long long)q.flushes[1], (long long)q.flushes[2],
+        (long long)q.flushes[3], q.batched_items ? q.wait_ms_sum / double(q.batched_items) : 0.0,
+        (long long)q.expired);
   }
   return out;
 }

@@ -5,10 +5,10 @@
 // stories260K, TinyLlama) for real output.
 //
 //   make-tiny-model OUT.gguf [--corpus FILE]... [--merges 500] [--dim 64] [--layers 2] [--heads 8]
-//                   [--kv-heads 4] [--hidden 172] [--context 2048] [--seed 1] [--type f32|f16|bf16|q8_0]
+//                   [--kv-heads 4] [--hidden 172] [--context 2048] [--seed 1] [--type
+//                   f32|f16|bf16|q8_0]
 //                   [--tied]
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -32,14 +32,20 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", spec.hidden, "feed-forward width")->check(CLI::Range(1, 65536));
   app.add_option("--context", spec.context, "context length")->check(CLI::Range(8, 1 << 20));
   app.add_option("--seed", spec.seed, "random seed");
-  app.add_option("--type", type, "tensor type")->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
+  app.add_option("--type", type, "tensor type")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   app.add_flag("--tied", spec.tied_output, "output projection tied to the token embedding");
   CLI11_PARSE(app, argc, argv);
   if (spec.dim % spec.heads || spec.heads % spec.kv_heads || (spec.dim / spec.heads) % 2) {
-    std::fprintf(stderr, "make-tiny-model: dim must split into an even head size, and kv-heads must divide heads\n");
+    std::fprintf(
+        stderr,
+        "make-tiny-model: dim must split into an even head size, and kv-heads must divide heads\n");
     return 2;
   }
-  spec.type = type == "f16" ? GgmlType::kF16 : type == "bf16" ? GgmlType::kBF16 : type == "q8_0" ? GgmlType::kQ8_0 : GgmlType::kF32;
+  spec.type = type == "f16"    ? GgmlType::kF16
+              : type == "bf16" ? GgmlType::kBF16
+              : type == "q8_0" ? GgmlType::kQ8_0
+                               : GgmlType::kF32;
   std::string text;
   for (const std::string& f : corpus) {
     std::ifstream in(f, std::ios::binary);
@@ -59,8 +65,10 @@ int main(int argc, char** argv) {
   }
   const long head = spec.dim / spec.heads, kv = head * spec.kv_heads, V = VocabSize(spec);
   const long params = V * spec.dim * (spec.tied_output ? 1 : 2) +
-                      long(spec.layers) * (2L * spec.dim * spec.dim + 2L * spec.dim * kv + 3L * spec.dim * spec.hidden);
-  std::printf("wrote %s: vocab %ld, dim %d, layers %d, heads %d/%d, %.2f M parameters (%s)\n", out.c_str(), V,
-              spec.dim, spec.layers, spec.heads, spec.kv_heads, params / 1e6, type.c_str());
+                      long(spec.layers) * (2L * spec.dim * spec.dim + 2L * spec.dim * kv +
+                                           3L * spec.dim * spec.hidden);
+  std::printf("wrote %s: vocab %ld, dim %d, layers %d, heads %d/%d, %.2f M parameters (%s)\n",
+              out.c_str(), V, spec.dim, spec.layers, spec.heads, spec.kv_heads, params / 1e6,
+              type.c_str());
   return 0;
 }

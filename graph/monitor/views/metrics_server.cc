@@ -35,7 +35,8 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
     if (s->port_ <= 0) return Status::InvalidArgument("metrics endpoint: cannot listen on " + host);
   } else {
     if (!s->server_->bind_to_port(host, port)) {
-      return Status::InvalidArgument("metrics endpoint: cannot listen on " + host + ":" + std::to_string(port) +
+      return Status::InvalidArgument("metrics endpoint: cannot listen on " + host + ":" +
+                                     std::to_string(port) +
                                      " (in use, or not an address of this machine)");
     }
     s->port_ = port;
@@ -44,7 +45,8 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   s->thread_ = std::thread([server] { server->listen_after_bind(); });
   // stop() before the accept loop runs would be lost (and the destructor's join would wait
   // forever), so Start returns only once the server is running.
-  for (int i = 0; i < 5000 && !server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && !server->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s;
 }
 

@@ -2,9 +2,9 @@
 // be exactly what protobuf's JSON mapping means (parsed back by protobuf, compared as messages).
 #include "graph/io/json_io.h"
 
+#include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,7 +67,8 @@ TEST(ResultJson, NonFiniteNumbersAndInvalidUtf8StayValidJson) {
 }
 
 TEST(RequestJson, ParsesFieldsAndDefaultsTheId) {
-  auto r = RequestFromJson(R"({"type":"t","priority":2,"text":"","reference":"r","fields":{"q":"why"}})", 7);
+  auto r = RequestFromJson(
+      R"({"type":"t","priority":2,"text":"","reference":"r","fields":{"q":"why"}})", 7);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->id, "7");
   EXPECT_EQ(r->priority, 2);

@@ -64,10 +64,11 @@ const monitor::TypeSnapshot* FindType(const EngineStats& s, const std::string& t
   return nullptr;
 }
 
-int Count(const std::vector<monitor::Alert>& alerts, const std::string& rule, const std::string& state,
-          const std::string& type = "") {
+int Count(const std::vector<monitor::Alert>& alerts, const std::string& rule,
+          const std::string& state, const std::string& type = "") {
   int n = 0;
-  for (const auto& a : alerts) n += a.rule == rule && a.state == state && (type.empty() || a.type == type);
+  for (const auto& a : alerts)
+    n += a.rule == rule && a.state == state && (type.empty() || a.type == type);
   return n;
 }
 
@@ -90,7 +91,8 @@ TEST(Monitor, ErrorRateFiresOncePerBreachThenResolves) {
   }
   SubmitAll(*e, std::move(reqs));
   EngineStats s = e->Stats();
-  EXPECT_EQ(Count(s.monitor.recent_alerts, "error_rate", "firing", "bad"), 1);  // once, not per request
+  EXPECT_EQ(Count(s.monitor.recent_alerts, "error_rate", "firing", "bad"),
+            1);  // once, not per request
   EXPECT_EQ(Count(s.monitor.recent_alerts, "error_rate", "firing", "good"), 0);
   std::vector<Request> healed;
   for (int i = 0; i < 40; ++i) healed.push_back(Req("h" + std::to_string(i), "bad", "fine"));
@@ -99,7 +101,8 @@ TEST(Monitor, ErrorRateFiresOncePerBreachThenResolves) {
   EXPECT_EQ(Count(s.monitor.recent_alerts, "error_rate", "resolved", "bad"), 1);
   const std::vector<std::string> lines = Lines(m.alerts.file);
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_THAT(lines[0], HasSubstr(R"("type":"bad","kind":"threshold","rule":"error_rate","state":"firing")"));
+  EXPECT_THAT(lines[0],
+              HasSubstr(R"("type":"bad","kind":"threshold","rule":"error_rate","state":"firing")"));
   EXPECT_THAT(lines[0], HasSubstr(R"("pipeline":"mon")"));
   EXPECT_THAT(lines[0], HasSubstr("failed; the limit is 20.0%"));
   EXPECT_THAT(lines[1], HasSubstr(R"("state":"resolved")"));
@@ -115,7 +118,7 @@ TEST(Monitor, LatencyThresholdPerType) {
   MonitorConfig m;
   m.window = 10;
   m.min_requests = 5;
-  m.type_thresholds["tight"].latency_p95_ms = 1;    // the delay alone takes 2 ms
+  m.type_thresholds["tight"].latency_p95_ms = 1;  // the delay alone takes 2 ms
   m.type_thresholds["loose"].latency_p95_ms = 5000;
   auto e = MakeEngine("pipeline: mon\nnodes:\n  - {id: d, type: delay, micros: 2000}\n", m);
   ASSERT_TRUE(e);
@@ -166,8 +169,10 @@ TEST(Monitor, TokensPerTypeAndTokenBudget) {
 
 TEST(Monitor, RefinementPassesAndIterations) {
   const std::string yaml =
-      "pipeline: mon-loop\nnodes:\n  - {id: up, type: upper}\n  - {id: lvl, type: level, shape: up}\n"
-      "edges: [up -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 3\", max_iterations: 6, "
+      "pipeline: mon-loop\nnodes:\n  - {id: up, type: upper}\n  - {id: lvl, type: level, shape: "
+      "up}\n"
+      "edges: [up -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 3\", "
+      "max_iterations: 6, "
       "metric: lvl.value, adjust: [{node: lvl, option: level, add: 1}]}\n";
   auto e = MakeEngine(yaml, MonitorConfig{});
   ASSERT_TRUE(e);
@@ -213,8 +218,10 @@ TEST(Monitor, DriftWhenTheInputChangesHalfway) {
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> longer(80, 120), shorter(20, 40);
   std::vector<Request> first, second;
-  for (int i = 0; i < 300; ++i) first.push_back(Req("a" + std::to_string(i), "news", Words(longer(rng))));
-  for (int i = 0; i < 300; ++i) second.push_back(Req("b" + std::to_string(i), "news", Words(shorter(rng))));
+  for (int i = 0; i < 300; ++i)
+    first.push_back(Req("a" + std::to_string(i), "news", Words(longer(rng))));
+  for (int i = 0; i < 300; ++i)
+    second.push_back(Req("b" + std::to_string(i), "news", Words(shorter(rng))));
   SubmitAll(*e, std::move(first));
   EngineStats s = e->Stats();
   EXPECT_EQ(s.monitor.alerts_firing_total, 0);  // no drift while the input is steady
@@ -246,7 +253,8 @@ TEST(Monitor, DriftWhenTheInputChangesHalfway) {
   auto e2 = MakeEngine("pipeline: mon\nnodes:\n  - {id: m, type: measure}\n", again);
   ASSERT_TRUE(e2);
   std::vector<Request> shifted;
-  for (int i = 0; i < 100; ++i) shifted.push_back(Req("c" + std::to_string(i), "news", Words(shorter(rng))));
+  for (int i = 0; i < 100; ++i)
+    shifted.push_back(Req("c" + std::to_string(i), "news", Words(shorter(rng))));
   SubmitAll(*e2, std::move(shifted));
   EXPECT_EQ(Count(e2->Stats().monitor.recent_alerts, "m.words", "firing", "news"), 1);
 }
@@ -258,9 +266,11 @@ TEST(Monitor, BadBaselineFileIsAClearError) {
   std::ofstream(m.drift.baseline_file) << "{\"types\": 3}";
   EngineOptions options;
   options.monitoring = m;
-  auto e = Engine::FromString("pipeline: mon\nnodes:\n  - {id: m, type: measure}\n", "x.yaml", {}, {}, options);
+  auto e = Engine::FromString("pipeline: mon\nnodes:\n  - {id: m, type: measure}\n", "x.yaml", {},
+                              {}, options);
   ASSERT_FALSE(e.ok());
-  EXPECT_THAT(e.status().message(), HasSubstr("not-a-baseline.json: error: not a drift baseline file"));
+  EXPECT_THAT(e.status().message(),
+              HasSubstr("not-a-baseline.json: error: not a drift baseline file"));
 }
 
 TEST(Monitor, AnomalyOnAJumpNotOnAnOutlier) {
@@ -274,17 +284,21 @@ TEST(Monitor, AnomalyOnAJumpNotOnAnOutlier) {
   std::vector<Request> reqs;
   for (int i = 0; i < 60; ++i) reqs.push_back(Req(std::to_string(i), "t", Words(100 + i % 5)));
   reqs.push_back(Req("outlier", "t", Words(1000)));  // one wild value: a tail, not a jump
-  for (int i = 0; i < 20; ++i) reqs.push_back(Req("n" + std::to_string(i), "t", Words(100 + i % 5)));
+  for (int i = 0; i < 20; ++i)
+    reqs.push_back(Req("n" + std::to_string(i), "t", Words(100 + i % 5)));
   SubmitAll(*e, std::move(reqs));
   EXPECT_EQ(e->Stats().monitor.alerts_firing_total, 0);
   std::vector<Request> jump;
-  for (int i = 0; i < 20; ++i) jump.push_back(Req("j" + std::to_string(i), "t", Words(300 + i % 5)));
+  for (int i = 0; i < 20; ++i)
+    jump.push_back(Req("j" + std::to_string(i), "t", Words(300 + i % 5)));
   SubmitAll(*e, std::move(jump));
   const EngineStats s = e->Stats();
-  ASSERT_EQ(Count(s.monitor.recent_alerts, "m.words", "firing", "t"), 1);  // once: then it learns the new level
+  ASSERT_EQ(Count(s.monitor.recent_alerts, "m.words", "firing", "t"),
+            1);  // once: then it learns the new level
   EXPECT_EQ(s.monitor.recent_alerts[0].kind, "anomaly");
   EXPECT_EQ(s.monitor.recent_alerts[0].value, 302);  // the third value of the jump
-  EXPECT_THAT(s.monitor.recent_alerts[0].message, HasSubstr("jumped to 302 from a recent mean of 10"));
+  EXPECT_THAT(s.monitor.recent_alerts[0].message,
+              HasSubstr("jumped to 302 from a recent mean of 10"));
   EXPECT_THAT(s.monitor.recent_alerts[0].message, HasSubstr("3 results in a row"));
 }
 
@@ -348,7 +362,8 @@ TEST(Monitor, ShutdownWithAHungWebhookDropsTheQueue) {
   ASSERT_EQ(::listen(fd, 512), 0);
   socklen_t len = sizeof addr;
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  auto sink = monitor::WebhookAlertSink::Create("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook", 0.2);
+  auto sink = monitor::WebhookAlertSink::Create(
+      "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook", 0.2);
   ASSERT_TRUE(sink.ok());
   monitor::Alert a;
   a.rule = "r";
@@ -365,7 +380,8 @@ TEST(Monitor, DistinctTypesAreBounded) {
   auto e = MakeEngine("pipeline: mon\nnodes:\n  - {id: u, type: upper}\n", m);
   ASSERT_TRUE(e);
   std::vector<Request> reqs;
-  for (int i = 0; i < 50; ++i) reqs.push_back(Req(std::to_string(i), "type-" + std::to_string(i), "x"));
+  for (int i = 0; i < 50; ++i)
+    reqs.push_back(Req(std::to_string(i), "type-" + std::to_string(i), "x"));
   SubmitAll(*e, std::move(reqs));
   const EngineStats s = e->Stats();
   EXPECT_LE(s.monitor.types.size(), 6u);
@@ -389,10 +405,11 @@ TEST(Monitor, OffMeansNoPerTypeState) {
 
 TEST(MonitorConfig, ParsesTheSection) {
   const std::string path = ScratchPath("monitor-config.yaml");
-  std::ofstream(path) << "monitoring:\n  window: 50\n  alerts: {file: a.jsonl}\n"
-                         "  thresholds:\n    default: {error_rate: 0.05}\n"
-                         "    types:\n      news: {latency_p95_ms: 250, token_budget: 300}\n"
-                         "  anomaly: {z: 5}\n  drift: {metrics: [score.total], baseline: 50, psi: 0.2}\n";
+  std::ofstream(path)
+      << "monitoring:\n  window: 50\n  alerts: {file: a.jsonl}\n"
+         "  thresholds:\n    default: {error_rate: 0.05}\n"
+         "    types:\n      news: {latency_p95_ms: 250, token_budget: 300}\n"
+         "  anomaly: {z: 5}\n  drift: {metrics: [score.total], baseline: 50, psi: 0.2}\n";
   auto c = LoadRuntimeConfig(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
   ASSERT_TRUE(c->monitoring);
@@ -412,19 +429,30 @@ TEST(MonitorConfig, ParsesTheSection) {
 
 TEST(MonitorConfig, EveryMistakeIsLocated) {
   const std::string path = ScratchPath("monitor-config-bad.yaml");
-  std::ofstream(path) << "monitoring:\n  treshold: {}\n  window: -3\n"
-                         "  thresholds:\n    types:\n      news: {latency_p59_ms: 3, error_rate: 2}\n"
-                         "  alerts: {webhook: \"ftp://x\"}\n  drift: {ks: high}\n";
+  std::ofstream(path)
+      << "monitoring:\n  treshold: {}\n  window: -3\n"
+         "  thresholds:\n    types:\n      news: {latency_p59_ms: 3, error_rate: 2}\n"
+         "  alerts: {webhook: \"ftp://x\"}\n  drift: {ks: high}\n";
   auto c = LoadRuntimeConfig(path);
   ASSERT_FALSE(c.ok());
   const std::string msg = c.status().message();
-  EXPECT_THAT(msg, HasSubstr(":2:3: error: monitoring: unknown key 'treshold'; did you mean 'thresholds'?"));
-  EXPECT_THAT(msg, HasSubstr(":3:11: error: monitoring: 'window' must be an integer from 5 to 1000000, found '-3'"));
-  EXPECT_THAT(msg, HasSubstr(":6:14: error: monitoring.thresholds.types.news: unknown key 'latency_p59_ms'; did you "
-                             "mean 'latency_p95_ms'?"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(":2:3: error: monitoring: unknown key 'treshold'; did you mean 'thresholds'?"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(
+          ":3:11: error: monitoring: 'window' must be an integer from 5 to 1000000, found '-3'"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(
+          ":6:14: error: monitoring.thresholds.types.news: unknown key 'latency_p59_ms'; did you "
+          "mean 'latency_p95_ms'?"));
   EXPECT_THAT(msg, HasSubstr("'error_rate' must be a number from 0 to 1, found '2'"));
   EXPECT_THAT(msg, HasSubstr(":7:21: error: monitoring.alerts: 'webhook' must be an http:// URL"));
-  EXPECT_THAT(msg, HasSubstr(":8:15: error: monitoring.drift: 'ks' must be a number from 0 to 1, found 'high'"));
+  EXPECT_THAT(
+      msg,
+      HasSubstr(":8:15: error: monitoring.drift: 'ks' must be a number from 0 to 1, found 'high'"));
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ TEST(EwmaDetector, ScoresOnlyAfterWarmupAndFlagsAJump) {
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(d.Score(noise(rng)).has_value());
   double max_z = 0;
   for (int i = 0; i < 200; ++i) max_z = std::max(max_z, std::fabs(*d.Score(noise(rng))));
-  EXPECT_LT(max_z, 5);  // steady noise stays within a few sd
+  EXPECT_LT(max_z, 5);           // steady noise stays within a few sd
   EXPECT_GT(*d.Score(200), 10);  // a jump of 20 sd
 }
 

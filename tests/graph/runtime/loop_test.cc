@@ -5,9 +5,9 @@
 
 #include <future>
 
-#include "graph/spec/condition.h"
 #include "graph/engine.h"
 #include "graph/runtime/loop_adaptation.h"
+#include "graph/spec/condition.h"
 #include "tests/support/node_runner.h"
 
 namespace refinery::testing {
@@ -15,12 +15,15 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Pipeline(const std::string& loop, const std::string& shape = "up", const std::string& extra_nodes = "") {
+std::string Pipeline(const std::string& loop, const std::string& shape = "up",
+                     const std::string& extra_nodes = "") {
   return "pipeline: loop-test\nmax_in_flight: 8\nnodes:\n"
          "  - {id: up, type: upper, field: text}\n"
-         "  - {id: lvl, type: level, shape: " + shape + "}\n" + extra_nodes +
+         "  - {id: lvl, type: level, shape: " +
+         shape + "}\n" + extra_nodes +
          "edges: [up -> lvl]\n"
-         "loops:\n  - " + loop + "\n";
+         "loops:\n  - " +
+         loop + "\n";
 }
 
 Result RunOne(const std::string& yaml) {
@@ -50,18 +53,23 @@ TEST(Condition, ParsesAndEvaluates) {
   EXPECT_TRUE(eval("score.total > 0.9 or not (n != 3)"));
   EXPECT_TRUE(eval("!(n < 1) && (n <= 3 || missing.field > 1)"));  // || short-circuits
   EXPECT_TRUE(eval("true"));
-  EXPECT_FALSE(eval("n >= 4 and missing.field > 1"));              // && short-circuits
+  EXPECT_FALSE(eval("n >= 4 and missing.field > 1"));  // && short-circuits
   auto missing = (*Condition::Parse("missing.field > 1"))->Evaluate(item);
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("'missing.field' is not a number"));
-  for (const auto& [bad, where] : std::vector<std::pair<std::string, std::string>>{
-           {"score.total >> 1", "column 14"}, {"score.total = 1", "column 13"}, {"(n > 1", "column 1"},
-           {"n >", "column 4"}, {"and n", "column 1"}, {"n > 1 xyz", "column 7"}}) {
+  for (const auto& [bad, where] :
+       std::vector<std::pair<std::string, std::string>>{{"score.total >> 1", "column 14"},
+                                                        {"score.total = 1", "column 13"},
+                                                        {"(n > 1", "column 1"},
+                                                        {"n >", "column 4"},
+                                                        {"and n", "column 1"},
+                                                        {"n > 1 xyz", "column 7"}}) {
     auto c = Condition::Parse(bad);
     ASSERT_FALSE(c.ok()) << bad;
     EXPECT_THAT(c.status().message(), HasSubstr(where)) << bad << ": " << c.status().message();
   }
-  EXPECT_EQ((*Condition::Parse("a.b > 1 or c_d < 2"))->fields(), (std::vector<std::string>{"a.b", "c_d"}));
+  EXPECT_EQ((*Condition::Parse("a.b > 1 or c_d < 2"))->fields(),
+            (std::vector<std::string>{"a.b", "c_d"}));
 }
 
 TEST(Loop, PassesWhenTheConditionHolds) {
@@ -97,9 +105,11 @@ TEST(Loop, ExhaustedKeepsTheBestOrTheLastOrFails) {
 }
 
 TEST(Loop, StopsOnConvergenceAndBudget) {
-  const Result converged = RunOne(Pipeline(
-      "{from: lvl, to: lvl, until: \"lvl.value >= 100\", max_iterations: 10, metric: lvl.value, min_delta: 0.5, "
-      "adjust: [{node: lvl, option: level, add: 1}]}", "flat"));
+  const Result converged =
+      RunOne(Pipeline("{from: lvl, to: lvl, until: \"lvl.value >= 100\", max_iterations: 10, "
+                      "metric: lvl.value, min_delta: 0.5, "
+                      "adjust: [{node: lvl, option: level, add: 1}]}",
+                      "flat"));
   EXPECT_EQ(Text(converged, "loop.stop_reason"), "converged");
   EXPECT_EQ(Text(converged, "loop.pass_scores"), "[0, 1, 2, 2]");
   const Result budget = RunOne(Pipeline(
@@ -128,15 +138,19 @@ TEST(Loop, ValidationSaysWhereAndWhat) {
   EXPECT_THAT(error(Pipeline("{from: lvl, to: lvl, until: \"lvl.value > 1\", metric: lvl.value, "
                              "adjust: [{node: lvl, option: shape, add: 1}]}")),
               HasSubstr("only numeric options can be adjusted"));
-  EXPECT_THAT(error(Pipeline("{from: lvl, to: lvl, until: \"lvl.value > 1\"}")), HasSubstr("set 'metric'"));
-  EXPECT_THAT(error(Pipeline("{from: lvl, to: lvl, until: \"lvl.value > 1\", metric: lvl.value, max_iteration: 3}")),
-              HasSubstr("did you mean 'max_iterations'"));
+  EXPECT_THAT(error(Pipeline("{from: lvl, to: lvl, until: \"lvl.value > 1\"}")),
+              HasSubstr("set 'metric'"));
+  EXPECT_THAT(
+      error(Pipeline(
+          "{from: lvl, to: lvl, until: \"lvl.value > 1\", metric: lvl.value, max_iteration: 3}")),
+      HasSubstr("did you mean 'max_iterations'"));
 }
 
 TEST(Loop, EveryRequestGetsOneResultWithBoundedItemsInFlight) {
   auto engine = Engine::FromString(
-      Pipeline("{from: lvl, to: up, until: \"lvl.value >= 2\", max_iterations: 4, metric: lvl.value, "
-               "adjust: [{node: lvl, option: level, add: 1}]}"),
+      Pipeline(
+          "{from: lvl, to: up, until: \"lvl.value >= 2\", max_iterations: 4, metric: lvl.value, "
+          "adjust: [{node: lvl, option: level, add: 1}]}"),
       "loop.yaml", {}, {}, {.threads = 2});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
   Item::ResetPeakLiveCount();
@@ -162,7 +176,8 @@ TEST(Loop, EveryRequestGetsOneResultWithBoundedItemsInFlight) {
 TEST(Loop, AdaptationLearnsWhereATypeStarts) {
   auto run = [](bool adapt) {
     auto engine = Engine::FromString(
-        Pipeline(std::string("{from: lvl, to: lvl, until: \"lvl.value >= 3\", max_iterations: 6, metric: lvl.value, "
+        Pipeline(std::string("{from: lvl, to: lvl, until: \"lvl.value >= 3\", max_iterations: 6, "
+                             "metric: lvl.value, "
                              "adjust: [{node: lvl, option: level, add: 1}], adapt: ") +
                  (adapt ? "true" : "false") + "}"),
         "adapt.yaml");
@@ -173,7 +188,8 @@ TEST(Loop, AdaptationLearnsWhereATypeStarts) {
       r.id = std::to_string(i);
       r.type = "t";
       r.fields["text"] = std::string("abc");
-      results.push_back((*engine)->Submit(std::move(r)).get());  // one at a time: outcomes feed the next
+      results.push_back(
+          (*engine)->Submit(std::move(r)).get());  // one at a time: outcomes feed the next
     }
     return results;
   };
@@ -205,19 +221,25 @@ TEST(Loop, AdaptationLearnsWhereATypeStarts) {
   EXPECT_GT(probes, 2);
   EXPECT_GT(direct, 40);
   auto bad = Engine::FromString(
-      Pipeline("{from: lvl, to: lvl, until: \"lvl.value >= 3\", metric: lvl.value, adapt: true}"), "bad.yaml");
+      Pipeline("{from: lvl, to: lvl, until: \"lvl.value >= 3\", metric: lvl.value, adapt: true}"),
+      "bad.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("'adapt: true' needs 'adjust'"));
 }
 
 TEST(Loop, ResultsDoNotDependOnDeclarationOrder) {
   const std::string loop =
-      "loops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 2\", max_iterations: 5, metric: lvl.value, "
+      "loops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 2\", max_iterations: 5, metric: "
+      "lvl.value, "
       "adjust: [{node: lvl, option: level, add: 1}]}\n";
-  const std::string a = "pipeline: p\nnodes:\n  - {id: up, type: upper, field: text}\n  - {id: lvl, type: level}\n"
-                        "edges: [up -> lvl]\n" + loop;
-  const std::string b = "pipeline: p\nnodes:\n  - {id: lvl, type: level}\n  - {id: up, type: upper, field: text}\n"
-                        "edges: [up -> lvl]\n" + loop;
+  const std::string a =
+      "pipeline: p\nnodes:\n  - {id: up, type: upper, field: text}\n  - {id: lvl, type: level}\n"
+      "edges: [up -> lvl]\n" +
+      loop;
+  const std::string b =
+      "pipeline: p\nnodes:\n  - {id: lvl, type: level}\n  - {id: up, type: upper, field: text}\n"
+      "edges: [up -> lvl]\n" +
+      loop;
   const Result ra = RunOne(a), rb = RunOne(b);
   EXPECT_EQ(ra.iterations, rb.iterations);
   EXPECT_EQ(Text(ra, "loop.pass_scores"), Text(rb, "loop.pass_scores"));

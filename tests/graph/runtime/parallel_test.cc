@@ -18,18 +18,24 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Group(const std::string& keep = "highest", const std::string& branch_a = "{id: la, type: level, level: 1}",
+std::string Group(const std::string& keep = "highest",
+                  const std::string& branch_a = "{id: la, type: level, level: 1}",
                   const std::string& extra = "") {
   return "pipeline: alt\nnodes:\n"
          "  - {id: up, type: upper}\n"
          "  - id: best\n"
          "    parallel:\n"
          "      keep_best: {a: la.value, b: lb.value}\n"
-         "      keep: " + keep + "\n"
+         "      keep: " +
+         keep +
+         "\n"
          "      branches:\n"
-         "        a: [" + branch_a + "]\n"
+         "        a: [" +
+         branch_a +
+         "]\n"
          "        b: [{id: f, type: fail, needle: BOTH}, {id: lb, type: level, level: 3}]\n"
-         "  - {id: after, type: upper}\n" + extra;
+         "  - {id: after, type: upper}\n" +
+         extra;
 }
 
 Result RunText(Engine& engine, const std::string& text) {
@@ -74,7 +80,8 @@ TEST(Parallel, KeepsTheBestBranchAndRecordsEveryBranch) {
 }
 
 TEST(Parallel, AFailedBranchLosesAndAllFailedFailsTheRequest) {
-  auto engine = Make(Group("highest", "{id: fa, type: fail, needle: BOTH}, {id: la, type: level, level: 5}"));
+  auto engine =
+      Make(Group("highest", "{id: fa, type: fail, needle: BOTH}, {id: la, type: level, level: 5}"));
   ASSERT_TRUE(engine);
   Result ok = RunText(*engine, "fine");
   ASSERT_TRUE(ok.ok);
@@ -91,7 +98,8 @@ TEST(Parallel, BranchesRunAtTheSameTime) {
   GatherReset();
   auto engine = Make(
       "pipeline: p\nnodes:\n  - id: g\n    parallel:\n      keep_best: {x: gx.batch, y: gy.batch}\n"
-      "      branches:\n        x: [{id: gx, type: gather, hold: true}]\n        y: [{id: gy, type: gather, hold: true}]\n",
+      "      branches:\n        x: [{id: gx, type: gather, hold: true}]\n        y: [{id: gy, "
+      "type: gather, hold: true}]\n",
       {.threads = 2});
   ASSERT_TRUE(engine);
   std::future<Result> f = std::async(std::launch::async, [&] { return RunText(*engine, "t"); });
@@ -105,11 +113,12 @@ TEST(Parallel, BranchesRunAtTheSameTime) {
 }
 
 TEST(Parallel, ALoopGoesRoundTheGroupWithBranchAdjustments) {
-  auto engine = Make(Group("highest", "{id: la, type: level, level: 1}",
-                           "edges: [up -> best -> after]\n"
-                           "loops:\n  - {from: best, to: best, until: \"best.score >= 5\", max_iterations: 5,"
-                           " adjust: [{node: la, option: level, add: 2}, {node: lb, option: level, add: 1}],"
-                           " on_exhausted: last}\n"));
+  auto engine =
+      Make(Group("highest", "{id: la, type: level, level: 1}",
+                 "edges: [up -> best -> after]\n"
+                 "loops:\n  - {from: best, to: best, until: \"best.score >= 5\", max_iterations: 5,"
+                 " adjust: [{node: la, option: level, add: 2}, {node: lb, option: level, add: 1}],"
+                 " on_exhausted: last}\n"));
   ASSERT_TRUE(engine);
   Result r = RunText(*engine, "abc");
   ASSERT_TRUE(r.ok) << r.error_message;
@@ -118,7 +127,8 @@ TEST(Parallel, ALoopGoesRoundTheGroupWithBranchAdjustments) {
   EXPECT_EQ(Text(r, "best.chosen"), "a");
   EXPECT_EQ(Number(r, "best.score"), 5);
   EXPECT_EQ(Text(r, "loop.stop_reason"), "passed");
-  EXPECT_FALSE(r.fields.count("lb.value")) << "b won the earlier passes; its fields must not leak into a's win";
+  EXPECT_FALSE(r.fields.count("lb.value"))
+      << "b won the earlier passes; its fields must not leak into a's win";
 }
 
 TEST(Parallel, MistakesAreLocated) {
@@ -128,29 +138,36 @@ TEST(Parallel, MistakesAreLocated) {
     return e.ok() ? std::string() : e.status().message();
   };
   std::string g = Group();
-  EXPECT_THAT(error(g + "edges: [up -> lb]\n"), HasSubstr("node 'lb' is inside parallel group 'best'; edges connect the group"));
+  EXPECT_THAT(error(g + "edges: [up -> lb]\n"),
+              HasSubstr("node 'lb' is inside parallel group 'best'; edges connect the group"));
   std::string wrong = g;
   wrong.replace(wrong.find("lb.value}"), 8, "lb.valeu");
-  EXPECT_THAT(error(wrong), HasSubstr("alt.yaml:4:5: error: parallel group 'best': branch 'b' writes no field 'lb.valeu' (keep_best); did you mean 'lb.value'?"));
+  EXPECT_THAT(error(wrong),
+              HasSubstr("alt.yaml:4:5: error: parallel group 'best': branch 'b' writes no field "
+                        "'lb.valeu' (keep_best); did you mean 'lb.value'?"));
   std::string stray = g;
   stray.replace(stray.find("b: lb.value"), 11, "c: lb.value");
   EXPECT_THAT(error(stray), HasSubstr("keep_best names branch 'c', which the group does not have"));
-  EXPECT_THAT(error("pipeline: p\nnodes:\n  - id: g\n    parallel: {keep_best: x, branches: {a: [{id: u, type: upper}]}}\n"),
+  EXPECT_THAT(error("pipeline: p\nnodes:\n  - id: g\n    parallel: {keep_best: x, branches: {a: "
+                    "[{id: u, type: upper}]}}\n"),
               HasSubstr("'branches' must map two or more branch names to lists of nodes"));
-  EXPECT_THAT(error("pipeline: p\nnodes:\n  - id: g\n    type: upper\n    parallel: {keep_best: x}\n"),
-              HasSubstr("unknown key 'type'"));
+  EXPECT_THAT(
+      error("pipeline: p\nnodes:\n  - id: g\n    type: upper\n    parallel: {keep_best: x}\n"),
+      HasSubstr("unknown key 'type'"));
   EXPECT_THAT(error(g + "loops:\n  - {from: lb, to: up, until: \"lb.value > 1\"}\n"),
               HasSubstr("loop: 'from' names node 'lb' inside parallel group 'best'"));
-  EXPECT_THAT(error("pipeline: p\nnodes:\n  - id: g\n    parallel:\n      keep_best: x\n      branches:\n"
-                    "        a: [{id: g2, parallel: {}}]\n        b: [{id: u, type: upper}]\n"),
-              HasSubstr("parallel groups do not nest"));
+  EXPECT_THAT(
+      error("pipeline: p\nnodes:\n  - id: g\n    parallel:\n      keep_best: x\n      branches:\n"
+            "        a: [{id: g2, parallel: {}}]\n        b: [{id: u, type: upper}]\n"),
+      HasSubstr("parallel groups do not nest"));
 }
 
 TEST(Parallel, NothingLostNorLeakedAtVolume) {
-  auto engine = Make(Group("highest", "{id: la, type: level, level: 1}",
-                           "edges: [up -> best -> after]\nmax_in_flight: 16\n"
-                           "loops:\n  - {from: best, to: best, until: \"best.score >= 4\", max_iterations: 3,"
-                           " adjust: [{node: lb, option: level, add: 1}], on_exhausted: last}\n"));
+  auto engine =
+      Make(Group("highest", "{id: la, type: level, level: 1}",
+                 "edges: [up -> best -> after]\nmax_in_flight: 16\n"
+                 "loops:\n  - {from: best, to: best, until: \"best.score >= 4\", max_iterations: 3,"
+                 " adjust: [{node: lb, option: level, add: 1}], on_exhausted: last}\n"));
   ASSERT_TRUE(engine);
   const int64_t live_before = Item::LiveCount();
   std::atomic<int> ok{0}, failed{0};

@@ -24,7 +24,8 @@ std::unique_ptr<Engine> Make(const std::string& yaml, EngineOptions options = {}
   return engine.ok() ? std::move(engine).value() : nullptr;
 }
 
-Request Req(const std::string& id, int priority = 0, double deadline_ms = 0, const std::string& text = "t") {
+Request Req(const std::string& id, int priority = 0, double deadline_ms = 0,
+            const std::string& text = "t") {
   Request r;
   r.id = id;
   r.priority = priority;
@@ -98,7 +99,8 @@ std::vector<std::string> RunOrder(const std::string& order) {
 }
 
 TEST(Scheduling, PriorityQueueRunsTheMostUrgentWaitingRequestFirst) {
-  EXPECT_EQ(RunOrder("priority"), (std::vector<std::string>{"first", "p9", "p5", "p3", "p2", "p1"}));
+  EXPECT_EQ(RunOrder("priority"),
+            (std::vector<std::string>{"first", "p9", "p5", "p3", "p2", "p1"}));
 }
 
 TEST(Scheduling, FifoQueueKeepsArrivalOrder) {
@@ -127,7 +129,8 @@ TEST(Scheduling, DeadlineFailsAWaitingRequestBeforeTheRunningOneEnds) {
     Result r = late.get();
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.error_node, "g");
-    EXPECT_THAT(r.error_message, HasSubstr("deadline passed while waiting (deadline 30.0 ms after submission"));
+    EXPECT_THAT(r.error_message,
+                HasSubstr("deadline passed while waiting (deadline 30.0 ms after submission"));
     EXPECT_TRUE(running.get().ok);
     EXPECT_TRUE(patient.get().ok);
     engine->Drain();
@@ -139,7 +142,8 @@ TEST(Scheduling, DeadlineFailsAWaitingRequestBeforeTheRunningOneEnds) {
 }
 
 TEST(Scheduling, APassedDeadlineFailsTheRequestAtTheNextNode) {
-  auto engine = Make("pipeline: d\nnodes:\n  - {id: s, type: spin, micros: 20000}\n  - {id: up, type: upper}\n");
+  auto engine = Make(
+      "pipeline: d\nnodes:\n  - {id: s, type: spin, micros: 20000}\n  - {id: up, type: upper}\n");
   ASSERT_TRUE(engine);
   Result r = engine->Submit(Req("r", 0, 5)).get();
   EXPECT_FALSE(r.ok);
@@ -207,7 +211,8 @@ TEST(Scheduling, OneBadItemInABatchFailsAlone) {
   auto engine = Make(Batching("60000"));
   ASSERT_TRUE(engine);
   std::vector<std::future<Result>> results;
-  for (int i = 0; i < 4; ++i) results.push_back(engine->Submit(Req("r" + std::to_string(i), 0, 0, i == 2 ? "FAIL" : "ok")));
+  for (int i = 0; i < 4; ++i)
+    results.push_back(engine->Submit(Req("r" + std::to_string(i), 0, 0, i == 2 ? "FAIL" : "ok")));
   for (int i = 0; i < 4; ++i) {
     Result r = results[size_t(i)].get();
     EXPECT_EQ(r.ok, i != 2) << r.id;
@@ -221,23 +226,30 @@ TEST(Scheduling, OneBadItemInABatchFailsAlone) {
 
 TEST(Scheduling, QueueValidationIsLocated) {
   auto bad = [](const std::string& queue) {
-    auto e = Engine::FromString("pipeline: q\nnodes:\n  - id: n\n    type: upper\n    queue: " + queue + "\n", "q.yaml");
+    auto e = Engine::FromString(
+        "pipeline: q\nnodes:\n  - id: n\n    type: upper\n    queue: " + queue + "\n", "q.yaml");
     EXPECT_FALSE(e.ok()) << queue;
     return e.ok() ? std::string() : e.status().message();
   };
-  EXPECT_THAT(bad("{order: urgent}"), HasSubstr("q.yaml:5:20: error: node 'n' (upper): queue.order must be fifo or priority"));
+  EXPECT_THAT(
+      bad("{order: urgent}"),
+      HasSubstr("q.yaml:5:20: error: node 'n' (upper): queue.order must be fifo or priority"));
   EXPECT_THAT(bad("{ordr: fifo}"), HasSubstr("queue: unknown key 'ordr'; did you mean 'order'?"));
   EXPECT_THAT(bad("{batch: {max_items: 4}}"), HasSubstr("this node type does not accept batches"));
   auto gather = [](const std::string& batch) {
-    auto e = Engine::FromString("pipeline: q\nnodes:\n  - id: n\n    type: gather\n    queue: {batch: " + batch + "}\n", "q.yaml");
+    auto e = Engine::FromString(
+        "pipeline: q\nnodes:\n  - id: n\n    type: gather\n    queue: {batch: " + batch + "}\n",
+        "q.yaml");
     EXPECT_FALSE(e.ok()) << batch;
     return e.ok() ? std::string() : e.status().message();
   };
-  EXPECT_THAT(gather("{max_items: 0}"), HasSubstr("queue.batch.max_items must be an integer from 1 to 4096, found '0'"));
+  EXPECT_THAT(gather("{max_items: 0}"),
+              HasSubstr("queue.batch.max_items must be an integer from 1 to 4096, found '0'"));
   EXPECT_THAT(gather("{max_tokens: 100}"), HasSubstr("need 'size_field'"));
   EXPECT_THAT(gather("{size_field: n, buckets: [10, 5]}"), HasSubstr("ascending positive sizes"));
   EXPECT_THAT(gather("{adapt: {min_items: 2}}"), HasSubstr("needs 'target_p95_ms'"));
-  EXPECT_THAT(gather("{adapt: {target_p95_ms: 5, min_items: 9, max_items: 3}}"), HasSubstr("min_items is above max_items"));
+  EXPECT_THAT(gather("{adapt: {target_p95_ms: 5, min_items: 9, max_items: 3}}"),
+              HasSubstr("min_items is above max_items"));
 }
 
 TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
@@ -245,9 +257,11 @@ TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
   auto engine = Make(
       "pipeline: v\nmax_in_flight: 32\nnodes:\n"
       "  - id: g\n    type: gather\n    concurrency: 2\n"
-      "    queue: {order: priority, batch: {max_items: 8, max_delay_ms: 1, size_field: text, buckets: [3]}}\n"
+      "    queue: {order: priority, batch: {max_items: 8, max_delay_ms: 1, size_field: text, "
+      "buckets: [3]}}\n"
       "  - {id: lvl, type: level}\n"
-      "loops:\n  - {from: lvl, to: g, until: \"lvl.value >= 3\", max_iterations: 3, on_exhausted: last,"
+      "loops:\n  - {from: lvl, to: g, until: \"lvl.value >= 3\", max_iterations: 3, on_exhausted: "
+      "last,"
       " adjust: [{node: lvl, option: level, add: 1}]}\n");
   ASSERT_TRUE(engine);
   Item::ResetPeakLiveCount();
@@ -261,7 +275,8 @@ TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
   engine->Drain();
   EXPECT_EQ(ok.load(), kRequests);
   EXPECT_EQ(failed.load(), 0);
-  EXPECT_LE(Item::PeakLiveCount() - live_before, 32) << "looping through a room never raises the items in flight";
+  EXPECT_LE(Item::PeakLiveCount() - live_before, 32)
+      << "looping through a room never raises the items in flight";
   const WaitingRoomStats q = Room(engine->Stats(), "g");
   EXPECT_EQ(q.batched_items, 3 * kRequests) << "every request made three passes";
   EXPECT_EQ(q.waiting, 0);

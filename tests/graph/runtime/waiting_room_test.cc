@@ -60,7 +60,8 @@ TEST(WaitingRoom, FlushesWhenFullOrOnTheDelayOrWhenDraining) {
   room.Add(MakeItem("a"), t0);
   room.Add(MakeItem("b"), t0 + 1 * kMs);
   EXPECT_FALSE(room.TakeBatch(t0 + 2 * kMs)) << "2 of 3 items and 2 of 10 ms: not ready";
-  EXPECT_EQ(room.NextDue(t0 + 2 * kMs), t0 + 10 * kMs) << "due when the oldest has waited the delay";
+  EXPECT_EQ(room.NextDue(t0 + 2 * kMs), t0 + 10 * kMs)
+      << "due when the oldest has waited the delay";
   room.Add(MakeItem("c"), t0 + 3 * kMs);
   auto full = room.TakeBatch(t0 + 3 * kMs);
   ASSERT_TRUE(full);
@@ -125,7 +126,8 @@ TEST(WaitingRoom, BucketsNeverMixSizes) {
   std::vector<std::vector<std::string>> batches;
   while (auto b = room.TakeBatch(5)) batches.push_back(Ids(*b));
   ASSERT_EQ(batches.size(), 2u);
-  EXPECT_EQ(batches[0], (std::vector<std::string>{"s1", "s2"})) << "the bucket with the oldest first item goes first";
+  EXPECT_EQ(batches[0], (std::vector<std::string>{"s1", "s2"}))
+      << "the bucket with the oldest first item goes first";
   EXPECT_EQ(batches[1], (std::vector<std::string>{"l1", "l2"}));
 }
 
@@ -153,7 +155,8 @@ TEST(WaitingRoom, DeadlinesExpireWaitingItemsOnly) {
   ASSERT_EQ(expired.size(), 1u);
   EXPECT_EQ(expired[0].first->id(), "soon");
   EXPECT_DOUBLE_EQ(expired[0].second, 30);
-  room.Finish(*run, 60 * kMs);  // `running` passed its deadline while running: not the room's business
+  room.Finish(*run,
+              60 * kMs);  // `running` passed its deadline while running: not the room's business
   auto next = room.TakeBatch(60 * kMs);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->items[0]->id(), "later");
@@ -168,7 +171,8 @@ TEST(WaitingRoom, ConcurrencySlotsBoundRunningBatches) {
   auto a = room.TakeBatch(1), b = room.TakeBatch(1);
   ASSERT_TRUE(a && b);
   EXPECT_FALSE(room.TakeBatch(1));
-  EXPECT_EQ(room.NextDue(1), std::numeric_limits<uint64_t>::max()) << "no slot, no deadline: nothing due";
+  EXPECT_EQ(room.NextDue(1), std::numeric_limits<uint64_t>::max())
+      << "no slot, no deadline: nothing due";
   room.Finish(*a, 2);
   EXPECT_TRUE(room.TakeBatch(2));
 }

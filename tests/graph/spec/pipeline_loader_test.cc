@@ -167,19 +167,21 @@ nodes:
   EXPECT_EQ(spec.nodes[1].options.String("field"), "other");  // the node's own key wins
   EXPECT_EQ(spec.nodes[0].concurrency.limit, 3);
   EXPECT_FALSE(spec.nodes[0].cache.enabled);
-  EXPECT_THAT(Errors("pipeline: d\ndefaults: {feild: x}\nnodes:\n  - {id: a, type: normalize}\n"),
-              HasSubstr("p.yaml:2:12: error: defaults: unknown key 'feild'; did you mean 'field'?"));
+  EXPECT_THAT(
+      Errors("pipeline: d\ndefaults: {feild: x}\nnodes:\n  - {id: a, type: normalize}\n"),
+      HasSubstr("p.yaml:2:12: error: defaults: unknown key 'feild'; did you mean 'field'?"));
 }
 
 TEST(PipelineLoader, OverridesAreValidatedLikeTheFile) {
   const std::string yaml = "pipeline: d\nnodes:\n  - {id: cut, type: dedupe}\n";
-  Overrides ok = {ParseOverride("cut.min_chars=7").value(), ParseOverride("max_in_flight=3").value()};
+  Overrides ok = {ParseOverride("cut.min_chars=7").value(),
+                  ParseOverride("max_in_flight=3").value()};
   PipelineSpec spec = Valid(yaml, ok);
   EXPECT_EQ(spec.nodes[0].options.Int("min_chars"), 7);
   EXPECT_EQ(spec.max_in_flight, 3);
-  std::string e = Errors(yaml, {ParseOverride("cut.min_chars=abc").value(),
-                                ParseOverride("cat.min_chars=1").value(),
-                                ParseOverride("cut.min_char=1").value()});
+  std::string e = Errors(
+      yaml, {ParseOverride("cut.min_chars=abc").value(), ParseOverride("cat.min_chars=1").value(),
+             ParseOverride("cut.min_char=1").value()});
   EXPECT_THAT(e, HasSubstr("--set cut.min_chars=abc: error: node 'cut' (dedupe): option "
                            "'min_chars' must be an integer"));
   EXPECT_THAT(e, HasSubstr("--set cat.min_chars=1: error: no node with id 'cat'; did you mean "
@@ -253,14 +255,21 @@ nodes:
 loops:
   - {from: size, to: size, until: "size.nonexistent > 1", metric: size.nope, budget_field: size.wordz, budget: 9}
 )");
-  EXPECT_THAT(e, HasSubstr("p.yaml:4:5: error: parallel group 'best': branch 'a' writes no field 'ma.bytez' "
-                           "(keep_best); did you mean 'ma.bytes'?"));
-  EXPECT_THAT(e, HasSubstr("p.yaml:11:35: error: loop condition names field 'size.nonexistent', which no node "
-                           "of the pipeline writes"));
-  EXPECT_THAT(e, HasSubstr("p.yaml:11:67: error: loop metric names field 'size.nope', which no node of the "
-                           "pipeline writes"));
-  EXPECT_THAT(e, HasSubstr("p.yaml:11:92: error: loop budget_field names field 'size.wordz', which no node of "
-                           "the pipeline writes; did you mean 'size.words'?"));
+  EXPECT_THAT(
+      e,
+      HasSubstr("p.yaml:4:5: error: parallel group 'best': branch 'a' writes no field 'ma.bytez' "
+                "(keep_best); did you mean 'ma.bytes'?"));
+  EXPECT_THAT(
+      e,
+      HasSubstr("p.yaml:11:35: error: loop condition names field 'size.nonexistent', which no node "
+                "of the pipeline writes"));
+  EXPECT_THAT(
+      e, HasSubstr("p.yaml:11:67: error: loop metric names field 'size.nope', which no node of the "
+                   "pipeline writes"));
+  EXPECT_THAT(
+      e,
+      HasSubstr("p.yaml:11:92: error: loop budget_field names field 'size.wordz', which no node of "
+                "the pipeline writes; did you mean 'size.words'?"));
   EXPECT_THAT(e, HasSubstr("4 errors"));
 }
 
@@ -285,13 +294,15 @@ loops:
   - {from: size, to: size, LOOP}
 )";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {std::regex_replace(group, std::regex("KEEP"), "mb.ratio"), "branch 'a' writes no field 'mb.ratio'"},
+      {std::regex_replace(group, std::regex("KEEP"), "mb.ratio"),
+       "branch 'a' writes no field 'mb.ratio'"},
       {std::regex_replace(loop, std::regex("LOOP"), "until: \"size.x > 1\", on_exhausted: last"),
        "loop condition names field 'size.x'"},
       {std::regex_replace(loop, std::regex("LOOP"), "until: \"size.bytes > 1\", metric: size.y"),
        "loop metric names field 'size.y'"},
-      {std::regex_replace(loop, std::regex("LOOP"),
-                          "until: \"size.bytes > 1\", metric: size.bytes, budget_field: size.z, budget: 5"),
+      {std::regex_replace(
+           loop, std::regex("LOOP"),
+           "until: \"size.bytes > 1\", metric: size.bytes, budget_field: size.z, budget: 5"),
        "loop budget_field names field 'size.z'"},
   };
   for (const auto& [yaml, message] : cases) {
@@ -302,8 +313,15 @@ loops:
     EXPECT_EQ(engine.status().message(), validated);
   }
   // The same pipelines with the fields right pass validation and build.
-  EXPECT_TRUE(Engine::FromString(std::regex_replace(group, std::regex("KEEP"), "{a: ma.bytes, b: mb.ratio}"), "p.yaml").ok());
-  EXPECT_TRUE(Engine::FromString(std::regex_replace(loop, std::regex("LOOP"), "until: \"size.bytes > 1\", metric: size.words"), "p.yaml").ok());
+  EXPECT_TRUE(
+      Engine::FromString(
+          std::regex_replace(group, std::regex("KEEP"), "{a: ma.bytes, b: mb.ratio}"), "p.yaml")
+          .ok());
+  EXPECT_TRUE(
+      Engine::FromString(std::regex_replace(loop, std::regex("LOOP"),
+                                            "until: \"size.bytes > 1\", metric: size.words"),
+                         "p.yaml")
+          .ok());
 }
 
 // yaml-cpp keeps a repeated key and lookups see the first, so a second value was silently

@@ -52,12 +52,14 @@ TEST(YamlGuard, AliasBombIsRefused) {
 
 TEST(YamlGuard, SmallAliasUseStillWorks) {
   StatusOr<PipelineSpec> spec = LoadPipelineString(
-      "pipeline: x\nnodes:\n  - &n {id: a, type: normalize}\n  - {id: b, type: dedupe}\n", "ok.yaml");
+      "pipeline: x\nnodes:\n  - &n {id: a, type: normalize}\n  - {id: b, type: dedupe}\n",
+      "ok.yaml");
   EXPECT_TRUE(spec.ok()) << spec.status().message();
 }
 
 TEST(YamlGuard, HugeDocumentAndScalar) {
-  EXPECT_THAT(LoadError("pipeline: " + std::string(2 << 20, 'x') + "\n"), HasSubstr("the limit is"));
+  EXPECT_THAT(LoadError("pipeline: " + std::string(2 << 20, 'x') + "\n"),
+              HasSubstr("the limit is"));
 }
 
 TEST(YamlGuard, DirectoryAndMissingFile) {

@@ -1,7 +1,7 @@
 // Run-level metric aggregation: exact means, rouge-score-style bootstrap intervals, bounded memory.
-#include <gtest/gtest.h>
-
 #include "graph/stats/metric_aggregate.h"
+
+#include <gtest/gtest.h>
 
 namespace refinery {
 namespace {

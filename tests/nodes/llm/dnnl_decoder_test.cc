@@ -1,6 +1,8 @@
 // The oneDNN decoder against the plain C++ reference (random models the test writes: several head
 // counts, GQA ratios, tied and separate outputs, batched sequences) and against llama.cpp on the
 // real stories260K model (shared/models; skipped when absent).
+#include "nodes/llm/dnnl_decoder.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -8,10 +10,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "tests/support/scratch_path.h"
-#include "nodes/llm/dnnl_decoder.h"
 #include "nodes/llm/model_writer.h"
 #include "nodes/llm/reference_decoder.h"
+#include "tests/support/scratch_path.h"
 #include "tests/support/set_up_material.h"
 
 namespace refinery::llm {
@@ -19,7 +20,8 @@ namespace {
 
 const std::string kModels = refinery::testing::SharedPath("models/");
 
-std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec, const std::string& name) {
+std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec,
+                                               const std::string& name) {
   const std::string path = refinery::testing::ScratchPath(name + ".gguf");
   EXPECT_TRUE(RandomLlama(spec).Write(path).ok());
   auto file = GgufFile::Open(path);
@@ -56,8 +58,8 @@ TEST_P(RandomModels, BatchedStepsMatchTheReference) {
   spec.tied_output = s.tied;
   spec.seed = uint64_t(s.dim * 131 + s.heads * 7 + s.kv_heads);
   spec.stddev = 0.08f;
-  auto model = WriteAndLoad(spec, "rand-" + std::to_string(s.dim) + "-" + std::to_string(s.heads) + "-" +
-                                      std::to_string(s.kv_heads) + (s.tied ? "-tied" : ""));
+  auto model = WriteAndLoad(spec, "rand-" + std::to_string(s.dim) + "-" + std::to_string(s.heads) +
+                                      "-" + std::to_string(s.kv_heads) + (s.tied ? "-tied" : ""));
   ASSERT_TRUE(model);
   EXPECT_EQ(model->tied_output, s.tied);
   auto dec = DnnlDecoder::Create(model, WeightFormat::kF32, 64);
@@ -72,7 +74,8 @@ TEST_P(RandomModels, BatchedStepsMatchTheReference) {
   ASSERT_EQ(n, int(prompt_a.size()));
   double worst = 0;
   for (size_t i = 0; i < prompt_a.size(); ++i) {
-    worst = std::max(worst, MaxAbsDiff(logits + i * size_t(model->config.vocab), ref_a.Forward(prompt_a[i])));
+    worst = std::max(
+        worst, MaxAbsDiff(logits + i * size_t(model->config.vocab), ref_a.Forward(prompt_a[i])));
   }
   int pos_a = int(prompt_a.size()), pos_b = 0;
   for (int step = 0; step < 10; ++step) {
@@ -82,7 +85,8 @@ TEST_P(RandomModels, BatchedStepsMatchTheReference) {
     logits = (*dec)->Step(rows, &n);
     ASSERT_EQ(n, int(rows.size()));
     worst = std::max(worst, MaxAbsDiff(logits, ref_a.Forward(ta)));
-    if (step >= 2) worst = std::max(worst, MaxAbsDiff(logits + model->config.vocab, ref_b.Forward(tb)));
+    if (step >= 2)
+      worst = std::max(worst, MaxAbsDiff(logits + model->config.vocab, ref_b.Forward(tb)));
   }
   EXPECT_LT(worst, 2e-4);
 }
@@ -104,11 +108,13 @@ TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
     const auto prompt = g["prompt_token_ids"].as<std::vector<int32_t>>();
     KvCache cache = (*dec)->NewCache(128);
     std::vector<DecodeRow> rows;
-    for (size_t i = 0; i < prompt.size(); ++i) rows.push_back({&cache, prompt[i], int(i), i + 1 == prompt.size()});
+    for (size_t i = 0; i < prompt.size(); ++i)
+      rows.push_back({&cache, prompt[i], int(i), i + 1 == prompt.size()});
     int n;
     const float* logits = (*dec)->Step(rows, &n);  // the whole prompt in one pass
     ASSERT_EQ(n, 1);
-    const auto expected = g["final_prompt_position_logits"]["all_512_kv_cache_f32"].as<std::vector<float>>();
+    const auto expected =
+        g["final_prompt_position_logits"]["all_512_kv_cache_f32"].as<std::vector<float>>();
     EXPECT_LT(MaxAbsDiff(logits, expected), 1e-4) << g["prompt"].as<std::string>();
     std::vector<int32_t> generated;
     int pos = int(prompt.size());
@@ -118,7 +124,8 @@ TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
       DecodeRow row{&cache, next, pos++, true};
       logits = (*dec)->Step({&row, 1}, &n);
     }
-    EXPECT_EQ(generated, g["generated_token_ids"].as<std::vector<int32_t>>()) << g["prompt"].as<std::string>();
+    EXPECT_EQ(generated, g["generated_token_ids"].as<std::vector<int32_t>>())
+        << g["prompt"].as<std::string>();
   }
 }
 
@@ -128,7 +135,8 @@ TEST(DnnlDecoder, Bf16AndInt8StayCloseToF32) {
   REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");
   auto model = LlamaModel::Load(kModels + "stories260K.gguf");
   ASSERT_TRUE(model.ok());
-  const std::vector<int32_t> tokens = (*model)->tokenizer.Encode("Once upon a time, there was a little girl named Lily.");
+  const std::vector<int32_t> tokens =
+      (*model)->tokenizer.Encode("Once upon a time, there was a little girl named Lily.");
   auto run = [&](WeightFormat f) {
     auto dec = DnnlDecoder::Create(*model, f, 64);
     EXPECT_TRUE(dec.ok()) << dec.status().message();
@@ -158,7 +166,8 @@ TEST(DnnlDecoder, Bf16AndInt8StayCloseToF32) {
     }
     return total / double(rows);
   };
-  const double kl_bf16 = mean_kl(run(WeightFormat::kBF16)), kl_int8 = mean_kl(run(WeightFormat::kInt8));
+  const double kl_bf16 = mean_kl(run(WeightFormat::kBF16)),
+               kl_int8 = mean_kl(run(WeightFormat::kInt8));
   EXPECT_GT(kl_bf16, 0.0);  // they do differ
   EXPECT_LT(kl_bf16, 0.01);
   EXPECT_LT(kl_int8, 0.05);

@@ -1,5 +1,7 @@
 // Continuous batching, sampling and the infer node, on small random models the test writes and
 // on stories260K when shared/models is present.
+#include "nodes/llm/generator.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -10,14 +12,13 @@
 #include <mutex>
 #include <thread>
 
-#include "tests/support/scratch_path.h"
 #include "graph/spec/pipeline_loader.h"
-#include "nodes/llm/generator.h"
-#include "nodes/text/tiktoken_encoding.h"
 #include "nodes/llm/model_writer.h"
+#include "nodes/text/tiktoken_encoding.h"
 #include "tests/support/node_runner.h"
-#include "tests/support/wait_until.h"
+#include "tests/support/scratch_path.h"
 #include "tests/support/set_up_material.h"
+#include "tests/support/wait_until.h"
 
 namespace refinery::llm {
 namespace {
@@ -31,7 +32,8 @@ std::string TinyModel() {
     RandomLlamaSpec spec;
     spec.context = 96;
     spec.stddev = 0.3f;  // peaked distributions: sampling choices differ visibly by seed
-    TrainSpmPieces("the cat sat on the mat and the dog sat on the log while the bird sang", 40, &spec.pieces, &spec.scores);
+    TrainSpmPieces("the cat sat on the mat and the dog sat on the log while the bird sang", 40,
+                   &spec.pieces, &spec.scores);
     const std::string p = refinery::testing::ScratchPath("generator-tiny.gguf");
     EXPECT_TRUE(RandomLlama(spec).Write(p).ok());
     return p;
@@ -39,7 +41,8 @@ std::string TinyModel() {
   return path;
 }
 
-GenerationRequest Request(const LlamaModel& m, const std::string& prompt, int n, SamplingOptions s = {}) {
+GenerationRequest Request(const LlamaModel& m, const std::string& prompt, int n,
+                          SamplingOptions s = {}) {
   GenerationRequest r;
   r.prompt = m.tokenizer.Encode(prompt);
   r.max_new_tokens = n;
@@ -53,19 +56,22 @@ TEST(Generator, BatchedRequestsGiveTheSameTokensAsAlone) {
   auto alone = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 1});
   auto batched = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 8});
   ASSERT_TRUE(alone.ok() && batched.ok());
-  const std::vector<std::string> prompts = {"the cat", "a dog sat on", "bird", "the mat and the log", "x", "the", "sat sat", "on"};
+  const std::vector<std::string> prompts = {
+      "the cat", "a dog sat on", "bird", "the mat and the log", "x", "the", "sat sat", "on"};
   std::vector<std::vector<int32_t>> expected;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    SamplingOptions s{.temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
+    SamplingOptions s{
+        .temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
     const GenerationResult r = (*alone)->Generate(Request(**model, prompts[i], 12 + int(i), s));
-    EXPECT_EQ(r.mean_batch, 1.0);                 // decoded alone
-    EXPECT_EQ(r.steps, int(r.tokens.size()));     // one token per step
+    EXPECT_EQ(r.mean_batch, 1.0);              // decoded alone
+    EXPECT_EQ(r.steps, int(r.tokens.size()));  // one token per step
     expected.push_back(r.tokens);
   }
   // All at once from several threads: they share steps, join and leave at different times.
   std::vector<std::future<GenerationResult>> futures;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    SamplingOptions s{.temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
+    SamplingOptions s{
+        .temperature = i % 2 ? 0.9f : 0.0f, .top_k = 20, .top_p = 0.9f, .seed = 100 + i};
     futures.push_back(std::async(std::launch::async, [&, i, s] {
       return (*batched)->Generate(Request(**model, prompts[i], 12 + int(i), s));
     }));
@@ -100,7 +106,8 @@ TEST(Generator, SeedsSamplingAndStops) {
   EXPECT_NE(a.tokens, c.tokens);  // another seed, another output
   // top_k 1 is greedy whatever the temperature.
   const auto greedy = (*gen)->Generate(Request(**model, "the dog", 20));
-  const auto k1 = (*gen)->Generate(Request(**model, "the dog", 20, {.temperature = 2.0f, .top_k = 1, .seed = 9}));
+  const auto k1 = (*gen)->Generate(
+      Request(**model, "the dog", 20, {.temperature = 2.0f, .top_k = 1, .seed = 9}));
   EXPECT_EQ(greedy.tokens, k1.tokens);
   // A stop string cuts the text before it and ends the request.
   ASSERT_GE(greedy.text.size(), 4u);
@@ -126,7 +133,8 @@ TEST(Generator, UrgentRequestsAreAdmittedFirst) {
   auto model = LlamaModel::Load(TinyModel());
   ASSERT_TRUE(model.ok());
   for (bool by_priority : {true, false}) {
-    auto gen = Generator::Create(*model, WeightFormat::kF32, {.max_batch = 1, .by_priority = by_priority});
+    auto gen =
+        Generator::Create(*model, WeightFormat::kF32, {.max_batch = 1, .by_priority = by_priority});
     ASSERT_TRUE(gen.ok());
     std::mutex mu;
     std::vector<int> order;
@@ -138,14 +146,17 @@ TEST(Generator, UrgentRequestsAreAdmittedFirst) {
     };
     GenerationRequest first = Request(**model, "the cat", 40);  // occupies the only slot
     (*gen)->Submit(first, [&](GenerationResult) { done(0); });
-    for (int i = 1; i <= 5; ++i) (*gen)->Submit(Request(**model, "the dog", 4), [&, i](GenerationResult) { done(i); });
+    for (int i = 1; i <= 5; ++i)
+      (*gen)->Submit(Request(**model, "the dog", 4), [&, i](GenerationResult) { done(i); });
     GenerationRequest urgent = Request(**model, "the bird", 4);
     urgent.priority = 10;
     (*gen)->Submit(urgent, [&](GenerationResult) { done(99); });
     all.get_future().wait();
     const size_t urgent_at = size_t(std::find(order.begin(), order.end(), 99) - order.begin());
-    if (by_priority) EXPECT_LE(urgent_at, 2u) << "urgent finished at position " << urgent_at;
-    else EXPECT_EQ(urgent_at, 6u);  // FIFO: last in, last out
+    if (by_priority)
+      EXPECT_LE(urgent_at, 2u) << "urgent finished at position " << urgent_at;
+    else
+      EXPECT_EQ(urgent_at, 6u);  // FIFO: last in, last out
   }
 }
 
@@ -176,10 +187,13 @@ TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
     }
     by_prompt[prompt] = Text(r, "generated");
   }
-  auto bad_template = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer, model: x.gguf, prompt: \"{text\"}\n", "p.yaml");
+  auto bad_template = Engine::FromString(
+      "pipeline: p\nnodes:\n  - {id: g, type: infer, model: x.gguf, prompt: \"{text\"}\n",
+      "p.yaml");
   ASSERT_FALSE(bad_template.ok());
   EXPECT_THAT(bad_template.status().message(), HasSubstr("is never closed"));
-  auto missing = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer, model: /nonexistent.gguf}\n", "p.yaml");
+  auto missing = Engine::FromString(
+      "pipeline: p\nnodes:\n  - {id: g, type: infer, model: /nonexistent.gguf}\n", "p.yaml");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent.gguf"));
   auto no_model = Engine::FromString("pipeline: p\nnodes:\n  - {id: g, type: infer}\n", "p.yaml");
@@ -190,11 +204,15 @@ TEST(InferNode, GeneratesThroughThePipelineAndValidatesOptions) {
 // A queue hands infer batches; each request's output is what it gets alone (greedy), the batch
 // really decoded together, and a request that cannot run (prompt over the context) fails alone.
 TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
-  auto alone = Engine::FromString("pipeline: p\nnodes:\n  - {id: llm, type: infer, model: " + TinyModel() +
-                                  ", max_new_tokens: 6}\n", "alone.yaml");
-  auto batched = Engine::FromString("pipeline: p\nnodes:\n  - id: llm\n    type: infer\n    model: " + TinyModel() +
-                                    "\n    max_new_tokens: 6\n"
-                                    "    queue: {batch: {max_items: 4, max_delay_ms: 60000}}\n", "batched.yaml");
+  auto alone =
+      Engine::FromString("pipeline: p\nnodes:\n  - {id: llm, type: infer, model: " + TinyModel() +
+                             ", max_new_tokens: 6}\n",
+                         "alone.yaml");
+  auto batched = Engine::FromString(
+      "pipeline: p\nnodes:\n  - id: llm\n    type: infer\n    model: " + TinyModel() +
+          "\n    max_new_tokens: 6\n"
+          "    queue: {batch: {max_items: 4, max_delay_ms: 60000}}\n",
+      "batched.yaml");
   ASSERT_TRUE(alone.ok()) << alone.status().message();
   ASSERT_TRUE(batched.ok()) << batched.status().message();
   std::vector<std::string> prompts = {"the cat", "the dog sat", "on the mat", "the bird"};
@@ -225,8 +243,10 @@ TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
       EXPECT_THAT(got.error_message, HasSubstr("context"));
       continue;
     }
-    EXPECT_EQ(refinery::testing::Text(got, "generated"), refinery::testing::Text(want, "generated")) << prompts[i];
-    EXPECT_GT(refinery::testing::Number(got, "llm.batch_size"), 1.5) << "decoded alongside the others";
+    EXPECT_EQ(refinery::testing::Text(got, "generated"), refinery::testing::Text(want, "generated"))
+        << prompts[i];
+    EXPECT_GT(refinery::testing::Number(got, "llm.batch_size"), 1.5)
+        << "decoded alongside the others";
   }
   const EngineStats s = (*batched)->Stats();
   ASSERT_TRUE(s.nodes[0].queue);
@@ -238,15 +258,18 @@ TEST(InferNode, BatchesFromItsQueueDecodeTogetherWithTheSameOutputs) {
 // the bundled one is written at set-up time).
 TEST(InferNode, ShippedRefineInferPipelineLoops) {
   ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())
-      << text::TiktokenEncoding::Get("cl100k_base").status().message() << " (tools/setup.sh fetches it)";
+      << text::TiktokenEncoding::Get("cl100k_base").status().message()
+      << " (tools/setup.sh fetches it)";
   Overrides overrides = {*ParseOverride("llm.model=" + TinyModel())};
-  auto engine = Engine::FromFile(std::string(PROJECT_DIR) + "/pipelines/refine-infer.yaml", overrides);
+  auto engine =
+      Engine::FromFile(std::string(PROJECT_DIR) + "/pipelines/refine-infer.yaml", overrides);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
   std::vector<std::future<refinery::Result>> results;
   for (int i = 0; i < 6; ++i) {
     refinery::Request r;
     r.id = std::to_string(i);
-    r.fields["text"] = "the cat sat on the mat. the dog sat on the log number " + std::to_string(i) + ".";
+    r.fields["text"] =
+        "the cat sat on the mat. the dog sat on the log number " + std::to_string(i) + ".";
     results.push_back((*engine)->Submit(std::move(r)));
   }
   for (auto& f : results) {
@@ -263,7 +286,8 @@ TEST(InferNode, Stories260KThroughThePipelineMatchesLlamaCpp) {
   REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");
   using refinery::testing::NodeRunner;
   using refinery::testing::Text;
-  NodeRunner run("{id: llm, type: infer, model: " + kModels + "stories260K.gguf, max_new_tokens: 64}");
+  NodeRunner run("{id: llm, type: infer, model: " + kModels +
+                 "stories260K.gguf, max_new_tokens: 64}");
   const YAML::Node ref = YAML::LoadFile(kModels + "reference-outputs.json");
   for (const YAML::Node& g : ref["generation"]) {
     refinery::Result r = run.Run({{"text", g["prompt"].as<std::string>()}});

@@ -1,15 +1,16 @@
 // GGUF reading: round trips through the writer, every tensor type, and hostile files (truncated,
 // corrupt, lying about sizes) refused with the file, the byte offset and the reason.
+#include "nodes/llm/gguf.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 
-#include "tests/support/scratch_path.h"
-#include "nodes/llm/gguf.h"
 #include "nodes/llm/llama_model.h"
 #include "nodes/llm/model_writer.h"
+#include "tests/support/scratch_path.h"
 
 namespace refinery::llm {
 namespace {
@@ -47,7 +48,7 @@ TEST(Gguf, RoundTripsMetadataAndEveryTensorType) {
   EXPECT_EQ((*f)->Float("x"), 0.5);
   EXPECT_THAT((*f)->Find("list")->strings, ::testing::ElementsAre("a", "", "ccc"));
   EXPECT_EQ((*f)->Tensor("f32")->ToFloat(), values);
-  EXPECT_EQ((*f)->Tensor("f16")->ToFloat(), values);   // all exactly representable
+  EXPECT_EQ((*f)->Tensor("f16")->ToFloat(), values);  // all exactly representable
   EXPECT_EQ((*f)->Tensor("bf16")->ToFloat(), values);
   const auto q = (*f)->Tensor("q8")->ToFloat();
   for (size_t i = 0; i < values.size(); ++i) EXPECT_NEAR(q[i], values[i], 8.0 / 127) << i;

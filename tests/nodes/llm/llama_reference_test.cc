@@ -61,7 +61,8 @@ TEST(LlamaTokenizer, MatchesLlamaCppOnStories260K) {
   // Control-token text is plain text unless asked for.
   EXPECT_EQ(tok.Encode("<s>Hi</s>", {.add_bos = true, .parse_special = false}),
             (std::vector<int32_t>{1, 410, 504, 419, 505, 440, 417, 504, 492, 419, 505}));
-  EXPECT_EQ(tok.Encode("<s>Hi</s>", {.add_bos = true, .parse_special = true}), (std::vector<int32_t>{1, 1, 320, 417, 2}));
+  EXPECT_EQ(tok.Encode("<s>Hi</s>", {.add_bos = true, .parse_special = true}),
+            (std::vector<int32_t>{1, 1, 320, 417, 2}));
   EXPECT_EQ(tok.Decode(tok.Encode("Café naïve 東京 🐶", {.add_bos = true})), " Café naïve 東京 🐶");
 }
 
@@ -117,7 +118,8 @@ TEST(ReferenceDecoder, PromptLogitsMatchLlamaCpp) {
     const std::vector<float> logits = dec.Forward(prompt[p]);
     const auto expected = ref["per_position"][p].as<std::vector<float>>();
     ASSERT_EQ(expected.size(), logits.size());
-    for (size_t i = 0; i < logits.size(); ++i) worst = std::max(worst, double(std::abs(logits[i] - expected[i])));
+    for (size_t i = 0; i < logits.size(); ++i)
+      worst = std::max(worst, double(std::abs(logits[i] - expected[i])));
   }
   EXPECT_LT(worst, 1e-4);
 }

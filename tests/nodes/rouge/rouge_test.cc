@@ -1,6 +1,8 @@
 // ROUGE and the Porter stemmer against their references: NLTK 3.8's stems of ~24k words
 // (tests/data/stemmer, committed) and every rouge-score test vector in shared/data/rouge
 // (skipped when ../shared is absent).
+#include "nodes/rouge/rouge.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -9,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "nodes/rouge/rouge.h"
 #include "nodes/rouge/summary_measures.h"
 #include "nodes/text/porter_stemmer.h"
 #include "tests/support/set_up_material.h"
@@ -29,7 +30,8 @@ TEST(PorterStemmer, MatchesNltkOnEveryGoldenWord) {
     ASSERT_NE(tab, std::string::npos) << line;
     const std::string word = line.substr(0, tab), stem = line.substr(tab + 1);
     const std::string got = text::PorterStemmer::Stem(word);
-    if (got != stem && ++wrong <= 20) ADD_FAILURE() << word << ": NLTK " << stem << ", ours " << got;
+    if (got != stem && ++wrong <= 20)
+      ADD_FAILURE() << word << ": NLTK " << stem << ", ours " << got;
     ++checked;
   }
   EXPECT_GT(checked, 20000u);
@@ -55,7 +57,8 @@ TEST(RougeTokenize, FollowsRougeScore) {
 }
 
 TEST(RougeType, ValidatesNames) {
-  for (const char* ok : {"rouge1", "rouge9", "rougeL", "rougeLsum"}) EXPECT_TRUE(ParseRougeType(ok).ok()) << ok;
+  for (const char* ok : {"rouge1", "rouge9", "rougeL", "rougeLsum"})
+    EXPECT_TRUE(ParseRougeType(ok).ok()) << ok;
   for (const char* bad : {"rougen", "rouge0", "rouge10", "rougel", ""}) {
     EXPECT_FALSE(ParseRougeType(bad).ok()) << bad;
   }
@@ -71,7 +74,8 @@ std::string ReadShared(const std::string& name) {
 void ExpectNear(const YAML::Node& expected, const char* field, double got, double tolerance,
                 const std::string& test) {
   if (!expected[field] || expected[field].IsNull()) return;  // the source test does not assert it
-  EXPECT_NEAR(got, expected[field].as<double>(), std::max(tolerance, 1e-5) + 1e-12) << test << " " << field;
+  EXPECT_NEAR(got, expected[field].as<double>(), std::max(tolerance, 1e-5) + 1e-12)
+      << test << " " << field;
 }
 
 TEST(RougeVectors, EveryCaseWithinTolerance) {
@@ -115,7 +119,8 @@ TEST(RougeVectors, LcsCases) {
     const YAML::Node& e = c["expected"];
     const std::vector<size_t> idx = LcsIndices(ref, can);
     if (e["lcs_length"]) EXPECT_EQ(idx.size(), e["lcs_length"].as<size_t>()) << c["test"];
-    if (e["lcs_ref_indices"]) EXPECT_EQ(idx, e["lcs_ref_indices"].as<std::vector<size_t>>()) << c["test"];
+    if (e["lcs_ref_indices"])
+      EXPECT_EQ(idx, e["lcs_ref_indices"].as<std::vector<size_t>>()) << c["test"];
     ++cases;
   }
   EXPECT_EQ(cases, 6u);
@@ -125,7 +130,8 @@ TEST(RougeVectors, FilesMatchTheirLineCases) {
   REFINERY_SKIP_WITHOUT_SHARED(kVectors);
   // The multi-line rougeLsum case computed from the files, as rouge-score's test does.
   RougeScorer scorer({*ParseRougeType("rougeLsum")}, true);
-  const auto s = scorer.Score(ReadShared("target_multi.0.txt"), ReadShared("prediction_multi.0.txt"));
+  const auto s =
+      scorer.Score(ReadShared("target_multi.0.txt"), ReadShared("prediction_multi.0.txt"));
   const YAML::Node root = YAML::LoadFile(kVectors);
   for (const YAML::Node& c : root["cases"]) {
     if (c["target_file"] && c["target_file"].as<std::string>() == "target_multi.0.txt") {

@@ -3,6 +3,8 @@
 // specially (contractions in both cases, digit runs, CR/LF, whitespace runs, and non-ASCII
 // letters, digits, marks, spaces and case-folding characters next to ASCII), and the shared
 // benchmark texts when ../shared is present.
+#include "nodes/text/ascii_split.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "nodes/text/ascii_split.h"
 #include "nodes/text/pretokenizer.h"
 #include "nodes/text/split_patterns.h"
 #include "tests/support/set_up_material.h"
@@ -43,8 +44,9 @@ std::string Difference(const Pair& p, std::string_view text) {
   const auto b = Pieces(*p.reference, text);
   for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
     if (a[i] != b[i]) {
-      return "piece " + std::to_string(i) + " at byte " + std::to_string(a[i].data() - text.data()) +
-             ": fast '" + std::string(a[i]) + "' vs PCRE2 '" + std::string(b[i]) + "'";
+      return "piece " + std::to_string(i) + " at byte " +
+             std::to_string(a[i].data() - text.data()) + ": fast '" + std::string(a[i]) +
+             "' vs PCRE2 '" + std::string(b[i]) + "'";
     }
   }
   if (a.size() != b.size()) return "piece counts differ";
@@ -56,9 +58,46 @@ class AsciiSplit : public ::testing::TestWithParam<const char*> {};
 TEST_P(AsciiSplit, CutsExactlyWherePcre2CutsOnRandomMixes) {
   const Pair p = Compile(GetParam());
   const std::vector<std::string> fragments = {
-      "a", "Z", "word", "WORD", "Word", "wORD", "'", "'s", "'S", "'t", "'ll", "'LL", "'Re", "'ve",
-      "'m", "'d", "'x", "1", "23", "4567", " ", "  ", "   ", "\t", "\n", "\r\n", "\r", "\n\n",
-      "\v", "\f", " \n ", "/", ".", "!?", "-", "(", "\"", "_", std::string(1, '\0'), "\x7f",
+      "a",
+      "Z",
+      "word",
+      "WORD",
+      "Word",
+      "wORD",
+      "'",
+      "'s",
+      "'S",
+      "'t",
+      "'ll",
+      "'LL",
+      "'Re",
+      "'ve",
+      "'m",
+      "'d",
+      "'x",
+      "1",
+      "23",
+      "4567",
+      " ",
+      "  ",
+      "   ",
+      "\t",
+      "\n",
+      "\r\n",
+      "\r",
+      "\n\n",
+      "\v",
+      "\f",
+      " \n ",
+      "/",
+      ".",
+      "!?",
+      "-",
+      "(",
+      "\"",
+      "_",
+      std::string(1, '\0'),
+      "\x7f",
       "\xc3\xa9",          // e acute (letter)
       "\xc5\xbf",          // long s: folds to s
       "\xe2\x84\xaa",      // Kelvin sign: folds to k
@@ -117,11 +156,11 @@ TEST(AsciiSplitter, AnswersPlainEnglishWithoutTheRegexEngine) {
 TEST(AsciiSplitter, LeavesNonAsciiDecisionsAndOtherPatternsToTheRegexEngine) {
   std::optional<AsciiSplitter> s = AsciiSplitter::ForPattern(kCl100kPattern);
   ASSERT_TRUE(s.has_value());
-  EXPECT_EQ(s->End("caf\xc3\xa9", 0), 0u);     // the letter run might go on
-  EXPECT_EQ(s->End("'\xc5\xbf", 0), 0u);       // ' + long s is a contraction, case-folded
-  EXPECT_EQ(s->End("  \xc2\xa0x", 0), 0u);     // the space run might go on
-  EXPECT_EQ(s->End("12\xd9\xa3", 0), 0u);      // a third digit?
-  EXPECT_EQ(s->End("123\xd9\xa3", 0), 3u);     // no: three digits already
+  EXPECT_EQ(s->End("caf\xc3\xa9", 0), 0u);  // the letter run might go on
+  EXPECT_EQ(s->End("'\xc5\xbf", 0), 0u);    // ' + long s is a contraction, case-folded
+  EXPECT_EQ(s->End("  \xc2\xa0x", 0), 0u);  // the space run might go on
+  EXPECT_EQ(s->End("12\xd9\xa3", 0), 0u);   // a third digit?
+  EXPECT_EQ(s->End("123\xd9\xa3", 0), 3u);  // no: three digits already
   EXPECT_FALSE(AsciiSplitter::ForPattern(R"(\w+|\s+)").has_value());
 }
 

@@ -1,23 +1,25 @@
 // Sentence boundaries: ICU plus our fixes (lines, list markers, wrapped prose).
+#include "nodes/text/sentence_splitter.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "nodes/text/sentence_splitter.h"
 
 namespace refinery::text {
 namespace {
 
 std::vector<std::string> Split(const std::string& text, LineBreaks mode = LineBreaks::kAuto) {
   std::vector<std::string> out;
-  for (const Sentence& s : SplitSentences(text, mode)) out.push_back(text.substr(s.begin, s.end - s.begin));
+  for (const Sentence& s : SplitSentences(text, mode))
+    out.push_back(text.substr(s.begin, s.end - s.begin));
   return out;
 }
 
 using ::testing::ElementsAre;
 
 TEST(SentenceSplitter, AbbreviationsDecimalsAndQuotes) {
-  EXPECT_THAT(Split("Mr. Smith paid $3.50 for it. \"Too much!\" he said. Then he left."),
-              ElementsAre("Mr. Smith paid $3.50 for it.", "\"Too much!\" he said.", "Then he left."));
+  EXPECT_THAT(
+      Split("Mr. Smith paid $3.50 for it. \"Too much!\" he said. Then he left."),
+      ElementsAre("Mr. Smith paid $3.50 for it.", "\"Too much!\" he said.", "Then he left."));
   EXPECT_THAT(Split("It rose 2.5% in the U.S. market, e.g. in Texas. Prices fell."),
               ElementsAre("It rose 2.5% in the U.S. market, e.g. in Texas.", "Prices fell."));
 }

@@ -8,10 +8,10 @@
 #include <random>
 #include <sstream>
 
-#include "tests/support/scratch_path.h"
 #include "graph/io/utf8.h"
 #include "nodes/text/piece_batch.h"
 #include "nodes/text/tiktoken_encoding.h"
+#include "tests/support/scratch_path.h"
 #include "tests/support/set_up_material.h"
 
 namespace refinery::text {
@@ -24,9 +24,9 @@ std::shared_ptr<const TiktokenEncoding> Load(const std::string& name) {
   return enc.ok() ? *enc : nullptr;
 }
 
-#define REQUIRE_ENCODING(var, name)                                                         \
-  auto var = Load(name);                                                                    \
-  ASSERT_TRUE(var) << name << " rank file not available (tools/setup.sh fetches it): "     \
+#define REQUIRE_ENCODING(var, name)                                                    \
+  auto var = Load(name);                                                               \
+  ASSERT_TRUE(var) << name << " rank file not available (tools/setup.sh fetches it): " \
                    << TiktokenEncoding::Get(name).status().message()
 
 std::string FromBase64(const std::string& in) {
@@ -34,8 +34,12 @@ std::string FromBase64(const std::string& in) {
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
-            : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+    int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+            : c >= 'a' && c <= 'z' ? c - 'a' + 26
+            : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '+'             ? 62
+            : c == '/'             ? 63
+                                   : -1;
     if (v < 0) break;
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
@@ -111,8 +115,14 @@ TEST(Tiktoken, DecodeTextReplacesCutCharacters) {
 TEST(Tiktoken, InvalidUtf8IsEncodedAsReplacementCharacters) {
   REQUIRE_ENCODING(enc, "cl100k_base");
   std::vector<uint32_t> bad, replaced;
-  enc->EncodeOrdinary("ab\xFF" "cd\xE2\x82", &bad);
-  enc->EncodeOrdinary("ab\xEF\xBF\xBD" "cd\xEF\xBF\xBD", &replaced);
+  enc->EncodeOrdinary(
+      "ab\xFF"
+      "cd\xE2\x82",
+      &bad);
+  enc->EncodeOrdinary(
+      "ab\xEF\xBF\xBD"
+      "cd\xEF\xBF\xBD",
+      &replaced);
   EXPECT_EQ(bad, replaced);
 }
 
@@ -158,7 +168,8 @@ std::vector<uint32_t> PlainBpe(const BpeVocabulary& vocab, std::string_view piec
     size_t at = 0;
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
       const size_t start = size_t(parts[i].data() - piece.data());
-      std::optional<uint32_t> r = vocab.Rank(piece.substr(start, parts[i].size() + parts[i + 1].size()));
+      std::optional<uint32_t> r =
+          vocab.Rank(piece.substr(start, parts[i].size() + parts[i + 1].size()));
       if (r && (!best || *r < *best)) {
         best = r;
         at = i;
@@ -180,11 +191,13 @@ std::vector<uint32_t> PlainBpe(const BpeVocabulary& vocab, std::string_view piec
 TEST(Tiktoken, FastMergesMatchThePlainAlgorithm) {
   const std::string dir = refinery::testing::SharedPath("data/text");
   std::vector<std::filesystem::path> files = {std::filesystem::path(PROJECT_DIR) / "README.md"};
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(PROJECT_DIR) / "docs")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(PROJECT_DIR) / "docs")) {
     files.push_back(entry.path());
   }
   if (std::filesystem::exists(dir)) {
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      files.push_back(entry.path());
   }
   for (const char* name : {"cl100k_base", "o200k_base"}) {
     REQUIRE_ENCODING(enc, name);
@@ -244,8 +257,10 @@ TEST(Tiktoken, GeneratedVocabulariesDoNotAnswerForEachOther) {
   // Merged pieces are memoised per thread; two vocabularies that merge "abab" differently must
   // each get their own tokens, whatever order they run in.
   EncodingInfo info{"test", "", "", R"(\S+|\s+)", {}};
-  auto with_ab = TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\nYWI= 2\n", "ab"));
-  auto without = TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\n", "no-ab"));
+  auto with_ab =
+      TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\nYWI= 2\n", "ab"));
+  auto without =
+      TiktokenEncoding::FromParts(info, *BpeVocabulary::Parse("YQ== 0\nYg== 1\n", "no-ab"));
   ASSERT_TRUE(with_ab.ok() && without.ok());
   for (int round = 0; round < 2; ++round) {
     std::vector<uint32_t> a, b;

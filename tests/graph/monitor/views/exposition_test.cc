@@ -35,10 +35,13 @@ std::unique_ptr<Engine> BusyEngine() {
   EngineOptions options;
   options.monitoring = m;
   auto e = Engine::FromString(
-      "pipeline: \"expo \\\"quoted\\\"\"\nmax_in_flight: 1\nnodes:\n  - {id: f, type: fail}\n  - {id: h, type: halve}\n"
+      "pipeline: \"expo \\\"quoted\\\"\"\nmax_in_flight: 1\nnodes:\n  - {id: f, type: fail}\n  - "
+      "{id: h, type: halve}\n"
       "  - {id: up, type: upper, cache: true}\n  - {id: lvl, type: level, shape: up}\n"
-      "  - {id: g, type: gather, queue: {order: priority, batch: {max_items: 4, max_delay_ms: 1}}}\n"
-      "edges: [f -> h -> up -> g -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= 2\", max_iterations: 4, "
+      "  - {id: g, type: gather, queue: {order: priority, batch: {max_items: 4, max_delay_ms: "
+      "1}}}\n"
+      "edges: [f -> h -> up -> g -> lvl]\nloops:\n  - {from: lvl, to: lvl, until: \"lvl.value >= "
+      "2\", max_iterations: 4, "
       "metric: lvl.value, adjust: [{node: lvl, option: level, add: 1}]}\n",
       "expo.yaml", {}, {}, options);
   EXPECT_TRUE(e.ok()) << e.status().message();
@@ -47,7 +50,8 @@ std::unique_ptr<Engine> BusyEngine() {
     Request r;
     r.id = std::to_string(i);
     r.type = i % 2 ? "news" : "mail";
-    r.fields["text"] = std::string(i % 10 == 3 ? "FAIL " : "") + "one two three four five six " + std::to_string(i % 4);
+    r.fields["text"] = std::string(i % 10 == 3 ? "FAIL " : "") + "one two three four five six " +
+                       std::to_string(i % 4);
     EXPECT_TRUE((*e)->Submit(std::move(r), [](Result&&) {}).ok());
   }
   (*e)->Drain();
@@ -69,18 +73,37 @@ TEST(Prometheus, ConventionalFamiliesAndLabels) {
   ASSERT_TRUE(e);
   const std::string text = monitor::FormatPrometheus(e->Stats(), e->spec().name);
   for (const char* family :
-       {"refinery_requests_completed_total", "refinery_node_duration_seconds", "refinery_cache_hits_total",
-        "refinery_request_duration_seconds", "refinery_refinement_pass_duration_seconds",
-        "refinery_refinement_iterations", "refinery_tokens_total", "refinery_alerts_total", "refinery_drift_active",
+       {"refinery_requests_completed_total", "refinery_node_duration_seconds",
+        "refinery_cache_hits_total", "refinery_request_duration_seconds",
+        "refinery_refinement_pass_duration_seconds", "refinery_refinement_iterations",
+        "refinery_tokens_total", "refinery_alerts_total", "refinery_drift_active",
         "refinery_result_field_mean"}) {
     EXPECT_THAT(text, HasSubstr("# TYPE " + std::string(family) + " ")) << family;
   }
-  EXPECT_THAT(text, HasSubstr(R"(refinery_requests_completed_total{pipeline="expo \"quoted\"",status="error"} 4)"));
-  EXPECT_THAT(text, HasSubstr(R"(refinery_tokens_total{pipeline="expo \"quoted\"",request_type="news",direction="in"} 112)"));
-  EXPECT_THAT(text, HasSubstr(R"(refinery_alerts_total{pipeline="expo \"quoted\"",request_type="news",kind="threshold",rule="error_rate"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(refinery_node_duration_seconds_bucket{pipeline="expo \"quoted\"",node="up",node_type="upper",le="+Inf"} 36)"));
-  EXPECT_THAT(text, HasSubstr(R"(refinery_refinement_iterations_count{pipeline="expo \"quoted\"",request_type="news"} 20)"));
-  EXPECT_THAT(text, HasSubstr(R"(refinery_queue_batched_items_total{pipeline="expo \"quoted\"",node="g",node_type="gather"} 36)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_requests_completed_total{pipeline="expo \"quoted\"",status="error"} 4)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_tokens_total{pipeline="expo \"quoted\"",request_type="news",direction="in"} 112)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_alerts_total{pipeline="expo \"quoted\"",request_type="news",kind="threshold",rule="error_rate"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_node_duration_seconds_bucket{pipeline="expo \"quoted\"",node="up",node_type="upper",le="+Inf"} 36)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_refinement_iterations_count{pipeline="expo \"quoted\"",request_type="news"} 20)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(refinery_queue_batched_items_total{pipeline="expo \"quoted\"",node="g",node_type="gather"} 36)"));
 }
 
 TEST(Prometheus, PromtoolAcceptsTheExposition) {
@@ -96,8 +119,8 @@ TEST(Prometheus, PromtoolAcceptsTheExposition) {
 
 TEST(MetricsServer, ServesMetricsAndHealth) {
   bool healthy = true;
-  auto server = monitor::MetricsServer::Start("127.0.0.1", 0, [] { return std::string("refinery_x 1\n"); },
-                                              [&] { return healthy; });
+  auto server = monitor::MetricsServer::Start(
+      "127.0.0.1", 0, [] { return std::string("refinery_x 1\n"); }, [&] { return healthy; });
   ASSERT_TRUE(server.ok()) << server.status().message();
   httplib::Client client("127.0.0.1", (*server)->port());
   auto metrics = client.Get("/metrics");
@@ -112,8 +135,8 @@ TEST(MetricsServer, ServesMetricsAndHealth) {
   EXPECT_EQ(client.Get("/healthz")->status, 503);
   EXPECT_EQ(client.Get("/nope")->status, 404);
   // The same port twice: a clear error, not a crash.
-  auto second = monitor::MetricsServer::Start("127.0.0.1", (*server)->port(), [] { return std::string(); },
-                                              [] { return true; });
+  auto second = monitor::MetricsServer::Start(
+      "127.0.0.1", (*server)->port(), [] { return std::string(); }, [] { return true; });
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen on 127.0.0.1:"));
 }
@@ -123,14 +146,15 @@ TEST(HtmlReport, HasEverySectionAndEscapes) {
   ASSERT_TRUE(e);
   const proto::RunReport report = BuildRunReport(e->Stats(), e->spec(), 0, 1.0, e->threads());
   const std::string html = monitor::RenderHtmlReport(report);
-  for (const char* section : {"<h2>Graph</h2>", "Latency per node", "Throughput and tokens over time",
-                              "Token savings per request type", "requests by iterations", "Cache hit rates", "Queues and batching",
-                              "<h2>Drift</h2>", "<h2>Alerts</h2>"}) {
+  for (const char* section :
+       {"<h2>Graph</h2>", "Latency per node", "Throughput and tokens over time",
+        "Token savings per request type", "requests by iterations", "Cache hit rates",
+        "Queues and batching", "<h2>Drift</h2>", "<h2>Alerts</h2>"}) {
     EXPECT_THAT(html, HasSubstr(section)) << section;
   }
   EXPECT_THAT(html, HasSubstr("expo &quot;quoted&quot;"));  // names are escaped
-  EXPECT_THAT(html, HasSubstr("class=\"loop\""));            // the loop's back edge is drawn
-  EXPECT_THAT(html, ::testing::Not(HasSubstr("http")));      // self-contained: nothing fetched
+  EXPECT_THAT(html, HasSubstr("class=\"loop\""));           // the loop's back edge is drawn
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("http")));     // self-contained: nothing fetched
 }
 
 TEST(HtmlReport, RendersInHeadlessChromium) {
@@ -138,16 +162,18 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   auto e = BusyEngine();
   ASSERT_TRUE(e);
   const std::string path = ScratchPath("report.html");
-  std::ofstream(path) << monitor::RenderHtmlReport(BuildRunReport(e->Stats(), e->spec(), 0, 1.0, e->threads()));
+  std::ofstream(path) << monitor::RenderHtmlReport(
+      BuildRunReport(e->Stats(), e->spec(), 0, 1.0, e->threads()));
   const std::string profile = ScratchPath("chromium-profile");
   // Flags from env/machines/cpp.md: no sandbox as root, no GPU, no background network traffic.
   const std::string dom = Shell(
       "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" + profile +
-      " --virtual-time-budget=5000 --dump-dom file://" + path + " 2>/dev/null");
+      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
+      profile + " --virtual-time-budget=5000 --dump-dom file://" + path + " 2>/dev/null");
   std::system(("rm -rf " + profile).c_str());
   ASSERT_THAT(dom, HasSubstr("<body")) << "chromium printed no page";
-  EXPECT_THAT(dom, HasSubstr("data-rendered=\"ok\"")) << dom.substr(dom.find("render-errors") == std::string::npos ? 0 : dom.find("render-errors"), 600);
+  EXPECT_THAT(dom, HasSubstr("data-rendered=\"ok\"")) << dom.substr(
+      dom.find("render-errors") == std::string::npos ? 0 : dom.find("render-errors"), 600);
   // Graph + one histogram per node (4) + 2 time lines + savings + 2 iteration charts + caches.
   EXPECT_THAT(dom, HasSubstr("data-svg-count=\"12\""));
 }
