@@ -6,6 +6,7 @@
 #include "nodes/summarize/mmr_selection.h"
 #include "nodes/summarize/near_duplicates.h"
 #include "nodes/text/tiktoken_encoding.h"
+#include "tests/support/cl100k.h"
 #include "tests/support/node_runner.h"
 
 namespace refinery::testing {
@@ -13,14 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-#define REQUIRE_VOCAB()                                                \
-  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())         \
-      << text::TiktokenEncoding::Get("cl100k_base").status().message() \
-      << " (tools/setup.sh fetches it)"
-
-size_t Tokens(const std::string& s) {
-  return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s);
-}
+using refinery::testing::Tokens;
 
 const char* kTopics[] = {"volcano",   "glacier", "harbour", "orchard",
                          "satellite", "library", "engine",  "market"};

@@ -5,6 +5,7 @@
 #include "graph/io/utf8.h"
 #include "graph/spec/pipeline_loader.h"
 #include "nodes/text/tiktoken_encoding.h"
+#include "tests/support/cl100k.h"
 #include "tests/support/node_runner.h"
 
 namespace refinery::testing {
@@ -12,14 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-#define REQUIRE_VOCAB()                                                \
-  ASSERT_TRUE(text::TiktokenEncoding::Get("cl100k_base").ok())         \
-      << text::TiktokenEncoding::Get("cl100k_base").status().message() \
-      << " (tools/setup.sh fetches it)"
-
-size_t Tokens(const std::string& s) {
-  return (*text::TiktokenEncoding::Get("cl100k_base"))->CountOrdinary(s);
-}
+using refinery::testing::Tokens;
 
 std::string Document() {
   std::string doc;
