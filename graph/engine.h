@@ -1,5 +1,5 @@
-// Engine: the embedding API. Load a pipeline, submit requests, get one Result per request, read
-// live stats, drain and shut down.
+// Engine (public): the embedding API. Load a pipeline, submit requests, get one Result per request,
+// read live stats, drain and shut down.
 //
 //   auto engine = refinery::Engine::FromFile("pipelines/clean-text.yaml");
 //   if (!engine.ok()) { std::cerr << engine.status().message(); return 2; }
@@ -29,76 +29,39 @@
 // threads + 1) while it lives; a more restrictive global_control set by the host wins.
 #pragma once
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_arena.h>
-
-#include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "graph/monitor/monitor.h"
+#include "graph/monitor_config.h"
 #include "graph/request.h"
-#include "graph/runtime/admission_gate.h"
-#include "graph/runtime/cache.h"
-#include "graph/runtime/compiler.h"
-#include "graph/spec/pipeline_loader.h"
-#include "graph/spec/pipeline_spec.h"
-#include "graph/stats/latency_histogram.h"
-#include "graph/stats/metric_aggregate.h"
+#include "graph/runtime_config.h"
+#include "graph/stats.h"
 #include "graph/status.h"
 
 namespace refinery {
 
+struct PipelineSpec;  // graph/spec/pipeline_spec.h: the validated pipeline, for tools
+class EngineCore;     // graph/runtime/engine_core.h: what Engine forwards to
+namespace monitor {
+class Monitor;  // graph/monitor/monitor.h
+}
+
 struct EngineOptions {
   bool ordered = false;  // deliver results in submission order (bounded by max_in_flight)
   int threads = 0;       // worker threads for this engine's graph; 0 = one per core
-  // Per-type accounting, thresholds, anomalies, drift and alert sinks (graph/monitor). FromFile
-  // and FromString take it from the runtime config's `monitoring:` when that has one.
+  // Per-type accounting, thresholds, anomalies, drift and alert sinks (docs/monitoring.md).
+  // FromFile and FromString take it from the runtime config's `monitoring:` when that has one.
   MonitorConfig monitoring;
-};
-
-struct NodeStatsSnapshot {
-  std::string id;
-  std::string type;
-  std::string concurrency;
-  int64_t items = 0;  // bodies finished (ok, error, or cache hit)
-  int64_t errors = 0;
-  int64_t waiting = 0;  // handed to the node and not finished (queued or running)
-  double busy_seconds = 0;
-  LatencySummary latency;
-  std::vector<int64_t> latency_buckets;  // cumulative at LatencyBucketBounds()
-  std::vector<std::string> inputs;       // upstream node ids
-  bool cache_enabled = false;
-  CacheStats cache;
-  std::optional<WaitingRoomStats> queue;  // the node's waiting room (`queue:`), if it has one
-};
-
-struct EngineStats {
-  int64_t submitted = 0;
-  int64_t completed = 0;  // succeeded + failed
-  int64_t succeeded = 0;
-  int64_t failed = 0;
-  int64_t in_flight = 0;
-  int64_t peak_in_flight = 0;
-  int64_t max_in_flight = 0;
-  double elapsed_seconds = 0;  // since the engine was created
-  LatencySummary request_latency;
-  std::vector<NodeStatsSnapshot> nodes;  // in execution order
-  std::vector<MetricSummary> metrics;    // FieldIo::metrics of the nodes, over successful results
-  monitor::MonitorSnapshot monitor;      // per request type, alerts, drift
 };
 
 using ResultCallback = std::function<void(Result&&)>;
 
 class Engine {
  public:
-  static StatusOr<std::unique_ptr<Engine>> Create(PipelineSpec spec, EngineOptions options = {});
+  // Loads and validates a pipeline file (every mistake reported, file:line:col each), applies the
+  // overrides and the runtime config, builds every node, and compiles the graph.
   static StatusOr<std::unique_ptr<Engine>> FromFile(const std::string& path,
                                                     const Overrides& overrides = {},
                                                     const RuntimeConfig& config = {},
@@ -108,6 +71,8 @@ class Engine {
                                                       const Overrides& overrides = {},
                                                       const RuntimeConfig& config = {},
                                                       EngineOptions options = {});
+  // From a pipeline already loaded with LoadPipelineFile (graph/spec/pipeline_loader.h).
+  static StatusOr<std::unique_ptr<Engine>> Create(PipelineSpec spec, EngineOptions options = {});
   ~Engine();  // Shutdown(): drains first
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -131,47 +96,18 @@ class Engine {
   void StopAccepting();
 
   EngineStats Stats() const;
-  const PipelineSpec& spec() const { return spec_; }
-  int threads() const { return options_.threads; }
+  const std::string& pipeline_name() const;
+  int threads() const;
   void ClearCaches();
-  // The monitor, to add alert sinks or save drift baselines.
-  monitor::Monitor& monitor() { return *monitor_; }
+
+  // For refinery's own tools: the validated pipeline, and the monitor (alert sinks, drift
+  // baselines). Their types are internal (not installed).
+  const PipelineSpec& spec() const;
+  monitor::Monitor& monitor();
 
  private:
-  Engine(PipelineSpec spec, EngineOptions options);
-  void Finish(const ItemPtr& item);
-  ItemPtr MakeItem(Request&& request, ResultCallback on_result,
-                   const ResultCallback* shared_callback = nullptr);
-
-  PipelineSpec spec_;
-  EngineOptions options_;
-  AdmissionGate gate_;
-  std::unique_ptr<tbb::global_control> parallelism_;
-  std::unique_ptr<tbb::task_arena> arena_;
-  std::unique_ptr<FlowGraph> graph_;  // declared after the arena: destroyed before it
-  std::atomic<uint64_t> next_seq_{0};
-  std::atomic<int64_t> submitted_{0};
-  std::atomic<int64_t> completed_{0};
-  std::atomic<int64_t> failed_{0};
-  std::atomic<bool> accepting_{true};
-  std::atomic<bool> streaming_{false};
-  std::mutex run_mu_;
-  std::atomic<int> drainers_{0};
-  std::mutex drain_mu_;
-  std::condition_variable drain_cv_;
-  std::mutex submit_mu_;  // serialises seq assignment with Put in ordered mode
-  LatencyHistogram request_latency_;
-  std::unique_ptr<MetricAggregator> metrics_;
-  std::unique_ptr<monitor::Monitor> monitor_;
-  struct TokenFields {
-    std::string in, out;
-    bool saves = false;
-  };
-  std::vector<TokenFields> token_fields_;  // nodes that count tokens, in execution order
-  void Observe(const Result& r);
-  const double nanos_per_tick_;
-  Clock::time_point created_ = Clock::now();
-  uint64_t created_ticks_ = 0;  // internal::CycleClock at creation (the monitor's time axis)
+  explicit Engine(std::unique_ptr<EngineCore> core);
+  std::unique_ptr<EngineCore> core_;
 };
 
 }  // namespace refinery

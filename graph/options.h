@@ -10,16 +10,12 @@
 //   int64_t budget = values.Int("max_tokens");
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include "graph/spec/diagnostics.h"
 
 namespace refinery {
 
@@ -31,6 +27,8 @@ using Weights = std::map<std::string, double>;
 using OptionValue =
     std::variant<bool, int64_t, double, std::string, std::vector<std::string>, Weights>;
 std::string OptionValueToString(const OptionValue& value);
+// A bound as messages show it: 3, 0.5, 1e+20.
+std::string OptionNumberToString(double d);
 
 struct OptionDef {
   std::string name;
@@ -93,11 +91,5 @@ class OptionValues {
  private:
   std::map<std::string, OptionValue> values_;
 };
-
-// Parses one option value. On error adds a located diagnostic prefixed with `context`
-// (e.g. "node 'cut' (truncate)") and returns nullopt.
-std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::Node& node,
-                                            const std::string& file, const std::string& context,
-                                            Diagnostics& diags);
 
 }  // namespace refinery

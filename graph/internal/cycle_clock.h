@@ -13,6 +13,11 @@
 #define REFINERY_HAVE_TSC 1
 #endif
 
+namespace refinery {
+// Wall-clock durations (cache TTLs, engine age); CycleClock below is for per-item timestamps.
+using Clock = std::chrono::steady_clock;
+}  // namespace refinery
+
 namespace refinery::internal {
 
 class CycleClock {

@@ -6,6 +6,7 @@
 
 #include "graph/io/result_json.h"
 #include "graph/io/utf8.h"
+#include "graph/spec/pipeline_spec.h"
 
 namespace refinery {
 

@@ -1,22 +1,18 @@
-// JSON Lines conversion through protobuf's JSON mapping (no hand-written JSON parser):
-// requests in, results out, and the run report.
+// The protobuf side of JSON I/O (graph/json_io.h is the public side): results and the run report as
+// messages of graph/proto/refinery.proto.
 #pragma once
 
 #include <string>
 
 #include "graph/engine.h"
+#include "graph/json_io.h"
 #include "graph/proto/refinery.pb.h"
 #include "graph/request.h"
 #include "graph/status.h"
 
 namespace refinery {
 
-// Parses one JSON object. An empty id becomes the line number. Unknown keys are errors.
-StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number);
-
 proto::Result ResultToProto(const Result& result);
-// One JSON line in the mapping of proto::Result (written by result_json.h: same output, faster).
-std::string ResultToJson(const Result& result);
 
 // The run report message from engine stats (input_errors: lines that never became requests).
 proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& spec,

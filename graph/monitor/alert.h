@@ -12,24 +12,11 @@
 #include <thread>
 #include <vector>
 
-#include "graph/monitor/monitor_config.h"
+#include "graph/monitor_config.h"
+#include "graph/stats.h"
 #include "graph/status.h"
 
 namespace refinery::monitor {
-
-struct Alert {
-  std::string time;  // UTC, RFC 3339 with milliseconds
-  std::string pipeline;
-  std::string type;   // request type ("" when requests carry none)
-  std::string kind;   // "threshold", "anomaly" or "drift"
-  std::string rule;   // e.g. latency_p95_ms, error_rate, latency_ms, score.total
-  std::string state;  // "firing", or "resolved" when the value is back within the limit
-  double value = 0;
-  double limit = 0;
-  int64_t results = 0;  // results of this type seen when it was raised
-  std::string message;  // one sentence for a person
-  std::string ToJson() const;
-};
 
 std::string NowRfc3339();
 

@@ -9,22 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "graph/monitor/monitor_config.h"
 #include "graph/monitor/rolling_window.h"
+#include "graph/monitor_config.h"
+#include "graph/stats.h"
 
 namespace refinery::monitor {
-
-struct DriftState {
-  std::string metric;
-  int64_t baseline_count = 0;
-  int64_t current_count = 0;
-  double baseline_mean = 0;
-  double current_mean = 0;
-  double psi = 0;
-  double ks = 0;
-  bool measured = false;  // both samples complete and compared at least once
-  bool drifting = false;
-};
 
 class DriftTracker {
  public:

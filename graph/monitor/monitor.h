@@ -15,27 +15,15 @@
 #include <vector>
 
 #include "graph/monitor/alert.h"
-#include "graph/monitor/monitor_config.h"
 #include "graph/monitor/type_monitor.h"
+#include "graph/monitor_config.h"
+#include "graph/stats.h"
 #include "graph/status.h"
 
 namespace refinery::monitor {
 
 // Where requests of types beyond MonitorConfig::max_types are counted.
 inline constexpr std::string_view kOtherTypes = "(other)";
-
-struct AlertCount {
-  std::string kind, rule, type;
-  int64_t firing = 0;  // times it fired (resolutions are not counted)
-};
-
-struct MonitorSnapshot {
-  bool enabled = false;
-  std::vector<TypeSnapshot> types;  // by type name
-  std::vector<AlertCount> alert_counts;
-  std::vector<Alert> recent_alerts;  // the last 200, oldest first
-  int64_t alerts_firing_total = 0;
-};
 
 class Monitor {
  public:

@@ -8,17 +8,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace refinery::monitor {
+#include "graph/stats.h"
 
-struct TrendPoint {
-  double start_seconds = 0;  // since the series began
-  double seconds = 0;        // window length
-  int64_t completed = 0;
-  int64_t failed = 0;
-  int64_t tokens_in = 0;
-  int64_t tokens_out = 0;
-  double latency_ms_sum = 0;
-};
+namespace refinery::monitor {
 
 class TrendSeries {
  public:

@@ -14,9 +14,10 @@
 #include "graph/monitor/alert.h"
 #include "graph/monitor/drift_tracker.h"
 #include "graph/monitor/ewma_detector.h"
-#include "graph/monitor/monitor_config.h"
 #include "graph/monitor/rolling_window.h"
 #include "graph/monitor/trend_series.h"
+#include "graph/monitor_config.h"
+#include "graph/stats.h"
 #include "graph/stats/latency_histogram.h"
 
 namespace refinery::monitor {
@@ -34,25 +35,6 @@ struct Observation {
   double tokens_saved = 0;                       // summed over compressing nodes
   const FieldMap* fields = nullptr;              // for drift metrics
   double at_seconds = -1;  // since the monitor started; < 0: Observe reads the clock
-};
-
-inline constexpr int kIterationSlots = 32;  // iterations 1..31, then "32 or more"
-
-struct TypeSnapshot {
-  std::string type;
-  int64_t requests = 0;
-  int64_t failed = 0;
-  LatencySummary latency;
-  std::vector<int64_t> latency_buckets;  // cumulative, at LatencyBucketBounds()
-  LatencySummary pass_latency;
-  std::vector<int64_t> pass_buckets;
-  std::vector<int64_t> iterations;  // [i] = requests that took i + 1 passes
-  double tokens_in = 0;
-  double tokens_out = 0;
-  double tokens_saved = 0;
-  ThresholdSpec thresholds;
-  std::vector<TrendPoint> trend;
-  std::vector<DriftState> drift;
 };
 
 class TypeMonitor {

@@ -17,9 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "graph/internal/cycle_clock.h"
 #include "graph/item.h"
 #include "graph/runtime/cache_key.h"
 #include "graph/spec/pipeline_spec.h"
+#include "graph/stats.h"
 
 namespace refinery {
 
@@ -27,15 +29,6 @@ namespace refinery {
 struct CachedOutputs {
   std::vector<std::pair<std::string, FieldValue>> fields;
   size_t bytes = 0;
-};
-
-struct CacheStats {
-  int64_t hits = 0;
-  int64_t misses = 0;
-  int64_t evictions = 0;
-  int64_t expirations = 0;
-  int64_t entries = 0;
-  int64_t bytes = 0;
 };
 
 class NodeCache {

@@ -28,10 +28,10 @@
 #include <memory>
 #include <vector>
 
-#include "graph/item.h"
 #include "graph/request.h"
 #include "graph/runtime/admission_gate.h"
 #include "graph/runtime/node_stage.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/spec/pipeline_spec.h"
 #include "graph/status.h"
 

@@ -50,7 +50,7 @@ struct FlowGraph::Impl {
   // Where an item goes after stage i ran it: the error port, back round the loop, or on.
   void Route(size_t i, const ItemPtr& item, StageNode::output_ports_type& ports);
   // Fails an item its deadline took out of stage i's waiting room.
-  void FailExpired(size_t i, Item& item, double waited_ms);
+  void FailExpired(size_t i, TrackedItem& item, double waited_ms);
   // Stage i with a waiting room, on a tick (arrivals are already in the room, put there by
   // Enter): runs ready batches while the node has a free slot.
   void Pump(size_t i, StageNode::output_ports_type& ports);

@@ -27,14 +27,14 @@ OptionValues AdjustedOptions(const NodeSpec& node, const std::vector<LoopAdjust>
   return values;
 }
 
-void LoopController::Start(Item& item) const {
+void LoopController::Start(TrackedItem& item) const {
   if (!adaptation_) return;
   const int start = adaptation_->StartPass(item.type());
   item.loop_state().start_pass = start;
   item.set_iteration(start);
 }
 
-bool LoopController::Again(Item& item) const {
+bool LoopController::Again(TrackedItem& item) const {
   LoopState& st = item.loop_state();
   const int pass = item.iteration();  // 0-based pass that just ran
   const uint64_t pass_end = internal::CycleClock::Now();
@@ -89,7 +89,7 @@ bool LoopController::Again(Item& item) const {
   return true;
 }
 
-void LoopController::Finish(Item& item, const char* reason, bool passed) const {
+void LoopController::Finish(TrackedItem& item, const char* reason, bool passed) const {
   LoopState& st = item.loop_state();
   const int last_pass = item.iteration();            // 0-based, counted from pass 0 of the schedule
   const int passes = last_pass + 1 - st.start_pass;  // passes this item ran

@@ -16,8 +16,8 @@
 
 #include <memory>
 
-#include "graph/item.h"
 #include "graph/runtime/loop_adaptation.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/spec/pipeline_spec.h"
 
 namespace refinery {
@@ -30,13 +30,13 @@ class LoopController {
         adaptation_(spec.adapt ? std::make_unique<LoopAdaptation>(spec.max_iterations) : nullptr) {}
   // Call after `from` ran successfully on the item. True: send it back to `to` (its iteration
   // is advanced). False: it is finished with the loop (fields restored/failed as configured).
-  bool Again(Item& item) const;
+  bool Again(TrackedItem& item) const;
   const LoopSpec& spec() const { return spec_; }
   // Where a new item starts (adaptation on), recorded on the item; call before it enters the graph.
-  void Start(Item& item) const;
+  void Start(TrackedItem& item) const;
 
  private:
-  void Finish(Item& item, const char* reason, bool passed) const;
+  void Finish(TrackedItem& item, const char* reason, bool passed) const;
   const LoopSpec& spec_;
   double nanos_per_tick_;
   std::unique_ptr<LoopAdaptation> adaptation_;

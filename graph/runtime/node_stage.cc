@@ -80,7 +80,7 @@ const NodeStage::Instance& NodeStage::InstanceFor(int pass) {
   return *slot;
 }
 
-bool NodeStage::Prepare(Item& item, bool* cache_hit, Prepared* out) {
+bool NodeStage::Prepare(TrackedItem& item, bool* cache_hit, Prepared* out) {
   if (item.deadline_ticks() != 0 && internal::CycleClock::Now() >= item.deadline_ticks()) {
     item.Fail(spec_.id, "deadline passed before the node ran");
     return false;
@@ -109,7 +109,7 @@ bool NodeStage::Prepare(Item& item, bool* cache_hit, Prepared* out) {
   return true;
 }
 
-void NodeStage::Store(Item& item, const Prepared& p) {
+void NodeStage::Store(TrackedItem& item, const Prepared& p) {
   if (!cache_ || item.failed()) return;
   auto out = std::make_shared<CachedOutputs>();
   for (const std::string& name : io_.writes) {
@@ -121,7 +121,7 @@ void NodeStage::Store(Item& item, const Prepared& p) {
   cache_->Put(p.key, std::move(out));
 }
 
-void NodeStage::Record(Item& item, int64_t ns, bool cache_hit) {
+void NodeStage::Record(TrackedItem& item, int64_t ns, bool cache_hit) {
   if (item.failed()) stats_.errors.Add();
   stats_.latency.Record(ns);
   item.trace().emplace_back(NodeTiming{spec_.id, ns / 1e3, cache_hit});
@@ -141,7 +141,7 @@ void Guarded(Body&& body, Fail&& fail) {
 }
 }  // namespace
 
-bool NodeStage::Run(Item& item) {
+bool NodeStage::Run(TrackedItem& item) {
   const uint64_t t0 = internal::CycleClock::Now();
   bool cache_hit = false;
   Guarded(
@@ -159,14 +159,14 @@ bool NodeStage::Run(Item& item) {
   return !item.failed();
 }
 
-void NodeStage::RunBatch(const std::vector<Item*>& items) {
+void NodeStage::RunBatch(const std::vector<TrackedItem*>& items) {
   const uint64_t t0 = internal::CycleClock::Now();
   std::vector<char> hits(items.size(), 0);
   // Misses, grouped by the node instance (loop pass) that runs them.
   std::vector<std::pair<Node*, std::vector<size_t>>> groups;
   std::vector<Prepared> prepared(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
-    Item& item = *items[i];
+    TrackedItem& item = *items[i];
     bool hit = false, run = false;
     Guarded([&] { run = Prepare(item, &hit, &prepared[i]); },
             [&](const std::string& message) { item.Fail(spec_.id, message); });
@@ -180,14 +180,15 @@ void NodeStage::RunBatch(const std::vector<Item*>& items) {
       g->second.push_back(i);
   }
   for (const auto& [node, indices] : groups) {
-    std::vector<Item*> batch;
+    std::vector<Item*> batch;  // what the node sees
     for (size_t i : indices) batch.push_back(items[i]);
     std::vector<std::string> errors(batch.size());
     Guarded([&] { node->ProcessBatch(batch, errors); },
             [&](const std::string& message) { std::fill(errors.begin(), errors.end(), message); });
     for (size_t k = 0; k < batch.size(); ++k) {
-      if (!errors[k].empty()) batch[k]->Fail(spec_.id, errors[k]);
-      Guarded([&] { Store(*batch[k], prepared[indices[k]]); }, [](const std::string&) {});
+      TrackedItem& item = *items[indices[k]];
+      if (!errors[k].empty()) item.Fail(spec_.id, errors[k]);
+      Guarded([&] { Store(item, prepared[indices[k]]); }, [](const std::string&) {});
     }
   }
   const uint64_t t1 = internal::CycleClock::Now();

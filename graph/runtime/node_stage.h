@@ -11,6 +11,7 @@
 #include "graph/node.h"
 #include "graph/runtime/cache.h"
 #include "graph/runtime/cache_key.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/runtime/waiting_room.h"
 #include "graph/spec/pipeline_spec.h"
 #include "graph/stats/node_stats.h"
@@ -25,21 +26,21 @@ class NodeStage {
   // Runs the node on the item: checks the fields it requires, serves a cache hit or calls
   // Process and caches its writes, records timing. Never throws: a failure marks the item failed
   // (with this node's id) and returns false.
-  bool Run(Item& item);
+  bool Run(TrackedItem& item);
   // Runs the node on a batch (from the waiting room): each item is checked and served from the
   // cache on its own; the misses go to the node's ProcessBatch together (grouped by loop pass,
   // since a pass may run differently adjusted options). Each item records the batch's time.
   // Afterwards item->failed() says which items failed. Never throws.
-  void RunBatch(const std::vector<Item*>& items);
+  void RunBatch(const std::vector<TrackedItem*>& items);
 
   // Fails an item at this node without running it (e.g. its queue could not read its size).
-  void FailHere(Item& item, const std::string& message) {
+  void FailHere(TrackedItem& item, const std::string& message) {
     item.Fail(spec_.id, message);
     Record(item, 0, false);
   }
 
   // A parallel group's stage: the item spent `ns` from fan-out to fan-in.
-  void RecordGroup(Item& item, int64_t ns) { Record(item, ns, false); }
+  void RecordGroup(TrackedItem& item, int64_t ns) { Record(item, ns, false); }
 
   // The node's waiting room (`queue:` in its spec), or null.
   WaitingRoom* room() const { return room_.get(); }
@@ -68,9 +69,9 @@ class NodeStage {
   };
   // Checks the deadline and required fields, then the cache. Returns false when the item is done
   // here (failed, or served from the cache: *cache_hit).
-  bool Prepare(Item& item, bool* cache_hit, Prepared* out);
-  void Store(Item& item, const Prepared& p);
-  void Record(Item& item, int64_t ns, bool cache_hit);
+  bool Prepare(TrackedItem& item, bool* cache_hit, Prepared* out);
+  void Store(TrackedItem& item, const Prepared& p);
+  void Record(TrackedItem& item, int64_t ns, bool cache_hit);
   const Instance& InstanceFor(int pass);
   StatusOr<Instance> MakeInstance(const OptionValues& options);
 

@@ -28,7 +28,7 @@ const NodeContract& ParallelContract() {
   return contract;
 }
 
-FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& writes) {
+FieldMap FieldsForBranches(const TrackedItem& parent, const std::vector<std::string>& writes) {
   FieldMap fields;
   for (const auto& [name, value] : parent.fields()) {
     if (!std::binary_search(writes.begin(), writes.end(), name)) fields.emplace(name, value);
@@ -36,9 +36,10 @@ FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& w
   return fields;
 }
 
-ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields,
+ItemPtr CloneForBranch(const TrackedItem& parent, const FieldMap& fields,
                        const std::shared_ptr<FanState>& state, int branch) {
-  auto clone = std::make_shared<Item>(parent.id(), parent.type(), parent.priority(), parent.seq());
+  auto clone =
+      std::make_shared<TrackedItem>(parent.id(), parent.type(), parent.priority(), parent.seq());
   clone->set_fields(fields);
   clone->set_iteration(parent.iteration());
   clone->set_deadline_ticks(parent.deadline_ticks());
@@ -46,13 +47,13 @@ ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields,
   return clone;
 }
 
-void MergeBranches(const ParallelSpec& spec, const std::string& group_id, Item& parent,
+void MergeBranches(const ParallelSpec& spec, const std::string& group_id, TrackedItem& parent,
                    std::vector<ItemPtr>& results) {
   int best = -1;
   double best_value = 0;
   std::string reasons;
   for (size_t b = 0; b < results.size(); ++b) {
-    Item& r = *results[b];
+    TrackedItem& r = *results[b];
     for (NodeTiming& t : r.trace()) parent.trace().push_back(std::move(t));
     const std::string& name = spec.names[b];
     if (r.failed()) {

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/item.h"
 #include "graph/node.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/spec/pipeline_spec.h"
 
 namespace refinery {
@@ -39,18 +39,18 @@ struct FanState {
 
 // A copy of `parent` for branch `branch` with `fields`: same id, type, priority, seq, deadline and
 // iteration; holds no admission slot (the parent does).
-ItemPtr CloneForBranch(const Item& parent, const FieldMap& fields,
+ItemPtr CloneForBranch(const TrackedItem& parent, const FieldMap& fields,
                        const std::shared_ptr<FanState>& state, int branch);
 
 // The parent's fields without those the group's branches write (`writes`, sorted): what a
 // previous pass round a loop left from another branch must not leak into this pass's winner.
-FieldMap FieldsForBranches(const Item& parent, const std::vector<std::string>& writes);
+FieldMap FieldsForBranches(const TrackedItem& parent, const std::vector<std::string>& writes);
 
 // The fan-in: moves the best branch's fields (and every branch's node timings) into the parent
 // and writes <group>.chosen, <group>.score (the winner's metric) and <group>.<branch> (each
 // branch's metric). Fails the parent when no branch produced its metric, with each branch's reason.
 // Ties go to the earlier branch in the file.
-void MergeBranches(const ParallelSpec& spec, const std::string& group_id, Item& parent,
+void MergeBranches(const ParallelSpec& spec, const std::string& group_id, TrackedItem& parent,
                    std::vector<ItemPtr>& results);
 
 }  // namespace refinery

@@ -70,7 +70,7 @@ void FlowGraph::Impl::Route(size_t i, const ItemPtr& item, StageNode::output_por
   }
 }
 
-void FlowGraph::Impl::FailExpired(size_t i, Item& item, double waited_ms) {
+void FlowGraph::Impl::FailExpired(size_t i, TrackedItem& item, double waited_ms) {
   NodeStage& stage = *chain[i];
   const double deadline_ms = double(item.deadline_ticks() - item.submitted_ticks()) *
                              internal::CycleClock::NanosPerTick() / 1e6;
@@ -87,7 +87,7 @@ void FlowGraph::Impl::Pump(size_t i, StageNode::output_ports_type& ports) {
   NodeStage& stage = *chain[i];
   WaitingRoom& room = *stage.room();
   // Run ready batches while this node has a free slot; a finishing batch makes room for the next.
-  std::vector<Item*> raw;
+  std::vector<TrackedItem*> raw;
   for (;;) {
     const uint64_t now = internal::CycleClock::Now();
     for (auto& [expired, waited_ms] : room.TakeExpired(now)) {

@@ -27,33 +27,11 @@
 #include <tuple>
 #include <vector>
 
-#include "graph/item.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/spec/pipeline_spec.h"
+#include "graph/stats.h"
 
 namespace refinery {
-
-enum class FlushReason { kFull, kTokens, kDelay, kDrain };
-const char* FlushReasonName(FlushReason r);
-
-struct WaitingRoomStats {
-  std::string order;  // fifo | priority
-  int64_t arrived = 0;
-  int64_t waiting = 0;  // now
-  int64_t peak_waiting = 0;
-  int64_t expired = 0;  // failed by their deadline while waiting
-  int64_t batches = 0;
-  int64_t batched_items = 0;
-  std::vector<int64_t> batch_sizes;   // [n] = batches of n items (index 0 unused)
-  int64_t flushes[4] = {0, 0, 0, 0};  // by FlushReason
-  double wait_ms_sum = 0;             // arrival to batch start, over batched items
-  double max_wait_ms = 0;
-  // Batch settings now (they move when adapt is on) and the adaptation's record.
-  int max_items = 1;
-  double max_delay_ms = 0;
-  bool adapt = false;
-  int64_t adapt_grow = 0, adapt_shrink = 0, adapt_fits = 0;  // fits: max_items cut to the arrivals
-  double last_window_p95_ms = 0;  // p95 time at the node over the last adaptation window
-};
 
 class WaitingRoom {
  public:

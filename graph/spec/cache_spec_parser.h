@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "graph/runtime_config.h"
 #include "graph/spec/diagnostics.h"
-#include "graph/spec/runtime_config.h"
 
 namespace refinery::internal {
 

@@ -12,8 +12,10 @@
 #include "graph/registry.h"
 #include "graph/runtime/parallel_group.h"
 #include "graph/spec/cache_spec_parser.h"
+#include "graph/spec/option_parser.h"
 #include "graph/spec/pipeline_topology.h"
 #include "graph/spec/queue_spec_parser.h"
+#include "graph/spec/runtime_config.h"
 
 namespace refinery {
 
@@ -27,32 +29,6 @@ const NodeSpec* PipelineSpec::FindNode(const std::string& id) const {
     if (n.id == id) return &n;
   }
   return nullptr;
-}
-
-StatusOr<Override> ParseOverride(const std::string& text) {
-  size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
-  }
-  Override o;
-  o.text = text;
-  std::string path = text.substr(0, eq);
-  size_t dot = path.find('.');
-  if (dot == std::string::npos) {
-    o.key = path;
-  } else {
-    o.node = path.substr(0, dot);
-    o.key = path.substr(dot + 1);
-  }
-  if (o.key.empty() || (dot != std::string::npos && o.node.empty())) {
-    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
-  }
-  StatusOr<YAML::Node> value =
-      internal::SafeLoadYaml(text.substr(eq + 1), "--set " + text, 4096, 8);
-  if (!value.ok()) return value.status();
-  o.value = *value;
-  if (!o.value.IsDefined() || o.value.IsNull()) o.value = YAML::Node("");
-  return o;
 }
 
 namespace {
@@ -396,7 +372,7 @@ class PipelineValidator {
     }
     node.concurrency = default_concurrency_.value_or(c.default_concurrency);
     node.cache.enabled = c.cacheable;
-    if (c.cacheable && default_cache_) default_cache_->ApplyTo(node.cache);
+    if (c.cacheable && default_cache_) ApplyCacheOverride(*default_cache_, node.cache);
     std::vector<std::string> allowed = kEngineNodeKeys;
     for (const std::string& o : c.options.Names()) allowed.push_back(o);
     for (const auto& kv : n) {
@@ -412,7 +388,7 @@ class PipelineValidator {
                                                    "' is not cacheable (its output is not a "
                                                    "function of its inputs)");
         } else {
-          o.ApplyTo(node.cache);
+          ApplyCacheOverride(o, node.cache);
         }
       } else if (key == "queue") {
         internal::ParseQueueSpec(kv.second, file_, ctx, c.accepts_batches, node.queue, diags_);
@@ -429,9 +405,9 @@ class PipelineValidator {
     }
     // configs/ settings win over the file: they are the operator's word.
     if (c.cacheable) {
-      config_.cache_defaults.ApplyTo(node.cache);
+      ApplyCacheOverride(config_.cache_defaults, node.cache);
       if (auto it = config_.cache_nodes.find(node.id); it != config_.cache_nodes.end()) {
-        it->second.ApplyTo(node.cache);
+        ApplyCacheOverride(it->second, node.cache);
       }
     }
     for (const OptionDef& def : c.options.defs()) {
@@ -468,9 +444,10 @@ class PipelineValidator {
     for (const NodeSpec& n : spec_.nodes) ids.push_back(n.id);
     for (const Override& o : overrides_) {
       SourceLocation where{"--set " + o.text, 0, 0};
+      const YAML::Node value = OverrideYaml(o);
       if (o.node.empty()) {
         if (o.key == "max_in_flight") {
-          ReadMaxInFlight(o.value, where);
+          ReadMaxInFlight(value, where);
         } else {
           diags_.Error(where, "unknown pipeline key '" + o.key + "'" +
                                   DidYouMean(o.key, {"max_in_flight"}) +
@@ -489,9 +466,9 @@ class PipelineValidator {
       const std::string ctx = Context(node);
       Diagnostics local;
       if (o.key == "concurrency") {
-        if (auto cc = ParseConcurrency(o.value, ctx)) node.concurrency = *cc;
+        if (auto cc = ParseConcurrency(value, ctx)) node.concurrency = *cc;
       } else if (const OptionDef* def = node.contract->options.Find(o.key)) {
-        if (auto v = ParseOptionValue(*def, o.value, "", ctx, local)) {
+        if (auto v = ParseOptionValue(*def, value, "", ctx, local)) {
           node.options.Set(o.key, *v);
         }
       } else {

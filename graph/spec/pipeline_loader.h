@@ -14,22 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "graph/runtime_config.h"
 #include "graph/spec/pipeline_spec.h"
-#include "graph/spec/runtime_config.h"
 #include "graph/status.h"
 
 namespace refinery {
-
-// `--set node.key=value` (or `--set max_in_flight=N` for a pipeline-level key).
-struct Override {
-  std::string node;  // empty for pipeline-level keys
-  std::string key;
-  YAML::Node value;  // the value parsed as a YAML scalar or flow collection
-  std::string text;  // as typed, for messages
-};
-using Overrides = std::vector<Override>;
-
-StatusOr<Override> ParseOverride(const std::string& text);
 
 inline constexpr size_t kMaxPipelineFileBytes = 1 << 20;
 inline constexpr int kMaxYamlDepth = 64;

@@ -3,15 +3,47 @@
 #include "graph/internal/did_you_mean.h"
 #include "graph/internal/yaml_guard.h"
 #include "graph/internal/yaml_util.h"
+#include "graph/monitor/monitor_config_parser.h"
 #include "graph/spec/cache_spec_parser.h"
 
 namespace refinery {
 
-void CacheOverride::ApplyTo(CacheSpec& spec) const {
-  if (enabled) spec.enabled = *enabled;
-  if (capacity) spec.capacity = *capacity;
-  if (max_bytes) spec.max_bytes = *max_bytes;
-  if (ttl_seconds) spec.ttl_seconds = *ttl_seconds;
+void ApplyCacheOverride(const CacheOverride& o, CacheSpec& spec) {
+  if (o.enabled) spec.enabled = *o.enabled;
+  if (o.capacity) spec.capacity = *o.capacity;
+  if (o.max_bytes) spec.max_bytes = *o.max_bytes;
+  if (o.ttl_seconds) spec.ttl_seconds = *o.ttl_seconds;
+}
+
+StatusOr<Override> ParseOverride(const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
+  }
+  Override o;
+  o.text = text;
+  std::string path = text.substr(0, eq);
+  size_t dot = path.find('.');
+  if (dot == std::string::npos) {
+    o.key = path;
+  } else {
+    o.node = path.substr(0, dot);
+    o.key = path.substr(dot + 1);
+  }
+  if (o.key.empty() || (dot != std::string::npos && o.node.empty())) {
+    return Status::InvalidArgument("--set " + text + ": expected node.key=value");
+  }
+  StatusOr<YAML::Node> value =
+      internal::SafeLoadYaml(text.substr(eq + 1), "--set " + text, 4096, 8);
+  if (!value.ok()) return value.status();
+  o.value = text.substr(eq + 1);
+  return o;
+}
+
+YAML::Node OverrideYaml(const Override& o) {
+  StatusOr<YAML::Node> value = internal::SafeLoadYaml(o.value, "--set " + o.text, 4096, 8);
+  if (!value.ok() || !value->IsDefined() || value->IsNull()) return YAML::Node("");
+  return *value;
 }
 
 StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {

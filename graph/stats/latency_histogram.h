@@ -12,20 +12,9 @@
 #include <vector>
 
 #include "graph/internal/thread_shard.h"
+#include "graph/stats.h"
 
 namespace refinery {
-
-struct LatencySummary {
-  int64_t count = 0;
-  double mean_us = 0;
-  double p50_us = 0;
-  double p95_us = 0;
-  double p99_us = 0;
-  double max_us = 0;
-};
-
-// The `le` bounds (seconds) refinery exports latency histograms with: 50 us to 60 s.
-const std::vector<double>& LatencyBucketBounds();
 
 class LatencyHistogram {
  public:

@@ -16,17 +16,9 @@
 #include <vector>
 
 #include "graph/item.h"
+#include "graph/stats.h"
 
 namespace refinery {
-
-struct MetricSummary {
-  std::string name;
-  int64_t count = 0;
-  double mean = 0;
-  double low = 0;  // bootstrap interval of the mean
-  double mid = 0;
-  double high = 0;
-};
 
 struct BootstrapInterval {
   double low = 0, mid = 0, high = 0;

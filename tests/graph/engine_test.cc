@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "graph/runtime/tracked_item.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/test_nodes.h"
 
@@ -99,8 +100,8 @@ nodes:
   - {id: slow, type: spin, micros: 2, concurrency: serial}
 )");
   ASSERT_TRUE(engine);
-  ASSERT_EQ(Item::LiveCount(), 0);
-  Item::ResetPeakLiveCount();
+  ASSERT_EQ(TrackedItem::LiveCount(), 0);
+  TrackedItem::ResetPeakLiveCount();
   constexpr int kN = 200'000;
   std::atomic<int64_t> done{0};
   const std::string payload(256, 'x');
@@ -109,10 +110,10 @@ nodes:
   }
   engine->Drain();
   EXPECT_EQ(done.load(), kN);
-  EXPECT_LE(Item::PeakLiveCount(), 32);
-  EXPECT_GE(Item::PeakLiveCount(), 2);
-  EXPECT_EQ(Item::LiveCount(), 0);
-  EXPECT_EQ(engine->Stats().peak_in_flight, Item::PeakLiveCount());
+  EXPECT_LE(TrackedItem::PeakLiveCount(), 32);
+  EXPECT_GE(TrackedItem::PeakLiveCount(), 2);
+  EXPECT_EQ(TrackedItem::LiveCount(), 0);
+  EXPECT_EQ(engine->Stats().peak_in_flight, TrackedItem::PeakLiveCount());
 }
 
 TEST_P(EngineTest, PullModeStreamKeepsLiveItemsBoundedAndLosesNothing) {
@@ -124,7 +125,7 @@ nodes:
   - {id: slow, type: spin, micros: 2, concurrency: serial}
 )");
   ASSERT_TRUE(engine);
-  Item::ResetPeakLiveCount();
+  TrackedItem::ResetPeakLiveCount();
   constexpr int kN = 200'000;
   int next = 0;
   std::atomic<int64_t> ok{0}, failed{0};
@@ -139,8 +140,8 @@ nodes:
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(ok.load() + failed.load(), kN);
   EXPECT_EQ(failed.load(), kN / 10);  // every text ending in 7
-  EXPECT_LE(Item::PeakLiveCount(), 24);
-  EXPECT_EQ(Item::LiveCount(), 0);
+  EXPECT_LE(TrackedItem::PeakLiveCount(), 24);
+  EXPECT_EQ(TrackedItem::LiveCount(), 0);
   EXPECT_EQ(engine->Stats().completed, kN);
 }
 

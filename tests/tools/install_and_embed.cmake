@@ -6,6 +6,25 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${SCRAT
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
+# Only the public API is installed, and each header stands alone (no third-party includes).
+file(GLOB_RECURSE installed RELATIVE ${SCRATCH}/prefix/include/refinery
+     ${SCRATCH}/prefix/include/refinery/*)
+list(SORT installed)
+set(expected graph/engine.h graph/item.h graph/json_io.h graph/monitor_config.h graph/node.h
+             graph/options.h graph/registry.h graph/request.h graph/runtime_config.h
+             graph/stats.h graph/status.h)
+if(NOT installed STREQUAL expected)
+  message(FATAL_ERROR "installed headers differ from the public API:\n  ${installed}\n"
+                      "expected:\n  ${expected}")
+endif()
+foreach(header ${installed})
+  execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${SCRATCH}/prefix/include/refinery
+                          -x c++ ${SCRATCH}/prefix/include/refinery/${header}
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(rc)
+    message(FATAL_ERROR "${header} does not compile on its own:\n${err}")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tools/embed-example -B ${SCRATCH}/build
                         -DCMAKE_PREFIX_PATH=${SCRATCH}/prefix
                 RESULT_VARIABLE rc)

@@ -31,6 +31,7 @@
 #include "graph/engine.h"
 #include "graph/io/json_io.h"
 #include "graph/registry.h"
+#include "graph/runtime/tracked_item.h"
 
 namespace {
 
@@ -103,7 +104,7 @@ double RunHandWritten(int micros, int threads, int n) {
       fc.stop();
       return nullptr;
     }
-    auto item = std::make_shared<Item>(std::to_string(next), "", 0, next);
+    auto item = std::make_shared<TrackedItem>(std::to_string(next), "", 0, next);
     item->set_text("text", "x");
     ++next;
     return item;

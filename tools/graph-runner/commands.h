@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "graph/proto/refinery.pb.h"
+#include "graph/runtime_config.h"
 #include "graph/spec/pipeline_loader.h"
-#include "graph/spec/runtime_config.h"
 
 namespace refinery::cli {
 

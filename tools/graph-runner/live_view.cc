@@ -110,7 +110,7 @@ void LiveView::Loop() {
     const auto now = std::chrono::steady_clock::now();
     EngineStats s = engine_.Stats();
     const std::string frame =
-        Frame(s, engine_.spec().name, std::chrono::duration<double>(now - start).count(),
+        Frame(s, engine_.pipeline_name(), std::chrono::duration<double>(now - start).count(),
               reader_.Progress(), previous, std::chrono::duration<double>(now - last).count());
     last = now;
     previous.clear();

@@ -14,6 +14,7 @@
 
 #include "graph/engine.h"
 #include "graph/io/json_io.h"
+#include "graph/monitor/monitor.h"
 #include "graph/monitor/views/html_report.h"
 #include "graph/monitor/views/metrics_server.h"
 #include "graph/monitor/views/prometheus.h"
@@ -89,7 +90,7 @@ int RunCommand(const RunArgs& args) {
     const Engine* e = engine->get();
     auto server = monitor::MetricsServer::Start(
         args.metrics_host, args.metrics_port,
-        [e] { return monitor::FormatPrometheus(e->Stats(), e->spec().name); },
+        [e] { return monitor::FormatPrometheus(e->Stats(), e->pipeline_name()); },
         [] { return g_signals.load() == 0; });
     if (!server.ok()) {
       std::cerr << "error: " << server.status().message() << "\n";
@@ -145,7 +146,7 @@ int RunCommand(const RunArgs& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EngineStats stats = (*engine)->Stats();
   if (args.summary) {
-    std::fputs(FormatSummary(stats, (*engine)->spec().name, requests, wall).c_str(), stderr);
+    std::fputs(FormatSummary(stats, (*engine)->pipeline_name(), requests, wall).c_str(), stderr);
   }
   const proto::RunReport run_report =
       BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads());

@@ -2,6 +2,8 @@
 // threshold alerts that fire once per breach and resolve, anomalies, drift on an input that
 // changes half-way (and against a saved baseline), the JSON Lines and webhook sinks, the bound on
 // distinct types, and the config section's located errors.
+#include "graph/monitor/monitor.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -15,7 +17,7 @@
 #include <thread>
 
 #include "graph/engine.h"
-#include "graph/spec/runtime_config.h"
+#include "graph/runtime_config.h"
 #include "tests/support/scratch_path.h"
 
 namespace refinery::testing {

@@ -77,7 +77,7 @@ TEST(NodeCache, ConcurrentUseKeepsCountsConsistent) {
 }
 
 TEST(CacheKeyBuilder, DependsOnOptionsVersionAndReadFields) {
-  Item item("1", "", 0, 0);
+  Item item("1", "", 0);
   item.set_text("text", "hello");
   item.set_text("other", "ignored");
   CacheKeyBuilder base("t", "1", "a=1", {"text"});
@@ -89,8 +89,8 @@ TEST(CacheKeyBuilder, DependsOnOptionsVersionAndReadFields) {
   EXPECT_EQ(k, base.Key(item));
   item.set_text("text", "hellO");
   EXPECT_FALSE(k == base.Key(item));
-  Item empty("2", "", 0, 0);
-  Item blank("3", "", 0, 0);
+  Item empty("2", "", 0);
+  Item blank("3", "", 0);
   blank.set_text("text", "");
   EXPECT_FALSE(base.Key(empty) == base.Key(blank));  // absent differs from empty
 }

@@ -7,6 +7,7 @@
 
 #include "graph/engine.h"
 #include "graph/runtime/loop_adaptation.h"
+#include "graph/runtime/tracked_item.h"
 #include "graph/spec/condition.h"
 #include "tests/support/node_runner.h"
 
@@ -37,7 +38,7 @@ Result RunOne(const std::string& yaml) {
 }
 
 TEST(Condition, ParsesAndEvaluates) {
-  Item item("i", "", 0, 0);
+  TrackedItem item("i", "", 0, 0);
   item.set_number("score.total", 0.7);
   item.set_number("n", 3);
   auto eval = [&](const std::string& text) {
@@ -153,8 +154,8 @@ TEST(Loop, EveryRequestGetsOneResultWithBoundedItemsInFlight) {
           "adjust: [{node: lvl, option: level, add: 1}]}"),
       "loop.yaml", {}, {}, {.threads = 2});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  Item::ResetPeakLiveCount();
-  const int64_t live_before = Item::LiveCount();
+  TrackedItem::ResetPeakLiveCount();
+  const int64_t live_before = TrackedItem::LiveCount();
   std::atomic<int> results{0}, passed{0};
   for (int i = 0; i < 3000; ++i) {
     Request r;
@@ -168,7 +169,7 @@ TEST(Loop, EveryRequestGetsOneResultWithBoundedItemsInFlight) {
   (*engine)->Drain();
   EXPECT_EQ(results.load(), 3000);
   EXPECT_EQ(passed.load(), 3000);
-  EXPECT_LE(Item::PeakLiveCount() - live_before, 8);  // max_in_flight, loops included
+  EXPECT_LE(TrackedItem::PeakLiveCount() - live_before, 8);  // max_in_flight, loops included
 }
 
 // Adaptation: after a few requests of a type, new ones start at the pass that type usually passes

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "graph/engine.h"
+#include "graph/runtime/tracked_item.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/test_nodes.h"
 #include "tests/support/wait_until.h"
@@ -169,7 +170,7 @@ TEST(Parallel, NothingLostNorLeakedAtVolume) {
                  "loops:\n  - {from: best, to: best, until: \"best.score >= 4\", max_iterations: 3,"
                  " adjust: [{node: lb, option: level, add: 1}], on_exhausted: last}\n"));
   ASSERT_TRUE(engine);
-  const int64_t live_before = Item::LiveCount();
+  const int64_t live_before = TrackedItem::LiveCount();
   std::atomic<int> ok{0}, failed{0};
   constexpr int kRequests = 3000;
   for (int i = 0; i < kRequests; ++i) {
@@ -181,7 +182,7 @@ TEST(Parallel, NothingLostNorLeakedAtVolume) {
   engine->Drain();
   EXPECT_EQ(ok.load(), kRequests) << "branch b fails on BOTH; a still wins";
   EXPECT_EQ(failed.load(), 0);
-  EXPECT_EQ(Item::LiveCount(), live_before) << "every branch copy was freed";
+  EXPECT_EQ(TrackedItem::LiveCount(), live_before) << "every branch copy was freed";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "graph/engine.h"
+#include "graph/runtime/tracked_item.h"
 #include "tests/support/test_nodes.h"
 #include "tests/support/wait_until.h"
 
@@ -264,8 +265,8 @@ TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
       "last,"
       " adjust: [{node: lvl, option: level, add: 1}]}\n");
   ASSERT_TRUE(engine);
-  Item::ResetPeakLiveCount();
-  const int64_t live_before = Item::LiveCount();
+  TrackedItem::ResetPeakLiveCount();
+  const int64_t live_before = TrackedItem::LiveCount();
   std::atomic<int> ok{0}, failed{0};
   constexpr int kRequests = 5000;
   for (int i = 0; i < kRequests; ++i) {
@@ -275,7 +276,7 @@ TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
   engine->Drain();
   EXPECT_EQ(ok.load(), kRequests);
   EXPECT_EQ(failed.load(), 0);
-  EXPECT_LE(Item::PeakLiveCount() - live_before, 32)
+  EXPECT_LE(TrackedItem::PeakLiveCount() - live_before, 32)
       << "looping through a room never raises the items in flight";
   const WaitingRoomStats q = Room(engine->Stats(), "g");
   EXPECT_EQ(q.batched_items, 3 * kRequests) << "every request made three passes";

@@ -12,7 +12,7 @@ namespace {
 constexpr uint64_t kMs = 1'000'000;  // ticks per millisecond at 1 ns per tick
 
 ItemPtr MakeItem(const std::string& id, int priority = 0, double size = 0, uint64_t deadline = 0) {
-  auto item = std::make_shared<Item>(id, "", priority, 0);
+  auto item = std::make_shared<TrackedItem>(id, "", priority, 0);
   item->set_number("n", size);
   item->set_deadline_ticks(deadline);
   return item;

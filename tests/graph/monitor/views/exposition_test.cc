@@ -71,7 +71,7 @@ std::string Shell(const std::string& command) {
 TEST(Prometheus, ConventionalFamiliesAndLabels) {
   auto e = BusyEngine();
   ASSERT_TRUE(e);
-  const std::string text = monitor::FormatPrometheus(e->Stats(), e->spec().name);
+  const std::string text = monitor::FormatPrometheus(e->Stats(), e->pipeline_name());
   for (const char* family :
        {"refinery_requests_completed_total", "refinery_node_duration_seconds",
         "refinery_cache_hits_total", "refinery_request_duration_seconds",
@@ -111,7 +111,7 @@ TEST(Prometheus, PromtoolAcceptsTheExposition) {
   auto e = BusyEngine();
   ASSERT_TRUE(e);
   const std::string path = ScratchPath("metrics.txt");
-  std::ofstream(path) << monitor::FormatPrometheus(e->Stats(), e->spec().name);
+  std::ofstream(path) << monitor::FormatPrometheus(e->Stats(), e->pipeline_name());
   const std::string out = Shell("promtool check metrics < " + path + " 2>&1; echo \"rc=$?\"");
   EXPECT_THAT(out, HasSubstr("rc=0")) << out;
   EXPECT_EQ(out, "rc=0\n") << "promtool lint findings:\n" << out;

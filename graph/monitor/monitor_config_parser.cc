@@ -1,4 +1,4 @@
-#include "graph/monitor/monitor_config.h"
+#include "graph/monitor/monitor_config_parser.h"
 
 #include <algorithm>
 #include <functional>

@@ -1,5 +1,6 @@
-// MonitorConfig: the `monitoring:` section of a runtime config (configs/*.yaml): thresholds per
-// request type, anomaly detection, drift detection and where alerts go. docs/monitoring.md.
+// MonitorConfig (public): the `monitoring:` section of a runtime config (configs/*.yaml):
+// thresholds per request type, anomaly detection, drift detection and where alerts go.
+// docs/monitoring.md.
 //
 //   monitoring:
 //     window: 100                 # recent requests per type that thresholds are checked over
@@ -12,15 +13,11 @@
 //     drift: {metrics: [score.total, tokens_out], baseline: 200, window: 200, psi: 0.25, ks: 0.3}
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "graph/spec/diagnostics.h"
 
 namespace refinery {
 
@@ -80,10 +77,5 @@ struct MonitorConfig {
   AlertSinkSpec alerts;
   ThresholdSpec ThresholdsFor(const std::string& type) const;
 };
-
-namespace internal {
-MonitorConfig ParseMonitorConfig(const YAML::Node& node, const std::string& file,
-                                 Diagnostics& diags);
-}
 
 }  // namespace refinery
