@@ -3,11 +3,14 @@
 // A node type is a NodeContract (name, typed options, fields read and written as a function of
 // the node's id and options, default concurrency, cacheability, version) plus a factory. It
 // registers itself with REFINERY_REGISTER_NODE (registry.h); a service registers its own types the
-// same way.
+// same way. BoundContract<Options> writes the contract from the node's options struct:
 //
+//   struct UpperOptions {
+//     std::string field;
+//   };
 //   class Upper : public refinery::Node {
 //    public:
-//     explicit Upper(const refinery::NodeConfig& c) : field_(c.options.String("field")) {}
+//     explicit Upper(const UpperOptions& o) : field_(o.field) {}
 //     void Process(refinery::Item& item) const override {
 //       std::string s = *item.text(field_);
 //       for (char& ch : s) ch = std::toupper(ch);
@@ -21,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "graph/item.h"
@@ -102,7 +106,63 @@ struct NodeContract {
   std::function<std::vector<std::string>(const OptionValues&)> check;
 };
 
-// Helper for simple nodes: a factory that constructs T from the NodeConfig.
+// A node type whose options are bound to the struct Options (graph/options.h): declare each option
+// once with `bind`, and write `fields` and `make` (and `check_options`, for rules across options)
+// against the filled struct; Finish() returns the NodeContract to register.
+//
+//   REFINERY_REGISTER_NODE(upper) {
+//     refinery::BoundContract<UpperOptions> c;
+//     c.type = "upper";
+//     c.summary = "upper-cases a field";
+//     c.bind.String("field", &UpperOptions::field, "text", "field to change");
+//     c.fields = [](const refinery::NodeConfig&, const UpperOptions& o) {
+//       return refinery::FieldIo{{o.field}, {}, {o.field}};
+//     };
+//     c.make = refinery::Construct<Upper, UpperOptions>();
+//     return c.Finish();
+//   }
+template <typename Options>
+struct BoundContract : NodeContract {
+  using Make = std::function<StatusOr<std::unique_ptr<Node>>(const NodeConfig&, const Options&)>;
+
+  BoundContract() : bind(options) {}
+  BoundContract(const BoundContract&) = delete;  // `bind` points at this object's schema
+  BoundContract& operator=(const BoundContract&) = delete;
+
+  OptionBinding<Options> bind;
+  std::function<FieldIo(const NodeConfig&, const Options&)> fields;
+  Make make;
+  std::function<std::vector<std::string>(const Options&)> check_options;
+
+  NodeContract Finish() {
+    NodeContract c = static_cast<const NodeContract&>(*this);
+    const OptionFiller<Options> fill = bind.filler();
+    if (fields) {
+      c.io = [fill, f = fields](const NodeConfig& n) { return f(n, fill.Fill(n.options)); };
+    }
+    if (make) {
+      c.factory = [fill, f = make](const NodeConfig& n) { return f(n, fill.Fill(n.options)); };
+    }
+    if (check_options) {
+      c.check = [fill, f = check_options](const OptionValues& v) { return f(fill.Fill(v)); };
+    }
+    return c;
+  }
+};
+
+// `make` for a node constructed from its options alone, or from (NodeConfig, Options).
+template <typename T, typename Options>
+typename BoundContract<Options>::Make Construct() {
+  return [](const NodeConfig& config, const Options& o) -> StatusOr<std::unique_ptr<Node>> {
+    if constexpr (std::is_constructible_v<T, const NodeConfig&, const Options&>) {
+      return std::unique_ptr<Node>(std::make_unique<T>(config, o));
+    } else {
+      return std::unique_ptr<Node>(std::make_unique<T>(o));
+    }
+  };
+}
+
+// For a node type without options: constructs T from the NodeConfig.
 template <typename T>
 NodeFactory MakeFactory() {
   return [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {

@@ -1,19 +1,29 @@
-// Typed node options: each node type declares an OptionSchema; the pipeline parser turns the YAML
-// keys of a node into OptionValues, rejecting unknown keys, wrong types and out-of-range values
-// with located messages. Nodes read their values once, at construction, into their own typed
-// struct: nothing reads this bag on the hot path.
+// Typed node options. A node type declares each option once, bound to a member of its own options
+// struct: name, member, default, range or choices, doc. The pipeline parser turns the YAML keys of
+// a node into OptionValues (unknown keys, wrong types and out-of-range values are located
+// errors); the node's factory then receives the struct, filled. No node reads options by name,
+// so a misspelt key cannot compile.
 //
-//   OptionSchema schema;
-//   schema.Int("max_tokens", 2048, 1, 10'000'000, "token budget for the output")
-//         .Enum("strategy", "head", {"head", "tail", "middle"}, "which part to keep");
-//   ...
-//   int64_t budget = values.Int("max_tokens");
+//   struct CutOptions {
+//     int64_t max_tokens;
+//     std::string strategy;
+//   };
+//   OptionBinding<CutOptions> bind(schema);
+//   bind.Int("max_tokens", &CutOptions::max_tokens, 2048, 1, 10'000'000, "token budget")
+//       .Enum("strategy", &CutOptions::strategy, "head", {"head", "tail"}, "which part to keep");
+//   CutOptions o = bind.filler().Fill(values);
+//
+// node.h's BoundContract does this for a node type; OptionSchema alone declares options that are
+// not bound (nothing built in does that).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -90,6 +100,130 @@ class OptionValues {
 
  private:
   std::map<std::string, OptionValue> values_;
+};
+
+// Fills an options struct T from validated OptionValues: one step per bound option. Cheap to copy
+// (shared steps), so factories capture it by value.
+template <typename T>
+class OptionFiller {
+ public:
+  using Step = std::function<void(const OptionValues&, T&)>;
+  T Fill(const OptionValues& values) const {
+    T out{};
+    FillInto(values, out);
+    return out;
+  }
+  // Sets only the bound members of `out` (several groups may bind into one struct).
+  void FillInto(const OptionValues& values, T& out) const {
+    for (const Step& step : *steps_) step(values, out);
+  }
+  void Add(Step step) { steps_->push_back(std::move(step)); }
+
+ private:
+  std::shared_ptr<std::vector<Step>> steps_ = std::make_shared<std::vector<Step>>();
+};
+
+// Declares options in `schema` and binds each to a member of T (see the top of this file).
+template <typename T>
+class OptionBinding {
+ public:
+  explicit OptionBinding(OptionSchema& schema) : schema_(&schema) {}
+
+  OptionBinding& Bool(std::string name, bool T::*member, bool def, std::string doc) {
+    schema_->Bool(name, def, std::move(doc));
+    return Bind(std::move(name), member,
+                [](const OptionValues& v, const std::string& n) { return v.Bool(n); });
+  }
+  // Any integer member (int, int64_t, size_t ...): the range keeps the value representable.
+  template <typename M>
+  OptionBinding& Int(std::string name, M T::*member, int64_t def, int64_t min, int64_t max,
+                     std::string doc) {
+    schema_->Int(name, def, min, max, std::move(doc));
+    return Bind(std::move(name), member, [](const OptionValues& v, const std::string& n) {
+      return static_cast<M>(v.Int(n));
+    });
+  }
+  // A double or float member.
+  template <typename M>
+  OptionBinding& Double(std::string name, M T::*member, double def, double min, double max,
+                        std::string doc) {
+    schema_->Double(name, def, min, max, std::move(doc));
+    return Bind(std::move(name), member, [](const OptionValues& v, const std::string& n) {
+      return static_cast<M>(v.Double(n));
+    });
+  }
+  OptionBinding& String(std::string name, std::string T::*member, std::string def,
+                        std::string doc) {
+    schema_->String(name, std::move(def), std::move(doc));
+    return Bind(std::move(name), member,
+                [](const OptionValues& v, const std::string& n) { return v.String(n); });
+  }
+  OptionBinding& Enum(std::string name, std::string T::*member, std::string def,
+                      std::vector<std::string> choices, std::string doc) {
+    schema_->Enum(name, std::move(def), std::move(choices), std::move(doc));
+    return Bind(std::move(name), member,
+                [](const OptionValues& v, const std::string& n) { return v.String(n); });
+  }
+  // A choice stored as the caller's own type (usually an enum): each name maps to a value.
+  template <typename E>
+  OptionBinding& Enum(std::string name, E T::*member, std::string def,
+                      std::vector<std::pair<std::string, E>> choices, std::string doc) {
+    std::vector<std::string> names;
+    for (const auto& [choice, value] : choices) names.push_back(choice);
+    schema_->Enum(name, std::move(def), std::move(names), std::move(doc));
+    return Bind(std::move(name), member,
+                [choices = std::move(choices)](const OptionValues& v, const std::string& n) {
+                  const std::string& chosen = v.String(n);
+                  for (const auto& [choice, value] : choices) {
+                    if (choice == chosen) return value;
+                  }
+                  return choices.front().second;  // unreachable: validation checked the name
+                });
+  }
+  OptionBinding& StringList(std::string name, std::vector<std::string> T::*member,
+                            std::vector<std::string> def, std::vector<std::string> choices,
+                            std::string doc) {
+    schema_->StringList(name, std::move(def), std::move(choices), std::move(doc));
+    return Bind(std::move(name), member,
+                [](const OptionValues& v, const std::string& n) { return v.StringList(n); });
+  }
+  OptionBinding& WeightMap(std::string name, Weights T::*member, Weights def,
+                           std::vector<std::string> keys, double min, double max, std::string doc) {
+    schema_->WeightMap(name, std::move(def), std::move(keys), min, max, std::move(doc));
+    return Bind(std::move(name), member,
+                [](const OptionValues& v, const std::string& n) { return v.WeightMap(n); });
+  }
+  // Marks the last declared option as required (its default is ignored).
+  OptionBinding& Required() {
+    schema_->Required();
+    return *this;
+  }
+  // Options kept in a struct of their own (shared by several node types, like the tokenizer
+  // encoding, or a library's settings): `declare` binds them into the member. A member may take
+  // several groups, so the options keep the order a reader expects.
+  template <typename S>
+  OptionBinding& Group(S T::*member, void (*declare)(OptionBinding<S>&)) {
+    OptionBinding<S> inner(*schema_);
+    declare(inner);
+    filler_.Add([member, fill = inner.filler()](const OptionValues& v, T& out) {
+      fill.FillInto(v, out.*member);
+    });
+    return *this;
+  }
+
+  const OptionFiller<T>& filler() const { return filler_; }
+
+ private:
+  template <typename M, typename Read>
+  OptionBinding& Bind(std::string name, M T::*member, Read read) {
+    filler_.Add([name = std::move(name), member, read](const OptionValues& v, T& out) {
+      out.*member = read(v, name);
+    });
+    return *this;
+  }
+
+  OptionSchema* schema_;
+  OptionFiller<T> filler_;
 };
 
 }  // namespace refinery

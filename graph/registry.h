@@ -1,11 +1,10 @@
 // NodeRegistry: the table of node types, filled by self-registration (no central switch).
 //
 //   REFINERY_REGISTER_NODE(upper) {
-//     refinery::NodeContract c;
-//     c.type = "upper"; c.summary = "upper-cases a field";
-//     c.options.String("field", "text", "field to change");
-//     c.factory = refinery::MakeFactory<Upper>();
-//     return c;
+//     refinery::BoundContract<UpperOptions> c;   // graph/node.h
+//     c.type = "upper";
+//     ...
+//     return c.Finish();
 //   }
 //
 // Registration runs during static initialisation; libraries holding nodes must be linked whole

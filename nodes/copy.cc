@@ -9,10 +9,14 @@
 namespace refinery::nodes {
 namespace {
 
+struct CopyOptions {
+  std::string from;
+  std::string to;
+};
+
 class Copy : public Node {
  public:
-  explicit Copy(const NodeConfig& c)
-      : from_(c.options.String("from")), to_(c.options.String("to")) {}
+  explicit Copy(const CopyOptions& o) : from_(o.from), to_(o.to) {}
   void Process(Item& item) const override { item.set_text(to_, *item.text(from_)); }
 
  private:
@@ -20,23 +24,23 @@ class Copy : public Node {
   std::string to_;
 };
 
-FieldIo CopyIo(const NodeConfig& c) {
-  return {{c.options.String("from")}, {}, {c.options.String("to")}};
-}
+FieldIo CopyIo(const NodeConfig&, const CopyOptions& o) { return {{o.from}, {}, {o.to}}; }
 
 }  // namespace
 
 REFINERY_REGISTER_NODE(copy) {
-  NodeContract c;
+  BoundContract<CopyOptions> c;
   c.type = "copy";
   c.summary = "copies a text field to another field";
-  c.options.String("from", "text", "field to read").String("to", "", "field to write").Required();
+  c.bind.String("from", &CopyOptions::from, "text", "field to read")
+      .String("to", &CopyOptions::to, "", "field to write")
+      .Required();
   c.reads = "`from`";
   c.writes = "`to`";
   c.cacheable = false;  // a copy is cheaper than a cache lookup
-  c.io = CopyIo;
-  c.factory = MakeFactory<Copy>();
-  return c;
+  c.fields = CopyIo;
+  c.make = Construct<Copy, CopyOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

@@ -15,14 +15,21 @@
 namespace refinery::nodes {
 namespace {
 
+struct DedupeOptions {
+  std::string field;
+  std::string output;
+  std::string unit;
+  size_t min_chars;
+};
+
 class Dedupe : public Node {
  public:
-  explicit Dedupe(const NodeConfig& c)
+  Dedupe(const NodeConfig& c, const DedupeOptions& o)
       : id_(c.id),
-        field_(c.options.String("field")),
-        output_(c.options.String("output").empty() ? field_ : c.options.String("output")),
-        paragraphs_(c.options.String("unit") == "paragraph"),
-        min_chars_(static_cast<size_t>(c.options.Int("min_chars"))) {}
+        field_(o.field),
+        output_(o.output.empty() ? o.field : o.output),
+        paragraphs_(o.unit == "paragraph"),
+        min_chars_(o.min_chars) {}
 
   void Process(Item& item) const override {
     const std::string& in = *item.text(field_);
@@ -84,27 +91,27 @@ class Dedupe : public Node {
   size_t min_chars_;
 };
 
-FieldIo DedupeIo(const NodeConfig& c) {
-  const std::string& field = c.options.String("field");
-  const std::string& output = c.options.String("output");
-  return {{field}, {}, {output.empty() ? field : output, c.id + ".removed"}};
+FieldIo DedupeIo(const NodeConfig& c, const DedupeOptions& o) {
+  return {{o.field}, {}, {o.output.empty() ? o.field : o.output, c.id + ".removed"}};
 }
 
 }  // namespace
 
 REFINERY_REGISTER_NODE(dedupe) {
-  NodeContract c;
+  BoundContract<DedupeOptions> c;
   c.type = "dedupe";
   c.summary = "drops repeated lines or paragraphs, keeping the first of each";
-  c.options.String("field", "text", "text field to read")
-      .String("output", "", "field to write (empty: overwrite `field`)")
-      .Enum("unit", "paragraph", {"line", "paragraph"}, "what counts as one unit")
-      .Int("min_chars", 20, 0, 1'000'000, "shorter units are always kept (blank lines, bullets)");
+  using O = DedupeOptions;
+  c.bind.String("field", &O::field, "text", "text field to read")
+      .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
+      .Enum("unit", &O::unit, "paragraph", {"line", "paragraph"}, "what counts as one unit")
+      .Int("min_chars", &O::min_chars, 20, 0, 1'000'000,
+           "shorter units are always kept (blank lines, bullets)");
   c.reads = "`field`";
   c.writes = "`output` (or `field`), `<id>.removed`";
-  c.io = DedupeIo;
-  c.factory = MakeFactory<Dedupe>();
-  return c;
+  c.fields = DedupeIo;
+  c.make = Construct<Dedupe, DedupeOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

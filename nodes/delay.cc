@@ -10,10 +10,14 @@
 namespace refinery::nodes {
 namespace {
 
+struct DelayOptions {
+  int64_t micros;
+  std::string mode;
+};
+
 class Delay : public Node {
  public:
-  explicit Delay(const NodeConfig& c)
-      : micros_(c.options.Int("micros")), spin_(c.options.String("mode") == "spin") {}
+  explicit Delay(const DelayOptions& o) : micros_(o.micros), spin_(o.mode == "spin") {}
 
   void Process(Item&) const override {
     const auto d = std::chrono::microseconds(micros_);
@@ -31,20 +35,23 @@ class Delay : public Node {
   bool spin_;
 };
 
-FieldIo DelayIo(const NodeConfig&) { return {}; }
+FieldIo DelayIo(const NodeConfig&, const DelayOptions&) { return {}; }
 
 }  // namespace
 
 REFINERY_REGISTER_NODE(delay) {
-  NodeContract c;
+  BoundContract<DelayOptions> c;
   c.type = "delay";
   c.summary = "holds each item for a fixed time (load tests, benchmarks)";
-  c.options.Int("micros", 1000, 0, 60'000'000, "how long to hold each item, in microseconds")
-      .Enum("mode", "sleep", {"sleep", "spin"}, "sleep frees the thread; spin keeps it busy");
+  c.bind
+      .Int("micros", &DelayOptions::micros, 1000, 0, 60'000'000,
+           "how long to hold each item, in microseconds")
+      .Enum("mode", &DelayOptions::mode, "sleep", {"sleep", "spin"},
+            "sleep frees the thread; spin keeps it busy");
   c.cacheable = false;
-  c.io = DelayIo;
-  c.factory = MakeFactory<Delay>();
-  return c;
+  c.fields = DelayIo;
+  c.make = Construct<Delay, DelayOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

@@ -83,20 +83,28 @@ std::string ResolvePath(const std::string& path, const std::string& base_dir) {
   return (std::filesystem::path(base_dir) / path).string();
 }
 
+struct InferOptions {
+  std::string model;
+  std::string weights;
+  std::string prompt;
+  std::string output;
+  int max_new_tokens;
+  llm::SamplingOptions sampling;
+  std::vector<std::string> stop;
+  llm::GeneratorOptions generator;  // shared by every node using the model
+};
+
 class Infer : public Node {
  public:
-  Infer(const NodeConfig& c, std::shared_ptr<llm::Generator> generator, PromptTemplate prompt)
+  Infer(const NodeConfig& c, const InferOptions& o, std::shared_ptr<llm::Generator> generator,
+        PromptTemplate prompt)
       : id_(c.id),
-        output_(c.options.String("output")),
+        output_(o.output),
         generator_(std::move(generator)),
         prompt_(std::move(prompt)),
-        max_new_tokens_(int(c.options.Int("max_new_tokens"))),
-        stop_(c.options.StringList("stop")) {
-    sampling_.temperature = float(c.options.Double("temperature"));
-    sampling_.top_k = int(c.options.Int("top_k"));
-    sampling_.top_p = float(c.options.Double("top_p"));
-    sampling_.seed = uint64_t(c.options.Int("seed"));
-  }
+        max_new_tokens_(o.max_new_tokens),
+        sampling_(o.sampling),
+        stop_(o.stop) {}
 
   void Process(Item& item) const override {
     std::vector<std::string> errors(1);
@@ -158,13 +166,13 @@ class Infer : public Node {
 
 // The prompt's fields are read; a template that does not parse reads nothing (validation has
 // already reported it through the contract's check).
-FieldIo InferIo(const NodeConfig& c) {
+FieldIo InferIo(const NodeConfig& c, const InferOptions& o) {
   const std::string& id = c.id;
-  auto prompt = PromptTemplate::Parse(c.options.String("prompt"));
+  auto prompt = PromptTemplate::Parse(o.prompt);
   FieldIo io{prompt.ok() ? prompt->fields : std::vector<std::string>{},
              {},
-             {c.options.String("output"), id + ".prompt_tokens", id + ".generated_tokens",
-              id + ".stop_reason", id + ".batch_size"}};
+             {o.output, id + ".prompt_tokens", id + ".generated_tokens", id + ".stop_reason",
+              id + ".batch_size"}};
   io.metrics = {id + ".prompt_tokens", id + ".generated_tokens", id + ".batch_size"};
   io.tokens_in = id + ".prompt_tokens";
   io.tokens_out = id + ".generated_tokens";
@@ -174,56 +182,65 @@ FieldIo InferIo(const NodeConfig& c) {
 }  // namespace
 
 REFINERY_REGISTER_NODE(infer) {
-  NodeContract c;
+  BoundContract<InferOptions> c;
   c.type = "infer";
   c.summary =
       "text generation with a llama-architecture GGUF model on oneDNN, batched across requests";
   c.version = "1";
-  c.options.String("model", "", "GGUF file (relative to the pipeline file)")
+  using O = InferOptions;
+  c.bind.String("model", &O::model, "", "GGUF file (relative to the pipeline file)")
       .Required()
-      .Enum("weights", "f32", {"f32", "bf16", "int8"},
+      .Enum("weights", &O::weights, "f32", {"f32", "bf16", "int8"},
             "weights as loaded (f32) or lighter (bf16, int8)")
-      .String("prompt", "{text}", "template over item fields: {field}; {{ and }} for braces")
-      .String("output", "generated", "field to write the generated text to")
-      .Int("max_new_tokens", 64, 0, 1'000'000, "most tokens to generate")
-      .Double("temperature", 0.0, 0, 10, "0 = greedy")
-      .Int("top_k", 40, 0, 1'000'000, "sample among the k most likely (0 = all)")
-      .Double("top_p", 1.0, 0.0001, 1,
-              "sample within the smallest set of tokens with this much probability")
-      .Int("seed", 0, 0, std::numeric_limits<int64_t>::max(),
-           "sampling seed: same seed and prompt, same output")
-      .StringList("stop", {}, {}, "stop at any of these strings (not included in the output)")
-      .Int("max_batch", 16, 1, 1024,
-           "requests decoded together (shared by all nodes using this model)")
-      .Int("threads", 1, 1, 256, "oneDNN threads of the model's worker");
+      .String("prompt", &O::prompt, "{text}",
+              "template over item fields: {field}; {{ and }} for braces")
+      .String("output", &O::output, "generated", "field to write the generated text to")
+      .Int("max_new_tokens", &O::max_new_tokens, 64, 0, 1'000'000, "most tokens to generate")
+      .Group(
+          &O::sampling,
+          +[](OptionBinding<llm::SamplingOptions>& bind) {
+            using S = llm::SamplingOptions;
+            bind.Double("temperature", &S::temperature, 0.0, 0, 10, "0 = greedy")
+                .Int("top_k", &S::top_k, 40, 0, 1'000'000,
+                     "sample among the k most likely (0 = all)")
+                .Double("top_p", &S::top_p, 1.0, 0.0001, 1,
+                        "sample within the smallest set of tokens with this much probability")
+                .Int("seed", &S::seed, 0, 0, std::numeric_limits<int64_t>::max(),
+                     "sampling seed: same seed and prompt, same output");
+          })
+      .StringList("stop", &O::stop, {}, {},
+                  "stop at any of these strings (not included in the output)")
+      .Group(
+          &O::generator, +[](OptionBinding<llm::GeneratorOptions>& bind) {
+            using G = llm::GeneratorOptions;
+            bind.Int("max_batch", &G::max_batch, 16, 1, 1024,
+                     "requests decoded together (shared by all nodes using this model)")
+                .Int("threads", &G::threads, 1, 1, 256, "oneDNN threads of the model's worker");
+          });
   c.accepts_batches = true;
   c.reads = "the fields the prompt names";
   c.writes =
       "`output`, `<id>.prompt_tokens`, `<id>.generated_tokens`, `<id>.stop_reason`, "
       "`<id>.batch_size` "
       "(sequences decoded together in this request's steps, on average)";
-  c.check = [](const OptionValues& o) {
+  c.check_options = [](const O& o) {
     std::vector<std::string> problems;
-    if (auto t = PromptTemplate::Parse(o.String("prompt")); !t.ok())
-      problems.push_back(t.status().message());
+    if (auto t = PromptTemplate::Parse(o.prompt); !t.ok()) problems.push_back(t.status().message());
     return problems;
   };
-  c.io = InferIo;
-  c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
-    auto prompt = PromptTemplate::Parse(config.options.String("prompt"));
+  c.fields = InferIo;
+  c.make = [](const NodeConfig& config, const O& o) -> StatusOr<std::unique_ptr<Node>> {
+    auto prompt = PromptTemplate::Parse(o.prompt);
     if (!prompt.ok()) return prompt.status();
-    auto format = llm::ParseWeightFormat(config.options.String("weights"));
+    auto format = llm::ParseWeightFormat(o.weights);
     if (!format.ok()) return format.status();
-    llm::GeneratorOptions options;
-    options.max_batch = int(config.options.Int("max_batch"));
-    options.threads = int(config.options.Int("threads"));
-    auto generator = llm::Generator::Get(
-        ResolvePath(config.options.String("model"), config.base_dir), *format, options);
+    auto generator =
+        llm::Generator::Get(ResolvePath(o.model, config.base_dir), *format, o.generator);
     if (!generator.ok()) return generator.status();  // the engine adds where and which node
     return std::unique_ptr<Node>(
-        std::make_unique<Infer>(config, *generator, std::move(prompt).value()));
+        std::make_unique<Infer>(config, o, *generator, std::move(prompt).value()));
   };
-  return c;
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

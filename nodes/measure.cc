@@ -12,10 +12,15 @@
 namespace refinery::nodes {
 namespace {
 
+struct MeasureOptions {
+  std::string field;
+  std::string compare_to;
+};
+
 class Measure : public Node {
  public:
-  explicit Measure(const NodeConfig& c)
-      : id_(c.id), field_(c.options.String("field")), compare_to_(c.options.String("compare_to")) {}
+  Measure(const NodeConfig& c, const MeasureOptions& o)
+      : id_(c.id), field_(o.field), compare_to_(o.compare_to) {}
 
   void Process(Item& item) const override {
     const std::string& s = *item.text(field_);
@@ -48,12 +53,10 @@ class Measure : public Node {
   std::string compare_to_;
 };
 
-FieldIo MeasureIo(const NodeConfig& c) {
-  FieldIo io{{c.options.String("field")},
-             {},
-             {c.id + ".bytes", c.id + ".chars", c.id + ".words", c.id + ".lines"}};
-  if (const std::string& compare_to = c.options.String("compare_to"); !compare_to.empty()) {
-    io.reads.push_back(compare_to);
+FieldIo MeasureIo(const NodeConfig& c, const MeasureOptions& o) {
+  FieldIo io{{o.field}, {}, {c.id + ".bytes", c.id + ".chars", c.id + ".words", c.id + ".lines"}};
+  if (!o.compare_to.empty()) {
+    io.reads.push_back(o.compare_to);
     io.writes.push_back(c.id + ".ratio");
   }
   return io;
@@ -62,16 +65,17 @@ FieldIo MeasureIo(const NodeConfig& c) {
 }  // namespace
 
 REFINERY_REGISTER_NODE(measure) {
-  NodeContract c;
+  BoundContract<MeasureOptions> c;
   c.type = "measure";
   c.summary = "counts bytes, characters, words and lines of a field, and its ratio to another";
-  c.options.String("field", "text", "text field to measure")
-      .String("compare_to", "", "field to compare sizes with (empty: no ratio)");
+  c.bind.String("field", &MeasureOptions::field, "text", "text field to measure")
+      .String("compare_to", &MeasureOptions::compare_to, "",
+              "field to compare sizes with (empty: no ratio)");
   c.reads = "`field`, `compare_to`";
   c.writes = "`<id>.bytes`, `<id>.chars`, `<id>.words`, `<id>.lines`, `<id>.ratio`";
-  c.io = MeasureIo;
-  c.factory = MakeFactory<Measure>();
-  return c;
+  c.fields = MeasureIo;
+  c.make = Construct<Measure, MeasureOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

@@ -15,20 +15,17 @@ namespace refinery::nodes {
 namespace {
 
 struct NormalizeOptions {
-  std::string field;        // text field to read
-  std::string output;       // field to write ("" = same as field)
-  bool collapse_spaces;     // runs of spaces/tabs -> one space
-  bool trim_lines;          // strip spaces at both ends of every line
-  bool strip_control;       // drop C0 controls other than \n and \t, and DEL
-  int64_t max_blank_lines;  // consecutive blank lines kept
+  std::string field;
+  std::string output;
+  bool collapse_spaces;
+  bool trim_lines;
+  bool strip_control;  // C0 controls other than \n and \t, and DEL
+  int64_t max_blank_lines;
 };
 
 class Normalize : public Node {
  public:
-  explicit Normalize(const NodeConfig& c)
-      : id_(c.id), o_{c.options.String("field"),         c.options.String("output"),
-                      c.options.Bool("collapse_spaces"), c.options.Bool("trim_lines"),
-                      c.options.Bool("strip_control"),   c.options.Int("max_blank_lines")} {
+  Normalize(const NodeConfig& c, const NormalizeOptions& o) : id_(c.id), o_(o) {
     if (o_.output.empty()) o_.output = o_.field;
   }
 
@@ -92,32 +89,33 @@ class Normalize : public Node {
   NormalizeOptions o_;
 };
 
-FieldIo NormalizeIo(const NodeConfig& c) {
-  const std::string& field = c.options.String("field");
-  const std::string& output = c.options.String("output");
-  return {{field}, {}, {output.empty() ? field : output, c.id + ".chars_removed"}};
+FieldIo NormalizeIo(const NodeConfig& c, const NormalizeOptions& o) {
+  return {{o.field}, {}, {o.output.empty() ? o.field : o.output, c.id + ".chars_removed"}};
 }
 
 }  // namespace
 
 REFINERY_REGISTER_NODE(normalize) {
-  NodeContract c;
+  BoundContract<NormalizeOptions> c;
   c.type = "normalize";
   c.summary = "cleans text: valid UTF-8, no control characters, collapsed spaces and blank lines";
   c.version = "1";
-  c.options.String("field", "text", "text field to read")
-      .String("output", "", "field to write (empty: overwrite `field`)")
-      .Bool("collapse_spaces", true, "turn runs of spaces and tabs into one space")
-      .Bool("trim_lines", true, "strip spaces and tabs at both ends of each line")
-      .Bool("strip_control", true, "drop control characters other than newline and tab")
-      .Int("max_blank_lines", 1, 0, 1000, "consecutive blank lines to keep");
+  using O = NormalizeOptions;
+  c.bind.String("field", &O::field, "text", "text field to read")
+      .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
+      .Bool("collapse_spaces", &O::collapse_spaces, true,
+            "turn runs of spaces and tabs into one space")
+      .Bool("trim_lines", &O::trim_lines, true, "strip spaces and tabs at both ends of each line")
+      .Bool("strip_control", &O::strip_control, true,
+            "drop control characters other than newline and tab")
+      .Int("max_blank_lines", &O::max_blank_lines, 1, 0, 1000, "consecutive blank lines to keep");
   c.reads = "`field`";
   c.writes = "`output` (or `field`), `<id>.chars_removed`";
   c.default_concurrency = Concurrency::Unlimited();
   c.cacheable = true;
-  c.io = NormalizeIo;
-  c.factory = MakeFactory<Normalize>();
-  return c;
+  c.fields = NormalizeIo;
+  c.make = Construct<Normalize, NormalizeOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

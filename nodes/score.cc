@@ -49,19 +49,33 @@ std::vector<std::string> SplitMulti(const std::string& s) {
   }
 }
 
+struct ScoreOptions {
+  std::string summary;
+  std::string reference;
+  std::string references;
+  std::string source;
+  std::vector<std::string> metrics;
+  bool stem;
+  bool split_summaries;
+  size_t key_terms;
+  Weights weights;
+  double threshold;
+  text::EncodingOptions encoding;
+};
+
 class Score : public Node {
  public:
-  Score(const NodeConfig& c, std::shared_ptr<const text::TiktokenEncoding> encoding)
+  Score(const NodeConfig& c, const ScoreOptions& o,
+        std::shared_ptr<const text::TiktokenEncoding> encoding)
       : id_(c.id),
-        summary_(c.options.String("summary")),
-        reference_(c.options.String("reference")),
-        references_(c.options.String("references")),
-        source_(c.options.String("source")),
-        scorer_(*rouge::ParseRougeTypes(c.options.StringList("metrics")), c.options.Bool("stem"),
-                c.options.Bool("split_summaries")),
-        key_terms_(size_t(c.options.Int("key_terms"))),
-        weights_(c.options.WeightMap("weights")),
-        threshold_(c.options.Double("threshold")),
+        summary_(o.summary),
+        reference_(o.reference),
+        references_(o.references),
+        source_(o.source),
+        scorer_(*rouge::ParseRougeTypes(o.metrics), o.stem, o.split_summaries),
+        key_terms_(o.key_terms),
+        weights_(o.weights),
+        threshold_(o.threshold),
         encoding_(std::move(encoding)) {}
 
   void Process(Item& item) const override {
@@ -129,13 +143,10 @@ class Score : public Node {
   std::shared_ptr<const text::TiktokenEncoding> encoding_;
 };
 
-FieldIo ScoreIo(const NodeConfig& c) {
+FieldIo ScoreIo(const NodeConfig& c, const ScoreOptions& o) {
   const std::string& id = c.id;
-  FieldIo io{
-      {c.options.String("summary")},
-      {c.options.String("reference"), c.options.String("references"), c.options.String("source")},
-      {}};
-  for (const std::string& metric : c.options.StringList("metrics")) {
+  FieldIo io{{o.summary}, {o.reference, o.references, o.source}, {}};
+  for (const std::string& metric : o.metrics) {
     for (const char* part : {".p", ".r", ".f"}) io.writes.push_back(id + "." + metric + part);
     for (const char* part : {".f", ".p", ".r"}) io.metrics.push_back(id + "." + metric + part);
   }
@@ -153,38 +164,44 @@ FieldIo ScoreIo(const NodeConfig& c) {
 }  // namespace
 
 REFINERY_REGISTER_NODE(score) {
-  NodeContract c;
+  BoundContract<ScoreOptions> c;
   c.type = "score";
   c.summary =
       "ROUGE (as rouge-score) against reference(s) or source, compression, redundancy, "
       "key-term coverage, composite score and pass";
   c.version = "1";
-  c.options.String("summary", "summary", "field to score")
-      .String("reference", "reference", "gold text field (used when present)")
-      .String("references", "references",
+  using O = ScoreOptions;
+  c.bind.String("summary", &O::summary, "summary", "field to score")
+      .String("reference", &O::reference, "reference", "gold text field (used when present)")
+      .String("references", &O::references, "references",
               "several gold texts joined by U+001E (best F1 per metric)")
-      .String("source", "text",
+      .String("source", &O::source, "text",
               "source text: compression and coverage; ROUGE target when no reference")
-      .StringList("metrics", {"rouge1", "rouge2", "rougeLsum"}, RougeNames(),
+      .StringList("metrics", &O::metrics, {"rouge1", "rouge2", "rougeLsum"}, RougeNames(),
                   "ROUGE types to compute")
-      .Bool("stem", true, "Porter-stem tokens longer than 3 characters (rouge-score use_stemmer)")
-      .Bool("split_summaries", false, "rougeLsum: split sentences (ICU) instead of on newlines")
-      .Int("key_terms", 20, 1, 10'000, "how many top tf-idf source terms coverage checks")
+      .Bool("stem", &O::stem, true,
+            "Porter-stem tokens longer than 3 characters (rouge-score use_stemmer)")
+      .Bool("split_summaries", &O::split_summaries, false,
+            "rougeLsum: split sentences (ICU) instead of on newlines")
+      .Int("key_terms", &O::key_terms, 20, 1, 10'000,
+           "how many top tf-idf source terms coverage checks")
       .WeightMap(
-          "weights", {{"rouge1", 0.3}, {"rouge2", 0.3}, {"rougeLsum", 0.4}}, WeightKeys(), 0, 1000,
+          "weights", &O::weights, {{"rouge1", 0.3}, {"rouge2", 0.3}, {"rougeLsum", 0.4}},
+          WeightKeys(), 0, 1000,
           "composite: weight per measure (ROUGE F1 by type, coverage, compression, non_redundancy)")
-      .Double("threshold", 0.4, 0, 1, "the composite total at or above which <id>.pass is 1");
-  text::DeclareEncodingOptions(c.options);
+      .Double("threshold", &O::threshold, 0.4, 0, 1,
+              "the composite total at or above which <id>.pass is 1")
+      .Group(&O::encoding, text::BindEncodingOptions);
   c.reads = "`summary`; `reference` or `references` or `source`";
   c.writes =
       "`<id>.<metric>.p|r|f`, "
       "`<id>.against|compression|tokens_saved|redundancy|coverage|total|pass`";
-  c.check = [](const OptionValues& o) {
+  c.check_options = [](const O& o) {
     std::vector<std::string> problems;
-    const auto& metrics = o.StringList("metrics");
+    const auto& metrics = o.metrics;
     if (metrics.empty()) problems.push_back("metrics must name at least one ROUGE type");
     double sum = 0;
-    for (const auto& [name, weight] : o.WeightMap("weights")) {
+    for (const auto& [name, weight] : o.weights) {
       sum += weight;
       if (name.rfind("rouge", 0) == 0 &&
           std::find(metrics.begin(), metrics.end(), name) == metrics.end()) {
@@ -194,13 +211,9 @@ REFINERY_REGISTER_NODE(score) {
     if (sum <= 0) problems.push_back("weights must have a positive sum");
     return problems;
   };
-  c.io = ScoreIo;
-  c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
-    auto encoding = text::EncodingFromOptions(config.options);
-    if (!encoding.ok()) return encoding.status();
-    return std::unique_ptr<Node>(std::make_unique<Score>(config, *encoding));
-  };
-  return c;
+  c.fields = ScoreIo;
+  c.make = text::ConstructWithEncoding<Score, O>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

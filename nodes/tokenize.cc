@@ -16,14 +16,22 @@
 namespace refinery::nodes {
 namespace {
 
+struct TokenizeOptions {
+  text::EncodingOptions encoding;
+  std::vector<std::string> fields;
+  bool ids;
+  std::string special;
+  std::vector<std::string> allowed_special;
+};
+
 class Tokenize : public Node {
  public:
-  Tokenize(const NodeConfig& c, std::shared_ptr<const text::TiktokenEncoding> encoding)
+  Tokenize(const NodeConfig&, const TokenizeOptions& o,
+           std::shared_ptr<const text::TiktokenEncoding> encoding)
       : encoding_(std::move(encoding)),
-        fields_(c.options.StringList("fields")),
-        ids_(c.options.Bool("ids")),
-        policy_(text::SpecialPolicyFrom(c.options.String("special"),
-                                        c.options.StringList("allowed_special"))) {}
+        fields_(o.fields),
+        ids_(o.ids),
+        policy_(text::SpecialPolicyFrom(o.special, o.allowed_special)) {}
 
   void Process(Item& item) const override {
     for (const std::string& field : fields_) {
@@ -48,11 +56,11 @@ class Tokenize : public Node {
   text::SpecialPolicy policy_;
 };
 
-FieldIo TokenizeIo(const NodeConfig& c) {
-  const std::vector<std::string>& fields = c.options.StringList("fields");
+FieldIo TokenizeIo(const NodeConfig&, const TokenizeOptions& o) {
+  const std::vector<std::string>& fields = o.fields;
   FieldIo io{fields, {}, {}};
   for (const std::string& f : fields) {
-    if (c.options.Bool("ids")) io.writes.push_back(f + ".tokens");
+    if (o.ids) io.writes.push_back(f + ".tokens");
     io.writes.push_back(f + ".token_count");
   }
   if (!fields.empty()) io.tokens_in = io.tokens_out = fields.front() + ".token_count";
@@ -62,26 +70,24 @@ FieldIo TokenizeIo(const NodeConfig& c) {
 }  // namespace
 
 REFINERY_REGISTER_NODE(tokenize) {
-  NodeContract c;
+  BoundContract<TokenizeOptions> c;
   c.type = "tokenize";
   c.summary = "exact tiktoken token ids and counts (r50k, p50k, cl100k, o200k)";
   c.version = "1";
-  text::DeclareEncodingOptions(c.options);
-  c.options.StringList("fields", {"text"}, {}, "text fields to tokenize")
-      .Bool("ids", true, "write token ids (false: counts only, faster)")
-      .Enum("special", "error", {"error", "allow", "ordinary"},
+  using O = TokenizeOptions;
+  c.bind.Group(&O::encoding, text::BindEncodingOptions)
+      .StringList("fields", &O::fields, {"text"}, {}, "text fields to tokenize")
+      .Bool("ids", &O::ids, true, "write token ids (false: counts only, faster)")
+      .Enum("special", &O::special, "error", {"error", "allow", "ordinary"},
             "special-token text: fail the item, encode as special tokens, or as plain text")
-      .StringList("allowed_special", {}, {}, "allow just these special tokens (others fail)");
+      .StringList("allowed_special", &O::allowed_special, {}, {},
+                  "allow just these special tokens (others fail)");
   c.reads = "each of `fields`";
   c.writes = "`<field>.tokens`, `<field>.token_count`";
   c.default_concurrency = Concurrency::Unlimited();
-  c.io = TokenizeIo;
-  c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
-    auto encoding = text::EncodingFromOptions(config.options);
-    if (!encoding.ok()) return encoding.status();
-    return std::unique_ptr<Node>(std::make_unique<Tokenize>(config, *encoding));
-  };
-  return c;
+  c.fields = TokenizeIo;
+  c.make = text::ConstructWithEncoding<Tokenize, O>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

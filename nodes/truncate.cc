@@ -47,18 +47,32 @@ std::string TrimBrokenHead(std::string s) {
   return s.substr(i);
 }
 
+struct TruncateOptions {
+  std::string field;
+  std::string output;
+  int64_t max_tokens;
+  int64_t context_window;
+  int64_t reserve_output;
+  std::string strategy;
+  std::string marker;
+  std::vector<std::string> pinned;
+  text::EncodingOptions encoding;
+
+  int64_t budget() const { return max_tokens > 0 ? max_tokens : context_window - reserve_output; }
+};
+
 class Truncate : public Node {
  public:
-  Truncate(const NodeConfig& c, std::shared_ptr<const text::TiktokenEncoding> encoding,
-           int64_t budget)
+  Truncate(const NodeConfig& c, const TruncateOptions& o,
+           std::shared_ptr<const text::TiktokenEncoding> encoding)
       : id_(c.id),
         encoding_(std::move(encoding)),
-        field_(c.options.String("field")),
-        output_(c.options.String("output").empty() ? field_ : c.options.String("output")),
-        strategy_(c.options.String("strategy")),
-        marker_(c.options.String("marker")),
-        pinned_(c.options.StringList("pinned")),
-        budget_(budget) {}
+        field_(o.field),
+        output_(o.output.empty() ? o.field : o.output),
+        strategy_(o.strategy),
+        marker_(o.marker),
+        pinned_(o.pinned),
+        budget_(o.budget()) {}
 
   void Process(Item& item) const override {
     size_t pinned = 0;
@@ -163,12 +177,10 @@ class Truncate : public Node {
   int64_t budget_;
 };
 
-FieldIo TruncateIo(const NodeConfig& c) {
+FieldIo TruncateIo(const NodeConfig& c, const TruncateOptions& o) {
   const std::string& id = c.id;
-  const std::string& field = c.options.String("field");
-  const std::string& output = c.options.String("output");
-  FieldIo io{{field}, {}, {output.empty() ? field : output}};
-  for (const std::string& f : c.options.StringList("pinned")) io.reads.push_back(f);
+  FieldIo io{{o.field}, {}, {o.output.empty() ? o.field : o.output}};
+  for (const std::string& f : o.pinned) io.reads.push_back(f);
   for (const char* k : {".tokens_before", ".tokens_after", ".tokens_dropped", ".tokens_pinned"}) {
     io.writes.push_back(id + k);
   }
@@ -181,45 +193,41 @@ FieldIo TruncateIo(const NodeConfig& c) {
 }  // namespace
 
 REFINERY_REGISTER_NODE(truncate) {
-  NodeContract c;
+  BoundContract<TruncateOptions> c;
   c.type = "truncate";
   c.summary =
       "fits a text field into a token budget (head, tail, middle, sentences; pinned fields)";
   c.version = "2";  // 2: sentences split by the shared ICU splitter
-  c.options.String("field", "text", "text field to cut")
-      .String("output", "", "field to write (empty: overwrite `field`)")
-      .Int("max_tokens", 0, 0, 100'000'000, "token budget (or use context_window)")
-      .Int("context_window", 0, 0, 100'000'000,
+  using O = TruncateOptions;
+  c.bind.String("field", &O::field, "text", "text field to cut")
+      .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
+      .Int("max_tokens", &O::max_tokens, 0, 0, 100'000'000, "token budget (or use context_window)")
+      .Int("context_window", &O::context_window, 0, 0, 100'000'000,
            "model context size; budget = this - reserve_output")
-      .Int("reserve_output", 0, 0, 100'000'000, "tokens kept free for the model's answer")
-      .Enum("strategy", "head", {"head", "tail", "middle", "sentences"}, "which part to keep")
-      .String("marker", "\n[...]\n", "text put where `middle` cut")
-      .StringList("pinned", {}, {}, "fields kept whole; their tokens come off the budget first");
-  text::DeclareEncodingOptions(c.options);
+      .Int("reserve_output", &O::reserve_output, 0, 0, 100'000'000,
+           "tokens kept free for the model's answer")
+      .Enum("strategy", &O::strategy, "head", {"head", "tail", "middle", "sentences"},
+            "which part to keep")
+      .String("marker", &O::marker, "\n[...]\n", "text put where `middle` cut")
+      .StringList("pinned", &O::pinned, {}, {},
+                  "fields kept whole; their tokens come off the budget first")
+      .Group(&O::encoding, text::BindEncodingOptions);
   c.reads = "`field`, `pinned`";
   c.writes = "`output`, `<id>.tokens_before|after|dropped|pinned`";
-  c.check = [](const OptionValues& o) {
+  c.check_options = [](const O& o) {
     std::vector<std::string> problems;
-    const int64_t max_tokens = o.Int("max_tokens"), window = o.Int("context_window");
-    if ((max_tokens > 0) == (window > 0)) {
+    if ((o.max_tokens > 0) == (o.context_window > 0)) {
       problems.push_back("set exactly one of max_tokens, or context_window (with reserve_output)");
-    } else if (window > 0 && o.Int("reserve_output") >= window) {
-      problems.push_back("reserve_output (" + std::to_string(o.Int("reserve_output")) +
-                         ") leaves no room in context_window (" + std::to_string(window) + ")");
+    } else if (o.context_window > 0 && o.reserve_output >= o.context_window) {
+      problems.push_back("reserve_output (" + std::to_string(o.reserve_output) +
+                         ") leaves no room in context_window (" + std::to_string(o.context_window) +
+                         ")");
     }
     return problems;
   };
-  c.io = TruncateIo;
-  c.factory = [](const NodeConfig& config) -> StatusOr<std::unique_ptr<Node>> {
-    const int64_t max_tokens = config.options.Int("max_tokens");
-    const int64_t window = config.options.Int("context_window");
-    const int64_t reserve = config.options.Int("reserve_output");
-    auto encoding = text::EncodingFromOptions(config.options);
-    if (!encoding.ok()) return encoding.status();
-    return std::unique_ptr<Node>(std::make_unique<Truncate>(
-        config, *encoding, max_tokens > 0 ? max_tokens : window - reserve));
-  };
-  return c;
+  c.fields = TruncateIo;
+  c.make = text::ConstructWithEncoding<Truncate, O>();
+  return c.Finish();
 }
 
 }  // namespace refinery::nodes

@@ -55,14 +55,15 @@ SpecialPolicy SpecialPolicyFrom(const std::string& mode, const std::vector<std::
   return {SpecialPolicy::kError, {}};
 }
 
-void DeclareEncodingOptions(OptionSchema& options) {
-  options.Enum("encoding", "cl100k_base", EncodingNames(), "tiktoken encoding")
-      .String("vocab_dir", "",
+void BindEncodingOptions(OptionBinding<EncodingOptions>& bind) {
+  bind.Enum("encoding", &EncodingOptions::encoding, "cl100k_base", EncodingNames(),
+            "tiktoken encoding")
+      .String("vocab_dir", &EncodingOptions::vocab_dir, "",
               "rank files directory (default: $REFINERY_VOCAB_DIR or .cache/vocab)");
 }
 
-StatusOr<std::shared_ptr<const TiktokenEncoding>> EncodingFromOptions(const OptionValues& options) {
-  return TiktokenEncoding::Get(options.String("encoding"), options.String("vocab_dir"));
+StatusOr<std::shared_ptr<const TiktokenEncoding>> LoadEncoding(const EncodingOptions& options) {
+  return TiktokenEncoding::Get(options.encoding, options.vocab_dir);
 }
 
 const EncodingInfo* FindEncodingInfo(std::string_view name) {

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "graph/node.h"
 #include "graph/options.h"
 #include "graph/status.h"
 #include "nodes/text/bpe_vocabulary.h"
@@ -59,8 +60,23 @@ class TiktokenEncoding;
 
 // The `encoding` and `vocab_dir` options every token-counting node declares, and the encoding
 // they name (shared, loaded once).
-void DeclareEncodingOptions(OptionSchema& options);
-StatusOr<std::shared_ptr<const TiktokenEncoding>> EncodingFromOptions(const OptionValues& options);
+struct EncodingOptions {
+  std::string encoding;   // tiktoken encoding name
+  std::string vocab_dir;  // "" = $REFINERY_VOCAB_DIR or .cache/vocab
+};
+// Declares `encoding` and `vocab_dir` (bound with OptionBinding::Group by every node that counts
+// tokens).
+void BindEncodingOptions(OptionBinding<EncodingOptions>& bind);
+StatusOr<std::shared_ptr<const TiktokenEncoding>> LoadEncoding(const EncodingOptions& options);
+// `make` for a node type T(config, options, encoding) whose Options has an `encoding` member.
+template <typename T, typename Options>
+typename BoundContract<Options>::Make ConstructWithEncoding() {
+  return [](const NodeConfig& config, const Options& o) -> StatusOr<std::unique_ptr<Node>> {
+    auto encoding = LoadEncoding(o.encoding);
+    if (!encoding.ok()) return encoding.status();
+    return std::unique_ptr<Node>(std::make_unique<T>(config, o, *std::move(encoding)));
+  };
+}
 
 class TiktokenEncoding {
  public:

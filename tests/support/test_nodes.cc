@@ -25,9 +25,13 @@ std::atomic<int64_t> g_upper_calls{0};
 
 namespace {
 
+struct FieldOptions {
+  std::string field;
+};
+
 class Upper : public Node {
  public:
-  explicit Upper(const NodeConfig& c) : field_(c.options.String("field")) {}
+  explicit Upper(const FieldOptions& o) : field_(o.field) {}
   void Process(Item& item) const override {
     g_upper_calls.fetch_add(1);
     std::string s = *item.text(field_);
@@ -39,10 +43,14 @@ class Upper : public Node {
   std::string field_;
 };
 
+struct FailOptions {
+  std::string field;
+  std::string needle;
+};
+
 class Fail : public Node {
  public:
-  explicit Fail(const NodeConfig& c)
-      : field_(c.options.String("field")), needle_(c.options.String("needle")) {}
+  explicit Fail(const FailOptions& o) : field_(o.field), needle_(o.needle) {}
   void Process(Item& item) const override {
     if (item.text(field_)->find(needle_) != std::string::npos) {
       throw std::runtime_error("found '" + needle_ + "' in " + item.id());
@@ -53,9 +61,13 @@ class Fail : public Node {
   std::string field_, needle_;
 };
 
+struct SpinOptions {
+  int64_t micros;
+};
+
 class Spin : public Node {
  public:
-  explicit Spin(const NodeConfig& c) : micros_(c.options.Int("micros")) {}
+  explicit Spin(const SpinOptions& o) : micros_(o.micros) {}
   void Process(Item&) const override {
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros_);
     while (std::chrono::steady_clock::now() < until) {
@@ -66,10 +78,14 @@ class Spin : public Node {
   int64_t micros_;
 };
 
+struct LevelOptions {
+  double level;
+  std::string shape;
+};
+
 class Level : public Node {
  public:
-  explicit Level(const NodeConfig& c)
-      : id_(c.id), level_(c.options.Double("level")), shape_(c.options.String("shape")) {}
+  Level(const NodeConfig& c, const LevelOptions& o) : id_(c.id), level_(o.level), shape_(o.shape) {}
   void Process(Item& item) const override {
     const double v = shape_ == "peak"   ? 10 - (level_ - 2) * (level_ - 2)
                      : shape_ == "flat" ? std::min(level_, 2.0)
@@ -111,10 +127,15 @@ bool g_gather_open = false;
 int g_gather_held = 0;
 std::vector<std::vector<std::string>> g_gather_log;
 
+struct GatherOptions {
+  bool hold;
+  int64_t micros;
+};
+
 class Gather : public Node {
  public:
-  explicit Gather(const NodeConfig& c)
-      : id_(c.id), hold_(c.options.Bool("hold")), micros_(c.options.Int("micros")) {}
+  Gather(const NodeConfig& c, const GatherOptions& o)
+      : id_(c.id), hold_(o.hold), micros_(o.micros) {}
   void Process(Item& item) const override {
     std::vector<std::string> errors(1);
     std::vector<Item*> one{&item};
@@ -176,52 +197,55 @@ int GatherHeld() {
 }
 
 REFINERY_REGISTER_NODE(test_gather) {
-  NodeContract c;
+  BoundContract<GatherOptions> c;
   c.type = "gather";
   c.summary = "test: accepts batches and logs them";
-  c.options.Bool("hold", false, "wait for GatherOpen()")
-      .Int("micros", 0, 0, 1'000'000, "time to spin per batch");
+  c.bind.Bool("hold", &GatherOptions::hold, false, "wait for GatherOpen()")
+      .Int("micros", &GatherOptions::micros, 0, 0, 1'000'000, "time to spin per batch");
   c.cacheable = false;
   c.accepts_batches = true;
-  c.io = [](const NodeConfig& c) { return FieldIo{{}, {"text"}, {c.id + ".batch"}}; };
-  c.factory = MakeFactory<Gather>();
-  return c;
+  c.fields = [](const NodeConfig& c, const GatherOptions&) {
+    return FieldIo{{}, {"text"}, {c.id + ".batch"}};
+  };
+  c.make = Construct<Gather, GatherOptions>();
+  return c.Finish();
 }
 
 REFINERY_REGISTER_NODE(test_level) {
-  NodeContract c;
+  BoundContract<LevelOptions> c;
   c.type = "level";
   c.summary = "test: a score that follows an adjustable level";
-  c.options.Double("level", 0, -100, 100, "the level")
-      .Enum("shape", "up", {"up", "peak", "flat"}, "score shape");
-  c.io = [](const NodeConfig& c) {
+  c.bind.Double("level", &LevelOptions::level, 0, -100, 100, "the level")
+      .Enum("shape", &LevelOptions::shape, "up", {"up", "peak", "flat"}, "score shape");
+  c.fields = [](const NodeConfig& c, const LevelOptions&) {
     return FieldIo{{}, {}, {c.id + ".value", c.id + ".tokens", c.id + ".text"}};
   };
-  c.factory = MakeFactory<Level>();
-  return c;
+  c.make = Construct<Level, LevelOptions>();
+  return c.Finish();
 }
 
 REFINERY_REGISTER_NODE(test_upper) {
-  NodeContract c;
+  BoundContract<FieldOptions> c;
   c.type = "upper";
   c.summary = "test: upper-cases a field";
-  c.options.String("field", "text", "field to upper-case");
-  c.io = [](const NodeConfig& c) {
-    return FieldIo{{c.options.String("field")}, {}, {c.options.String("field")}};
+  c.bind.String("field", &FieldOptions::field, "text", "field to upper-case");
+  c.fields = [](const NodeConfig&, const FieldOptions& o) {
+    return FieldIo{{o.field}, {}, {o.field}};
   };
-  c.factory = MakeFactory<Upper>();
-  return c;
+  c.make = Construct<Upper, FieldOptions>();
+  return c.Finish();
 }
 
 REFINERY_REGISTER_NODE(test_fail) {
-  NodeContract c;
+  BoundContract<FailOptions> c;
   c.type = "fail";
   c.summary = "test: fails items containing a needle";
-  c.options.String("field", "text", "field to search").String("needle", "FAIL", "what fails");
+  c.bind.String("field", &FailOptions::field, "text", "field to search")
+      .String("needle", &FailOptions::needle, "FAIL", "what fails");
   c.cacheable = false;
-  c.io = [](const NodeConfig& c) { return FieldIo{{c.options.String("field")}, {}, {}}; };
-  c.factory = MakeFactory<Fail>();
-  return c;
+  c.fields = [](const NodeConfig&, const FailOptions& o) { return FieldIo{{o.field}, {}, {}}; };
+  c.make = Construct<Fail, FailOptions>();
+  return c.Finish();
 }
 
 REFINERY_REGISTER_NODE(test_halve) {
@@ -241,15 +265,15 @@ REFINERY_REGISTER_NODE(test_halve) {
 }
 
 REFINERY_REGISTER_NODE(test_spin) {
-  NodeContract c;
+  BoundContract<SpinOptions> c;
   c.type = "spin";
   c.summary = "test: busy-waits";
-  c.options.Int("micros", 0, 0, 1'000'000, "time to spin");
+  c.bind.Int("micros", &SpinOptions::micros, 0, 0, 1'000'000, "time to spin");
   c.cacheable = false;
   c.default_concurrency = Concurrency::Unlimited();
-  c.io = [](const NodeConfig&) { return FieldIo{}; };
-  c.factory = MakeFactory<Spin>();
-  return c;
+  c.fields = [](const NodeConfig&, const SpinOptions&) { return FieldIo{}; };
+  c.make = Construct<Spin, SpinOptions>();
+  return c.Finish();
 }
 
 }  // namespace refinery::testing

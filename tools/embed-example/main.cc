@@ -9,10 +9,15 @@
 
 namespace {
 
-// The service's own node type: tags each request with the service's name.
+// The service's own node type: tags each request with the service's name. Its options live in a
+// struct; each is declared once, below, and the factory receives the struct filled in.
+struct TagOptions {
+  std::string value;
+};
+
 class Tag : public refinery::Node {
  public:
-  explicit Tag(const refinery::NodeConfig& c) : value_(c.options.String("value")) {}
+  explicit Tag(const TagOptions& o) : value_(o.value) {}
   void Process(refinery::Item& item) const override { item.set_text("service", value_); }
 
  private:
@@ -22,13 +27,15 @@ class Tag : public refinery::Node {
 }  // namespace
 
 REFINERY_REGISTER_NODE(service_tag) {
-  refinery::NodeContract c;
+  refinery::BoundContract<TagOptions> c;
   c.type = "tag";
   c.summary = "sets the `service` field";
-  c.options.String("value", "embed-example", "what to write");
-  c.io = [](const refinery::NodeConfig&) { return refinery::FieldIo{{}, {}, {"service"}}; };
-  c.factory = refinery::MakeFactory<Tag>();
-  return c;
+  c.bind.String("value", &TagOptions::value, "embed-example", "what to write");
+  c.fields = [](const refinery::NodeConfig&, const TagOptions&) {
+    return refinery::FieldIo{{}, {}, {"service"}};
+  };
+  c.make = refinery::Construct<Tag, TagOptions>();
+  return c.Finish();
 }
 
 int main() {
