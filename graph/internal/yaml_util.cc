@@ -1,9 +1,12 @@
 #include "graph/internal/yaml_util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+
+#include "graph/internal/did_you_mean.h"
 
 namespace refinery::internal {
 
@@ -27,6 +30,28 @@ std::string Describe(const YAML::Node& node) {
 }
 
 bool IsQuoted(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+
+void ReportUnknownKey(const YAML::Node& key, const std::vector<std::string>& allowed,
+                      const std::string& file, const std::string& head, Diagnostics& diags,
+                      const std::string& note, const std::string& prefix) {
+  const std::string name = key.IsScalar() ? key.Scalar() : "";
+  diags.Error(Where(file, key), head + " '" + prefix + name + "'" + DidYouMean(name, allowed) +
+                                    " (allowed: " + JoinNames(allowed) + note + ")");
+}
+
+int CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+              const std::string& file, const std::string& head, Diagnostics& diags,
+              const std::string& note) {
+  int unknown = 0;
+  for (const auto& kv : map) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      ReportUnknownKey(kv.first, allowed, file, head, diags, note);
+      ++unknown;
+    }
+  }
+  return unknown;
+}
 
 bool ParseBool(const std::string& s, bool* out) {
   if (s == "true" || s == "True" || s == "TRUE") {

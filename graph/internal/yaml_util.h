@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <vector>
 
 #include "graph/spec/diagnostics.h"
 
@@ -24,5 +25,15 @@ bool IsQuoted(const YAML::Node& node);
 bool ParseBool(const std::string& s, bool* out);
 bool ParseInt(const std::string& s, int64_t* out);
 bool ParseDouble(const std::string& s, double* out);
+
+// The one way every parser of pipeline and config files reports a mapping key it does not know,
+// located at the key: "<head> '<prefix><key>'; did you mean '...'? (allowed: a, b<note>)".
+void ReportUnknownKey(const YAML::Node& key, const std::vector<std::string>& allowed,
+                      const std::string& file, const std::string& head, Diagnostics& diags,
+                      const std::string& note = "", const std::string& prefix = "");
+// Reports (as above) every key of `map` that is not in `allowed`. Returns the number reported.
+int CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+              const std::string& file, const std::string& head, Diagnostics& diags,
+              const std::string& note = "");
 
 }  // namespace refinery::internal

@@ -46,9 +46,7 @@ class MapReader {
       auto it =
           std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
       if (it == keys.end()) {
-        diags_.Error(Where(file_, kv.first), context_ + ": unknown key '" + key + "'" +
-                                                 DidYouMean(key, names) +
-                                                 " (allowed: " + JoinNames(names) + ")");
+        ReportUnknownKey(kv.first, names, file_, context_ + ": unknown key", diags_);
         continue;
       }
       it->second(kv.second);

@@ -69,9 +69,7 @@ CacheOverride ParseCacheOverride(const YAML::Node& node, const std::string& file
       else
         bad("a number of seconds from 0 (never expire) to 1e9");
     } else {
-      diags.Error(Where(file, kv.first), context + ": unknown key 'cache." + key + "'" +
-                                             DidYouMean(key, kKeys) +
-                                             " (allowed: " + JoinNames(kKeys) + ")");
+      ReportUnknownKey(kv.first, kKeys, file, context + ": unknown key", diags, "", "cache.");
     }
   }
   return out;

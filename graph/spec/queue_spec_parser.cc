@@ -10,22 +10,15 @@ namespace refinery::internal {
 
 namespace {
 
-// Reports keys of `map` not in `allowed` with did-you-mean; returns false when `map` is no map.
-bool CheckKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
-               const std::string& file, const std::string& what, Diagnostics& diags) {
+// Reports keys of `map` not in `allowed`; returns false when `map` is no map.
+bool CheckMapKeys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                  const std::string& file, const std::string& what, Diagnostics& diags) {
   if (!map.IsMap()) {
     diags.Error(Where(file, map), what + " must be a mapping with " + JoinNames(allowed) +
                                       ", found " + Describe(map));
     return false;
   }
-  for (const auto& kv : map) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      diags.Error(Where(file, kv.first), what + ": unknown key '" + key + "'" +
-                                             DidYouMean(key, allowed) +
-                                             " (allowed: " + JoinNames(allowed) + ")");
-    }
-  }
+  internal::CheckKeys(map, allowed, file, what + ": unknown key", diags);
   return true;
 }
 
@@ -83,7 +76,7 @@ class QueueParser {
 void ParseAdapt(const YAML::Node& a, QueueParser& p, BatchSpec& batch) {
   static const std::vector<std::string> kKeys = {"enabled",   "target_p95_ms", "min_items",
                                                  "max_items", "min_delay_ms",  "max_delay_ms"};
-  if (!CheckKeys(a, kKeys, p.file(), p.context() + ": queue.batch.adapt", p.diags())) return;
+  if (!CheckMapKeys(a, kKeys, p.file(), p.context() + ": queue.batch.adapt", p.diags())) return;
   batch.adapt = true;
   if (const YAML::Node e = a["enabled"]) {
     if (!e.IsScalar() || !ParseBool(e.Scalar(), &batch.adapt))
@@ -112,7 +105,7 @@ void ParseAdapt(const YAML::Node& a, QueueParser& p, BatchSpec& batch) {
 void ParseBatch(const YAML::Node& b, QueueParser& p, bool accepts_batches, BatchSpec& batch) {
   static const std::vector<std::string> kKeys = {"max_items",  "max_tokens", "max_delay_ms",
                                                  "size_field", "buckets",    "adapt"};
-  if (!CheckKeys(b, kKeys, p.file(), p.context() + ": queue.batch", p.diags())) return;
+  if (!CheckMapKeys(b, kKeys, p.file(), p.context() + ": queue.batch", p.diags())) return;
   if (!accepts_batches) {
     p.Error(b,
             "this node type does not accept batches (graph-runner nodes lists the types that do); "
@@ -170,7 +163,7 @@ void ParseQueueSpec(const YAML::Node& node, const std::string& file, const std::
     return;
   }
   static const std::vector<std::string> kKeys = {"order", "batch"};
-  if (!CheckKeys(node, kKeys, file, context + ": queue", diags)) return;
+  if (!CheckMapKeys(node, kKeys, file, context + ": queue", diags)) return;
   out.enabled = true;
   if (const YAML::Node o = node["order"]) {
     const std::string s = o.IsScalar() ? o.Scalar() : "";

@@ -67,10 +67,8 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
       continue;
     }
     if (key != "cache") {
-      diags.Error(internal::Where(path, kv.first),
-                  "config: unknown key '" + key + "'" +
-                      internal::DidYouMean(key, {"cache", "monitoring"}) +
-                      " (allowed: cache, monitoring)");
+      internal::ReportUnknownKey(kv.first, {"cache", "monitoring"}, path, "config: unknown key",
+                                 diags);
       continue;
     }
     if (!kv.second.IsMap()) {
@@ -89,10 +87,8 @@ StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
               n.second, path, "config node '" + n.first.Scalar() + "'", diags);
         }
       } else {
-        diags.Error(internal::Where(path, c.first),
-                    "config: unknown key 'cache." + ck + "'" +
-                        internal::DidYouMean(ck, {"defaults", "nodes"}) +
-                        " (allowed: defaults, nodes: {<node id>: ...})");
+        internal::ReportUnknownKey(c.first, {"defaults", "nodes"}, path, "config: unknown key",
+                                   diags, ": {<node id>: ...}", "cache.");
       }
     }
   }
