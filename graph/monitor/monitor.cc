@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "graph/internal/yaml_guard.h"
 #include "graph/proto/refinery.pb.h"
 
 namespace refinery::monitor {
@@ -25,14 +26,14 @@ StatusOr<std::unique_ptr<Monitor>> Monitor::Create(MonitorConfig config, std::st
     m->sinks_.push_back(std::move(*sink));
   }
   if (c.drift.enabled && !c.drift.baseline_file.empty()) {
-    std::ifstream in(c.drift.baseline_file, std::ios::binary);
-    if (!in)
-      return Status::InvalidArgument(c.drift.baseline_file +
-                                     ": error: cannot read the drift baseline file");
-    std::stringstream text;
-    text << in.rdbuf();
+    // A regular file of bounded size (a FIFO must not block the engine's creation).
+    StatusOr<std::string> text = internal::ReadTextFile(c.drift.baseline_file, 256 << 20);
+    if (!text.ok()) {
+      return Status::InvalidArgument(text.status().message() +
+                                     " (the drift baseline file cannot be read)");
+    }
     proto::DriftBaseline saved;
-    auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &saved);
+    auto parsed = google::protobuf::util::JsonStringToMessage(*text, &saved);
     if (!parsed.ok()) {
       return Status::InvalidArgument(c.drift.baseline_file +
                                      ": error: not a drift baseline file (" +

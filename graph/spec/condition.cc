@@ -1,5 +1,6 @@
 #include "graph/spec/condition.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -10,6 +11,7 @@ struct Condition::Node {
   double number = 0;
   std::string field;
   std::shared_ptr<const Node> a, b;
+  int depth = 1;  // of the tree below: parsing, evaluation and destruction all recurse this deep
 };
 
 namespace {
@@ -53,14 +55,35 @@ class Parser {
     pos_ += tok.size();
     return true;
   }
-  static NodePtr Make(N::Kind k, NodePtr a, NodePtr b = nullptr) {
+  NodePtr Make(N::Kind k, NodePtr a, NodePtr b = nullptr) {
     auto n = std::make_shared<N>();
     n->kind = k;
+    n->depth = 1 + std::max(a ? a->depth : 0, b ? b->depth : 0);
+    if (n->depth > Condition::kMaxDepth) {
+      TooDeep();
+      return std::make_shared<N>();  // the deep subtree is dropped here, one level at a time
+    }
     n->a = std::move(a);
     n->b = std::move(b);
     return n;
   }
+  void TooDeep() {
+    Fail(pos_, "the condition is nested deeper than " + std::to_string(Condition::kMaxDepth) +
+                   " levels (operators and parentheses)");
+  }
+  // Guards the parser's own recursion ('(' and 'not' recurse before any node exists).
+  struct Descent {
+    explicit Descent(Parser& p) : p_(p) { ok = ++p_.descent_ <= Condition::kMaxDepth; }
+    ~Descent() { --p_.descent_; }
+    Parser& p_;
+    bool ok;
+  };
   NodePtr Or() {
+    Descent d(*this);
+    if (!d.ok) {
+      TooDeep();
+      return std::make_shared<N>();
+    }
     NodePtr left = And();
     while (error_.empty() && (Accept("or") || Accept("||"))) left = Make(N::kOr, left, And());
     return left;
@@ -73,6 +96,11 @@ class Parser {
   NodePtr Unary() {
     if (Accept("not") || (Skip(), pos_ < s_.size() && s_[pos_] == '!' &&
                                       (pos_ + 1 >= s_.size() || s_[pos_ + 1] != '=') && ++pos_)) {
+      Descent d(*this);
+      if (!d.ok) {
+        TooDeep();
+        return std::make_shared<N>();
+      }
       return Make(N::kNot, Unary());
     }
     return Comparison();
@@ -143,6 +171,7 @@ class Parser {
   size_t pos_ = 0;
   std::string error_;
   std::vector<std::string>* fields_ = nullptr;
+  int descent_ = 0;
 };
 
 StatusOr<double> Eval(const N& n, const Item& item) {

@@ -22,6 +22,10 @@ namespace refinery {
 
 class Condition {
  public:
+  // Deepest tree accepted (a chain of `and`/`or` counts one level per operator): parsing,
+  // evaluation and destruction recurse this deep, so hostile input cannot exhaust a stack.
+  static constexpr int kMaxDepth = 256;
+
   // Errors say where: "at column N: ..." (1-based within the text).
   static StatusOr<std::shared_ptr<const Condition>> Parse(const std::string& text);
   // Fails (naming the field) when a field is absent or not a number.

@@ -86,7 +86,7 @@ void LoopSpecParser::ReadLoop(const YAML::Node& l) {
                    "loop: 'until' must be a condition, e.g. \"score.total >= 0.8\"");
     } else if (auto c = Condition::Parse(u.Scalar()); !c.ok()) {
       diags_.Error(Where(file_, u),
-                   "loop: 'until': " + c.status().message() + " in \"" + u.Scalar() + "\"");
+                   "loop: 'until': " + c.status().message() + " in " + Describe(u));
     } else {
       loop.until = *c;
     }

@@ -12,6 +12,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "graph/internal/yaml_guard.h"
+
 namespace refinery::text {
 
 namespace {
@@ -49,11 +51,11 @@ bool DecodeBase64(std::string_view in, std::string* out) {
 }  // namespace
 
 StatusOr<std::string> Sha256OfFile(const std::string& path, std::string* contents) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  *contents = buf.str();
+  // A regular file of bounded size: a FIFO or a device named as a vocabulary must not block or
+  // fill memory (rank files are 1-4 MB).
+  StatusOr<std::string> text = internal::ReadTextFile(path, 64 << 20);
+  if (!text.ok()) return text.status();
+  *contents = std::move(text).value();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(contents->data(), contents->size(), digest, &len, EVP_sha256(), nullptr) != 1) {
@@ -72,10 +74,11 @@ StatusOr<BpeVocabulary> BpeVocabulary::Load(const std::string& path,
                                             const std::string& expected_sha256) {
   std::string contents;
   StatusOr<std::string> sha = Sha256OfFile(path, &contents);
-  if (!sha.ok()) {
+  if (!sha.ok() && sha.status().code() == StatusCode::kNotFound) {
     return Status::NotFound("rank file " + path + " is missing (expected SHA-256 " +
                             expected_sha256 + "); run tools/fetch-vocab.sh");
   }
+  if (!sha.ok()) return Status::InvalidArgument("rank file " + sha.status().message());
   if (!expected_sha256.empty() && *sha != expected_sha256) {
     return Status::InvalidArgument("rank file " + path + " is corrupt: SHA-256 " + *sha +
                                    ", expected " + expected_sha256 +

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -165,6 +167,58 @@ TEST_F(GraphRunner, ValidateAndRunAgreeOnLoopFields) {
     EXPECT_THAT(o->err,
                 HasSubstr("loop.yaml:5:35: error: loop condition names field 'size.nonexistent'"));
     EXPECT_THAT(o->err, HasSubstr("loop.yaml:5:67: error: loop metric names field 'size.nope'"));
+  }
+}
+
+// A loop condition nested 20,000 deep is a located error for validate and run alike (it used to
+// crash validate with '(' and run with `not `).
+TEST_F(GraphRunner, DeeplyNestedConditionsAreLocatedErrors) {
+  std::string nots;
+  for (int i = 0; i < 20'000; ++i) nots += "not ";
+  for (const std::string& until : {std::string(20'000, '(') + "size.chars", nots + "size.chars"}) {
+    fs::path bad = Write("deep.yaml",
+                         "pipeline: x\nnodes:\n  - {id: size, type: measure}\nloops:\n"
+                         "  - {from: size, to: size, until: \"" +
+                             until + "\"}\n");
+    fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
+    for (const std::string& command :
+         {"validate " + bad.string(), "run " + bad.string() + " --input " + input.string()}) {
+      Outcome o = Run(command);
+      EXPECT_EQ(o.rc, 2) << command;
+      EXPECT_THAT(o.err, HasSubstr("deep.yaml:5:35: error: loop: 'until': at column "));
+      EXPECT_THAT(o.err, HasSubstr("nested deeper than 256"));
+      EXPECT_LT(o.err.size(), 2000u) << "the message does not echo the whole condition";
+    }
+  }
+}
+
+// A FIFO named where a file is read (a model, a vocabulary, a drift baseline) is refused at once
+// instead of blocking the process forever in open() (issue 19, class 4).
+TEST_F(GraphRunner, FifosWhereFilesBelongAreRefusedNotWaitedOn) {
+  const fs::path dir = dir_ / "fifo";
+  fs::create_directories(dir);
+  const fs::path fifo = dir / "cl100k_base.tiktoken";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  fs::path input = Write("in.jsonl", "{\"id\": \"a\", \"text\": \"hello\"}\n");
+  fs::path model =
+      Write("model.yaml",
+            "pipeline: x\nnodes:\n  - {id: llm, type: infer, model: " + fifo.string() + "}\n");
+  fs::path vocab = Write("vocab.yaml",
+                         "pipeline: x\nnodes:\n  - {id: tok, type: tokenize, "
+                         "vocab_dir: " +
+                             dir.string() + "}\n");
+  fs::path config = Write("drift.yaml",
+                          "monitoring:\n  drift: {metrics: [tokens_out], "
+                          "baseline_file: " +
+                              fifo.string() + "}\n");
+  for (const std::string& command : {"run " + model.string() + " --input " + input.string(),
+                                     "run " + vocab.string() + " --input " + input.string(),
+                                     "run " + pipelines_ + "/clean-text.yaml --config " +
+                                         config.string() + " --input " + input.string()}) {
+    Outcome o = Run(command);
+    EXPECT_EQ(o.rc, 2) << command << "\n" << o.err;
+    EXPECT_THAT(o.err, HasSubstr("not a regular file")) << command;
   }
 }
 

@@ -73,6 +73,28 @@ TEST(Condition, ParsesAndEvaluates) {
             (std::vector<std::string>{"a.b", "c_d"}));
 }
 
+// Hostile nesting is a located error, never a stack overflow in the parser, the evaluator or the
+// destructor (issue 19, class 1: 20,000 `not ` crashed `run`, 20,000 `(` crashed `validate`).
+TEST(Condition, NestingDeeperThanTheLimitIsAnErrorNotACrash) {
+  std::string nots, parens = std::string(20'000, '(') + "x", chain = "x > 0";
+  for (int i = 0; i < 20'000; ++i) nots += "not ";
+  nots += "x";
+  for (int i = 0; i < 20'000; ++i) chain += " and x > 0";
+  for (const std::string* text : {&nots, &parens, &chain}) {
+    auto c = Condition::Parse(*text);
+    ASSERT_FALSE(c.ok()) << text->substr(0, 20);
+    EXPECT_THAT(c.status().message(), HasSubstr("nested deeper than 256"));
+  }
+  // Up to the limit it parses and evaluates.
+  std::string ok = "x > 0";
+  for (int i = 0; i < 100; ++i) ok = "not (" + ok + ")";
+  auto c = Condition::Parse(ok);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  TrackedItem item("i", "", 0, 0);
+  item.set_number("x", 1);
+  EXPECT_EQ(*(*c)->Evaluate(item), true);  // an even number of `not`s
+}
+
 TEST(Loop, PassesWhenTheConditionHolds) {
   const Result r = RunOne(Pipeline(
       "{from: lvl, to: lvl, until: \"lvl.value >= 3\", max_iterations: 10, metric: lvl.value, "
