@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <thread>
 
 #include "graph/internal/cycle_clock.h"
@@ -80,8 +81,11 @@ ItemPtr EngineCore::MakeItem(Request&& request, ResultCallback on_result,
                                       request.priority, seq, std::move(on_result), shared_callback);
   item->set_fields(std::move(request.fields));
   if (request.deadline_ms > 0) {
-    item->set_deadline_ticks(item->submitted_ticks() +
-                             uint64_t(request.deadline_ms * 1e6 / nanos_per_tick_));
+    // In double first: a deadline beyond the tick counter's range (1e13 ms overflowed into the
+    // past and failed at once) is no deadline at all.
+    const double ticks = request.deadline_ms * 1e6 / nanos_per_tick_;
+    const double room = double(std::numeric_limits<uint64_t>::max() - item->submitted_ticks());
+    if (ticks < room) item->set_deadline_ticks(item->submitted_ticks() + uint64_t(ticks));
   }
   if (!request.input_error.empty())
     item->Fail("", std::move(request.input_error));

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <future>
+#include <limits>
 #include <thread>
 
 #include "graph/engine.h"
@@ -285,4 +286,15 @@ TEST(Scheduling, LoopThroughABatchingNodeLosesNothingAtVolume) {
 }
 
 }  // namespace
+// A deadline too far to count in ticks is no deadline (1e13 ms used to overflow into the past
+// and fail the request at once with "deadline passed"; issue 19, class 6).
+TEST(Scheduling, HugeDeadlinesNeverExpireRequestsEarly) {
+  auto engine = Make("pipeline: p\nnodes:\n  - {id: up, type: upper}\n");
+  ASSERT_TRUE(engine);
+  for (double deadline : {1e13, 1e300, std::numeric_limits<double>::infinity(), 5e3}) {
+    Result r = engine->Submit(Req("r", 0, deadline)).get();
+    EXPECT_TRUE(r.ok) << deadline << ": " << r.error_message;
+  }
+}
+
 }  // namespace refinery::testing
