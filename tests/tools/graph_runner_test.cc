@@ -222,6 +222,37 @@ TEST_F(GraphRunner, FifosWhereFilesBelongAreRefusedNotWaitedOn) {
   }
 }
 
+// Results that cannot be written are an error, never a silent exit 0 (issue 19, class 3):
+// --output on a full device, --output naming the input, a report path that cannot be written.
+TEST_F(GraphRunner, LostResultsAndUnwritableOutputsAreErrors) {
+  std::string lines;
+  for (int i = 0; i < 2000; ++i)
+    lines += "{\"id\": \"r" + std::to_string(i) + "\", \"text\": \"x\"}\n";
+  fs::path input = Write("many.jsonl", lines);
+  const std::string pipeline = pipelines_ + "/clean-text.yaml";
+
+  Outcome full = Run("run " + pipeline + " --input " + input.string() + " --output /dev/full");
+  EXPECT_EQ(full.rc, 1) << full.err;
+  EXPECT_THAT(full.err, HasSubstr("/dev/full: error: 2000 of 2000 results were not written"));
+  EXPECT_THAT(full.err, HasSubstr("No space left on device"));
+
+  Outcome same =
+      Run("run " + pipeline + " --input " + input.string() + " --output " + input.string());
+  EXPECT_EQ(same.rc, 2);
+  EXPECT_THAT(same.err, HasSubstr("--output is the input file"));
+  EXPECT_EQ(fs::file_size(input), lines.size()) << "the input is untouched";
+
+  fs::path out = dir_ / "never.jsonl";
+  Outcome report = Run("run " + pipeline + " --input " + input.string() + " --output " +
+                       out.string() + " --report " + (dir_ / "no/such/dir/r.json").string());
+  EXPECT_EQ(report.rc, 2);
+  EXPECT_THAT(report.err, HasSubstr("r.json: error: cannot write the report here"));
+  EXPECT_FALSE(fs::exists(out)) << "refused before the run, not after it";
+
+  Outcome ok = Run("run " + pipeline + " --input " + input.string() + " --output " + out.string());
+  EXPECT_EQ(ok.rc, 0) << ok.err;
+}
+
 // A node that cannot be built says where and which node once, and keeps the error's code.
 TEST_F(GraphRunner, NodeBuildErrorsNameTheNodeOnce) {
   fs::path bad =

@@ -1,5 +1,6 @@
 // graph-runner subcommands. Each returns the process exit code:
-// 0 success, 1 some requests failed, 2 bad pipeline or arguments, 130 interrupted.
+// 0 success, 1 some requests failed or results not written, 2 bad pipeline or arguments,
+// 130 interrupted.
 #pragma once
 
 #include <string>

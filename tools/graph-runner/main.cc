@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   using refinery::cli::RunArgs;
   CLI::App app{
       "graph-runner: validate, inspect and run refinery pipelines (YAML compiled to oneTBB flow "
-      "graphs).\nExit codes: 0 ok, 1 some requests failed, 2 bad pipeline or arguments, "
+      "graphs).\nExit codes: 0 ok, 1 some requests failed or results not written, 2 bad pipeline "
+      "or arguments, "
       "130 interrupted."};
   app.require_subcommand(1);
   app.fallthrough();  // --log-level works after the subcommand too

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -25,6 +27,37 @@
 #include "tools/graph-runner/summary_table.h"
 
 namespace refinery::cli {
+
+namespace {
+
+// --output must not be one of the inputs (opening it for writing would destroy the input before
+// it is read), and every file the run writes at its end must be writable now, not after the run.
+Status CheckOutputPaths(const RunArgs& args) {
+  struct stat out {};
+  if (args.output != "-" && ::stat(args.output.c_str(), &out) == 0 && S_ISREG(out.st_mode)) {
+    for (const std::string& input : args.inputs) {
+      struct stat in {};
+      if (input != "-" && ::stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev &&
+          in.st_ino == out.st_ino) {
+        return Status::InvalidArgument(args.output + ": error: --output is the input file " +
+                                       input + "; writing it would destroy the input");
+      }
+    }
+  }
+  for (const std::string* path : {&args.report, &args.report_html}) {
+    if (path->empty()) continue;
+    const std::filesystem::path p(*path);
+    const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    const bool exists = ::access(path->c_str(), F_OK) == 0;
+    if (exists ? ::access(path->c_str(), W_OK) != 0 : ::access(dir.c_str(), W_OK) != 0) {
+      return Status::InvalidArgument(
+          *path + ": error: cannot write the report here: " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 namespace {
 
@@ -78,6 +111,11 @@ int RunCommand(const RunArgs& args) {
   for (const std::string& path : args.inputs) {
     struct stat st {};
     all_files = all_files && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  }
+  // Output paths are checked before anything runs (and before --output truncates its file).
+  if (Status s = CheckOutputPaths(args); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
   }
   auto writer = ResultWriter::Open(args.output, /*flush_each=*/!all_files);
   if (!writer.ok()) {
@@ -141,18 +179,20 @@ int RunCommand(const RunArgs& args) {
       (*engine)->Drain();
     }
   }
-  (*writer)->Flush();
+  const Status written = (*writer)->Close();
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EngineStats stats = (*engine)->Stats();
   if (args.summary) {
     std::fputs(FormatSummary(stats, (*engine)->pipeline_name(), requests, wall).c_str(), stderr);
   }
+  if (!written.ok()) std::cerr << written.message() << "\n";
   const proto::RunReport run_report =
       BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads());
   if (!args.report.empty()) {
     std::ofstream report(args.report);
     report << MessageToJson(run_report, true) << "\n";
+    report.close();  // checked after closing: a full disk shows at the flush
     if (!report) {
       std::cerr << args.report << ": error: cannot write the run report\n";
       return 2;
@@ -161,6 +201,7 @@ int RunCommand(const RunArgs& args) {
   if (!args.report_html.empty()) {
     std::ofstream html(args.report_html);
     html << monitor::RenderHtmlReport(run_report);
+    html.close();
     if (!html) {
       std::cerr << args.report_html << ": error: cannot write the HTML report\n";
       return 2;
@@ -187,7 +228,7 @@ int RunCommand(const RunArgs& args) {
                  (long long)requests);
     return 130;
   }
-  return stats.failed > 0 ? 1 : 0;
+  return stats.failed > 0 || !written.ok() ? 1 : 0;
 }
 
 }  // namespace refinery::cli
