@@ -253,6 +253,16 @@ TEST_F(GraphRunner, LostResultsAndUnwritableOutputsAreErrors) {
   EXPECT_EQ(ok.rc, 0) << ok.err;
 }
 
+// A text-mode input is read up to --max-line-bytes: /dev/zero is one error result, not a process
+// that grows until it aborts (issue 19, class 2).
+TEST_F(GraphRunner, EndlessTextInputIsAnErrorResultNotUnboundedMemory) {
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --input-format text --input /dev/zero " +
+                  "--max-line-bytes 1048576");
+  EXPECT_EQ(o.rc, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("/dev/zero: error: text input is larger than 1048576 bytes"));
+  EXPECT_THAT(o.out, HasSubstr("\"id\":\"/dev/zero\""));
+}
+
 // A node that cannot be built says where and which node once, and keeps the error's code.
 TEST_F(GraphRunner, NodeBuildErrorsNameTheNodeOnce) {
   fs::path bad =

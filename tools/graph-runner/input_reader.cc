@@ -145,10 +145,19 @@ bool InputReader::Next(InputItem* out) {
       if (!opened) return true;  // the open error is the item
     }
     if (!current_jsonl_) {
-      // A whole text file is one request, id = its path.
-      while (Fill()) {
-      }
+      // A whole text file is one request, id = its path; at most max_line_bytes of it, so an
+      // endless input (/dev/zero, a pipe that never closes) is an error, not unbounded memory.
+      bool too_big = false;
+      while (!too_big && Fill()) too_big = buf_.size() - buf_pos_ > max_line_bytes_;
       if (stopped_) return false;
+      if (too_big) {
+        out->fallback_id = current_;
+        out->error = (current_ == "-" ? "<stdin>" : current_) +
+                     ": error: text input is larger than " + std::to_string(max_line_bytes_) +
+                     " bytes (--max-line-bytes)";
+        CloseCurrent();
+        return true;
+      }
       Request r;
       r.id = current_;
       r.fields["text"] = std::string(buf_, buf_pos_);
