@@ -19,6 +19,19 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Every buffer a client controls is bounded and every wait has a timeout: the endpoints take
+  // no body (a larger one gets 413 before it is read into memory), a client that stops reading
+  // or writing is dropped after 5 s, and a failure never shows its exception text to the client.
+  s->server_->set_payload_max_length(kMaxRequestBodyBytes);
+  s->server_->set_read_timeout(5, 0);
+  s->server_->set_write_timeout(5, 0);
+  s->server_->set_keep_alive_timeout(2);
+  s->server_->set_keep_alive_max_count(100);
+  s->server_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("internal error\n", "text/plain");
+      });
   s->server_->Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });

@@ -3,6 +3,7 @@
 // the callback, so what a scrape sees is the engine's state at that moment.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +19,9 @@ namespace refinery::monitor {
 
 class MetricsServer {
  public:
+  // Requests carry no body; anything larger than this is refused (413) unread.
+  static constexpr size_t kMaxRequestBodyBytes = 64 << 10;
+
   // port 0: any free port (see port()). Fails with a clear message when the address is taken.
   static StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& host, int port,
                                                         std::function<std::string()> metrics,

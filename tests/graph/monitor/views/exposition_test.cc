@@ -141,6 +141,27 @@ TEST(MetricsServer, ServesMetricsAndHealth) {
   EXPECT_THAT(second.status().message(), HasSubstr("cannot listen on 127.0.0.1:"));
 }
 
+// A large request body is refused unread (413) and a failing page shows no exception text
+// (issue 19, class 2: a 300 MB POST used to be buffered whole).
+TEST(MetricsServer, BoundsRequestBodiesAndHidesFailures) {
+  auto server = monitor::MetricsServer::Start(
+      "127.0.0.1", 0, []() -> std::string { throw std::runtime_error("secret detail"); },
+      [] { return true; });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  httplib::Client client("127.0.0.1", (*server)->port());
+  const std::string body(8 << 20, 'x');
+  auto big = client.Post("/metrics", body, "application/octet-stream");
+  ASSERT_TRUE(big) << "the server answered (or closed) rather than buffering 8 MB";
+  EXPECT_EQ(big->status, 413);
+  auto failing = client.Get("/metrics");
+  ASSERT_TRUE(failing);
+  EXPECT_EQ(failing->status, 500);
+  EXPECT_THAT(failing->body, ::testing::Not(HasSubstr("secret")));
+  for (const auto& [name, value] : failing->headers) {
+    EXPECT_THAT(value, ::testing::Not(HasSubstr("secret"))) << name;
+  }
+}
+
 TEST(HtmlReport, HasEverySectionAndEscapes) {
   auto e = BusyEngine();
   ASSERT_TRUE(e);
