@@ -65,11 +65,12 @@ std::string OptionDef::AllowedText() const {
     case OptionType::kDouble:
       return "a number from " + OptionNumberToString(*min) + " to " + OptionNumberToString(*max);
     case OptionType::kString:
-      return "a string";
+      return non_empty ? "a non-empty string" : "a string";
     case OptionType::kEnum:
       return "one of " + internal::JoinNames(choices);
     case OptionType::kStringList:
-      return choices.empty() ? "a list of strings" : "a list of: " + internal::JoinNames(choices);
+      if (!choices.empty()) return "a list of: " + internal::JoinNames(choices);
+      return non_empty ? "a list of non-empty strings" : "a list of strings";
     case OptionType::kWeights:
       return "a map from " + internal::JoinNames(choices) + " to numbers from " +
              OptionNumberToString(*min) + " to " + OptionNumberToString(*max);
@@ -115,6 +116,10 @@ OptionSchema& OptionSchema::WeightMap(std::string name, Weights def, std::vector
   OptionDef d{std::move(name), OptionType::kWeights, std::move(def), std::move(doc), min, max};
   d.choices = std::move(keys);
   defs_.push_back(std::move(d));
+  return *this;
+}
+OptionSchema& OptionSchema::NonEmpty() {
+  if (!defs_.empty()) defs_.back().non_empty = true;
   return *this;
 }
 OptionSchema& OptionSchema::Required() {

@@ -49,6 +49,7 @@ struct OptionDef {
   std::optional<double> max;         // kInt, kDouble
   std::vector<std::string> choices;  // kEnum; kStringList items when non-empty; kWeights keys
   bool required = false;             // no default: the pipeline must set it
+  bool non_empty = false;            // kString, kStringList items: "" is refused (field names)
 
   // "integer in [1, 100]", "one of head|tail", ... for messages and `graph-runner nodes`.
   std::string AllowedText() const;
@@ -69,6 +70,8 @@ class OptionSchema {
                           double max, std::string doc);
   // Marks the last declared option as required (its default is ignored).
   OptionSchema& Required();
+  // Marks the last declared option (a string or list of strings) as refusing "" (field names).
+  OptionSchema& NonEmpty();
 
   const OptionDef* Find(const std::string& name) const;
   const std::vector<OptionDef>& defs() const { return defs_; }
@@ -196,6 +199,11 @@ class OptionBinding {
   // Marks the last declared option as required (its default is ignored).
   OptionBinding& Required() {
     schema_->Required();
+    return *this;
+  }
+  // Marks the last declared string option as refusing "" (a field name).
+  OptionBinding& NonEmpty() {
+    schema_->NonEmpty();
     return *this;
   }
   // Options kept in a struct of their own (shared by several node types, like the tokenizer

@@ -33,8 +33,10 @@ REFINERY_REGISTER_NODE(copy) {
   c.type = "copy";
   c.summary = "copies a text field to another field";
   c.bind.String("from", &CopyOptions::from, "text", "field to read")
+      .NonEmpty()
       .String("to", &CopyOptions::to, "", "field to write")
-      .Required();
+      .Required()
+      .NonEmpty();
   c.reads = "`from`";
   c.writes = "`to`";
   c.cacheable = false;  // a copy is cheaper than a cache lookup

@@ -103,6 +103,7 @@ REFINERY_REGISTER_NODE(dedupe) {
   c.summary = "drops repeated lines or paragraphs, keeping the first of each";
   using O = DedupeOptions;
   c.bind.String("field", &O::field, "text", "text field to read")
+      .NonEmpty()
       .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
       .Enum("unit", &O::unit, "paragraph", {"line", "paragraph"}, "what counts as one unit")
       .Int("min_chars", &O::min_chars, 20, 0, 1'000'000,

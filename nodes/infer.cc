@@ -195,6 +195,7 @@ REFINERY_REGISTER_NODE(infer) {
       .String("prompt", &O::prompt, "{text}",
               "template over item fields: {field}; {{ and }} for braces")
       .String("output", &O::output, "generated", "field to write the generated text to")
+      .NonEmpty()
       .Int("max_new_tokens", &O::max_new_tokens, 64, 0, 1'000'000, "most tokens to generate")
       .Group(
           &O::sampling,

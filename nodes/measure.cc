@@ -69,6 +69,7 @@ REFINERY_REGISTER_NODE(measure) {
   c.type = "measure";
   c.summary = "counts bytes, characters, words and lines of a field, and its ratio to another";
   c.bind.String("field", &MeasureOptions::field, "text", "text field to measure")
+      .NonEmpty()
       .String("compare_to", &MeasureOptions::compare_to, "",
               "field to compare sizes with (empty: no ratio)");
   c.reads = "`field`, `compare_to`";

@@ -102,6 +102,7 @@ REFINERY_REGISTER_NODE(normalize) {
   c.version = "1";
   using O = NormalizeOptions;
   c.bind.String("field", &O::field, "text", "text field to read")
+      .NonEmpty()
       .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
       .Bool("collapse_spaces", &O::collapse_spaces, true,
             "turn runs of spaces and tabs into one space")

@@ -172,6 +172,7 @@ REFINERY_REGISTER_NODE(score) {
   c.version = "1";
   using O = ScoreOptions;
   c.bind.String("summary", &O::summary, "summary", "field to score")
+      .NonEmpty()
       .String("reference", &O::reference, "reference", "gold text field (used when present)")
       .String("references", &O::references, "references",
               "several gold texts joined by U+001E (best F1 per metric)")

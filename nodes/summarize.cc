@@ -125,7 +125,9 @@ REFINERY_REGISTER_NODE(summarize) {
       "near-duplicate removal)";
   c.version = "1";
   c.bind.String("field", &SummarizeOptions::field, "text", "text field to summarize")
+      .NonEmpty()
       .String("output", &SummarizeOptions::output, "summary", "field to write the summary to")
+      .NonEmpty()
       .Group(&SummarizeOptions::summarizer, BindSummarizerOptions)
       .Group(&SummarizeOptions::encoding, text::BindEncodingOptions);
   c.reads = "`field`";

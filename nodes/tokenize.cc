@@ -77,6 +77,7 @@ REFINERY_REGISTER_NODE(tokenize) {
   using O = TokenizeOptions;
   c.bind.Group(&O::encoding, text::BindEncodingOptions)
       .StringList("fields", &O::fields, {"text"}, {}, "text fields to tokenize")
+      .NonEmpty()
       .Bool("ids", &O::ids, true, "write token ids (false: counts only, faster)")
       .Enum("special", &O::special, "error", {"error", "allow", "ordinary"},
             "special-token text: fail the item, encode as special tokens, or as plain text")

@@ -200,6 +200,7 @@ REFINERY_REGISTER_NODE(truncate) {
   c.version = "2";  // 2: sentences split by the shared ICU splitter
   using O = TruncateOptions;
   c.bind.String("field", &O::field, "text", "text field to cut")
+      .NonEmpty()
       .String("output", &O::output, "", "field to write (empty: overwrite `field`)")
       .Int("max_tokens", &O::max_tokens, 0, 0, 100'000'000, "token budget (or use context_window)")
       .Int("context_window", &O::context_window, 0, 0, 100'000'000,

@@ -41,6 +41,7 @@ std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::No
     }
     case OptionType::kString:
       if (!scalar) return fail("must be a string");
+      if (def.non_empty && text.empty()) return fail("must not be empty");
       return text;
     case OptionType::kEnum: {
       if (!scalar) return fail("must be a string");
@@ -62,6 +63,11 @@ std::optional<OptionValue> ParseOptionValue(const OptionDef& def, const YAML::No
             diags.Error(Where(file, child), context + ": option '" + def.name +
                                                 "' items must be strings, found " +
                                                 Describe(child));
+            return std::nullopt;
+          }
+          if (def.non_empty && child.Scalar().empty()) {
+            diags.Error(Where(file, child), context + ": option '" + def.name +
+                                                "' items must not be empty (field names)");
             return std::nullopt;
           }
           items.push_back(child.Scalar());

@@ -281,6 +281,11 @@ TEST_F(GraphRunner, SetOverridesAreValidated) {
   EXPECT_EQ(bad.rc, 2);
   EXPECT_THAT(bad.err, HasSubstr("--set dedup.min_chars=many: error: node 'dedup' (dedupe): option "
                                  "'min_chars' must be an integer"));
+  // An empty field name validated and then failed every request (issue 19, class 6).
+  Outcome empty = Run("validate " + pipelines_ + "/clean-text.yaml --set dedup.field=");
+  EXPECT_EQ(empty.rc, 2);
+  EXPECT_THAT(empty.err, HasSubstr("--set dedup.field=: error: node 'dedup' (dedupe): option "
+                                   "'field' must not be empty"));
   Outcome good = Run("describe " + pipelines_ + "/clean-text.yaml --set dedup.min_chars=3");
   EXPECT_EQ(good.rc, 0);
   EXPECT_THAT(good.out, HasSubstr("min_chars: 3"));
