@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -193,7 +194,17 @@ void Generator::Run() {
     const float* logits = decoder_->Step(rows, &n);
     for (int r = 0; r < n; ++r) {
       Sequence& s = *owners[size_t(r)];
-      const int32_t token = s.sampler.Sample(logits + size_t(r) * vocab, vocab);
+      const float* row = logits + size_t(r) * vocab;
+      // NaN or Inf weights (or an overflowing rope base) give non-finite logits: sampling them
+      // would be garbage text reported as ok, so the request fails instead.
+      if (!std::all_of(row, row + vocab, [](float x) { return std::isfinite(x); })) {
+        s.result.status = Status::InvalidArgument(
+            "the model produced non-finite logits at position " + std::to_string(s.pos) +
+            " (NaN or Inf in its weights or settings)");
+        Finish(s, "error");
+        continue;
+      }
+      const int32_t token = s.sampler.Sample(row, vocab);
       if (token == eos) {
         Finish(s, "eos");
         continue;

@@ -21,7 +21,7 @@ GgufWriter RandomLlama(const RandomLlamaSpec& s) {
   w.SetU32("llama.attention.head_count", uint32_t(s.heads));
   w.SetU32("llama.attention.head_count_kv", uint32_t(s.kv_heads));
   w.SetU32("llama.rope.dimension_count", uint32_t(head_dim));
-  w.SetF32("llama.rope.freq_base", 10000.0f);
+  w.SetF32("llama.rope.freq_base", s.rope_base);
   w.SetF32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<float> scores = {0, 0, 0};

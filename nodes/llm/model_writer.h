@@ -23,6 +23,7 @@ struct RandomLlamaSpec {
   bool tied_output = false;
   uint64_t seed = 1;
   float stddev = 0.02f;
+  float rope_base = 10000.0f;
   GgmlType type = GgmlType::kF32;
   // SentencePiece vocabulary: pieces (with U+2581 for spaces) and scores. Ids 0..2 are <unk>, <s>,
   // </s>, then 256 <0xXX> byte tokens, then these.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -126,6 +127,27 @@ TEST(Generator, SeedsSamplingAndStops) {
   const auto err = (*gen)->Generate(too_long);
   EXPECT_FALSE(err.status.ok());
   EXPECT_THAT(err.status.message(), HasSubstr("does not fit the model's context of 96"));
+}
+
+// A NaN rope base (or NaN/Inf weights) fails the request with a reason instead of sampling garbage
+// and reporting ok (issue 19, class 6).
+TEST(Generator, NonFiniteLogitsFailTheRequest) {
+  RandomLlamaSpec spec;
+  spec.context = 32;
+  spec.rope_base = std::numeric_limits<float>::quiet_NaN();
+  const std::string path = refinery::testing::ScratchPath("generator-nan-rope.gguf");
+  ASSERT_TRUE(RandomLlama(spec).Write(path).ok());
+  auto model = LlamaModel::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto gen = Generator::Create(*model, WeightFormat::kF32, {});
+  ASSERT_TRUE(gen.ok());
+  GenerationRequest r;
+  r.prompt = {1, 5, 6};
+  r.max_new_tokens = 4;
+  const auto out = (*gen)->Generate(r);
+  EXPECT_FALSE(out.status.ok());
+  EXPECT_THAT(out.status.message(), HasSubstr("non-finite logits"));
+  EXPECT_EQ(out.stop_reason, "error");
 }
 
 // A full batch admits the most urgent waiting request next, not the oldest.
