@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "graph/internal/yaml_guard.h"
 #include "graph/proto/refinery.pb.h"

@@ -76,6 +76,11 @@ Status ResultWriter::Close() {
     closed_ = true;
   }
   if (lost_ == 0 && error_.empty()) return Status::Ok();
+  if (lost_ == 0) {  // every line was flushed, then closing failed: the file may still be short
+    return Status::Internal(path_ + ": error: closing the output failed after " +
+                            std::to_string(lines_) + " results (" + error_ +
+                            "); the last of them may be missing");
+  }
   return Status::Internal(path_ + ": error: " + std::to_string(lost_) + " of " +
                           std::to_string(lines_) + " results were not written (" + error_ + ")");
 }
