@@ -43,6 +43,10 @@ Status Engine::Submit(Request request, ResultCallback on_result) {
   return core_->Submit(std::move(request), std::move(on_result));
 }
 std::future<Result> Engine::Submit(Request request) { return core_->Submit(std::move(request)); }
+Status Engine::SubmitUntil(Request request, ResultCallback on_result,
+                           std::chrono::steady_clock::time_point wait_until) {
+  return core_->SubmitUntil(std::move(request), std::move(on_result), wait_until);
+}
 Status Engine::Run(const RequestSource& next, ResultCallback on_result) {
   return core_->Run(next, std::move(on_result));
 }

@@ -29,6 +29,7 @@
 // threads + 1) while it lives; a more restrictive global_control set by the host wins.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -80,6 +81,11 @@ class Engine {
   // Blocks while max_in_flight requests are live. FailedPrecondition after Shutdown().
   Status Submit(Request request, ResultCallback on_result);
   std::future<Result> Submit(Request request);
+  // Like Submit, but waits for room only until `wait_until`: ResourceExhausted when none came
+  // (the request was not accepted and its callback is never called). For services, whose
+  // callers have deadlines of their own.
+  Status SubmitUntil(Request request, ResultCallback on_result,
+                     std::chrono::steady_clock::time_point wait_until);
 
   // Pull-mode streaming, for batch jobs (graph-runner uses it): the engine calls `next` from its
   // own threads whenever it has room, so reading is paced by back-pressure and the calling

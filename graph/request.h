@@ -1,9 +1,11 @@
 // Request and Result: what goes into an Engine and what comes out, one Result per Request.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,19 @@ struct Request {
   // Set for a request that is already known bad (e.g. an unparsable input line): it takes its
   // place in the stream and comes out as an error result with this message, in order.
   std::string input_error;
+  // Optional: the submitter sets it to true to abandon the request (a client that went away).
+  // The request then fails as kCancelled before its next node runs (one waiting in a node's queue
+  // fails when its batch is taken, without running); its Result still arrives (exactly one per
+  // request), for the submitter to drop.
+  std::shared_ptr<const std::atomic<bool>> cancelled;
+};
+
+// Why a request failed, for callers that map failures to their own codes (a gRPC status).
+enum class FailureKind {
+  kNone,       // succeeded
+  kError,      // a node, the loop or the input failed it: error_node and error_message say how
+  kDeadline,   // its deadline_ms passed (in a queue, or before a node started)
+  kCancelled,  // Request::cancelled was set
 };
 
 struct Result {
@@ -35,6 +50,7 @@ struct Result {
   int32_t priority = 0;
   uint64_t seq = 0;  // submission order, from 0
   bool ok = true;
+  FailureKind failure = FailureKind::kNone;
   std::string error_node;  // when !ok: the node that failed ("" for engine errors)
   std::string error_message;
   FieldMap fields;  // every field the pipeline left on the item

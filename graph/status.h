@@ -4,7 +4,8 @@
 //   if (!engine.ok()) { std::cerr << engine.status().message(); return 2; }
 //
 // Codes follow Abseil's meaning: kInvalidArgument for bad input a user can fix, kNotFound for a
-// missing file or name, kFailedPrecondition for calls made in the wrong state.
+// missing file or name, kFailedPrecondition for calls made in the wrong state, kResourceExhausted
+// when a bounded wait for room ran out (retry later).
 #pragma once
 
 #include <optional>
@@ -14,7 +15,14 @@
 
 namespace refinery {
 
-enum class StatusCode { kOk, kInvalidArgument, kNotFound, kFailedPrecondition, kInternal };
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,
+  kNotFound,
+  kFailedPrecondition,
+  kResourceExhausted,
+  kInternal
+};
 
 class Status {
  public:
@@ -28,6 +36,9 @@ class Status {
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
     return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
   }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

@@ -25,6 +25,10 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
     }
     return Status::InvalidArgument("not a valid request: " + why);
   }
+  return RequestFromProto(std::move(msg), line_number);
+}
+
+StatusOr<Request> RequestFromProto(proto::Request msg, int64_t line_number) {
   Request r;
   r.id = msg.id().empty() ? std::to_string(line_number) : msg.id();
   r.type = msg.type();
@@ -34,6 +38,7 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
         "not a valid request: deadline_ms must be a number of milliseconds >= 0");
   }
   r.deadline_ms = msg.deadline_ms();
+  r.input_error = msg.input_error();
   for (const auto& [k, v] : msg.fields()) r.fields[k] = v;
   if (msg.has_text()) r.fields["text"] = std::move(*msg.mutable_text());
   if (msg.has_reference()) r.fields["reference"] = std::move(*msg.mutable_reference());
@@ -44,6 +49,59 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
       joined += msg.references(i);
     }
     r.fields["references"] = std::move(joined);
+  }
+  return r;
+}
+
+proto::Request RequestToProto(const Request& request) {
+  proto::Request msg;
+  msg.set_id(request.id);
+  msg.set_type(request.type);
+  msg.set_priority(request.priority);
+  msg.set_deadline_ms(request.deadline_ms);
+  msg.set_input_error(request.input_error);
+  for (const auto& [name, value] : request.fields) {
+    const auto* text = std::get_if<std::string>(&value);
+    if (text == nullptr) continue;  // requests carry text; numbers and ids are made by nodes
+    if (name == "text") {
+      msg.set_text(*text);
+    } else if (name == "reference") {
+      msg.set_reference(*text);
+    } else if (name == "references") {
+      size_t start = 0;
+      for (;;) {
+        const size_t end = text->find(kMultiTextSeparator, start);
+        msg.add_references(text->substr(start, end - start));
+        if (end == std::string::npos) break;
+        start = end + 1;
+      }
+    } else {
+      (*msg.mutable_fields())[name] = *text;
+    }
+  }
+  return msg;
+}
+
+Result ResultFromProto(const proto::Result& msg) {
+  Result r;
+  r.id = msg.id();
+  r.type = msg.type();
+  r.ok = msg.status() == "ok";
+  for (const auto& [name, text] : msg.fields()) r.fields[name] = text;
+  for (const auto& [name, score] : msg.scores()) r.fields[name] = score;
+  for (const auto& [name, ids] : msg.tokens())
+    r.fields[name] = TokenIds(ids.ids().begin(), ids.ids().end());
+  r.iterations = msg.iterations();
+  r.latency_ms = msg.latency_ms();
+  for (const proto::NodeTiming& t : msg.trace())
+    r.trace.push_back({t.node(), t.micros(), t.cache_hit()});
+  if (!r.ok) {
+    r.error_node = msg.error().node();
+    r.error_message = msg.error().message();
+    r.failure =
+        msg.error().reason() == FailureReason(FailureKind::kDeadline)    ? FailureKind::kDeadline
+        : msg.error().reason() == FailureReason(FailureKind::kCancelled) ? FailureKind::kCancelled
+                                                                         : FailureKind::kError;
   }
   return r;
 }
@@ -74,6 +132,7 @@ proto::Result ResultToProto(const Result& result) {
   if (!result.ok) {
     msg.mutable_error()->set_node(result.error_node);
     msg.mutable_error()->set_message(result.error_message);
+    msg.mutable_error()->set_reason(FailureReason(result.failure));
   }
   return msg;
 }

@@ -13,6 +13,13 @@
 namespace refinery {
 
 proto::Result ResultToProto(const Result& result);
+// The inverse, for clients of the gRPC service: ResultToJson(ResultFromProto(ResultToProto(r)))
+// writes the same line as ResultToJson(r).
+Result ResultFromProto(const proto::Result& msg);
+
+// Requests as messages (the gRPC service's wire form). An empty id becomes `line_number`.
+StatusOr<Request> RequestFromProto(proto::Request msg, int64_t line_number);
+proto::Request RequestToProto(const Request& request);
 
 // The run report message from engine stats (input_errors: lines that never became requests).
 proto::RunReport BuildRunReport(const EngineStats& stats, const PipelineSpec& spec,

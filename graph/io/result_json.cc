@@ -66,6 +66,19 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+const char* FailureReason(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kDeadline:
+      return "deadline_exceeded";
+    case FailureKind::kCancelled:
+      return "cancelled";
+    case FailureKind::kNone:
+    case FailureKind::kError:
+      break;
+  }
+  return "";
+}
+
 namespace {
 
 void AppendString(std::string_view s, std::string* out) { AppendJsonString(s, out); }
@@ -140,6 +153,10 @@ void AppendResultJson(const Result& r, std::string* out) {
     AppendString(r.error_node, out);
     out->append(",\"message\":");
     AppendString(r.error_message, out);
+    if (const char* reason = FailureReason(r.failure); *reason != '\0') {
+      out->append(",\"reason\":");
+      AppendString(reason, out);
+    }
     out->push_back('}');
   }
   out->push_back('}');

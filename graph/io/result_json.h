@@ -16,6 +16,9 @@ namespace refinery {
 
 void AppendResultJson(const Result& result, std::string* out);
 
+// refinery.proto.Error.reason of a failure: "deadline_exceeded", "cancelled" or "".
+const char* FailureReason(FailureKind kind);
+
 // A JSON string literal (quotes included), valid UTF-8 whatever the input.
 void AppendJsonString(std::string_view s, std::string* out);
 inline std::string JsonQuote(std::string_view s) {

@@ -37,6 +37,23 @@ bool AdmissionGate::Acquire() {
   return got;
 }
 
+AdmissionGate::Outcome AdmissionGate::AcquireUntil(std::chrono::steady_clock::time_point deadline) {
+  if (closed_.load(std::memory_order_acquire)) return kClosed;
+  if (TryAcquire()) return kAcquired;
+  std::unique_lock lock(mu_);
+  waiters_.fetch_add(1);
+  bool got = false;
+  const bool woken = cv_.wait_until(lock, deadline, [&] {
+    wake_pending_.store(false);
+    if (closed_.load(std::memory_order_acquire)) return true;
+    got = TryAcquire();
+    return got;
+  });
+  waiters_.fetch_sub(1);
+  if (got) return kAcquired;
+  return woken ? kClosed : kTimedOut;
+}
+
 void AdmissionGate::Release() {
   int64_t now = taken_.fetch_sub(1) - 1;
   // Wake only at the watermark (or when empty, so a drain never waits on a half batch).

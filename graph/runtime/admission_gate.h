@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -33,6 +34,9 @@ class AdmissionGate : public Admission {
 
   // Blocks until a slot is free or Close() was called. Returns false when closed.
   bool Acquire();
+  // Blocks until a slot is free, Close() was called, or `deadline` passed.
+  enum Outcome { kAcquired, kClosed, kTimedOut };
+  Outcome AcquireUntil(std::chrono::steady_clock::time_point deadline);
   // Non-blocking: takes a slot if one is free.
   bool TryAcquire();
   void Release() override;

@@ -80,6 +80,7 @@ ItemPtr EngineCore::MakeItem(Request&& request, ResultCallback on_result,
       std::make_shared<SubmittedItem>(std::move(request.id), std::move(request.type),
                                       request.priority, seq, std::move(on_result), shared_callback);
   item->set_fields(std::move(request.fields));
+  item->set_cancel_flag(std::move(request.cancelled));
   if (request.deadline_ms > 0) {
     // In double first: a deadline beyond the tick counter's range (1e13 ms overflowed into the
     // past and failed at once) is no deadline at all.
@@ -97,13 +98,25 @@ ItemPtr EngineCore::MakeItem(Request&& request, ResultCallback on_result,
 }
 
 Status EngineCore::Submit(Request request, ResultCallback on_result) {
+  return SubmitUntil(std::move(request), std::move(on_result), std::nullopt);
+}
+
+Status EngineCore::SubmitUntil(Request request, ResultCallback on_result,
+                               std::optional<std::chrono::steady_clock::time_point> wait_until) {
   auto refuse = [&](const std::string& why) {
     return Status::FailedPrecondition(why + "; request '" + request.id + "' was not accepted");
   };
   if (streaming_.load(std::memory_order_acquire)) return refuse("a Run() stream is in progress");
-  if (!accepting_.load(std::memory_order_acquire) || !gate_.Acquire()) {
-    return refuse("engine is shut down");
+  if (!accepting_.load(std::memory_order_acquire)) return refuse("engine is shut down");
+  const AdmissionGate::Outcome got = wait_until        ? gate_.AcquireUntil(*wait_until)
+                                     : gate_.Acquire() ? AdmissionGate::kAcquired
+                                                       : AdmissionGate::kClosed;
+  if (got == AdmissionGate::kTimedOut) {
+    return Status::ResourceExhausted(
+        "pipeline '" + spec_.name + "' is full (max_in_flight " + std::to_string(gate_.capacity()) +
+        " requests in flight); request '" + request.id + "' was not accepted");
   }
+  if (got == AdmissionGate::kClosed) return refuse("engine is shut down");
   if (!accepting_.load(std::memory_order_acquire)) {
     gate_.Release();
     return refuse("engine is shut down");
@@ -160,6 +173,7 @@ void EngineCore::Finish(const ItemPtr& handle) {
   r.priority = item.priority();
   r.seq = item.seq();
   r.ok = !item.failed();
+  r.failure = item.failed() ? item.failure() : FailureKind::kNone;
   r.error_node = item.error_node();
   r.error_message = item.error_message();
   r.iterations = std::max(1, item.iteration());

@@ -8,6 +8,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -41,6 +42,8 @@ class EngineCore {
 
   // The contract of each of these is Engine's (graph/engine.h).
   Status Submit(Request request, ResultCallback on_result);
+  Status SubmitUntil(Request request, ResultCallback on_result,
+                     std::optional<std::chrono::steady_clock::time_point> wait_until);
   std::future<Result> Submit(Request request);
   Status Run(const RequestSource& next, ResultCallback on_result);
   void Drain();

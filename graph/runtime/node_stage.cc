@@ -82,7 +82,11 @@ const NodeStage::Instance& NodeStage::InstanceFor(int pass) {
 
 bool NodeStage::Prepare(TrackedItem& item, bool* cache_hit, Prepared* out) {
   if (item.deadline_ticks() != 0 && internal::CycleClock::Now() >= item.deadline_ticks()) {
-    item.Fail(spec_.id, "deadline passed before the node ran");
+    item.Fail(spec_.id, "deadline passed before the node ran", FailureKind::kDeadline);
+    return false;
+  }
+  if (item.cancelled()) {
+    item.Fail(spec_.id, "cancelled by the submitter before the node ran", FailureKind::kCancelled);
     return false;
   }
   for (const std::string& field : io_.reads) {

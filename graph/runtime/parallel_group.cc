@@ -43,6 +43,7 @@ ItemPtr CloneForBranch(const TrackedItem& parent, const FieldMap& fields,
   clone->set_fields(fields);
   clone->set_iteration(parent.iteration());
   clone->set_deadline_ticks(parent.deadline_ticks());
+  clone->set_cancel_flag(parent.cancel_flag());
   clone->SetFanOut(state, branch);
   return clone;
 }

@@ -79,7 +79,7 @@ void FlowGraph::Impl::FailExpired(size_t i, TrackedItem& item, double waited_ms)
                 "deadline passed while waiting (deadline %.1f ms after submission; waited %.1f ms "
                 "in the queue)",
                 deadline_ms, waited_ms);
-  item.Fail(stage.spec().id, text);
+  item.Fail(stage.spec().id, text, FailureKind::kDeadline);
   stage.stats().expired.Add();
 }
 

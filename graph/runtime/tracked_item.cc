@@ -24,9 +24,10 @@ TrackedItem::~TrackedItem() {
   if (admission_ != nullptr) admission_->Release();
 }
 
-void TrackedItem::Fail(std::string node, std::string message) {
+void TrackedItem::Fail(std::string node, std::string message, FailureKind kind) {
   if (failed_) return;
   failed_ = true;
+  failure_ = kind;
   error_node_ = std::move(node);
   error_message_ = std::move(message);
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "graph/item.h"
+#include "graph/request.h"
 
 namespace refinery {
 
@@ -48,12 +49,21 @@ class TrackedItem : public Item {
   // fail it at that moment; every node checks it before it runs.
   uint64_t deadline_ticks() const { return deadline_ticks_; }
   void set_deadline_ticks(uint64_t t) { deadline_ticks_ = t; }
+  // Request::cancelled, when the submitter gave one.
+  void set_cancel_flag(std::shared_ptr<const std::atomic<bool>> flag) {
+    cancelled_ = std::move(flag);
+  }
+  bool cancelled() const {
+    return cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed);
+  }
+  const std::shared_ptr<const std::atomic<bool>>& cancel_flag() const { return cancelled_; }
 
   // Failure: the first failure wins; the item then leaves through the error path.
   bool failed() const { return failed_; }
   const std::string& error_node() const { return error_node_; }
   const std::string& error_message() const { return error_message_; }
-  void Fail(std::string node, std::string message);
+  FailureKind failure() const { return failure_; }
+  void Fail(std::string node, std::string message, FailureKind kind = FailureKind::kError);
 
   std::vector<NodeTiming>& trace() { return trace_; }
   const std::vector<NodeTiming>& trace() const { return trace_; }
@@ -86,6 +96,8 @@ class TrackedItem : public Item {
   uint64_t submitted_ticks_;
   uint64_t deadline_ticks_ = 0;
   bool failed_ = false;
+  FailureKind failure_ = FailureKind::kNone;
+  std::shared_ptr<const std::atomic<bool>> cancelled_;
   std::string error_node_;
   std::string error_message_;
   std::vector<NodeTiming> trace_;

@@ -9,6 +9,8 @@
 #include "graph/proto/refinery.pb.h"
 #include "graph/runtime_config.h"
 #include "graph/spec/pipeline_loader.h"
+#include "tools/service/client.h"
+#include "tools/service/serve_options.h"
 
 namespace refinery::cli {
 
@@ -33,6 +35,30 @@ struct RunArgs {
 };
 
 int RunCommand(const RunArgs& args);
+
+struct ServeArgs {
+  service::ServeOptions options;
+  std::string auth_token_file;
+  double drain_seconds = 30;
+  int metrics_port = -1;
+  std::string metrics_host = "127.0.0.1";
+};
+int ServeCommand(const ServeArgs& args);
+
+struct CallArgs {
+  client::ClientOptions client;
+  std::string auth_token_file;
+  std::string pipeline;
+  std::vector<std::string> inputs{"-"};
+  std::string output = "-";
+  std::string input_format = "auto";
+  std::string report;  // the server's Stats for the pipeline after the run, as JSON
+  bool ordered = false;
+  bool summary = true;
+  double timeout_seconds = 0;
+  size_t max_line_bytes = 64 << 20;
+};
+int CallCommand(const CallArgs& args);
 int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector<std::string>& sets,
                     const std::string& config);
 int DescribeCommand(const std::string& pipeline, const std::vector<std::string>& sets,

@@ -70,6 +70,104 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-line-bytes", run.max_line_bytes, "longest input line accepted")
       ->capture_default_str();
 
+  refinery::cli::ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve",
+      "serve pipelines over gRPC (refinery.v1.Refinery, health, reflection) until SIGTERM/SIGINT "
+      "(drain, exit 0); SIGHUP reloads the files");
+  serve_cmd->add_option("pipelines", serve.options.pipelines, "pipeline YAML files")->required();
+  serve_cmd->add_option("--config", serve.options.config, "runtime config file");
+  serve_cmd->add_option("--set", serve.options.sets,
+                        "override an option: node.key=value; repeatable");
+  serve_cmd
+      ->add_option("--threads,-t", serve.options.threads,
+                   "worker threads per pipeline (0 = one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--listen", serve.options.listen,
+                   "HOST:PORT to listen on (port 0: any free port; the address is printed on "
+                   "stdout as 'listening on HOST:PORT')")
+      ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", serve.options.tls_cert, "PEM certificate chain: serve TLS");
+  serve_cmd->add_option("--tls-key", serve.options.tls_key, "PEM private key of --tls-cert");
+  serve_cmd->add_option("--tls-client-ca", serve.options.tls_client_ca,
+                        "PEM CA: require client certificates it signed (mutual TLS)");
+  serve_cmd->add_option("--auth-token-file", serve.auth_token_file,
+                        "file whose first line is the bearer token every call must carry");
+  serve_cmd
+      ->add_option("--max-message-bytes", serve.options.max_message_bytes,
+                   "largest request message accepted (RESOURCE_EXHAUSTED over it)")
+      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-field-bytes", serve.options.max_field_bytes,
+                   "largest text field in a request (INVALID_ARGUMENT over it)")
+      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-streams", serve.options.max_streams,
+                   "RunStream calls open at once (RESOURCE_EXHAUSTED beyond)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--stream-in-flight", serve.options.stream_in_flight,
+                   "requests a stream may have unanswered; the server stops reading it there")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-threads", serve.options.max_threads,
+                   "gRPC handler threads (calls waiting for room hold one each)")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  serve_cmd->add_flag("--reject-when-full", serve.options.reject_when_full,
+                      "a unary call that finds its pipeline full fails at once with "
+                      "RESOURCE_EXHAUSTED and a retry hint, instead of waiting up to its deadline");
+  serve_cmd
+      ->add_option("--drain-timeout", serve.drain_seconds,
+                   "seconds calls in progress get to finish on SIGTERM/SIGINT")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--metrics-port", serve.metrics_port,
+                   "serve Prometheus /metrics (pipelines and gRPC methods) on this port (0 = any "
+                   "free port; -1 = off)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--metrics-host", serve.metrics_host, "address of the metrics endpoint")
+      ->capture_default_str();
+
+  refinery::cli::CallArgs call;
+  CLI::App* call_cmd = app.add_subcommand(
+      "call",
+      "stream an input through a running server (graph-runner serve); writes results as run does");
+  call_cmd->add_option("--server", call.client.target, "HOST:PORT of the server")->required();
+  call_cmd->add_option("--pipeline,-p", call.pipeline,
+                       "the pipeline's name (may be omitted when the server serves one)");
+  call_cmd->add_option("--input,-i", call.inputs, "as for run; repeatable")->capture_default_str();
+  call_cmd->add_option("--input-format", call.input_format, "auto, jsonl or text")
+      ->check(CLI::IsMember({"auto", "jsonl", "text"}))
+      ->capture_default_str();
+  call_cmd->add_option("--output,-o", call.output, "where to write result lines (- for stdout)")
+      ->capture_default_str();
+  call_cmd->add_flag("--ordered", call.ordered, "results in input order");
+  call_cmd->add_option("--report", call.report,
+                       "after the run, write the server's live report of the pipeline (Stats) as "
+                       "JSON; graph-runner report renders it");
+  call_cmd
+      ->add_option("--timeout", call.timeout_seconds,
+                   "deadline of the whole stream, seconds (0 = none)")
+      ->check(CLI::Range(0.0, 1e6));
+  call_cmd->add_option("--auth-token-file", call.auth_token_file, "file holding the bearer token");
+  call_cmd->add_option("--tls-ca", call.client.tls_ca, "PEM CA to trust: connect with TLS");
+  call_cmd->add_option("--tls-cert", call.client.tls_cert, "PEM client certificate (mutual TLS)");
+  call_cmd->add_option("--tls-key", call.client.tls_key, "PEM key of --tls-cert");
+  call_cmd->add_option("--tls-server-name", call.client.tls_server_name,
+                       "name in the server's certificate, when not the host of --server");
+  call_cmd->add_flag("!--no-summary", call.summary, "no summary line on stderr");
+  call_cmd->add_option("--max-line-bytes", call.max_line_bytes, "longest input line accepted")
+      ->capture_default_str();
+
   std::vector<std::string> validate_files, sets;
   std::string config;
   CLI::App* validate_cmd =
@@ -126,6 +224,8 @@ int main(int argc, char** argv) {
   if (*describe_cmd) return refinery::cli::DescribeCommand(describe_file, sets, config, dot);
   if (*nodes_cmd) return refinery::cli::NodesCommand(node_type);
   if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
+  if (*serve_cmd) return refinery::cli::ServeCommand(serve);
+  if (*call_cmd) return refinery::cli::CallCommand(call);
   if (*compare_cmd) return refinery::cli::CompareCommand(compare_before, compare_after);
   return 2;
 }

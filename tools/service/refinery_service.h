@@ -1,0 +1,54 @@
+// RefineryService: the refinery.v1.Refinery methods (graph/proto/refinery_service.proto) over the
+// served pipelines. Synchronous gRPC handlers: a call's thread may wait for room in a pipeline
+// (that wait is the back-pressure), which the callback API would forbid.
+//
+// What each call maps to:
+// - the call's deadline -> Request::deadline_ms (the earlier of the two), so a request still
+//   queued when it passes fails at that moment (DEADLINE_EXCEEDED);
+// - metadata `refinery-priority` -> the priority of requests that carry none;
+// - a cancelled call (client gone, deadline, server drain) -> Request::cancelled, so its requests
+//   stop before their next node and their results are dropped;
+// - a stream reads at most `stream_in_flight` requests ahead of the results the client took.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "graph/proto/refinery_service.grpc.pb.h"
+#include "tools/service/call_auth.h"
+#include "tools/service/call_metrics.h"
+#include "tools/service/pipeline_set.h"
+#include "tools/service/serve_options.h"
+
+namespace refinery::service {
+
+class RefineryService final : public refinery::v1::Refinery::Service {
+ public:
+  RefineryService(const ServeOptions& options, ServedPipelines* pipelines, CallMetrics* metrics);
+
+  grpc::Status Run(grpc::ServerContext* context, const v1::RunRequest* request,
+                   proto::Result* response) override;
+  grpc::Status RunStream(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<proto::Result, v1::RunRequest>* stream) override;
+  grpc::Status ListPipelines(grpc::ServerContext* context, const v1::ListPipelinesRequest* request,
+                             v1::ListPipelinesResponse* response) override;
+  grpc::Status DescribePipeline(grpc::ServerContext* context,
+                                const v1::DescribePipelineRequest* request,
+                                v1::PipelineDescription* response) override;
+  grpc::Status Stats(grpc::ServerContext* context, const v1::StatsRequest* request,
+                     proto::RunReport* response) override;
+
+  int open_streams() const { return open_streams_.load(); }
+
+ private:
+  grpc::Status RunStreamAuthorized(grpc::ServerContext* context,
+                                   grpc::ServerReaderWriter<proto::Result, v1::RunRequest>* stream);
+
+  const ServeOptions options_;
+  const CallAuth auth_;
+  ServedPipelines* pipelines_;
+  CallMetrics* metrics_;
+  std::atomic<int> open_streams_{0};
+};
+
+}  // namespace refinery::service
