@@ -44,6 +44,8 @@ libpcre2-dev         build  -         tiktoken split patterns (pkg-config libpcr
 libssl-dev           build  -         SHA-256 of rank files (find_package(OpenSSL))
 libicu-dev           build  -         sentence breaking (find_package(ICU))
 libcpp-httplib-dev   build  -         Prometheus endpoint and alert webhook (pkg-config cpp-httplib)
+libgrpc++-dev        build  -         graph-runner serve/call, refinery::client (find_package(gRPC CONFIG))
+protobuf-compiler-grpc build -        grpc_cpp_plugin, which gRPC's CMake package imports
 libbenchmark-dev     build  -         tools/bench (Google Benchmark)
 libgtest-dev         build  -         the test suite (find_package(GTest)), built by default
 libgmock-dev         build  -         the test suite (GoogleMock matchers)
@@ -53,6 +55,9 @@ clang-format         tests  -         run-tests.sh checks every C++ file against
 bsdutils             tests  script    script(1): graph-runner live view on a pseudo-terminal
 prometheus           tests  promtool  promtool checks the Prometheus exposition
 chromium             tests  chromium  headless rendering of the HTML run report
+openssl              tests  -         certificates for the TLS tests of graph-runner serve
+python3-grpcio       tests  -         the Python client example, health and reflection checks
+python3-protobuf     tests  -         messages for the Python client (protoc --python_out)
 '
 
 want_tests=0
