@@ -45,7 +45,7 @@ libssl-dev           build  -         SHA-256 of rank files (find_package(OpenSS
 libicu-dev           build  -         sentence breaking (find_package(ICU))
 libcpp-httplib-dev   build  -         Prometheus endpoint and alert webhook (pkg-config cpp-httplib)
 libgrpc++-dev        build  -         graph-runner serve/call, refinery::client (find_package(gRPC CONFIG))
-protobuf-compiler-grpc build -        grpc_cpp_plugin, which gRPC's CMake package imports
+protobuf-compiler-grpc build -        grpc_cpp_plugin, imported by the gRPC CMake package
 libbenchmark-dev     build  -         tools/bench (Google Benchmark)
 libgtest-dev         build  -         the test suite (find_package(GTest)), built by default
 libgmock-dev         build  -         the test suite (GoogleMock matchers)
