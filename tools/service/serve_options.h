@@ -10,7 +10,7 @@ namespace refinery::service {
 struct ServeOptions {
   std::vector<std::string> pipelines;  // pipeline YAML files; each served by its `pipeline:` name
   std::string config;                  // runtime config file ("" = none)
-  std::vector<std::string> sets;  // --set overrides, applied to every pipeline that has the node
+  std::vector<std::string> sets;  // --set overrides, for every pipeline (each must have the node)
   int threads = 0;                // worker threads per engine (0 = one per core)
 
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
