@@ -10,6 +10,8 @@
 //                          p50/p99 per priority.
 //   serve_bench rss [N]    RSS while N (default 1,000,000) requests stream through the server.
 // Prints tables; asserts nothing (tests assert behaviour).
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -89,6 +91,28 @@ double Quantile(std::vector<double> v, double q) {
   return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
 }
 
+// The floor gRPC itself sets on this machine: a unary call to the server's built-in health
+// service (no engine, an empty request), p50 and p99 in microseconds.
+std::pair<double, double> BareGrpcCall(const service::Server& server) {
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  std::vector<double> us;
+  for (int i = 0; i < 3000; ++i) {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request, response;  // empty HealthCheckRequest: the overall status
+    grpc::Slice empty("");
+    request = grpc::ByteBuffer(&empty, 1);
+    std::promise<grpc::Status> done;
+    const auto t0 = Clock::now();
+    stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                   &response, [&](grpc::Status s) { done.set_value(s); });
+    done.get_future().get();
+    if (i >= 300)
+      us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return {Quantile(us, 0.5), Quantile(us, 0.99)};
+}
+
 void Overhead() {
   std::printf(
       "one request at a time (us)          p50 engine  p50 gRPC  overhead   p99 engine  p99 "
@@ -122,6 +146,11 @@ void Overhead() {
     std::printf("%-36s %10.1f %9.1f %9.1f %12.1f %9.1f\n",
                 tiny ? "normalize -> measure, tiny" : "tokenize cl100k, 4 KiB", e50, g50, g50 - e50,
                 Quantile(in_process, 0.99), Quantile(over_grpc, 0.99));
+    if (!tiny) {
+      const auto [p50, p99] = BareGrpcCall(*server);
+      std::printf("%-36s %10s %9.1f %9s %12s %9.1f\n", "bare gRPC unary (health Check)", "-", p50,
+                  "-", "-", p99);
+    }
   }
 }
 
