@@ -133,9 +133,10 @@ Status Server::Reload() {
   if (!next.ok()) return next.status();
   std::shared_ptr<const PipelineSet> old = served_->Swap(*next);
   // Names that are gone report NOT_SERVING; the new ones SERVING.
-  for (const auto& [name, _] : old->pipelines()) {
-    if ((*next)->pipelines().count(name) == 0)
-      server_->GetHealthCheckService()->SetServingStatus(name, false);
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    for (const auto& [name, _] : old->pipelines()) {
+      if ((*next)->pipelines().count(name) == 0) health->SetServingStatus(name, false);
+    }
   }
   SetHealth(**next, true);
   return Status::Ok();
