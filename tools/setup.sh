@@ -46,6 +46,7 @@ libicu-dev           build  -         sentence breaking (find_package(ICU))
 libcpp-httplib-dev   build  -         Prometheus endpoint and alert webhook (pkg-config cpp-httplib)
 libgrpc++-dev        build  -         graph-runner serve/call, refinery::client (find_package(gRPC CONFIG))
 protobuf-compiler-grpc build -        grpc_cpp_plugin, imported by the gRPC CMake package
+libqpid-proton-cpp12-dev build -      AMQP 1.0 for graph-runner work (Qpid Proton C++ and C)
 libbenchmark-dev     build  -         tools/bench (Google Benchmark)
 libgtest-dev         build  -         the test suite (find_package(GTest)), built by default
 libgmock-dev         build  -         the test suite (GoogleMock matchers)
@@ -58,6 +59,8 @@ chromium             tests  chromium  headless rendering of the HTML run report
 openssl              tests  -         certificates for the TLS tests of graph-runner serve
 python3-grpcio       tests  -         the Python client example, health and reflection checks
 python3-protobuf     tests  -         messages for the Python client (protoc --python_out)
+python3              tests  -         free loopback ports for the private RabbitMQ of the worker tests
+rabbitmq-server      tests  -         the broker the queue-worker tests start privately (AMQP 1.0 plugin)
 '
 
 want_tests=0
@@ -78,10 +81,25 @@ if ((${#missing[@]})); then
   # apt's progress goes to a log, shown when something fails.
   apt_log=$(mktemp)
   trap 'rm -f "$apt_log"' EXIT
+  # Packages with services (rabbitmq-server) must not start them: the tests run a private
+  # broker on free ports. A policy-rc.d that refuses starts, only for this install, unless the
+  # machine has its own.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    $SUDO sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy" ||
+      fail "cannot write $policy"
+    own_policy=1
+    trap 'rm -f "$apt_log"; [ "$own_policy" = 0 ] || $SUDO rm -f "$policy"' EXIT
+  fi
   if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
     tail -n 30 "$apt_log" >&2
     fail "apt-get could not install ${missing[*]} (the end of its log is above)"
+  fi
+  if [ "$own_policy" = 1 ]; then
+    $SUDO rm -f "$policy" || fail "cannot remove $policy"
+    own_policy=0
   fi
   took "installed ${#missing[@]} packages"
 fi

@@ -11,6 +11,7 @@
 #include "graph/spec/pipeline_loader.h"
 #include "tools/service/client.h"
 #include "tools/service/serve_options.h"
+#include "tools/worker/worker_options.h"
 
 namespace refinery::cli {
 
@@ -59,6 +60,14 @@ struct CallArgs {
   size_t max_line_bytes = 64 << 20;
 };
 int CallCommand(const CallArgs& args);
+
+struct WorkArgs {
+  worker::WorkerOptions options;
+  std::string source, sink;  // amqp[s]:// URLs, parsed by the command
+  int metrics_port = -1;
+  std::string metrics_host = "127.0.0.1";
+};
+int WorkCommand(const WorkArgs& args);
 int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector<std::string>& sets,
                     const std::string& config);
 int DescribeCommand(const std::string& pipeline, const std::vector<std::string>& sets,

@@ -168,6 +168,91 @@ int main(int argc, char** argv) {
   call_cmd->add_option("--max-line-bytes", call.max_line_bytes, "longest input line accepted")
       ->capture_default_str();
 
+  refinery::cli::WorkArgs work;
+  refinery::worker::WorkerOptions& wo = work.options;
+  CLI::App* work_cmd = app.add_subcommand(
+      "work",
+      "consume requests from an AMQP 1.0 queue (RabbitMQ, Azure Service Bus), send results to a "
+      "sink queue or each request's reply-to; at-least-once, dead-letters failures; SIGTERM "
+      "drains and exits 0");
+  work_cmd->add_option("pipeline", wo.pipeline, "pipeline YAML file")->required();
+  work_cmd
+      ->add_option("--source", work.source,
+                   "request queue: amqp[s]://[USER@]HOST[:PORT]/ADDRESS (RabbitMQ 3.10: "
+                   "/amq/queue/NAME; Service Bus: NAME)")
+      ->required();
+  work_cmd->add_option("--sink", work.sink, "result queue, same broker: amqp[s]://.../ADDRESS")
+      ->required();
+  work_cmd
+      ->add_option("--password-env", wo.password_env,
+                   "environment variable holding the password (Service Bus: the SAS key)")
+      ->capture_default_str();
+  work_cmd->add_option("--tls-ca", wo.tls_ca_file, "amqps: PEM CAs to trust (default: system)");
+  work_cmd->add_option("--config", wo.config, "runtime config file");
+  work_cmd->add_option("--set", wo.sets, "override an option: node.key=value; repeatable");
+  work_cmd->add_option("--threads,-t", wo.threads, "engine threads (0 = one per core)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--max-in-flight", wo.max_in_flight,
+                   "unsettled request messages at this worker (credit; capped by the "
+                   "pipeline's max_in_flight)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--max-deliveries", wo.max_deliveries,
+                   "dead-letter a request whose result could not be delivered this many times "
+                   "(brokers that report delivery-count)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--drain-seconds", wo.drain_seconds,
+                   "on SIGTERM, finish in-flight requests for at most this long")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--connect-timeout", wo.connect_timeout_seconds,
+                   "at start-up, give up on an unreachable broker after this many seconds "
+                   "(once connected, outages are retried forever)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--reconnect-max", wo.reconnect_max_seconds,
+                   "longest wait between reconnect attempts (exponential backoff, jitter)")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  work_cmd->add_flag("!--no-verify-sink", wo.verify_sink,
+                     "do not check that the sink exists (for sinks that cannot be read, e.g. a "
+                     "Service Bus topic)");
+  work_cmd
+      ->add_option("--dead-letter-condition", wo.dead_letter_condition,
+                   "error condition of a dead-lettering reject")
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--target-latency", wo.scaling.target_latency_s,
+                   "scaling signal: queue + service latency to protect, seconds")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--scaling-horizon", wo.scaling.horizon_s,
+                   "scaling signal: forecast this many seconds ahead (a new worker's start-up)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--scaling-interval", wo.scaling_interval_seconds,
+                   "scaling signal: seconds between samples")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--metrics-port", work.metrics_port,
+                   "serve Prometheus /metrics (worker, scaling signal, engine) and /healthz on "
+                   "this port (0 = any free port, printed on stderr; -1 = off)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  work_cmd
+      ->add_option("--metrics-host", work.metrics_host, "address the metrics endpoint listens on")
+      ->capture_default_str();
+
   std::vector<std::string> validate_files, sets;
   std::string config;
   CLI::App* validate_cmd =
@@ -226,6 +311,7 @@ int main(int argc, char** argv) {
   if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
   if (*serve_cmd) return refinery::cli::ServeCommand(serve);
   if (*call_cmd) return refinery::cli::CallCommand(call);
+  if (*work_cmd) return refinery::cli::WorkCommand(work);
   if (*compare_cmd) return refinery::cli::CompareCommand(compare_before, compare_after);
   return 2;
 }
