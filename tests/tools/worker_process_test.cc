@@ -295,6 +295,36 @@ TEST_F(WorkerProcess, SigtermFinishesInFlightReleasesTheRestAndExitsZero) {
   EXPECT_EQ(results.duplicates(), 0u) << "a clean stop settles everything it answered";
 }
 
+TEST_F(WorkerProcess, ABrokerRestartMidStreamLosesNothing) {
+  // Its own broker (the shared one must stay up for the other tests): durable quorum queues and
+  // persistent messages survive the restart; the worker reconnects with backoff and goes on.
+  const fs::path own = dir_ / "broker";
+  ASSERT_EQ(Shell(std::string(BROKER_SH) + " start " + own.string() + " restart > " +
+                  (dir_ / "broker.out").string() + " 2>&1"),
+            0)
+      << Slurp(dir_ / "broker.out");
+  const int port = BrokerPort(own);
+  ClientConnection shared = client_;
+  client_.broker.port = port;
+  constexpr int kRequests = 3000;
+  PublishRequests("restart", 0, kRequests, "b");
+  pid_t pid = StartWorker("restart", {"--reconnect-max", "2", "--max-in-flight", "16"},
+                          "clean-text.yaml", port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(Shell(std::string(BROKER_SH) + " restart " + own.string() + " restart > " +
+                  (dir_ / "broker.out").string() + " 2>&1"),
+            0)
+      << Slurp(dir_ / "broker.out");
+  Results results = CollectResults("restart.results", kRequests, 120, 1.0);
+  Shell(std::string(BROKER_SH) + " stop " + own.string());
+  client_ = shared;
+  EXPECT_EQ(WaitExit(pid, 0), -1) << "the worker must outlive the outage:\n" << WorkerLog(0);
+  EXPECT_EQ(results.by_id.size(), size_t(kRequests)) << WorkerLog(0);
+  EXPECT_THAT(WorkerLog(0), HasSubstr("connection lost"));
+  std::cout << "[ figures  ] broker restart: " << results.total << " results for " << kRequests
+            << " requests, " << results.duplicates() << " duplicates\n";
+}
+
 TEST_F(WorkerProcess, BadConfigurationIsAClearErrorNotAHang) {
   // Nothing listens: exit 2 once the start-up timeout passes.
   const int dead_port = port_ + 1 == 65536 ? port_ - 1 : port_ + 1;
