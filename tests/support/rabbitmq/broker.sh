@@ -102,6 +102,13 @@ CONF
   echo ']}'
 } > "$dir/definitions.json"
 
+# The node name's host must resolve without /etc/hosts (a debootstrap root has none): Erlang's
+# own resolver gets the loopback entry from an inetrc file, so nothing outside DIR is touched.
+cat > "$dir/inetrc" <<'INETRC'
+{host, {127,0,0,1}, ["localhost"]}.
+{lookup, [file, native]}.
+INETRC
+export ERL_INETRC=$dir/inetrc
 export HOME=$dir/home
 export RABBITMQ_NODENAME=refinery-test@localhost
 export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
