@@ -134,9 +134,14 @@ class Collector : public ClientHandler {
       : ClientHandler(c, timeout), address_(address), count_(count), quiet_(quiet) {}
 
   void OnOpen(proton::connection& c) override {
-    c.open_receiver(address_, proton::receiver_options().credit_window(500));
+    c.open_receiver(address_, proton::receiver_options().credit_window(500).auto_accept(false));
   }
-  void on_message(proton::delivery&, proton::message& m) override {
+  void on_message(proton::delivery& d, proton::message& m) override {
+    if (done_) {  // prefetched after the last one wanted: back to the queue for the next reader
+      d.release();
+      return;
+    }
+    d.accept();
     received_.push_back(m);
     last_ = Clock::now();
     if (received_.size() >= count_ && quiet_ <= 0) Finish();

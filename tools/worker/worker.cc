@@ -85,6 +85,7 @@ struct Job {
   proton::message message;
   uint64_t generation = 0;  // the connection it came on; older ones cannot be settled any more
   bool protobuf = false;
+  bool in_engine = true;     // false once its result came back (then it waits for the tracker)
   bool dead_letter = false;  // settle by rejecting once the failure result is confirmed
   std::string reason, description;
 };
@@ -118,12 +119,14 @@ class Worker::Handler : public proton::messaging_handler {
   // Any thread. The container thread notices on its next tick.
   void Stop() { stop_requested_ = true; }
 
-  // Any thread: runs `fn` on the container thread (now, through the connection's work queue, or
-  // at the next tick while there is no connection).
-  void Post(std::function<void()> fn) {
+  // Any thread (the engine's): the result waits in the inbox until the container thread takes
+  // it, woken now through the connection's work queue or at the next tick. Work queued on a
+  // connection that then closes is dropped by Proton, so the inbox, not the wake-up, holds the
+  // result: a lost wake-up only delays it to the next tick.
+  void PostResult(uint64_t id, Result result) {
     std::lock_guard<std::mutex> lock(post_mutex_);
-    if (work_queue_ != nullptr && work_queue_->add(fn)) return;
-    pending_.push_back(std::move(fn));
+    inbox_.emplace_back(id, std::move(result));
+    if (work_queue_ != nullptr) work_queue_->add([this] { DrainInbox(); });
   }
 
   const WorkerCounters& counters() const { return counters_; }
@@ -259,11 +262,7 @@ class Worker::Handler : public proton::messaging_handler {
       return;
     }
     Status submitted = engine_->SubmitUntil(
-        std::move(decoded.request),
-        [this, id](Result&& r) {
-          auto result = std::make_shared<Result>(std::move(r));
-          Post([this, id, result] { OnResult(id, std::move(*result)); });
-        },
+        std::move(decoded.request), [this, id](Result&& r) { PostResult(id, std::move(r)); },
         Clock::now());
     if (!submitted.ok()) {  // the engine is full or stopping: someone else may take it
       spdlog::warn("worker: {}; released", submitted.message());
@@ -360,6 +359,7 @@ class Worker::Handler : public proton::messaging_handler {
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return;
     Job& job = it->second;
+    job.in_engine = false;
     double node_ms = 0;
     for (const NodeTiming& t : result.trace) node_ms += t.micros / 1e3;
     if (!result.trace.empty())
@@ -447,6 +447,16 @@ class Worker::Handler : public proton::messaging_handler {
     if (connection_ && connection_.active()) connection_.close();
   }
 
+  // Container thread (in the connection's context when connected).
+  void DrainInbox() {
+    std::vector<std::pair<uint64_t, Result>> results;
+    {
+      std::lock_guard<std::mutex> lock(post_mutex_);
+      results.swap(inbox_);
+    }
+    for (auto& [id, result] : results) OnResult(id, std::move(result));
+  }
+
   void ClearPoster() {
     std::lock_guard<std::mutex> lock(post_mutex_);
     work_queue_ = nullptr;
@@ -459,6 +469,11 @@ class Worker::Handler : public proton::messaging_handler {
     ClearPoster();
     ++generation_;  // every job still held is now an orphan: the broker requeued its message
     trackers_.clear();
+    // Jobs whose result was sent wait for a settlement that will never come: they go now (they
+    // held credit, and nothing else would ever free it). Jobs still in the engine go when their
+    // result arrives.
+    std::erase_if(jobs_, [](const auto& entry) { return !entry.second.in_engine; });
+    counters_.in_flight = int64_t(jobs_.size());
     senders_.clear();
     receiver_ = proton::receiver();
     sink_probe_ = proton::receiver();
@@ -512,16 +527,17 @@ class Worker::Handler : public proton::messaging_handler {
       container_->stop();
       return;
     }
-    std::vector<std::function<void()>> pending;
     {
-      std::lock_guard<std::mutex> lock(post_mutex_);
-      pending.swap(pending_);
-      if (work_queue_ != nullptr) {  // connected again: run them in the connection's context
-        for (auto& fn : pending) work_queue_->add(fn);
-        pending.clear();
+      std::unique_lock<std::mutex> lock(post_mutex_);
+      if (!inbox_.empty()) {
+        if (work_queue_ != nullptr) {  // connected: sent in the connection's context
+          work_queue_->add([this] { DrainInbox(); });
+        } else {  // no connection: the results are orphans, settled here
+          lock.unlock();
+          DrainInbox();
+        }
       }
     }
-    for (auto& fn : pending) fn();
     if (stop_requested_ && !draining_) {
       draining_ = true;
       drain_deadline_ =
@@ -615,7 +631,7 @@ class Worker::Handler : public proton::messaging_handler {
 
   std::mutex post_mutex_;
   proton::work_queue* work_queue_ = nullptr;
-  std::vector<std::function<void()>> pending_;
+  std::vector<std::pair<uint64_t, Result>> inbox_;
 
   ScalingSignal scaling_;
   mutable std::mutex scaling_mutex_;
