@@ -85,6 +85,59 @@ TEST_F(GraphRunner, MainJobRunsOnTheBundledSample) {
   EXPECT_THAT(o.err, HasSubstr("dedup"));
 }
 
+TEST_F(GraphRunner, WorkerConfigMistakesAreLocatedErrorsBeforeAnyConnection) {
+  fs::path config = Write("worker.yaml",
+                          "work:\n"
+                          "  source: amqp://127.0.0.1:1/amq/queue/a\n"
+                          "  max_inflight: 8\n"
+                          "  password: hunter2\n"
+                          "  drain_seconds: [1, 2]\n"
+                          "  max_deliveries: 0\n"
+                          "  verify_sink: maybe\n");
+  Outcome o = Run("work " + pipelines_ + "/clean-text.yaml --worker-config " + config.string());
+  EXPECT_EQ(o.rc, 2) << o.err;
+  const std::string file = config.string();
+  EXPECT_THAT(o.err, HasSubstr(file + ":3:3"));
+  EXPECT_THAT(o.err, HasSubstr("did you mean 'max_in_flight'"));
+  EXPECT_THAT(o.err, HasSubstr(file + ":4:3"));
+  EXPECT_THAT(o.err, HasSubstr("secrets never go in a file"));
+  EXPECT_THAT(o.err, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(o.err, HasSubstr(file + ":5:18: error: work.drain_seconds: expected a single value"));
+  EXPECT_THAT(o.err, HasSubstr("work.max_deliveries: 0 is outside"));
+  EXPECT_THAT(o.err, HasSubstr("work.verify_sink: expected true or false, got 'maybe'"));
+  EXPECT_THAT(o.err, Not(HasSubstr("cannot connect"))) << "checked before connecting";
+
+  // No sink anywhere: named, exit 2.
+  fs::path partial = Write("partial.yaml", "work:\n  source: amqp://127.0.0.1:1/amq/queue/a\n");
+  o = Run("work " + pipelines_ + "/clean-text.yaml --worker-config " + partial.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_THAT(o.err, HasSubstr("needs --source and --sink"));
+}
+
+TEST_F(GraphRunner, ShippedWorkerConfigsLoadAndFlagsOverrideThem) {
+  // Every configs/worker-*.yaml parses; --source/--sink on the command line win over the file,
+  // so this run only ever tries 127.0.0.1 (nothing listens on port 1): exit 2 naming it.
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(PROJECT_DIR) + "/configs")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("worker-", 0) != 0) continue;
+    ++checked;
+    const std::string env = "SB_KEY=k REFINERY_AMQP_PASSWORD=k ";
+    const std::string url = "amqp://someone@127.0.0.1:1/amq/queue/";
+    int status = std::system((env + GRAPH_RUNNER + " work " + pipelines_ +
+                              "/clean-text.yaml --worker-config " + entry.path().string() +
+                              " --source " + url + "a --sink " + url + "b --connect-timeout 0.5 " +
+                              "--metrics-port -1 2>" + (dir_ / "err.txt").string())
+                                 .c_str());
+    const std::string err = Slurp(dir_ / "err.txt");
+    EXPECT_EQ(WEXITSTATUS(status), 2) << name << ":\n" << err;
+    EXPECT_THAT(err, HasSubstr("cannot connect to amqp://someone@127.0.0.1:1/amq/queue/a"))
+        << name << ":\n"
+        << err;
+  }
+  EXPECT_GE(checked, 2) << "configs/worker-rabbitmq.yaml and configs/worker-servicebus.yaml";
+}
+
 TEST_F(GraphRunner, BadInputLinesGetErrorResultsAndTheRestRuns) {
   fs::path input = Write("in.jsonl",
                          "{\"id\":\"a\",\"text\":\"one\"}\n"

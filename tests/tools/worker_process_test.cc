@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -80,7 +82,7 @@ class WorkerProcess : public ::testing::Test {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    fs::remove_all(dir_);
+    if (!getenv("KEEP_WORKER_TEST_DIR")) fs::remove_all(dir_);
   }
 
   std::string Url(const std::string& queue, int port = 0) const {
@@ -335,6 +337,54 @@ TEST_F(WorkerProcess, ABrokerRestartMidStreamLosesNothing) {
             << " results for " << kRequests << " requests (" << rest.total
             << " after the restart), " << results.duplicates() << " duplicates, " << again
             << " of them answers collected before the restart\n";
+}
+
+TEST_F(WorkerProcess, MetricsExportTheCountersAndTheScalingSignalWhileWorking) {
+  // A worker with one request in flight in front of a backlog: its counters, the bound on
+  // unsettled messages and the scaling signal are on --metrics-port while it works.
+  constexpr int kRequests = 2000;
+  PublishRequests("lane6", 0, kRequests, "m");
+  // The settings come from a --worker-config file (the queues from the flags).
+  const fs::path config = dir_ / "worker.yaml";
+  std::ofstream(config) << "work:\n  max_in_flight: 1\n  metrics_port: 0\n"
+                           "  scaling_interval: 0.2\n";
+  StartWorker("lane6", {"--worker-config", config.string()});
+  int port = 0;
+  for (int tries = 0; tries < 500 && port == 0; ++tries) {
+    const std::string log = WorkerLog(0);
+    const size_t at = log.find("metrics: http://127.0.0.1:");
+    if (at != std::string::npos && log.find("/metrics", at + 26) != std::string::npos)
+      port = std::stoi(log.substr(at + 26));
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(port, 0) << WorkerLog(0);
+  httplib::Client http("127.0.0.1", port);
+  // The metric line's value, or NaN when absent.
+  auto value = [](const std::string& text, const std::string& name) {
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? std::nan("") : std::stod(text.substr(at + name.size() + 2));
+  };
+  double received = 0, rate = 0;
+  std::string text;
+  for (int tries = 0; tries < 100; ++tries) {
+    auto got = http.Get("/metrics");
+    ASSERT_TRUE(got) << "no answer from the worker's metrics port";
+    text = got->body;
+    received = value(text, "refinery_worker_received_total");
+    rate = value(text, "refinery_scaling_arrival_rate");
+    if (received > 0 && rate > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(received, 0) << text;
+  EXPECT_GT(rate, 0) << "arrivals measured within a few 0.2 s intervals:\n" << text;
+  EXPECT_LE(received, kRequests) << text;
+  for (const char* name :
+       {"refinery_worker_in_flight", "refinery_worker_connected", "refinery_scaling_arrival_rate",
+        "refinery_scaling_desired_workers", "refinery_scaling_recommended_workers"})
+    EXPECT_FALSE(std::isnan(value(text, name))) << name << " missing:\n" << text;
+  EXPECT_EQ(value(text, "refinery_worker_connected"), 1) << text;
+  EXPECT_LE(value(text, "refinery_worker_in_flight"), 1) << "--max-in-flight 1:\n" << text;
 }
 
 TEST_F(WorkerProcess, BadConfigurationIsAClearErrorNotAHang) {

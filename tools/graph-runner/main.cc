@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/graph-runner/commands.h"
+#include "tools/graph-runner/work_config.h"
 
 int main(int argc, char** argv) {
   using refinery::cli::RunArgs;
@@ -176,13 +177,14 @@ int main(int argc, char** argv) {
       "sink queue or each request's reply-to; at-least-once, dead-letters failures; SIGTERM "
       "drains and exits 0");
   work_cmd->add_option("pipeline", wo.pipeline, "pipeline YAML file")->required();
-  work_cmd
-      ->add_option("--source", work.source,
-                   "request queue: amqp[s]://[USER@]HOST[:PORT]/ADDRESS (RabbitMQ 3.10: "
-                   "/amq/queue/NAME; Service Bus: NAME)")
-      ->required();
-  work_cmd->add_option("--sink", work.sink, "result queue, same broker: amqp[s]://.../ADDRESS")
-      ->required();
+  work_cmd->add_option("--source", work.source,
+                       "request queue: amqp[s]://[USER@]HOST[:PORT]/ADDRESS (RabbitMQ 3.10: "
+                       "/amq/queue/NAME; Service Bus: NAME)");
+  work_cmd->add_option("--sink", work.sink, "result queue, same broker: amqp[s]://.../ADDRESS");
+  std::string worker_config;
+  work_cmd->add_option("--worker-config", worker_config,
+                       "these settings from a YAML file's 'work:' mapping (keys: the flags with "
+                       "_ for -, e.g. max_in_flight); flags given here win. configs/worker-*.yaml");
   work_cmd
       ->add_option("--password-env", wo.password_env,
                    "environment variable holding the password (Service Bus: the SAS key)")
@@ -311,7 +313,18 @@ int main(int argc, char** argv) {
   if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
   if (*serve_cmd) return refinery::cli::ServeCommand(serve);
   if (*call_cmd) return refinery::cli::CallCommand(call);
-  if (*work_cmd) return refinery::cli::WorkCommand(work);
+  if (*work_cmd) {
+    if (!worker_config.empty()) {
+      refinery::Status applied = refinery::cli::ApplyWorkerConfig(
+          worker_config, [&](const std::string& flag) { return work_cmd->count(flag) > 0; }, &work);
+      if (!applied.ok()) {
+        std::cerr << applied.message();
+        if (applied.message().empty() || applied.message().back() != '\n') std::cerr << "\n";
+        return 2;
+      }
+    }
+    return refinery::cli::WorkCommand(work);
+  }
   if (*compare_cmd) return refinery::cli::CompareCommand(compare_before, compare_after);
   return 2;
 }

@@ -24,6 +24,12 @@ void PrintError(const std::string& message) {
 
 int WorkCommand(const WorkArgs& args) {
   worker::WorkerOptions options = args.options;
+  if (args.source.empty() || args.sink.empty()) {
+    PrintError(
+        "error: work needs --source and --sink (or 'source:' and 'sink:' in "
+        "--worker-config)");
+    return 2;
+  }
   StatusOr<worker::AmqpAddress> source = worker::ParseAmqpAddress(args.source, "--source");
   StatusOr<worker::AmqpAddress> sink = worker::ParseAmqpAddress(args.sink, "--sink");
   if (!source.ok() || !sink.ok()) {
