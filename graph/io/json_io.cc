@@ -30,7 +30,12 @@ StatusOr<Request> RequestFromJson(const std::string& line, int64_t line_number) 
 
 StatusOr<Request> RequestFromProto(proto::Request msg, int64_t line_number) {
   Request r;
-  r.id = msg.id().empty() ? std::to_string(line_number) : msg.id();
+  if (msg.has_id() && msg.id().empty()) {
+    return Status::InvalidArgument(
+        "not a valid request: \"id\" is empty; give a non-empty id, or leave it out to use the "
+        "line number");
+  }
+  r.id = msg.has_id() ? msg.id() : std::to_string(line_number);
   r.type = msg.type();
   r.priority = msg.priority();
   if (msg.deadline_ms() < 0 || !std::isfinite(msg.deadline_ms())) {

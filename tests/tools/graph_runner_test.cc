@@ -66,6 +66,12 @@ class GraphRunner : public ::testing::Test {
   }
 
   static int Lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
+  static std::vector<std::string> SplitLines(const std::string& s) {
+    std::vector<std::string> lines;
+    std::istringstream in(s);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  }
 
   fs::path dir_;
   const std::string pipelines_ = std::string(PROJECT_DIR) + "/pipelines";
@@ -83,6 +89,36 @@ TEST_F(GraphRunner, MainJobRunsOnTheBundledSample) {
   EXPECT_THAT(o.err, HasSubstr("node"));  // the per-node table
   EXPECT_THAT(o.err, HasSubstr("p95"));
   EXPECT_THAT(o.err, HasSubstr("dedup"));
+}
+
+TEST_F(GraphRunner, EmptyIdsAreErrorsAndRepeatedIdsAreFlaggedOrRefused) {
+  fs::path input = Write("in.jsonl",
+                         "{\"id\":\"a\",\"text\":\"one\"}\n"
+                         "{\"id\":\"\",\"text\":\"empty id\"}\n"
+                         "{\"id\":\"a\",\"text\":\"again\"}\n"
+                         "{\"text\":\"no id: line 4\"}\n"
+                         "{\"id\":\"4\",\"text\":\"collides with line 4\"}\n");
+  // Default: the empty id fails its line; the repeats run and the summary flags them.
+  Outcome o = Run("run " + pipelines_ + "/clean-text.yaml --ordered --input " + input.string());
+  EXPECT_EQ(o.rc, 1) << o.err;
+  std::vector<std::string> lines = SplitLines(o.out);
+  ASSERT_EQ(lines.size(), 5u) << o.out;
+  EXPECT_THAT(lines[1], HasSubstr("in.jsonl:2: error: not a valid request: \\\"id\\\" is empty"));
+  EXPECT_THAT(lines[2], HasSubstr("\"id\":\"a\",\"type\":\"\",\"status\":\"ok\""));
+  EXPECT_THAT(lines[4], HasSubstr("\"id\":\"4\",\"type\":\"\",\"status\":\"ok\""));
+  EXPECT_THAT(o.err, HasSubstr("duplicate ids: 2 requests reused an earlier id (first: 'a' at " +
+                               input.string() + ":3)"));
+
+  // --unique-ids: the later uses fail with their location; the first ones still run.
+  o = Run("run " + pipelines_ + "/clean-text.yaml --ordered --unique-ids --input " +
+          input.string());
+  EXPECT_EQ(o.rc, 1);
+  lines = SplitLines(o.out);
+  ASSERT_EQ(lines.size(), 5u) << o.out;
+  EXPECT_THAT(lines[0], HasSubstr("\"status\":\"ok\""));
+  EXPECT_THAT(lines[2], HasSubstr("in.jsonl:3: error: id 'a' was already used (--unique-ids)"));
+  EXPECT_THAT(lines[3], HasSubstr("\"status\":\"ok\""));
+  EXPECT_THAT(lines[4], HasSubstr("in.jsonl:5: error: id '4' was already used"));
 }
 
 TEST_F(GraphRunner, WorkerConfigMistakesAreLocatedErrorsBeforeAnyConnection) {

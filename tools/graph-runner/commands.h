@@ -33,6 +33,7 @@ struct RunArgs {
   bool progress = true;
   bool summary = true;
   size_t max_line_bytes = 64 << 20;
+  bool unique_ids = false;  // a repeated request id is an input error (else counted, flagged)
 };
 
 int RunCommand(const RunArgs& args);

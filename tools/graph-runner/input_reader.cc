@@ -188,6 +188,7 @@ bool InputReader::Next(InputItem* out) {
       return true;
     }
     out->request = std::move(r).value();
+    out->where = where;
     return true;
   }
 }

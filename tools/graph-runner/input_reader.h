@@ -18,6 +18,7 @@ struct InputItem {
   std::optional<Request> request;  // empty when the line was bad
   std::string error;               // "file:line: message" for a bad line
   std::string fallback_id;         // id for the error result (the line number)
+  std::string where;               // "file:line" of a JSON Lines request, for messages
 };
 
 // Not thread-safe: one caller at a time (the engine's reader calls it serially).

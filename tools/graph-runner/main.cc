@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("!--no-progress", run.progress,
                     "no live view (progress and per-node rates and latencies) on a terminal");
   run_cmd->add_flag("!--no-summary", run.summary, "no per-node summary on stderr");
+  run_cmd->add_flag("--unique-ids", run.unique_ids,
+                    "a request whose id was already used fails as an input error (without it, "
+                    "repeats run and are counted in the summary)");
   run_cmd->add_option("--max-line-bytes", run.max_line_bytes, "longest input line accepted")
       ->capture_default_str();
 

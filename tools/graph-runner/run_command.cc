@@ -21,6 +21,7 @@
 #include "graph/monitor/views/metrics_server.h"
 #include "graph/monitor/views/prometheus.h"
 #include "tools/graph-runner/commands.h"
+#include "tools/graph-runner/duplicate_ids.h"
 #include "tools/graph-runner/input_reader.h"
 #include "tools/graph-runner/live_view.h"
 #include "tools/graph-runner/result_writer.h"
@@ -143,6 +144,8 @@ int RunCommand(const RunArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   int64_t requests = 0;
   int64_t input_errors = 0;
+  DuplicateIds ids;
+  std::string first_duplicate;  // "'id' at file:line", for the summary
   {
     std::unique_ptr<LiveView> live;
     if (args.progress && ::isatty(STDERR_FILENO))
@@ -154,7 +157,19 @@ int RunCommand(const RunArgs& args) {
       if (g_signals.load() != 0 || !reader.Next(&item)) return false;
       if (item.request) {
         *request = std::move(*item.request);
+        if (ids.Seen(request->id)) {
+          const std::string where = item.where.empty() ? "input" : item.where;
+          if (first_duplicate.empty()) first_duplicate = "'" + request->id + "' at " + where;
+          if (args.unique_ids) {
+            request->input_error =
+                where + ": error: id '" + request->id + "' was already used (--unique-ids)";
+            request->fields.clear();
+            ++input_errors;
+            std::fprintf(stderr, "%s\n", request->input_error.c_str());
+          }
+        }
       } else {
+        ids.Seen(item.fallback_id);
         request->id = item.fallback_id;
         request->input_error = item.error;
         ++input_errors;
@@ -187,6 +202,17 @@ int RunCommand(const RunArgs& args) {
     std::fputs(FormatSummary(stats, (*engine)->pipeline_name(), requests, wall).c_str(), stderr);
   }
   if (!written.ok()) std::cerr << written.message() << "\n";
+  if (ids.duplicates() > 0) {
+    std::fprintf(stderr,
+                 "duplicate ids: %zu requests reused an earlier id (first: %s); their results "
+                 "share the id%s\n",
+                 ids.duplicates(), first_duplicate.c_str(),
+                 args.unique_ids ? " and failed (--unique-ids)" : " (--unique-ids refuses them)");
+  }
+  if (ids.full()) {
+    std::fprintf(stderr, "duplicate ids: only the first %zu distinct ids were checked\n",
+                 ids.tracked());
+  }
   const proto::RunReport run_report =
       BuildRunReport(stats, (*engine)->spec(), input_errors, wall, (*engine)->threads());
   if (!args.report.empty()) {
