@@ -1,10 +1,14 @@
 #include "graph/monitor/alert.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 #include "graph/io/result_json.h"
@@ -44,16 +48,43 @@ std::string Alert::ToJson() const {
 
 StatusOr<std::unique_ptr<JsonLinesAlertSink>> JsonLinesAlertSink::Open(const std::string& path) {
   auto sink = std::unique_ptr<JsonLinesAlertSink>(new JsonLinesAlertSink());
-  sink->out_.open(path, std::ios::app | std::ios::binary);
-  if (!sink->out_)
-    return Status::InvalidArgument(path + ": error: cannot open the alert file for appending");
+  sink->path_ = path;
+  sink->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (sink->fd_ < 0)
+    return Status::InvalidArgument(
+        path + ": error: cannot open the alert file for appending: " + std::strerror(errno));
   return sink;
 }
 
+JsonLinesAlertSink::~JsonLinesAlertSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 void JsonLinesAlertSink::Publish(const Alert& alert) {
+  const std::string line = alert.ToJson() + '\n';
   std::lock_guard lock(mu_);
-  out_ << alert.ToJson() << '\n';
-  out_.flush();
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n > 0) {
+      done += size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      if (first_error_.empty()) first_error_ = n < 0 ? std::strerror(errno) : "short write";
+      ++lost_;
+      return;
+    }
+  }
+  ++written_;
+}
+
+Status JsonLinesAlertSink::WriteStatus() const {
+  std::lock_guard lock(mu_);
+  if (lost_ == 0) return Status::Ok();
+  return Status::Internal(path_ + ": error: " + std::to_string(lost_) + " of " +
+                          std::to_string(lost_ + written_) + " alerts were not written (" +
+                          first_error_ + ")");
 }
 
 StatusOr<std::unique_ptr<WebhookAlertSink>> WebhookAlertSink::Create(const std::string& url,

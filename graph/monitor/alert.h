@@ -25,17 +25,27 @@ class AlertSink {
  public:
   virtual ~AlertSink() = default;
   virtual void Publish(const Alert& alert) = 0;
+  // An error when alerts this sink had to keep were lost (a file that could not be written);
+  // best-effort sinks (the webhook: counted drops) stay OK.
+  virtual Status WriteStatus() const { return Status::Ok(); }
 };
 
-// Appends one JSON object per line, flushed per alert so a watcher sees it at once.
+// Appends one JSON object per line, one write(2) per alert (O_APPEND) so a watcher sees it at
+// once and a failed write never leaves half a line buffered to be mixed into the next. Every
+// write is checked: lost alerts are counted and reported by WriteStatus.
 class JsonLinesAlertSink : public AlertSink {
  public:
   static StatusOr<std::unique_ptr<JsonLinesAlertSink>> Open(const std::string& path);
+  ~JsonLinesAlertSink() override;
   void Publish(const Alert& alert) override;
+  Status WriteStatus() const override;
 
  private:
-  std::mutex mu_;
-  std::ofstream out_;
+  std::string path_;
+  int fd_ = -1;
+  mutable std::mutex mu_;
+  int64_t written_ = 0, lost_ = 0;
+  std::string first_error_;
 };
 
 // POSTs each alert as JSON to an http:// URL from a background thread, so a slow or dead

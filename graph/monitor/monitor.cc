@@ -54,6 +54,12 @@ Monitor::~Monitor() = default;
 
 void Monitor::AddSink(std::unique_ptr<AlertSink> sink) { sinks_.push_back(std::move(sink)); }
 
+Status Monitor::SinkStatus() const {
+  for (const auto& sink : sinks_)
+    if (Status s = sink->WriteStatus(); !s.ok()) return s;
+  return Status::Ok();
+}
+
 TypeMonitor& Monitor::ForType(std::string_view type) {
   {
     std::shared_lock lock(types_mu_);

@@ -38,6 +38,8 @@ class Monitor {
   // Writes every type's complete drift baselines (for `drift.baseline_file` in a later run).
   Status SaveBaselines(const std::string& path) const;
   void AddSink(std::unique_ptr<AlertSink> sink);  // before the first Observe
+  // OK unless a sink lost alerts it had to keep (the first such sink's error).
+  Status SinkStatus() const;
   const MonitorConfig& config() const { return config_; }
 
  private:

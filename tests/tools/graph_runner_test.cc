@@ -568,6 +568,31 @@ TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
   EXPECT_EQ(WEXITSTATUS(status), 130);
 }
 
+TEST_F(GraphRunner, AlertsThatCannotBeWrittenFailTheRun) {
+  // Every request succeeds, but each alert goes to a full disk: a lost alert is an error.
+  fs::path config = Write("monitor.yaml",
+                          "monitoring:\n  window: 5\n  min_requests: 5\n"
+                          "  thresholds: {default: {latency_p95_ms: 0.000001}}\n");
+  std::string input;
+  for (int i = 0; i < 20; ++i)
+    input += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"a  b\"}\n";
+  Outcome o = Run(
+      "run " + pipelines_ + "/clean-text.yaml --config " + config.string() + " --alerts /dev/full",
+      input);
+  EXPECT_EQ(o.rc, 1) << o.err;
+  EXPECT_EQ(Lines(o.out), 20) << "every result was written";
+  EXPECT_THAT(o.err, HasSubstr("alert [threshold latency_p95_ms]"));
+  EXPECT_THAT(o.err, HasSubstr("/dev/full: error: 1 of 1 alerts were not written (No space left "
+                               "on device)"));
+  // The same run with a writable file exits 0 and the file holds the alert.
+  fs::path alerts = dir_ / "alerts.jsonl";
+  o = Run("run " + pipelines_ + "/clean-text.yaml --config " + config.string() + " --alerts " +
+              alerts.string(),
+          input);
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_THAT(Slurp(alerts), HasSubstr("\"rule\":\"latency_p95_ms\",\"state\":\"firing\""));
+}
+
 TEST_F(GraphRunner, HtmlReportAlertsAndTheReportCommand) {
   fs::path config = Write("monitor.yaml",
                           "monitoring:\n  window: 10\n  min_requests: 5\n"

@@ -202,6 +202,8 @@ int RunCommand(const RunArgs& args) {
     std::fputs(FormatSummary(stats, (*engine)->pipeline_name(), requests, wall).c_str(), stderr);
   }
   if (!written.ok()) std::cerr << written.message() << "\n";
+  const Status alerts_written = (*engine)->monitor().SinkStatus();
+  if (!alerts_written.ok()) std::cerr << alerts_written.message() << "\n";
   if (ids.duplicates() > 0) {
     std::fprintf(stderr,
                  "duplicate ids: %zu requests reused an earlier id (first: %s); their results "
@@ -254,7 +256,7 @@ int RunCommand(const RunArgs& args) {
                  (long long)requests);
     return 130;
   }
-  return stats.failed > 0 || !written.ok() ? 1 : 0;
+  return stats.failed > 0 || !written.ok() || !alerts_written.ok() ? 1 : 0;
 }
 
 }  // namespace refinery::cli
