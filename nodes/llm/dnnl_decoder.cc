@@ -13,6 +13,22 @@
 
 namespace refinery::llm {
 
+namespace {
+// Positions whose RoPE angles are precomputed (8192 x 128 dims = 4 MB at most).
+constexpr int kRopeTablePositions = 8192;
+
+// (cos, sin) of each rotated pair at `pos`, exactly as Rope() computes them (float, iterated).
+void RopeAngles(const LlamaConfig& c, int pos, float* out) {
+  const float theta_scale = std::pow(c.rope_base, -2.0f / float(c.rope_dims));
+  float theta = float(pos);
+  for (int i = 0; i < c.rope_dims; i += 2) {
+    out[i] = std::cos(theta);
+    out[i + 1] = std::sin(theta);
+    theta *= theta_scale;
+  }
+}
+}  // namespace
+
 using dnnl::memory;
 using Dt = memory::data_type;
 using Tag = memory::format_tag;
@@ -196,8 +212,10 @@ struct DnnlDecoder::Impl {
   std::unique_ptr<Linear> output;
   // Scratch, grown to the largest step seen.
   std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
-  std::vector<float>
-      rope;  // per position: (cos, sin) of each rotated pair, as Rope() computes them
+  // Per position: (cos, sin) of each rotated pair, as Rope() computes them; the first
+  // kRopeTablePositions positions only (a file's context_length is metadata: 1M positions would
+  // be 512 MB up front), later ones computed when used.
+  std::vector<float> rope, rope_scratch;
   std::vector<int> logit_rows;
 };
 
@@ -224,16 +242,11 @@ StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const
     d->impl_->output =
         std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
     // RoPE angles per position, computed exactly as Rope() does (float, iterated), once.
-    d->impl_->rope.resize(size_t(c.context) * c.rope_dims);
-    const float theta_scale = std::pow(c.rope_base, -2.0f / float(c.rope_dims));
-    for (int pos = 0; pos < c.context; ++pos) {
-      float theta = float(pos);
-      for (int i = 0; i < c.rope_dims; i += 2) {
-        d->impl_->rope[size_t(pos) * c.rope_dims + i] = std::cos(theta);
-        d->impl_->rope[size_t(pos) * c.rope_dims + i + 1] = std::sin(theta);
-        theta *= theta_scale;
-      }
-    }
+    const int positions = std::min(c.context, kRopeTablePositions);
+    d->impl_->rope.resize(size_t(positions) * c.rope_dims);
+    d->impl_->rope_scratch.resize(size_t(c.rope_dims));
+    for (int pos = 0; pos < positions; ++pos)
+      RopeAngles(c, pos, &d->impl_->rope[size_t(pos) * c.rope_dims]);
   } catch (const dnnl::error& e) {
     return Status::Internal(std::string("oneDNN cannot build the ") + WeightFormatName(format) +
                             " matmuls on this CPU: " + e.what());
@@ -304,7 +317,11 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       float* q = &s.qkv[size_t(r) * qkv_n];
       float* k = q + dim;
       const float* v = k + kv;
-      const float* cs = &s.rope[size_t(rows[r].pos) * c.rope_dims];
+      const float* cs = s.rope_scratch.data();
+      if (size_t(rows[r].pos) * c.rope_dims < s.rope.size())
+        cs = &s.rope[size_t(rows[r].pos) * c.rope_dims];
+      else
+        RopeAngles(c, rows[r].pos, s.rope_scratch.data());
       RopeFromTable(q, c.heads, c.head_dim, c.rope_dims, cs);
       RopeFromTable(k, c.kv_heads, c.head_dim, c.rope_dims, cs);
       KvCache& cache = *rows[r].cache;

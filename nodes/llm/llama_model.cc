@@ -99,8 +99,18 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
     model->output = model->token_embd;
     model->tied_output = true;
   }
+  // block_count is metadata: check it against the tensors the file holds before sizing
+  // anything from it (16M claimed blocks in an 820 KB file must not allocate gigabytes).
+  const size_t needed = 9 * size_t(c.layers) + 2;
+  if (file.tensors().size() < needed ||
+      !file.Tensor("blk." + std::to_string(c.layers - 1) + ".attn_norm.weight")) {
+    return Status::InvalidArgument(where + "llama.block_count = " + std::to_string(c.layers) +
+                                   " needs at least " + std::to_string(needed) +
+                                   " tensors (blk.0 .. blk." + std::to_string(c.layers - 1) +
+                                   "); the file has " + std::to_string(file.tensors().size()));
+  }
   model->layers.resize(size_t(c.layers));
-  for (int l = 0; l < c.layers; ++l) {
+  for (int l = 0; l < c.layers && load.error.empty(); ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LlamaLayer& L = model->layers[size_t(l)];
     load.Matrix(p + "attn_norm.weight", c.dim, 1, &L.attn_norm);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "nodes/llm/dnnl_decoder.h"
 #include "nodes/llm/llama_model.h"
 #include "nodes/llm/model_writer.h"
 #include "tests/support/scratch_path.h"
@@ -122,6 +123,51 @@ TEST(LlamaModel, RefusesWhatItCannotRun) {
   auto hm = LlamaModel::FromGguf(**bad);
   ASSERT_FALSE(hm.ok());
   EXPECT_THAT(hm.status().message(), HasSubstr("does not divide"));
+}
+
+// Rewrites the u32 value of metadata `key` in a written file (key string, u32 type, value).
+void PatchU32(std::string* bytes, const std::string& key, uint32_t value) {
+  const size_t at = bytes->find(key);
+  ASSERT_NE(at, std::string::npos) << key;
+  std::memcpy(&(*bytes)[at + key.size() + 4], &value, 4);
+}
+
+long RssKb() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+TEST(LlamaModel, MetadataIsCheckedAgainstTheFileBeforeAnythingIsSizedFromIt) {
+  RandomLlamaSpec spec;
+  spec.layers = 1;
+  // 16,777,216 blocks claimed by a file holding one: refused before any layer is allocated.
+  std::string bytes = RandomLlama(spec).Bytes();
+  PatchU32(&bytes, "llama.block_count", 1u << 24);
+  auto f = GgufFile::Open(Write("blocks.gguf", bytes));
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  const long before = RssKb();
+  auto m = LlamaModel::FromGguf(**f);
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), HasSubstr("block_count = 16777216 needs at least"));
+  EXPECT_THAT(m.status().message(), HasSubstr("the file has 12"));
+  EXPECT_LT(RssKb() - before, 64 * 1024) << "KB allocated while refusing it";
+
+  // A 16M-token context (metadata only) costs nothing up front: the KV cache is sized per
+  // request (prompt + max_new_tokens) and the RoPE table covers 8192 positions.
+  bytes = RandomLlama(spec).Bytes();
+  PatchU32(&bytes, "llama.context_length", 1u << 24);
+  auto big = GgufFile::Open(Write("context.gguf", bytes));
+  ASSERT_TRUE(big.ok()) << big.status().message();
+  auto model = LlamaModel::FromGguf(**big);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ((*model)->config.context, 1 << 24);
+  const long start = RssKb();
+  auto decoder = DnnlDecoder::Create(*model, WeightFormat::kF32);
+  ASSERT_TRUE(decoder.ok()) << decoder.status().message();
+  KvCache cache = (*decoder)->NewCache(64);
+  EXPECT_LT(RssKb() - start, 64 * 1024) << "KB allocated for a decoder of a 16M context";
 }
 
 }  // namespace
