@@ -53,7 +53,7 @@ Status Engine::Run(const RequestSource& next, ResultCallback on_result) {
 void Engine::Drain() { core_->Drain(); }
 void Engine::Shutdown() { core_->Shutdown(); }
 void Engine::StopAccepting() { core_->StopAccepting(); }
-EngineStats Engine::Stats() const { return core_->Stats(); }
+EngineStats Engine::Stats(StatsDetail detail) const { return core_->Stats(detail); }
 const std::string& Engine::pipeline_name() const { return core_->spec().name; }
 int Engine::threads() const { return core_->threads(); }
 void Engine::ClearCaches() { core_->ClearCaches(); }

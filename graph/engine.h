@@ -101,7 +101,9 @@ class Engine {
   // Unblocks submitters and refuses new requests without waiting (for signal handlers' threads).
   void StopAccepting();
 
-  EngineStats Stats() const;
+  // kLive (for scrapes and other frequent readers) leaves out the result fields' bootstrap
+  // intervals (low/mid/high = the mean): its cost no longer grows with the results.
+  EngineStats Stats(StatsDetail detail = StatsDetail::kFull) const;
   const std::string& pipeline_name() const;
   int threads() const;
   void ClearCaches();

@@ -61,6 +61,9 @@ struct WaitingRoomStats {
 };
 
 // A numeric field (FieldIo::metrics) over successful results: mean and bootstrap interval.
+// How much Engine::Stats computes: everything (reports), or what a live view needs.
+enum class StatsDetail { kFull, kLive };
+
 struct MetricSummary {
   std::string name;
   int64_t count = 0;

@@ -269,7 +269,7 @@ void EngineCore::Shutdown() {
   Drain();
 }
 
-EngineStats EngineCore::Stats() const {
+EngineStats EngineCore::Stats(StatsDetail detail) const {
   EngineStats s;
   s.submitted = submitted_.load();
   s.completed = completed_.load();
@@ -313,7 +313,7 @@ EngineStats EngineCore::Stats() const {
     }
     s.nodes.push_back(std::move(n));
   }
-  s.metrics = metrics_->Summaries();
+  s.metrics = metrics_->Summaries(detail == StatsDetail::kFull);
   s.monitor = monitor_->Snapshot();
   return s;
 }

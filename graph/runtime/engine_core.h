@@ -49,7 +49,7 @@ class EngineCore {
   void Drain();
   void Shutdown();
   void StopAccepting();
-  EngineStats Stats() const;
+  EngineStats Stats(StatsDetail detail = StatsDetail::kFull) const;
   const PipelineSpec& spec() const { return spec_; }
   int threads() const { return options_.threads; }
   void ClearCaches();

@@ -59,7 +59,17 @@ void MetricAggregator::Record(const FieldMap& fields) {
   }
 }
 
-std::vector<MetricSummary> MetricAggregator::Summaries() const {
+std::vector<MetricSummary> MetricAggregator::Summaries(bool intervals) const {
+  if (!intervals) {
+    std::vector<MetricSummary> out;
+    std::lock_guard lock(mu_);
+    for (const Slot& slot : slots_) {
+      if (slot.count == 0) continue;
+      const double mean = slot.sum / double(slot.count);
+      out.push_back({slot.name, slot.count, mean, mean, mean, mean});
+    }
+    return out;
+  }
   std::vector<Slot> copy;
   {
     std::lock_guard lock(mu_);

@@ -108,7 +108,7 @@ void LiveView::Loop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_; })) {
     const auto now = std::chrono::steady_clock::now();
-    EngineStats s = engine_.Stats();
+    EngineStats s = engine_.Stats(StatsDetail::kLive);
     const std::string frame =
         Frame(s, engine_.pipeline_name(), std::chrono::duration<double>(now - start).count(),
               reader_.Progress(), previous, std::chrono::duration<double>(now - last).count());

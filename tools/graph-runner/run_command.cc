@@ -129,7 +129,7 @@ int RunCommand(const RunArgs& args) {
     const Engine* e = engine->get();
     auto server = monitor::MetricsServer::Start(
         args.metrics_host, args.metrics_port,
-        [e] { return monitor::FormatPrometheus(e->Stats(), e->pipeline_name()); },
+        [e] { return monitor::FormatPrometheus(e->Stats(StatsDetail::kLive), e->pipeline_name()); },
         [] { return g_signals.load() == 0; });
     if (!server.ok()) {
       std::cerr << "error: " << server.status().message() << "\n";

@@ -123,7 +123,7 @@ void FillSummary(const std::string& name, const ServedPipeline& p, v1::PipelineS
   out->set_version(spec.version);
   out->set_file(p.file);
   out->set_max_in_flight(spec.max_in_flight);
-  out->set_in_flight(p.engine->Stats().in_flight);
+  out->set_in_flight(p.engine->Stats(StatsDetail::kLive).in_flight);
   out->set_loaded_at(p.loaded_at);
 }
 
@@ -171,7 +171,7 @@ grpc::Status RefineryService::Run(grpc::ServerContext* context, const v1::RunReq
                           "the deadline passed while waiting for room: " + submitted.message()});
       }
       // gRPC clients with a retry policy honour the pushback; others read the message.
-      const EngineStats stats = engine.Stats();
+      const EngineStats stats = engine.Stats(StatsDetail::kLive);
       const int64_t pushback_ms =
           std::max<int64_t>(1, int64_t(stats.request_latency.p50_us / 1000));
       context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(pushback_ms));

@@ -160,7 +160,7 @@ std::string Server::MetricsText() const {
   monitor::Exposition e;
   if (std::shared_ptr<const PipelineSet> set = served_->current()) {
     for (const auto& [name, p] : set->pipelines())
-      monitor::AppendPrometheus(p.engine->Stats(), name, &e);
+      monitor::AppendPrometheus(p.engine->Stats(StatsDetail::kLive), name, &e);
   }
   metrics_->AppendTo(&e);
   e.Family("refinery_grpc_streams_open", "gauge", "RunStream calls open now.");

@@ -178,7 +178,8 @@ class Worker::Handler : public proton::messaging_handler {
     }
     std::string text = out.Text();
     monitor::Exposition engine_metrics;
-    monitor::AppendPrometheus(engine_->Stats(), engine_->pipeline_name(), &engine_metrics);
+    monitor::AppendPrometheus(engine_->Stats(StatsDetail::kLive), engine_->pipeline_name(),
+                              &engine_metrics);
     return text + engine_metrics.Text();
   }
 

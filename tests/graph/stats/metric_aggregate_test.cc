@@ -41,5 +41,20 @@ TEST(MetricAggregator, ExactMeanAndBoundedSample) {
   EXPECT_GT(s[0].high, 4999.5 - 1500);
 }
 
+TEST(MetricAggregator, LiveSummariesHaveTheExactMeanWithoutResampling) {
+  MetricAggregator agg({"x"}, /*reservoir=*/100);
+  for (int i = 0; i < 1000; ++i) agg.Record(FieldMap{{"x", double(i % 10)}});
+  const auto live = agg.Summaries(/*intervals=*/false);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].count, 1000);
+  EXPECT_DOUBLE_EQ(live[0].mean, 4.5);
+  // No bootstrap: the interval collapses onto the mean (a sampled one would be wider).
+  EXPECT_DOUBLE_EQ(live[0].low, 4.5);
+  EXPECT_DOUBLE_EQ(live[0].high, 4.5);
+  const auto full = agg.Summaries();
+  EXPECT_DOUBLE_EQ(full[0].mean, 4.5);
+  EXPECT_LT(full[0].low, full[0].high);
+}
+
 }  // namespace
 }  // namespace refinery
