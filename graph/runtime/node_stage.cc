@@ -183,7 +183,11 @@ void NodeStage::RunBatch(const std::vector<TrackedItem*>& items) {
     else
       g->second.push_back(i);
   }
-  for (const auto& [node, indices] : groups) {
+  for (const auto& group : groups) {
+    // Named, not a structured binding: the lambdas below capture them (clang 14, which builds
+    // the fuzzers, cannot capture structured bindings yet).
+    const auto& node = group.first;
+    const auto& indices = group.second;
     std::vector<Item*> batch;  // what the node sees
     for (size_t i : indices) batch.push_back(items[i]);
     std::vector<std::string> errors(batch.size());
