@@ -3,11 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -43,6 +46,7 @@ class GraphRunner : public ::testing::Test {
            ("graph-runner-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
+    err_ = dir_ / "run-err.txt";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -65,6 +69,43 @@ class GraphRunner : public ::testing::Test {
     return o;
   }
 
+  // `graph-runner run clean-text.yaml --metrics-port 0` reading a pipe: its pid, the pipe's
+  // write end and the metrics port (0 when it never printed one; stderr in err_).
+  struct LiveRun {
+    pid_t pid = -1;
+    int input = -1;
+    int port = 0;
+  };
+  LiveRun StartRunWithMetrics() {
+    LiveRun run;
+    int in_pipe[2];
+    if (::pipe(in_pipe) != 0) return run;
+    const fs::path out = dir_ / "out.jsonl", err = err_;
+    run.pid = ::fork();
+    if (run.pid == 0) {
+      ::dup2(in_pipe[0], 0);
+      ::close(in_pipe[1]);
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      int efd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(efd, 2);
+      std::string pipeline = pipelines_ + "/clean-text.yaml";
+      ::execl(GRAPH_RUNNER, GRAPH_RUNNER, "run", pipeline.c_str(), "--metrics-port", "0", nullptr);
+      ::_exit(99);
+    }
+    ::close(in_pipe[0]);
+    run.input = in_pipe[1];
+    for (int tries = 0; tries < 1500 && run.port == 0; ++tries) {
+      const std::string e = Slurp(err);
+      const size_t at = e.find("metrics: http://127.0.0.1:");
+      if (at != std::string::npos && e.find("/metrics", at + 26) != std::string::npos)
+        run.port = std::stoi(e.substr(at + 26));
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return run;
+  }
+
   static int Lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
   static std::vector<std::string> SplitLines(const std::string& s) {
     std::vector<std::string> lines;
@@ -74,6 +115,7 @@ class GraphRunner : public ::testing::Test {
   }
 
   fs::path dir_;
+  fs::path err_;  // stderr of StartRunWithMetrics
   const std::string pipelines_ = std::string(PROJECT_DIR) + "/pipelines";
 };
 
@@ -515,31 +557,11 @@ TEST_F(GraphRunner, SigintDuringAFileRunWritesAResultForEveryRequestRead) {
 }
 
 TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
-  int in_pipe[2];
-  ASSERT_EQ(::pipe(in_pipe), 0);
-  fs::path out = dir_ / "out.jsonl", err = dir_ / "err.txt";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in_pipe[0], 0);
-    ::close(in_pipe[1]);
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    int efd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(efd, 2);
-    std::string pipeline = pipelines_ + "/clean-text.yaml";
-    ::execl(GRAPH_RUNNER, GRAPH_RUNNER, "run", pipeline.c_str(), "--metrics-port", "0", nullptr);
-    ::_exit(99);
-  }
-  ::close(in_pipe[0]);
-  int port = 0;
-  for (int tries = 0; tries < 1500 && port == 0; ++tries) {
-    const std::string e = Slurp(err);
-    const size_t at = e.find("metrics: http://127.0.0.1:");
-    if (at != std::string::npos && e.find("/metrics", at + 26) != std::string::npos)
-      port = std::stoi(e.substr(at + 26));
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  LiveRun run = StartRunWithMetrics();
+  const pid_t pid = run.pid;
+  const int port = run.port;
+  int in_pipe[2] = {-1, run.input};
+  const fs::path out = dir_ / "out.jsonl", err = err_;
   ASSERT_GT(port, 0) << Slurp(err);
   std::string lines;
   for (int i = 0; i < 20; ++i)
@@ -566,6 +588,54 @@ TEST_F(GraphRunner, MetricsEndpointServesWhileRunning) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(WEXITSTATUS(status), 130);
+}
+
+TEST_F(GraphRunner, SlowMetricsClientsNeitherStarveScrapesNorHoldUpTheExit) {
+  LiveRun run = StartRunWithMetrics();
+  ASSERT_GT(run.port, 0) << Slurp(err_);
+  // Twelve clients that send a byte a second and never finish a request (more than httplib's
+  // default pool of threads).
+  std::vector<int> slow;
+  for (int i = 0; i < 12; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(run.port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    slow.push_back(fd);
+  }
+  std::atomic<bool> stop{false};
+  std::thread dribble([&] {
+    while (!stop) {
+      for (int fd : slow) (void)::send(fd, "G", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  httplib::Client client("127.0.0.1", run.port);
+  client.set_read_timeout(5, 0);
+  auto metrics = client.Get("/metrics");
+  // The run ends (input closed) while the slow clients are still connected: the exit must not
+  // wait for them (it took 52 s with httplib's pool).
+  ::close(run.input);
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 500 && !exited; ++i) {
+    exited = ::waitpid(run.pid, &status, WNOHANG) == run.pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop = true;
+  dribble.join();
+  for (int fd : slow) ::close(fd);
+  if (!exited) {
+    ::kill(run.pid, SIGKILL);
+    ::waitpid(run.pid, &status, 0);
+  }
+  ASSERT_TRUE(metrics) << "a scrape must be answered while slow clients are connected";
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_TRUE(exited) << "graph-runner still running 10 s after its input ended";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(err_);
 }
 
 TEST_F(GraphRunner, AlertsThatCannotBeWrittenFailTheRun) {

@@ -4,8 +4,73 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
 
 namespace refinery::monitor {
+
+// The page callbacks behind a lock: once closed (the server is being destroyed), a connection
+// that is still being served answers 503 instead of calling into an engine that may be gone.
+struct MetricsServer::Gate {
+  std::mutex mu;
+  bool open = true;
+  std::function<std::string()> metrics;
+  std::function<bool()> healthy;
+};
+
+// httplib's task queue: a thread per connection, at most kMaxConnections at once (the rest wait
+// in order), so one slow client holds one thread, not the pool scrapes need. shutdown() does
+// not join: threads still serving a client end by themselves (read/write timeouts), and the
+// state they touch is shared, so it outlives the server.
+struct MetricsServer::Connections : public std::enable_shared_from_this<Connections> {
+  std::mutex mu;
+  int active = 0;
+  bool stopped = false;
+  std::deque<std::function<void()>> waiting;
+
+  void Enqueue(std::function<void()> fn) {
+    std::lock_guard lock(mu);
+    if (active >= kMaxConnections) {
+      waiting.push_back(std::move(fn));
+      return;
+    }
+    Spawn(std::move(fn));
+  }
+  // With mu held.
+  void Spawn(std::function<void()> fn) {
+    ++active;
+    std::thread([self = shared_from_this(), fn = std::move(fn)]() mutable {
+      for (;;) {
+        fn();
+        std::lock_guard lock(self->mu);
+        if (self->waiting.empty()) {
+          --self->active;
+          return;
+        }
+        fn = std::move(self->waiting.front());
+        self->waiting.pop_front();
+      }
+    }).detach();
+  }
+  int Active() {
+    std::lock_guard lock(mu);
+    return active;
+  }
+};
+
+namespace {
+class ConnectionQueue : public httplib::TaskQueue {
+ public:
+  explicit ConnectionQueue(std::shared_ptr<MetricsServer::Connections> c) : c_(std::move(c)) {}
+  void enqueue(std::function<void()> fn) override { c_->Enqueue(std::move(fn)); }
+  void shutdown() override {}
+
+ private:
+  std::shared_ptr<MetricsServer::Connections> c_;
+};
+}  // namespace
 
 StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& host, int port,
                                                               std::function<std::string()> metrics,
@@ -13,6 +78,11 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   auto s = std::unique_ptr<MetricsServer>(new MetricsServer());
   s->server_ = std::make_unique<httplib::Server>();
   s->host_ = host;
+  s->gate_ = std::make_shared<Gate>();
+  s->gate_->metrics = std::move(metrics);
+  s->gate_->healthy = std::move(healthy);
+  s->connections_ = std::make_shared<Connections>();
+  s->server_->new_task_queue = [c = s->connections_] { return new ConnectionQueue(c); };
   // httplib's default also sets SO_REUSEPORT, which lets a second process bind the same port and
   // silently take half the scrapes; refuse that: address reuse after a restart only.
   s->server_->set_socket_options([](socket_t sock) {
@@ -32,11 +102,18 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
         res.status = 500;
         res.set_content("internal error\n", "text/plain");
       });
-  s->server_->Get("/metrics", [metrics](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  s->server_->Get("/metrics", [gate = s->gate_](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(gate->mu);
+    if (!gate->open) {
+      res.status = 503;
+      res.set_content("stopping\n", "text/plain");
+      return;
+    }
+    res.set_content(gate->metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  s->server_->Get("/healthz", [healthy](const httplib::Request&, httplib::Response& res) {
-    const bool ok = healthy();
+  s->server_->Get("/healthz", [gate = s->gate_](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(gate->mu);
+    const bool ok = gate->open && gate->healthy();
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ok\n" : "stopping\n", "text/plain");
   });
@@ -64,8 +141,23 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
 }
 
 MetricsServer::~MetricsServer() {
-  if (server_) server_->stop();
+  if (gate_) {
+    std::lock_guard lock(gate_->mu);  // waits for a page being produced right now, no longer
+    gate_->open = false;
+    gate_->metrics = nullptr;
+    gate_->healthy = nullptr;
+  }
+  if (server_) server_->stop();  // the accept loop ends; the connection queue does not join
   if (thread_.joinable()) thread_.join();
+  // A connection still open runs httplib::Server members until its client times out: the server
+  // object must outlive it, so it is abandoned (a few KB, once per server with slow clients).
+  if (connections_ && connections_->Active() > 0) {
+    // Kept reachable (not a leak to LeakSanitizer): a deliberate, bounded abandonment.
+    static auto* abandoned = new std::vector<std::unique_ptr<httplib::Server>>;
+    static std::mutex abandoned_mu;
+    std::lock_guard lock(abandoned_mu);
+    abandoned->push_back(std::move(server_));
+  }
 }
 
 }  // namespace refinery::monitor

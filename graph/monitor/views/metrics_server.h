@@ -1,6 +1,11 @@
 // MetricsServer: an HTTP endpoint (cpp-httplib) for scrapers: GET /metrics (Prometheus text
 // format 0.0.4) and GET /healthz. Runs on its own thread; the page is produced per request by
 // the callback, so what a scrape sees is the engine's state at that moment.
+//
+// Slow clients cannot starve scrapes or hold up shutdown: each connection gets its own thread
+// (up to kMaxConnections at once; more wait for one to end), reads and writes time out after
+// 5 s, and the destructor never waits for a client: connections still open are abandoned to
+// finish on their own (their handlers answer 503 from then on and never touch the engine).
 #pragma once
 
 #include <cstddef>
@@ -21,17 +26,24 @@ class MetricsServer {
  public:
   // Requests carry no body; anything larger than this is refused (413) unread.
   static constexpr size_t kMaxRequestBodyBytes = 64 << 10;
+  static constexpr int kMaxConnections = 64;
 
   // port 0: any free port (see port()). Fails with a clear message when the address is taken.
   static StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& host, int port,
                                                         std::function<std::string()> metrics,
                                                         std::function<bool()> healthy);
-  ~MetricsServer();  // stops and joins
+  ~MetricsServer();  // stops; returns without waiting for open client connections
   int port() const { return port_; }
   const std::string& host() const { return host_; }
 
+  // Defined in metrics_server.cc.
+  struct Gate;         // the callbacks, closed when the server is destroyed
+  struct Connections;  // per-connection threads
+
  private:
   MetricsServer() = default;
+  std::shared_ptr<Gate> gate_;
+  std::shared_ptr<Connections> connections_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;
