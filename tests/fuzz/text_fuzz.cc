@@ -8,10 +8,21 @@
 #include "nodes/text/tiktoken_encoding.h"
 #include "tests/fuzz/fuzz_support.h"
 
+namespace {
+constexpr const char* kEncodings[] = {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"};
+}  // namespace
+
+// The rank files load once, here: their load (seconds under ASan) is not any input's time.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  for (const char* name : kEncodings)
+    if (!refinery::text::TiktokenEncoding::Get(name).ok()) std::abort();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = refinery::fuzz::Input(data, size);
   const bool valid = refinery::utf8::IsValidUtf8(text);
-  for (const char* name : {"r50k_base", "p50k_base", "cl100k_base", "o200k_base"}) {
+  for (const char* name : kEncodings) {
     auto enc = refinery::text::TiktokenEncoding::Get(name);
     if (!enc.ok()) std::abort();  // set-up provides them: a missing file is a harness error
     std::vector<uint32_t> ids;
