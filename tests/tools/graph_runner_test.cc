@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/read_file.h"
 #include "tests/support/set_up_material.h"
 
 namespace {
@@ -32,12 +33,7 @@ struct Outcome {
   std::string err;
 };
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Slurp(const fs::path& p) { return refinery::testing::ReadFile(p); }
 
 class GraphRunner : public ::testing::Test {
  protected:

@@ -14,18 +14,15 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/read_file.h"
+
 namespace refinery {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Slurp(const fs::path& p) { return refinery::testing::ReadFile(p); }
 
 int Lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
 

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/read_file.h"
 #include "tools/worker/queue_client.h"
 
 namespace refinery::worker {
@@ -30,12 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Slurp(const fs::path& p) { return refinery::testing::ReadFile(p); }
 
 int Shell(const std::string& cmd) {
   const int status = std::system(cmd.c_str());
