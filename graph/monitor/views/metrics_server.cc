@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <vector>
 
 namespace refinery::monitor {
@@ -31,28 +32,36 @@ struct MetricsServer::Connections : public std::enable_shared_from_this<Connecti
   std::deque<std::function<void()>> waiting;
 
   void Enqueue(std::function<void()> fn) {
-    std::lock_guard lock(mu);
-    if (active >= kMaxConnections) {
-      waiting.push_back(std::move(fn));
-      return;
-    }
-    Spawn(std::move(fn));
-  }
-  // With mu held.
-  void Spawn(std::function<void()> fn) {
-    ++active;
-    std::thread([self = shared_from_this(), fn = std::move(fn)]() mutable {
-      for (;;) {
-        fn();
-        std::lock_guard lock(self->mu);
-        if (self->waiting.empty()) {
-          --self->active;
-          return;
-        }
-        fn = std::move(self->waiting.front());
-        self->waiting.pop_front();
+    {
+      std::lock_guard lock(mu);
+      if (active >= kMaxConnections) {
+        waiting.push_back(std::move(fn));
+        return;
       }
-    }).detach();
+      ++active;
+    }
+    try {
+      std::thread([self = shared_from_this(), fn]() mutable {
+        self->Serve(std::move(fn));
+      }).detach();
+    } catch (const std::system_error&) {
+      // No thread to be had (a process at its limit): serve it on the accept thread rather
+      // than take the process down; accepting waits meanwhile.
+      Serve(std::move(fn));
+    }
+  }
+  // This connection, then whatever waited for a thread.
+  void Serve(std::function<void()> fn) {
+    for (;;) {
+      fn();
+      std::lock_guard lock(mu);
+      if (waiting.empty()) {
+        --active;
+        return;
+      }
+      fn = std::move(waiting.front());
+      waiting.pop_front();
+    }
   }
   int Active() {
     std::lock_guard lock(mu);
