@@ -6,7 +6,8 @@
 # written. A crash stops that harness, keeps its reproducer under build-fuzz/crashes/NAME and makes
 # the script exit 1 (commit the reproducer as a test). Prints executions, coverage and findings.
 #
-#   tools/fuzz.sh [SECONDS] [HARNESS...]   harnesses: pipeline override condition request text gguf
+#   tools/fuzz.sh [SECONDS] [HARNESS...]   harnesses: pipeline override condition request config text tokenizer
+#                                          gguf http
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,15 +15,17 @@ seconds=${1:-30}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: tools/fuzz.sh [SECONDS] [HARNESS...]" >&2; exit 2; }
 shift || true
 harnesses=("$@")
-((${#harnesses[@]})) || harnesses=(pipeline override condition request text gguf)
+((${#harnesses[@]})) || harnesses=(pipeline override condition request config text tokenizer gguf http)
 
 runtime=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 if ! command -v clang++-14 >/dev/null || [ ! -f "$runtime" ]; then
   echo "fuzz: needs clang-14 and libclang-rt-14-dev (apt-get install --no-install-recommends clang-14 libclang-rt-14-dev)" >&2
   exit 1
 fi
-# The text harness reads the tiktoken rank files that set-up fetches.
+# The text harness reads the tiktoken rank files and the tokenizer harness the tiny model, both
+# from set-up.
 [ -f .cache/vocab/cl100k_base.tiktoken ] || tools/fetch-vocab.sh >/dev/null
+[ -f .cache/models/tiny-llama.gguf ] || { echo "fuzz: no .cache/models/tiny-llama.gguf (run tools/setup.sh)" >&2; exit 1; }
 
 if [ ! -f build-fuzz/build.ninja ]; then
   CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DREFINERY_FUZZ=ON \
@@ -41,6 +44,7 @@ seed() {
   [ -d "tests/fuzz/corpus/$name" ] && cp tests/fuzz/corpus/"$name"/* "$dir"/
   case "$name" in
     pipeline) cp pipelines/*.yaml "$dir"/ ;;
+    config) cp configs/*.yaml "$dir"/ ;;
     request)
       local i=0
       while IFS= read -r line; do
@@ -48,7 +52,7 @@ seed() {
         i=$((i + 1))
       done < <(cat pipelines/samples/*.jsonl)
       ;;
-    text) for f in README.md docs/nodes.md; do head -c 4096 "$f" > "$dir/$(basename "$f")"; done ;;
+    text | tokenizer) for f in README.md docs/nodes.md; do head -c 4096 "$f" > "$dir/$(basename "$f")"; done ;;
     gguf)
       [ -f .cache/models/tiny-llama.gguf ] && cp .cache/models/tiny-llama.gguf "$dir"/
       for f in ../shared/models/*.gguf; do [ -f "$f" ] && cp "$f" "$dir"/; done

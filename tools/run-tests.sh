@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: set up (packages, vocabularies, the tiny model, and the test-only tools
 # promtool and chromium), build, run every test; then the same under AddressSanitizer +
-# UndefinedBehaviorSanitizer in build-asan/. Exits non-zero on any failure.
+# UndefinedBehaviorSanitizer in build-asan/, the threaded tests under ThreadSanitizer in
+# build-tsan/, and every libFuzzer harness for FUZZ_SECONDS (default 20) in build-fuzz/.
+# --no-sanitizers stops after the first suite. Exits non-zero on any failure.
 #
 #   tools/run-tests.sh [--no-sanitizers]
 #
@@ -75,3 +77,17 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_ctest build-asan --timeout 900 -E install_and_embed
 phase "tests (build-asan/)"
+
+# ThreadSanitizer on the tests that run many threads (engine, queues, loops, parallel groups,
+# generator, monitor), built by clang-14 against a TSan-instrumented oneTBB (tools/tsan-tbb.sh
+# says why). Reports fail the test (halt_on_error); suppressions, each justified: tests/tsan.supp.
+tsan_tbb=$(tools/tsan-tbb.sh)
+CXX=clang++-14 CC=clang-14 tools/setup.sh build-tsan -DREFINERY_TSAN=ON -DTBB_DIR="$tsan_tbb"
+phase "build (build-tsan/, TSan)"
+run_ctest build-tsan --timeout 900
+phase "tests (build-tsan/)"
+
+# Every libFuzzer harness for a short time as a regression check (tools/fuzz.sh; a finding keeps
+# its reproducer in build-fuzz/crashes/ and fails the run).
+tools/fuzz.sh "${FUZZ_SECONDS:-20}"
+phase "fuzzing (build-fuzz/, ${FUZZ_SECONDS:-20} s per harness)"
