@@ -62,7 +62,7 @@ python3-protobuf     tests  -         messages for the Python client (protoc --p
 python3              tests  -         free loopback ports for the private RabbitMQ of the worker tests
 rabbitmq-server      tests  -         the broker the queue-worker tests start privately (AMQP 1.0 plugin)
 clang-14             tests  -         libFuzzer harnesses (tools/fuzz.sh) and the ThreadSanitizer build
-libclang-rt-14-dev   tests  -         clang's libFuzzer, ASan, UBSan and TSan runtimes
+libclang-rt-14-dev   tests  -         the libFuzzer, ASan, UBSan and TSan runtimes of clang-14
 '
 
 want_tests=0
