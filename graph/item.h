@@ -7,6 +7,7 @@
 // without locks.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -43,6 +44,9 @@ class Item {
   int32_t priority() const { return priority_; }
   // The refinement pass this item is on (0 outside loops and on a loop's first pass).
   int iteration() const { return iteration_; }
+  // Time left before the request's deadline (nullopt: it has none; zero: it has passed). A node
+  // that waits on something slow, such as a remote call, bounds the wait by it.
+  virtual std::optional<std::chrono::nanoseconds> time_left() const { return std::nullopt; }
 
   // Typed field access. A getter returns null/nullopt when the field is absent or of another kind.
   const std::string* text(std::string_view name) const;

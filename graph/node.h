@@ -58,6 +58,9 @@ struct FieldIo {
   std::string tokens_in;
   std::string tokens_out;
   bool saves_tokens = false;
+  // False when this instance's output may differ between calls with the same inputs (sampling
+  // on a remote server): the engine then keeps no cache for it, whatever the type allows.
+  bool deterministic = true;
 };
 
 // What a factory gets: the node's id and its validated options (defaults filled in).

@@ -13,6 +13,13 @@
 //
 // Writes `output` (the generated text, cut before a stop string) and <id>.prompt_tokens,
 // <id>.generated_tokens, <id>.stop_reason (eos | length | stop | context).
+//
+// `backend: openai` sends the same rendered prompt to an OpenAI-compatible server instead
+// (nodes/openai/remote_infer.h): `model` is then the server's model name and `endpoint` its base
+// URL.
+//
+//   - {id: infer, type: infer, backend: openai, endpoint: "http://127.0.0.1:8080/v1",
+//      model: qwen2.5-7b, api: chat, system: "Be brief.", prompt: "{text}", stream: true}
 #include <oneapi/tbb/task.h>
 
 #include <atomic>
@@ -22,61 +29,13 @@
 
 #include "graph/io/utf8.h"
 #include "graph/registry.h"
+#include "nodes/batch_first_node.h"
 #include "nodes/llm/generator.h"
+#include "nodes/openai/remote_infer.h"
+#include "nodes/prompt_template.h"
 
 namespace refinery::nodes {
 namespace {
-
-// A prompt template: literal text and field names, alternating.
-struct PromptTemplate {
-  std::vector<std::string> literals;  // size = fields + 1
-  std::vector<std::string> fields;
-
-  static StatusOr<PromptTemplate> Parse(const std::string& s) {
-    PromptTemplate t;
-    std::string lit;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '{' && i + 1 < s.size() && s[i + 1] == '{') {
-        lit += '{';
-        ++i;
-      } else if (s[i] == '}' && i + 1 < s.size() && s[i + 1] == '}') {
-        lit += '}';
-        ++i;
-      } else if (s[i] == '{') {
-        const size_t close = s.find('}', i);
-        if (close == std::string::npos) {
-          return Status::InvalidArgument("prompt: '{' at offset " + std::to_string(i) +
-                                         " is never closed (write {{ for a brace)");
-        }
-        const std::string name = s.substr(i + 1, close - i - 1);
-        if (name.empty() || name.find_first_of("{ \t\n") != std::string::npos) {
-          return Status::InvalidArgument("prompt: '{" + name + "}' at offset " + std::to_string(i) +
-                                         " is not a field name");
-        }
-        t.literals.push_back(std::move(lit));
-        lit.clear();
-        t.fields.push_back(name);
-        i = close;
-      } else if (s[i] == '}') {
-        return Status::InvalidArgument("prompt: '}' at offset " + std::to_string(i) +
-                                       " has no '{' (write }} for a brace)");
-      } else {
-        lit += s[i];
-      }
-    }
-    t.literals.push_back(std::move(lit));
-    return t;
-  }
-
-  std::string Render(const Item& item) const {
-    std::string out = literals[0];
-    for (size_t k = 0; k < fields.size(); ++k) {
-      out += *item.text(fields[k]);
-      out += literals[k + 1];
-    }
-    return out;
-  }
-};
 
 std::string ResolvePath(const std::string& path, const std::string& base_dir) {
   if (path.empty() || std::filesystem::path(path).is_absolute() || base_dir.empty()) return path;
@@ -84,6 +43,7 @@ std::string ResolvePath(const std::string& path, const std::string& base_dir) {
 }
 
 struct InferOptions {
+  std::string backend;  // local | openai
   std::string model;
   std::string weights;
   std::string prompt;
@@ -92,9 +52,19 @@ struct InferOptions {
   llm::SamplingOptions sampling;
   std::vector<std::string> stop;
   llm::GeneratorOptions generator;  // shared by every node using the model
+  // backend: openai
+  std::string api;     // chat | completions
+  std::string system;  // template of the system message (chat)
+  bool stream = false;
+  bool cache_sampled = false;
+  double price_prompt_per_1k = 0;
+  double price_completion_per_1k = 0;
+  openai::EndpointOptions endpoint;
 };
 
-class Infer : public Node {
+bool Remote(const InferOptions& o) { return o.backend == "openai"; }
+
+class Infer : public BatchFirstNode {
  public:
   Infer(const NodeConfig& c, const InferOptions& o, std::shared_ptr<llm::Generator> generator,
         PromptTemplate prompt)
@@ -105,12 +75,6 @@ class Infer : public Node {
         max_new_tokens_(o.max_new_tokens),
         sampling_(o.sampling),
         stop_(o.stop) {}
-
-  void Process(Item& item) const override {
-    std::vector<std::string> errors(1);
-    ProcessBatch({&item}, errors);
-    if (!errors[0].empty()) throw std::runtime_error(errors[0]);
-  }
 
   // A batch from the node's queue joins the generator at one step, all prompts in one matmul per
   // weight (a request alone joins whenever it arrives). The engine thread is released while the
@@ -169,14 +133,60 @@ class Infer : public Node {
 FieldIo InferIo(const NodeConfig& c, const InferOptions& o) {
   const std::string& id = c.id;
   auto prompt = PromptTemplate::Parse(o.prompt);
-  FieldIo io{prompt.ok() ? prompt->fields : std::vector<std::string>{},
-             {},
-             {o.output, id + ".prompt_tokens", id + ".generated_tokens", id + ".stop_reason",
-              id + ".batch_size"}};
-  io.metrics = {id + ".prompt_tokens", id + ".generated_tokens", id + ".batch_size"};
+  FieldIo io{prompt.ok() ? prompt->fields : std::vector<std::string>{}, {}, {}};
+  if (auto system = PromptTemplate::Parse(o.system); system.ok())
+    io.reads.insert(io.reads.end(), system->fields.begin(), system->fields.end());
+  io.writes = {o.output, id + ".prompt_tokens", id + ".generated_tokens", id + ".stop_reason"};
+  io.metrics = {id + ".prompt_tokens", id + ".generated_tokens"};
+  if (Remote(o)) {
+    for (const char* f : {".attempts", ".first_token_ms"}) {
+      io.writes.push_back(id + f);
+      io.metrics.push_back(id + f);
+    }
+    if (o.stream) {
+      io.writes.push_back(id + ".inter_token_ms");
+      io.metrics.push_back(id + ".inter_token_ms");
+    }
+    if (o.price_prompt_per_1k > 0 || o.price_completion_per_1k > 0) {
+      io.writes.push_back(id + ".cost");
+      io.metrics.push_back(id + ".cost");
+    }
+    // A sampled remote call may answer differently each time (hosted APIs treat seeds as best
+    // effort): no cache unless the pipeline asks for one.
+    io.deterministic = o.sampling.temperature == 0 || o.cache_sampled;
+  } else {
+    io.writes.push_back(id + ".batch_size");
+    io.metrics.push_back(id + ".batch_size");
+  }
   io.tokens_in = id + ".prompt_tokens";
   io.tokens_out = id + ".generated_tokens";
   return io;
+}
+
+StatusOr<std::unique_ptr<Node>> MakeRemote(const NodeConfig& config, const InferOptions& o,
+                                           PromptTemplate prompt) {
+  auto client = openai::EndpointClient::Get(o.endpoint);
+  if (!client.ok()) return client.status();
+  std::optional<PromptTemplate> system;
+  if (!o.system.empty()) {
+    auto parsed = PromptTemplate::Parse(o.system);
+    if (!parsed.ok()) return parsed.status();
+    system = std::move(*parsed);
+  }
+  openai::RemoteInferSettings s;
+  s.id = config.id;
+  s.output = o.output;
+  s.request.model = o.model;
+  s.request.api = o.api == "chat" ? openai::Api::kChat : openai::Api::kCompletions;
+  s.request.max_tokens = o.max_new_tokens;
+  s.request.temperature = o.sampling.temperature;
+  s.request.top_p = o.sampling.top_p;
+  s.request.seed = o.sampling.seed;
+  s.request.stop = o.stop;
+  s.request.stream = o.stream;
+  s.price_prompt_per_1k = o.price_prompt_per_1k;
+  s.price_completion_per_1k = o.price_completion_per_1k;
+  return openai::MakeRemoteInfer(std::move(s), *client, std::move(prompt), std::move(system));
 }
 
 }  // namespace
@@ -185,15 +195,22 @@ REFINERY_REGISTER_NODE(infer) {
   BoundContract<InferOptions> c;
   c.type = "infer";
   c.summary =
-      "text generation with a llama-architecture GGUF model on oneDNN, batched across requests";
+      "text generation: a llama-architecture GGUF model on oneDNN, batched across requests, or "
+      "an OpenAI-compatible server (backend: openai)";
   c.version = "1";
   using O = InferOptions;
-  c.bind.String("model", &O::model, "", "GGUF file (relative to the pipeline file)")
+  c.bind
+      .Enum("backend", &O::backend, "local", {"local", "openai"},
+            "local: a GGUF model in this process; openai: an OpenAI-compatible server")
+      .String("model", &O::model, "",
+              "GGUF file, relative to the pipeline file (local); the server's model name (openai)")
       .Required()
       .Enum("weights", &O::weights, "f32", {"f32", "bf16", "int8"},
             "weights as loaded (f32) or lighter (bf16, int8)")
       .String("prompt", &O::prompt, "{text}",
               "template over item fields: {field}; {{ and }} for braces")
+      .String("system", &O::system, "",
+              "template of the system message (backend: openai with api: chat)")
       .String("output", &O::output, "generated", "field to write the generated text to")
       .NonEmpty()
       .Int("max_new_tokens", &O::max_new_tokens, 64, 0, 1'000'000, "most tokens to generate")
@@ -212,11 +229,51 @@ REFINERY_REGISTER_NODE(infer) {
       .StringList("stop", &O::stop, {}, {},
                   "stop at any of these strings (not included in the output)")
       .Group(
-          &O::generator, +[](OptionBinding<llm::GeneratorOptions>& bind) {
+          &O::generator,
+          +[](OptionBinding<llm::GeneratorOptions>& bind) {
             using G = llm::GeneratorOptions;
             bind.Int("max_batch", &G::max_batch, 16, 1, 1024,
                      "requests decoded together (shared by all nodes using this model)")
                 .Int("threads", &G::threads, 1, 1, 256, "oneDNN threads of the model's worker");
+          })
+      .Enum("api", &O::api, "chat", {"chat", "completions"},
+            "backend openai: /chat/completions (system + user messages) or /completions")
+      .Bool("stream", &O::stream, false,
+            "backend openai: stream tokens (server-sent events); records first-token and "
+            "inter-token latency")
+      .Bool("cache_sampled", &O::cache_sampled, false,
+            "backend openai: cache calls with temperature > 0 too (greedy calls always are)")
+      .Double("price_prompt_per_1k", &O::price_prompt_per_1k, 0, 0, 1e6,
+              "backend openai: price of 1,000 prompt tokens, for <id>.cost")
+      .Double("price_completion_per_1k", &O::price_completion_per_1k, 0, 0, 1e6,
+              "backend openai: price of 1,000 generated tokens, for <id>.cost")
+      .Group(
+          &O::endpoint, +[](OptionBinding<openai::EndpointOptions>& bind) {
+            using E = openai::EndpointOptions;
+            bind.String("endpoint", &E::base_url, "",
+                        "backend openai: base URL, e.g. http://127.0.0.1:8080/v1")
+                .String("api_key_env", &E::api_key_env, "",
+                        "backend openai: environment variable holding the API key (never the "
+                        "key itself)")
+                .StringList("headers", &E::headers, {}, {},
+                            "backend openai: extra HTTP headers, each 'Name: value'")
+                .Int("max_concurrency", &E::max_concurrency, 4, 1, 1024,
+                     "backend openai: calls in flight to the endpoint (one connection each)")
+                .Double("requests_per_minute", &E::requests_per_minute, 0, 0, 1e9,
+                        "backend openai: request rate limit (0 = none); calls wait, never fail")
+                .Double("tokens_per_minute", &E::tokens_per_minute, 0, 0, 1e12,
+                        "backend openai: token rate limit (0 = none); calls wait, never fail")
+                .Int("connect_timeout_ms", &E::connect_timeout_ms, 5'000, 1, 600'000,
+                     "backend openai: connect timeout")
+                .Int("first_token_timeout_ms", &E::first_token_timeout_ms, 60'000, 1, 3'600'000,
+                     "backend openai: longest wait for the first byte, and between streamed bytes")
+                .Int("timeout_ms", &E::timeout_ms, 300'000, 1, 86'400'000,
+                     "backend openai: whole call, retries included (the request's deadline "
+                     "also bounds it)")
+                .Int("max_retries", &E::max_retries, 3, 0, 100,
+                     "backend openai: retries for connection errors, 429 and 5xx (never 4xx)")
+                .Int("backoff_ms", &E::backoff_ms, 250, 1, 60'000,
+                     "backend openai: first retry's backoff ceiling (doubles, full jitter)");
           });
   c.accepts_batches = true;
   c.reads = "the fields the prompt names";
@@ -227,12 +284,23 @@ REFINERY_REGISTER_NODE(infer) {
   c.check_options = [](const O& o) {
     std::vector<std::string> problems;
     if (auto t = PromptTemplate::Parse(o.prompt); !t.ok()) problems.push_back(t.status().message());
+    if (auto t = PromptTemplate::Parse(o.system); !t.ok())
+      problems.push_back("system: " + t.status().message());
+    if (Remote(o) && o.endpoint.base_url.empty())
+      problems.push_back("backend: openai needs `endpoint` (the server's base URL)");
+    if (!Remote(o) && !o.endpoint.base_url.empty())
+      problems.push_back("`endpoint` is for backend: openai (this node runs a local model)");
+    if (!Remote(o) && !o.system.empty()) {
+      problems.push_back(
+          "`system` needs backend: openai (local models take the rendered prompt only)");
+    }
     return problems;
   };
   c.fields = InferIo;
   c.make = [](const NodeConfig& config, const O& o) -> StatusOr<std::unique_ptr<Node>> {
     auto prompt = PromptTemplate::Parse(o.prompt);
     if (!prompt.ok()) return prompt.status();
+    if (Remote(o)) return MakeRemote(config, o, std::move(prompt).value());
     auto format = llm::ParseWeightFormat(o.weights);
     if (!format.ok()) return format.status();
     auto generator =

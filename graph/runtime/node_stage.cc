@@ -28,7 +28,7 @@ StatusOr<std::unique_ptr<NodeStage>> NodeStage::Create(const NodeSpec& spec,
   }
   stage->node_ = std::move(node).value();
   stage->io_ = spec.contract->io(config);
-  if (spec.cache.enabled && spec.contract->cacheable) {
+  if (spec.cache.enabled && spec.contract->cacheable && stage->io_.deterministic) {
     stage->cache_ = std::make_unique<NodeCache>(spec.cache);
     std::vector<std::string> reads = stage->io_.reads;
     reads.insert(reads.end(), stage->io_.optional_reads.begin(), stage->io_.optional_reads.end());

@@ -5,6 +5,14 @@
 
 namespace refinery {
 
+std::optional<std::chrono::nanoseconds> TrackedItem::time_left() const {
+  if (deadline_ticks_ == 0) return std::nullopt;
+  const uint64_t now = internal::CycleClock::Now();
+  if (now >= deadline_ticks_) return std::chrono::nanoseconds(0);
+  return std::chrono::nanoseconds(
+      int64_t(double(deadline_ticks_ - now) * internal::CycleClock::NanosPerTick()));
+}
+
 std::atomic<int64_t> TrackedItem::live_{0};
 std::atomic<int64_t> TrackedItem::peak_live_{0};
 

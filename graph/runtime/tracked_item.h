@@ -49,6 +49,7 @@ class TrackedItem : public Item {
   // fail it at that moment; every node checks it before it runs.
   uint64_t deadline_ticks() const { return deadline_ticks_; }
   void set_deadline_ticks(uint64_t t) { deadline_ticks_ = t; }
+  std::optional<std::chrono::nanoseconds> time_left() const override;
   // Request::cancelled, when the submitter gave one.
   void set_cancel_flag(std::shared_ptr<const std::atomic<bool>> flag) {
     cancelled_ = std::move(flag);

@@ -8,6 +8,8 @@
 #include <future>
 #include <map>
 
+#include "graph/io/utf8.h"
+
 namespace refinery::llm {
 
 struct Generator::Sequence {
@@ -20,7 +22,41 @@ struct Generator::Sequence {
   int32_t next = -1;     // the token to feed at `pos` (the last sampled)
   GenerationResult result;
   bool finished = false;
+  size_t streamed = 0;  // bytes of result.text already given to request.on_text
 };
+
+namespace {
+
+// Hands the request's on_text the text that is final: all of it at the end; otherwise up to the
+// last whole UTF-8 character, holding back what could still become a stop string.
+void StreamText(GenerationRequest& request, const std::string& text, size_t& streamed, bool final) {
+  if (!request.on_text) return;
+  size_t end = text.size();
+  if (!final) {
+    size_t hold = 0;
+    for (const std::string& stop : request.stop)
+      if (!stop.empty()) hold = std::max(hold, stop.size() - 1);
+    end = end > hold ? end - hold : 0;
+    while (end > streamed && end < text.size() && (uint8_t(text[end]) & 0xC0) == 0x80) --end;
+    // The last character before `end` must be whole.
+    size_t lead = end;
+    while (lead > streamed && (uint8_t(text[lead - 1]) & 0xC0) == 0x80) --lead;
+    if (lead > streamed) {
+      const uint8_t c = uint8_t(text[lead - 1]);
+      const size_t len = c < 0x80         ? 1
+                         : (c >> 5) == 6  ? 2
+                         : (c >> 4) == 14 ? 3
+                         : (c >> 3) == 30 ? 4
+                                          : 1;
+      if (lead - 1 + len > end) end = lead - 1;
+    }
+  }
+  if (end <= streamed) return;
+  request.on_text(utf8::ToValidUtf8(text.substr(streamed, end - streamed)));
+  streamed = end;
+}
+
+}  // namespace
 
 StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const LlamaModel> model,
                                                        WeightFormat format,
@@ -104,6 +140,7 @@ void Generator::Finish(Sequence& s, std::string reason) {
   s.result.stop_reason = std::move(reason);
   s.result.prompt_tokens = int(s.request.prompt.size());
   if (s.result.steps > 0) s.result.mean_batch /= double(s.result.steps);
+  if (s.result.status.ok()) StreamText(s.request, s.result.text, s.streamed, true);
   Callback done = std::move(s.done);
   done(std::move(s.result));
 }
@@ -229,8 +266,10 @@ void Generator::Run() {
         Finish(s, "length");
       else if (s.pos >= s.cache.capacity)
         Finish(s, "context");
-      else
+      else {
         s.next = token;
+        StreamText(s.request, s.result.text, s.streamed, false);
+      }
     }
     {
       std::lock_guard lock(mu_);

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct GenerationRequest {
   SamplingOptions sampling;
   std::vector<std::string> stop;
   int priority = 0;  // higher is admitted first when the batch is full
+  // Optional, for streaming: called on the worker thread with each new piece of the text once it
+  // is final (whole UTF-8 characters, never the start of a stop string); the pieces concatenate
+  // to the result's text made valid UTF-8. Keep it short.
+  std::function<void(std::string_view)> on_text;
 };
 
 struct GenerationResult {

@@ -69,6 +69,18 @@ struct WorkArgs {
   std::string metrics_host = "127.0.0.1";
 };
 int WorkCommand(const WorkArgs& args);
+struct ServeModelsArgs {
+  std::vector<std::string> models;  // FILE or NAME=FILE
+  std::string listen = "127.0.0.1:8080";
+  std::string weights = "f32";
+  int max_batch = 16;
+  int threads = 1;
+  std::string auth_token_file;
+  size_t max_body_bytes = 8 << 20;
+  int max_connections = 64;
+};
+int ServeModelsCommand(const ServeModelsArgs& args);
+
 int ValidateCommand(const std::vector<std::string>& pipelines, const std::vector<std::string>& sets,
                     const std::string& config);
 int DescribeCommand(const std::string& pipeline, const std::vector<std::string>& sets,

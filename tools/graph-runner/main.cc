@@ -258,6 +258,44 @@ int main(int argc, char** argv) {
       ->add_option("--metrics-host", work.metrics_host, "address the metrics endpoint listens on")
       ->capture_default_str();
 
+  refinery::cli::ServeModelsArgs serve_models;
+  CLI::App* serve_models_cmd = app.add_subcommand(
+      "serve-models",
+      "serve local GGUF models with the OpenAI HTTP API (/v1/chat/completions, /v1/completions, "
+      "/v1/models; streaming), batched across calls, until SIGTERM/SIGINT");
+  serve_models_cmd
+      ->add_option("models", serve_models.models,
+                   "GGUF files, each FILE (named by its stem) or NAME=FILE")
+      ->required();
+  serve_models_cmd
+      ->add_option("--listen", serve_models.listen,
+                   "HOST:PORT (port 0: any free port, printed on stdout as 'listening on "
+                   "HOST:PORT')")
+      ->capture_default_str();
+  serve_models_cmd
+      ->add_option("--weights", serve_models.weights, "f32, bf16 or int8 (as infer's weights)")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}))
+      ->capture_default_str();
+  serve_models_cmd
+      ->add_option("--max-batch", serve_models.max_batch, "sequences decoded together per model")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve_models_cmd->add_option("--threads", serve_models.threads, "oneDNN threads per model")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_models_cmd->add_option("--auth-token-file", serve_models.auth_token_file,
+                               "file whose first line is the bearer token every call must carry");
+  serve_models_cmd
+      ->add_option("--max-body-bytes", serve_models.max_body_bytes,
+                   "largest request body accepted (413 over it)")
+      ->check(CLI::Range(size_t(1), size_t(1) << 30))
+      ->capture_default_str();
+  serve_models_cmd
+      ->add_option("--max-connections", serve_models.max_connections,
+                   "connections served at once (one thread each; calls wait for their tokens)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+
   std::vector<std::string> validate_files, sets;
   std::string config;
   CLI::App* validate_cmd =
@@ -316,6 +354,7 @@ int main(int argc, char** argv) {
   if (*report_cmd) return refinery::cli::ReportCommand(report_json, report_html);
   if (*serve_cmd) return refinery::cli::ServeCommand(serve);
   if (*call_cmd) return refinery::cli::CallCommand(call);
+  if (*serve_models_cmd) return refinery::cli::ServeModelsCommand(serve_models);
   if (*work_cmd) {
     if (!worker_config.empty()) {
       refinery::Status applied = refinery::cli::ApplyWorkerConfig(
