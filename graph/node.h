@@ -58,6 +58,9 @@ struct FieldIo {
   std::string tokens_in;
   std::string tokens_out;
   bool saves_tokens = false;
+  // A numeric field holding what this node's work cost (a remote call's price): summed per
+  // request type into the run report and Prometheus (refinery_cost_total).
+  std::string cost;
   // False when this instance's output may differ between calls with the same inputs (sampling
   // on a remote server): the engine then keeps no cache for it, whatever the type allows.
   bool deterministic = true;

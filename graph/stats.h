@@ -114,6 +114,7 @@ struct TypeSnapshot {
   double tokens_in = 0;
   double tokens_out = 0;
   double tokens_saved = 0;
+  double cost = 0;  // summed from the fields nodes declare as their cost (FieldIo::cost)
   ThresholdSpec thresholds;
   std::vector<TrendPoint> trend;
   std::vector<DriftState> drift;

@@ -150,6 +150,7 @@ FieldIo InferIo(const NodeConfig& c, const InferOptions& o) {
     if (o.price_prompt_per_1k > 0 || o.price_completion_per_1k > 0) {
       io.writes.push_back(id + ".cost");
       io.metrics.push_back(id + ".cost");
+      io.cost = id + ".cost";
     }
     // A sampled remote call may answer differently each time (hosted APIs treat seeds as best
     // effort): no cache unless the pipeline asks for one.

@@ -229,6 +229,7 @@ void FillMonitor(const monitor::MonitorSnapshot& m, proto::RunReport* r) {
     out->set_tokens_in(t.tokens_in);
     out->set_tokens_out(t.tokens_out);
     out->set_tokens_saved(t.tokens_saved);
+    out->set_cost(t.cost);
     for (const monitor::TrendPoint& p : t.trend) {
       proto::TrendPoint* tp = out->add_trend();
       tp->set_start_seconds(p.start_seconds);

@@ -73,6 +73,7 @@ std::vector<Alert> TypeMonitor::Observe(const Observation& o) {
     tokens_in_ += o.tokens_in;
     tokens_out_ += o.tokens_out;
     tokens_saved_ += o.tokens_saved;
+    cost_ += o.cost;
   }
   trend_.Add(o.at_seconds, o.ok, int64_t(o.tokens_in), int64_t(o.tokens_out), o.latency_ms);
   if (!thresholds_.empty()) {  // the windows exist for the thresholds only
@@ -216,6 +217,7 @@ TypeSnapshot TypeMonitor::Snapshot() const {
   s.tokens_in = tokens_in_;
   s.tokens_out = tokens_out_;
   s.tokens_saved = tokens_saved_;
+  s.cost = cost_;
   s.thresholds = thresholds_;
   s.trend = trend_.Points();
   for (const DriftTracker& d : drift_) s.drift.push_back(d.State());

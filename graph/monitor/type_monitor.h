@@ -33,6 +33,7 @@ struct Observation {
   double tokens_in = 0;                          // at the first node that counts them
   double tokens_out = 0;                         // at the last
   double tokens_saved = 0;                       // summed over compressing nodes
+  double cost = 0;                               // summed over nodes that declare one
   const FieldMap* fields = nullptr;              // for drift metrics
   double at_seconds = -1;  // since the monitor started; < 0: Observe reads the clock
 };
@@ -61,7 +62,7 @@ class TypeMonitor {
   LatencyHistogram latency_;
   LatencyHistogram pass_latency_;
   std::vector<int64_t> iterations_ = std::vector<int64_t>(kIterationSlots, 0);
-  double tokens_in_ = 0, tokens_out_ = 0, tokens_saved_ = 0;
+  double tokens_in_ = 0, tokens_out_ = 0, tokens_saved_ = 0, cost_ = 0;
   TrendSeries trend_;
   RollingWindow recent_latency_, recent_pass_, recent_errors_, recent_tokens_;
   int64_t since_check_ = 0;

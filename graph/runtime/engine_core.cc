@@ -57,8 +57,8 @@ StatusOr<std::unique_ptr<EngineCore>> EngineCore::Create(PipelineSpec spec, Engi
   engine->metrics_ = std::make_unique<MetricAggregator>(std::move(metric_names));
   for (const auto& stage : engine->graph_->stages()) {
     const FieldIo& io = stage->io();
-    if (!io.tokens_in.empty() || !io.tokens_out.empty()) {
-      engine->token_fields_.push_back({io.tokens_in, io.tokens_out, io.saves_tokens});
+    if (!io.tokens_in.empty() || !io.tokens_out.empty() || !io.cost.empty()) {
+      engine->token_fields_.push_back({io.tokens_in, io.tokens_out, io.saves_tokens, io.cost, stage->spec().id});
     }
   }
   auto monitor = monitor::Monitor::Create(options.monitoring, engine->spec_.name);
@@ -209,6 +209,15 @@ void EngineCore::Finish(const ItemPtr& handle) {
   }
 }
 
+namespace {
+// Whether `node`'s last run on this result was a cache hit (its cost field is then a copy).
+bool ServedFromCache(const Result& r, const std::string& node) {
+  for (auto it = r.trace.rbegin(); it != r.trace.rend(); ++it)
+    if (it->node == node) return it->cache_hit;
+  return false;
+}
+}  // namespace
+
 // Feeds the monitor; tokens come from the fields the nodes declared (FieldIo::tokens_in/out).
 void EngineCore::Observe(const Result& r) {
   if (!monitor_->config().enabled) return;
@@ -234,6 +243,7 @@ void EngineCore::Observe(const Result& r) {
     }
     if (out) o.tokens_out = *out;
     if (t.saves && in && out && *in > *out) o.tokens_saved += *in - *out;
+    if (const double* cost = number(t.cost); cost && !ServedFromCache(r, t.node)) o.cost += *cost;
     o.has_tokens = o.has_tokens || in || out;
   }
   const uint64_t now = internal::CycleClock::Now();

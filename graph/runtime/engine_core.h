@@ -84,6 +84,8 @@ class EngineCore {
   struct TokenFields {
     std::string in, out;
     bool saves = false;
+    std::string cost;
+    std::string node;  // its id: a cache hit there cost nothing
   };
   std::vector<TokenFields> token_fields_;  // nodes that count tokens, in execution order
   void Observe(const Result& r);

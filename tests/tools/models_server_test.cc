@@ -87,7 +87,7 @@ TEST_F(ModelsServerTest, ConcurrentCallsAllAnswerAndCostIsAccounted) {
   auto engine = Engine::FromString(
       "pipeline: remote\nnodes:\n  - " +
           RemoteNode(", api: completions, max_concurrency: 8, price_prompt_per_1k: 2, "
-                     "price_completion_per_1k: 4") +
+                     "price_completion_per_1k: 4, cache: {enabled: false}") +
           "\n",
       "remote.yaml");
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -98,13 +98,20 @@ TEST_F(ModelsServerTest, ConcurrentCallsAllAnswerAndCostIsAccounted) {
     r.fields["text"] = kPrompts[i % 3];
     results.push_back((*engine)->Submit(std::move(r)));
   }
+  double total = 0;
   for (auto& f : results) {
     Result r = f.get();
     ASSERT_TRUE(r.ok) << r.error_message;
     const double cost =
         Number(r, "llm.prompt_tokens") * 2 / 1000 + Number(r, "llm.generated_tokens") * 4 / 1000;
     EXPECT_NEAR(Number(r, "llm.cost"), cost, 1e-12);
+    total += cost;
   }
+  // Per request type in the run report (and Prometheus' refinery_cost_total).
+  const EngineStats stats = (*engine)->Stats();
+  ASSERT_EQ(stats.monitor.types.size(), 1u);
+  EXPECT_NEAR(stats.monitor.types[0].cost, total, 1e-9);
+  EXPECT_GT(stats.monitor.types[0].tokens_in, 0);
 }
 
 TEST_F(ModelsServerTest, ErrorsFailTheItemWithTheServersReason) {

@@ -51,8 +51,9 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
                  m.high, (long long)m.count);
     }
   }
-  double tokens_in = 0, tokens_out = 0, tokens_saved = 0;
+  double tokens_in = 0, tokens_out = 0, tokens_saved = 0, cost = 0;
   for (const auto& t : stats.monitor.types) {
+    cost += t.cost;
     tokens_in += t.tokens_in;
     tokens_out += t.tokens_out;
     tokens_saved += t.tokens_saved;
@@ -62,6 +63,7 @@ std::string FormatSummary(const EngineStats& stats, const std::string& pipeline,
         Fmt("tokens: %.0f in, %.0f out, %.0f saved (%.1f%%) over %zu request types\n", tokens_in,
             tokens_out, tokens_saved, 100 * tokens_saved / tokens_in, stats.monitor.types.size());
   }
+  if (cost > 0) out += Fmt("cost: %.4f over %zu request types\n", cost, stats.monitor.types.size());
   if (stats.monitor.alerts_firing_total > 0) {
     out += Fmt(
         "alerts: %lld fired (thresholds, anomalies, drift); see the log above or the alert file\n",

@@ -262,7 +262,7 @@ std::string RenderHtmlReport(const proto::RunReport& r) {
     h += "<h2>Request types: tokens, latency, "
          "iterations</h2><table><tr><th>type</th><th>requests</th><th>failed</th>"
          "<th>tokens in</th><th>tokens out</th><th>saved</th><th>p95 latency</th><th>p95 "
-         "pass</th><th>mean passes</th></tr>";
+         "pass</th><th>mean passes</th><th>cost</th></tr>";
     std::vector<svg::HBar> savings;
     for (const auto& t : r.types()) {
       int64_t n = 0;
@@ -275,12 +275,12 @@ std::string RenderHtmlReport(const proto::RunReport& r) {
       h +=
           Fmt("<tr><td>%s</td><td>%lld</td><td>%lld</td><td>%s</td><td>%s</td><td>%s "
               "(%.1f%%)</td><td>%s</td><td>%s</td>"
-              "<td>%.2f</td></tr>",
+              "<td>%.2f</td><td>%s</td></tr>",
               Escape(TypeLabel(t.type())).c_str(), (long long)t.requests(), (long long)t.failed(),
               Number(t.tokens_in()).c_str(), Number(t.tokens_out()).c_str(),
               Number(t.tokens_saved()).c_str(), 100 * saved_share, Ms(t.latency().p95_us()).c_str(),
               t.pass_latency().count() ? Ms(t.pass_latency().p95_us()).c_str() : "-",
-              n ? passes / double(n) : 0.0);
+              n ? passes / double(n) : 0.0, t.cost() > 0 ? Fmt("%.4f", t.cost()).c_str() : "-");
       savings.push_back({TypeLabel(t.type()), saved_share,
                          Fmt("%.1f%% saved (%s of %s tokens)", 100 * saved_share,
                              Number(t.tokens_saved()).c_str(), Number(t.tokens_in()).c_str())});

@@ -97,6 +97,8 @@ void AppendPrometheus(const EngineStats& s, const std::string& pipeline, Exposit
            "Passes a request took through the refinement loop.");
   e.Family("refinery_tokens_total", "counter",
            "Tokens per request type: in (first count), out (last count), saved (by compression).");
+  e.Family("refinery_cost_total", "counter",
+           "Cost per request type, summed from the nodes' cost fields (infer price options).");
   e.Family("refinery_drift_psi", "gauge",
            "Population Stability Index of a metric against its baseline.");
   e.Family("refinery_drift_ks", "gauge",
@@ -138,6 +140,8 @@ void AppendPrometheus(const EngineStats& s, const std::string& pipeline, Exposit
       e.Value("refinery_tokens_total",
               {{"pipeline", pipeline}, {"request_type", t.type}, {"direction", direction}}, v);
     }
+    if (t.cost > 0)
+      e.Value("refinery_cost_total", {{"pipeline", pipeline}, {"request_type", t.type}}, t.cost);
     for (const DriftState& d : t.drift) {
       const Labels dl = {{"pipeline", pipeline}, {"request_type", t.type}, {"metric", d.metric}};
       if (d.measured) {
