@@ -256,6 +256,9 @@ REFINERY_REGISTER_NODE(infer) {
                 .String("api_key_env", &E::api_key_env, "",
                         "backend openai: environment variable holding the API key (never the "
                         "key itself)")
+                .String("tls_ca_file", &E::tls_ca_file, "",
+                        "backend openai: PEM CA file to trust instead of the system CAs "
+                        "(a self-signed server)")
                 .StringList("headers", &E::headers, {}, {},
                             "backend openai: extra HTTP headers, each 'Name: value'")
                 .Int("max_concurrency", &E::max_concurrency, 4, 1, 1024,

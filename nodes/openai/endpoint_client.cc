@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -117,6 +118,7 @@ void EndpointClient::State::Work() {
   httplib::Client client(url.scheme_host_port);
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);  // a small request body leaves at once
+  if (!options.tls_ca_file.empty()) client.set_ca_cert_path(options.tls_ca_file);
   std::mt19937 rng(std::random_device{}());
   for (;;) {
     std::unique_ptr<Job> job;
@@ -285,7 +287,7 @@ CallResult EndpointClient::State::Call(const Job& job, httplib::Client& client, 
 
 namespace {
 std::string Key(const EndpointOptions& o) {
-  std::string k = o.base_url + '\n' + o.api_key_env + '\n';
+  std::string k = o.base_url + '\n' + o.api_key_env + '\n' + o.tls_ca_file + '\n';
   for (const auto& h : o.headers) k += h + '\n';
   for (double v : {double(o.max_concurrency), o.requests_per_minute, o.tokens_per_minute,
                    double(o.connect_timeout_ms), double(o.first_token_timeout_ms),
@@ -304,6 +306,15 @@ StatusOr<std::shared_ptr<EndpointClient>> EndpointClient::Get(const EndpointOpti
 
   auto url = ParseUrl(options.base_url);
   if (!url.ok()) return url.status();
+  if (!options.tls_ca_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(options.tls_ca_file, ec))
+      return Status::InvalidArgument("tls_ca_file: '" + options.tls_ca_file +
+                                     "' is not a readable file");
+    if (options.base_url.rfind("https://", 0) != 0)
+      return Status::InvalidArgument("tls_ca_file is for https endpoints; '" + options.base_url +
+                                     "' is not one");
+  }
   httplib::Headers headers;
   if (!options.api_key_env.empty()) {
     const char* key_value = std::getenv(options.api_key_env.c_str());

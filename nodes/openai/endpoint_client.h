@@ -33,6 +33,7 @@ struct EndpointOptions {
   std::string base_url;              // scheme://host[:port][/path], e.g. http://127.0.0.1:8080/v1
   std::string api_key_env;           // environment variable holding the key ("" = no key)
   std::vector<std::string> headers;  // extra "Name: value" headers
+  std::string tls_ca_file;           // PEM CAs to trust instead of the system's ("" = system CAs)
   int max_concurrency = 4;
   double requests_per_minute = 0;  // 0 = no limit
   double tokens_per_minute = 0;

@@ -10,7 +10,9 @@
 #include <filesystem>
 
 #include "graph/engine.h"
+#include "tests/support/certificates.h"
 #include "tests/support/node_runner.h"
+#include "tests/support/scratch_path.h"
 #include "tests/support/set_up_material.h"
 
 namespace refinery::cli {
@@ -150,6 +152,33 @@ TEST(ModelsServerAuth, TokenRequiredAndAcceptedFromTheKeyVariable) {
                    "\", model: story, api: completions, api_key_env: REFINERY_TEST_SERVER_KEY}");
   Result ok = keyed.Run({{"text", "x"}});
   EXPECT_TRUE(ok.ok) << ok.error_message;
+}
+
+// HTTPS with a private CA: trusted through tls_ca_file, refused (a TLS error, named) without it.
+TEST(ModelsServerTls, HttpsWithAPrivateCa) {
+  const std::string dir = refinery::testing::ScratchPath("models-tls");
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(refinery::testing::MakeCertificates(dir))
+      << "the openssl program (Debian package openssl, installed by tools/setup.sh --tests) "
+         "could not make certificates";
+  ModelsServerOptions o;
+  o.models = {{"story", Model()}};
+  o.tls_cert = dir + "/server.pem";
+  o.tls_key = dir + "/server.key";
+  auto server = ModelsServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const std::string url = "https://127.0.0.1:" + std::to_string((*server)->port()) + "/v1";
+  const std::string node = "{id: llm, type: infer, backend: openai, endpoint: \"" + url +
+                           "\", model: story, api: completions, max_new_tokens: 8";
+  NodeRunner trusted(node + ", tls_ca_file: \"" + dir + "/ca.pem\"}");
+  Result ok = trusted.Run({{"text", "Once upon a time"}});
+  EXPECT_TRUE(ok.ok) << ok.error_message;
+  NodeRunner untrusted(node + ", max_retries: 0}");
+  Result refused = untrusted.Run({{"text", "Once upon a time"}});
+  ASSERT_FALSE(refused.ok);
+  EXPECT_NE(refused.error_message.find("TLS"), std::string::npos) << refused.error_message;
+  o.tls_key = dir + "/ca.pem";  // not the certificate's key
+  EXPECT_FALSE(ModelsServer::Start(o).ok());
 }
 
 TEST(InferBackendOptions, ValidationNamesTheMissingOrMisplacedOption) {

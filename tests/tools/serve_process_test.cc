@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,9 +52,9 @@ class ServeProcess : public ::testing::Test {
     std::ofstream(p, std::ios::binary) << text;
     return p;
   }
-  // Starts `graph-runner serve ARGS --listen 127.0.0.1:0`; returns its address, or "" when it
-  // exited (its exit code in exit_code_).
-  std::string Start(const std::vector<std::string>& args) {
+  // Starts `graph-runner COMMAND --listen 127.0.0.1:0 --threads 2 ARGS` (serve, serve-models);
+  // returns its address, or "" when it exited (its exit code in exit_code_).
+  std::string Start(const std::vector<std::string>& args, const std::string& command = "serve") {
     pid_ = ::fork();
     if (pid_ == 0) {
       int out = ::open((dir_ / "serve.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -62,7 +63,7 @@ class ServeProcess : public ::testing::Test {
       ::dup2(in, 0);
       ::dup2(out, 1);
       ::dup2(err, 2);
-      std::vector<std::string> all = {GRAPH_RUNNER,  "serve",     "--listen",
+      std::vector<std::string> all = {GRAPH_RUNNER,  command,     "--listen",
                                       "127.0.0.1:0", "--threads", "2"};
       all.insert(all.end(), args.begin(), args.end());
       std::vector<char*> argv;
@@ -220,6 +221,35 @@ TEST_F(ServeProcess, PythonClientsHealthAndReflectionWork) {
             0)
       << Slurp(out);
   EXPECT_EQ(Stop(SIGTERM), 0);
+}
+
+// graph-runner serve-models: the OpenAI HTTP API on the tiny model set-up writes, as any HTTP
+// client sees it; SIGTERM stops it with exit 0; a file that is not a model exits 2 before the
+// port opens.
+TEST_F(ServeProcess, ServeModelsAnswersOpenAiClientsAndStopsOnSigterm) {
+  const std::string model = std::string(PROJECT_DIR) + "/.cache/models/tiny-llama.gguf";
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing (tools/setup.sh writes it)";
+  const std::string address = Start({"tiny=" + model}, "serve-models");
+  ASSERT_NE(address, "") << Slurp(dir_ / "serve.err");
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  httplib::Client http("127.0.0.1", port);
+  auto models = http.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_THAT(models->body, HasSubstr("\"id\":\"tiny\""));
+  auto completion =
+      http.Post("/v1/completions", R"({"model": "tiny", "prompt": "the cat", "max_tokens": 5})",
+                "application/json");
+  ASSERT_TRUE(completion);
+  EXPECT_EQ(completion->status, 200) << completion->body;
+  EXPECT_THAT(completion->body, HasSubstr("\"completion_tokens\""));
+  EXPECT_EQ(Stop(SIGTERM), 0);
+}
+
+TEST_F(ServeProcess, ServeModelsRefusesAFileThatIsNotAModel) {
+  fs::path bad = Write("bad.gguf", "not a gguf file");
+  EXPECT_EQ(Start({bad.string()}, "serve-models"), "");
+  EXPECT_EQ(exit_code_, 2);
+  EXPECT_THAT(Slurp(dir_ / "serve.err"), HasSubstr(bad.string()));
 }
 
 }  // namespace

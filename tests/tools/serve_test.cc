@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "graph/runtime/tracked_item.h"
+#include "tests/support/certificates.h"
 #include "tests/support/scratch_path.h"
 #include "tests/support/wait_until.h"
 #include "tools/service/client.h"
@@ -395,23 +396,12 @@ TEST(Serve, ATokenIsRequiredWhenConfigured) {
   EXPECT_EQ(Text(*r), "ABC");
 }
 
-// A self-signed CA and a server certificate for "localhost", made with the openssl program.
-bool MakeCertificates(const std::string& dir) {
-  const std::string cmd =
-      "cd '" + dir +
-      "' && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key "
-      "-out ca.pem && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "
-      "server.key -out server.csr && printf 'subjectAltName=DNS:localhost' > ext.cnf && "
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-      "-extfile ext.cnf -out server.pem";
-  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
-}
-
 TEST(Serve, TlsServesTrustedClientsOnly) {
   const std::string dir = testing::ScratchPath("tls");
   std::filesystem::create_directories(dir);
-  ASSERT_TRUE(MakeCertificates(dir)) << "the openssl program (Debian package openssl, installed "
-                                        "by tools/setup.sh --tests) could not make certificates";
+  ASSERT_TRUE(testing::MakeCertificates(dir))
+      << "the openssl program (Debian package openssl, installed "
+         "by tools/setup.sh --tests) could not make certificates";
   ServeOptions o = Options();
   o.tls_cert = dir + "/server.pem";
   o.tls_key = dir + "/server.key";

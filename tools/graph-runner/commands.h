@@ -76,6 +76,7 @@ struct ServeModelsArgs {
   int max_batch = 16;
   int threads = 1;
   std::string auth_token_file;
+  std::string tls_cert, tls_key;
   size_t max_body_bytes = 8 << 20;
   int max_connections = 64;
 };

@@ -283,6 +283,9 @@ int main(int argc, char** argv) {
   serve_models_cmd->add_option("--threads", serve_models.threads, "oneDNN threads per model")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  serve_models_cmd->add_option("--tls-cert", serve_models.tls_cert,
+                               "PEM certificate chain: serve HTTPS");
+  serve_models_cmd->add_option("--tls-key", serve_models.tls_key, "PEM private key of --tls-cert");
   serve_models_cmd->add_option("--auth-token-file", serve_models.auth_token_file,
                                "file whose first line is the bearer token every call must carry");
   serve_models_cmd

@@ -98,7 +98,19 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
     if (!generator.ok()) return generator.status().WithContext(path);
     s->models_.push_back({name, *generator});
   }
-  s->server_ = std::make_unique<httplib::Server>();
+  if (options.tls_cert.empty() != options.tls_key.empty())
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  if (!options.tls_cert.empty()) {
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+    if (!tls->is_valid()) {
+      return Status::InvalidArgument("cannot load the TLS certificate " + options.tls_cert +
+                                     " or its key " + options.tls_key);
+    }
+    s->server_ = std::move(tls);
+  } else {
+    s->server_ = std::make_unique<httplib::Server>();
+  }
   httplib::Server& http = *s->server_;
   // Calls wait for their generation on a connection thread: enough threads that concurrent
   // calls reach the generator together (it batches them).

@@ -35,7 +35,8 @@ struct ModelsServerOptions {
   int port = 0;  // 0: any free port
   std::string weights = "f32";
   llm::GeneratorOptions generator;
-  std::string auth_token;  // "" = no authentication
+  std::string auth_token;         // "" = no authentication
+  std::string tls_cert, tls_key;  // PEM files: serve HTTPS ("" = plain HTTP)
   size_t max_body_bytes = 8 << 20;
   int max_connections = 64;
 };

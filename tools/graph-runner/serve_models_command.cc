@@ -43,6 +43,8 @@ int ServeModelsCommand(const ServeModelsArgs& args) {
   options.generator.threads = args.threads;
   options.max_body_bytes = args.max_body_bytes;
   options.max_connections = args.max_connections;
+  options.tls_cert = args.tls_cert;
+  options.tls_key = args.tls_key;
   if (!args.auth_token_file.empty()) {
     StatusOr<std::string> token = service::ReadTokenFile(args.auth_token_file);
     if (!token.ok()) {
@@ -52,9 +54,10 @@ int ServeModelsCommand(const ServeModelsArgs& args) {
     options.auth_token = *token;
   }
   if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1" &&
-      options.auth_token.empty()) {
-    std::cerr << "warning: listening on " << options.host
-              << " without --auth-token-file: anyone who can reach it can use the models\n";
+      (options.auth_token.empty() || options.tls_cert.empty())) {
+    std::cerr << "warning: listening on " << options.host << " without "
+              << (options.auth_token.empty() ? "--auth-token-file" : "--tls-cert")
+              << ": anyone who can reach it can use the models (or read the traffic)\n";
   }
   // Signals are taken by this thread alone (sigwait below), blocked before other threads exist.
   sigset_t signals;
@@ -73,7 +76,8 @@ int ServeModelsCommand(const ServeModelsArgs& args) {
   std::fflush(stdout);
   std::string names;
   for (const auto& [name, _] : options.models) names += " " + name;
-  std::fprintf(stderr, "serving%s on http://%s:%d/v1\n", names.c_str(), options.host.c_str(),
+  std::fprintf(stderr, "serving%s on %s://%s:%d/v1\n", names.c_str(),
+               options.tls_cert.empty() ? "http" : "https", options.host.c_str(),
                (*server)->port());
   int signal = 0;
   while (sigwait(&signals, &signal) != 0) {
