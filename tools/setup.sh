@@ -63,7 +63,7 @@ python3              tests  -         free loopback ports for the private Rabbit
 rabbitmq-server      tests  -         the broker the queue-worker tests start privately (AMQP 1.0 plugin)
 clang-14             tests  -         libFuzzer harnesses (tools/fuzz.sh) and the ThreadSanitizer build
 libclang-rt-14-dev   tests  -         the libFuzzer, ASan, UBSan and TSan runtimes of clang-14
-libomp-14-dev        tests  -         OpenMP for clang-14 (oneDNN's threading in nodes/, fuzz and TSan builds)
+libomp-14-dev        tests  -         OpenMP for clang-14: oneDNN threading in nodes/, for the fuzz and TSan builds
 '
 
 want_tests=0
