@@ -6,6 +6,9 @@
 # written. A crash stops that harness, keeps its reproducer under build-fuzz/crashes/NAME and makes
 # the script exit 1 (commit the reproducer as a test). Prints executions, coverage and findings.
 #
+# FUZZ_TIMEOUT (default 10) is the seconds one input may take before it counts as a hang; raise it
+# on a loaded machine. FUZZ_MAX_RUNS stops a harness after that many executions (default: none).
+#
 #   tools/fuzz.sh [SECONDS] [HARNESS...]   harnesses: pipeline override condition request config text tokenizer
 #                                          gguf http
 set -euo pipefail
@@ -71,9 +74,11 @@ for h in "${harnesses[@]}"; do
   [ -f "tests/fuzz/dict/$h.dict" ] && dict=("-dict=tests/fuzz/dict/$h.dict")
   log=$scratch/$h.log
   rc=0
-  # 2 GB RSS limit and 10 s per input: an input that allocates or loops beyond that is a finding.
+  # 2 GB RSS limit and FUZZ_TIMEOUT s per input: an input that allocates or loops beyond that is
+  # a finding.
   ASAN_OPTIONS=detect_leaks=1 "build-fuzz/fuzz_$h" "$corpus" "${dict[@]}" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-10}" -max_len=65536 \
+    -runs="${FUZZ_MAX_RUNS:--1}" \
     -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1 || rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
