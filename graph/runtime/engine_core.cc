@@ -58,7 +58,8 @@ StatusOr<std::unique_ptr<EngineCore>> EngineCore::Create(PipelineSpec spec, Engi
   for (const auto& stage : engine->graph_->stages()) {
     const FieldIo& io = stage->io();
     if (!io.tokens_in.empty() || !io.tokens_out.empty() || !io.cost.empty()) {
-      engine->token_fields_.push_back({io.tokens_in, io.tokens_out, io.saves_tokens, io.cost, stage->spec().id});
+      engine->token_fields_.push_back(
+          {io.tokens_in, io.tokens_out, io.saves_tokens, io.cost, stage->spec().id});
     }
   }
   auto monitor = monitor::Monitor::Create(options.monitoring, engine->spec_.name);

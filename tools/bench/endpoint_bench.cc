@@ -39,8 +39,10 @@ std::unique_ptr<refinery::Engine> Pipeline(const std::string& yaml) {
 
 std::string InferNode(const std::string& backend, const std::string& model, const std::string& url,
                       const std::string& prompt) {
-  std::string node = "  - {id: llm, type: infer, max_new_tokens: 32, cache: {enabled: false}, "
-                     "prompt: \"" + prompt + "\", max_batch: 16";
+  std::string node =
+      "  - {id: llm, type: infer, max_new_tokens: 32, cache: {enabled: false}, "
+      "prompt: \"" +
+      prompt + "\", max_batch: 16";
   if (backend == "local") return node + ", model: \"" + model + "\"}\n";
   return node + ", backend: openai, api: completions, endpoint: \"" + url +
          "\", model: bench, max_concurrency: 16}\n";
@@ -116,8 +118,8 @@ int main(int argc, char** argv) {
     for (size_t at = 0; at + 200 < d.size() && prompts.size() < 64; at += 600)
       prompts.push_back(d.substr(at, 200));
 
-  std::printf("model %s, %d requests per row, greedy, 32 new tokens, caches off\n\n",
-              model.c_str(), requests);
+  std::printf("model %s, %d requests per row, greedy, 32 new tokens, caches off\n\n", model.c_str(),
+              requests);
   std::printf("%-8s %5s %10s %10s %10s %7s\n", "backend", "conc", "req/s", "p50 ms", "p99 ms",
               "failed");
   double local_p50_1 = 0, remote_p50_1 = 0;
@@ -145,8 +147,9 @@ int main(int argc, char** argv) {
       InferNode("openai", model, url, prompt) + "edges: [sum -> llm]\n");
   std::printf("%-10s %12s %14s %12s %7s\n", "pipeline", "docs", "tokens in/req", "ms/req",
               "failed");
-  for (auto [name, engine] : {std::pair<const char*, refinery::Engine*>{"raw", raw.get()},
-                               std::pair<const char*, refinery::Engine*>{"refined", refined.get()}}) {
+  for (auto [name, engine] :
+       {std::pair<const char*, refinery::Engine*>{"raw", raw.get()},
+        std::pair<const char*, refinery::Engine*>{"refined", refined.get()}}) {
     double tokens = 0, ms = 0;
     int failed = 0;
     for (size_t i = 0; i < docs.size(); ++i) {
