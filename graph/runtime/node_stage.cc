@@ -152,7 +152,19 @@ bool NodeStage::Run(TrackedItem& item) {
       [&] {
         Prepared p;
         if (!Prepare(item, &cache_hit, &p)) return;
-        p.node->Process(item);
+        if (spec_.contract->accepts_batches) {
+          // A batch of one: such nodes (infer) suspend their task while they wait, and their
+          // failures come back in `errors` rather than as an exception thrown on the resumed
+          // task's stack (which AddressSanitizer cannot follow across the context switch).
+          std::vector<std::string> errors(1);
+          p.node->ProcessBatch({&item}, errors);
+          if (!errors[0].empty()) {
+            item.Fail(spec_.id, errors[0]);
+            return;
+          }
+        } else {
+          p.node->Process(item);
+        }
         Store(item, p);
       },
       [&](const std::string& message) { item.Fail(spec_.id, message); });
