@@ -1,8 +1,6 @@
 #include "tools/graph-runner/models_server.h"
 
 #include <httplib.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +11,7 @@
 
 #include "graph/io/utf8.h"
 #include "nodes/openai/protocol.h"
+#include "tools/service/call_auth.h"
 
 namespace refinery::cli {
 namespace {
@@ -62,30 +61,6 @@ struct StreamState {
   llm::GenerationResult result;
 };
 
-class TokenCheck {
- public:
-  explicit TokenCheck(const std::string& token) : required_(!token.empty()) {
-    Digest(token, expected_);
-  }
-  bool Allows(const httplib::Request& req) const {
-    if (!required_) return true;
-    const std::string header = req.get_header_value("Authorization");
-    const std::string prefix = "Bearer ";
-    const std::string given = header.rfind(prefix, 0) == 0 ? header.substr(prefix.size()) : "";
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    Digest(given, digest);
-    // Digests of equal length: the comparison's time says nothing about the token.
-    return CRYPTO_memcmp(digest, expected_, sizeof digest) == 0 && !given.empty();
-  }
-
- private:
-  static void Digest(const std::string& s, unsigned char* out) {
-    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out);
-  }
-  bool required_;
-  unsigned char expected_[SHA256_DIGEST_LENGTH];
-};
-
 }  // namespace
 
 StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOptions& options) {
@@ -124,12 +99,16 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         SendError(res, 500, "internal error", "server_error");
       });
-  auto auth = std::make_shared<TokenCheck>(options.auth_token);
+  // The gRPC server's bearer-token check (constant time), on the HTTP header.
+  auto auth = std::make_shared<service::CallAuth>(options.auth_token);
   const std::vector<Model>* models = &s->models_;
   http.set_pre_routing_handler([auth](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/health" || auth->Allows(req))
-      return httplib::Server::HandlerResponse::Unhandled;
-    SendError(res, 401, "missing or wrong bearer token", "authentication_error");
+    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    const std::string header = req.get_header_value("Authorization");
+    const Status allowed = auth->CheckHeader(
+        req.has_header("Authorization") ? std::optional<std::string_view>(header) : std::nullopt);
+    if (allowed.ok()) return httplib::Server::HandlerResponse::Unhandled;
+    SendError(res, 401, allowed.message(), "authentication_error");
     return httplib::Server::HandlerResponse::Handled;
   });
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {

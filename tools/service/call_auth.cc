@@ -23,14 +23,20 @@ Status CallAuth::Check(const grpc::ServerContext& context) const {
   if (!required_) return Status::Ok();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
+  if (it == metadata.end()) return CheckHeader(std::nullopt);
+  return CheckHeader(std::string_view(it->second.data(), it->second.size()));
+}
+
+Status CallAuth::CheckHeader(std::optional<std::string_view> authorization) const {
+  if (!required_) return Status::Ok();
+  if (!authorization) {
     return Status::FailedPrecondition(
-        "this server requires a token: send the metadata 'authorization: Bearer <token>'");
+        "this server requires a token: send 'authorization: Bearer <token>'");
   }
-  std::string_view value(it->second.data(), it->second.size());
+  const std::string_view value = *authorization;
   constexpr std::string_view kBearer = "Bearer ";
   if (value.substr(0, kBearer.size()) != kBearer) {
-    return Status::FailedPrecondition("the 'authorization' metadata must be 'Bearer <token>'");
+    return Status::FailedPrecondition("'authorization' must be 'Bearer <token>'");
   }
   unsigned char given[32];
   Digest(value.substr(kBearer.size()), given);

@@ -3,7 +3,9 @@
 // content nor its length shows in the response time.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "graph/status.h"
 
@@ -19,6 +21,9 @@ class CallAuth {
   bool required() const { return required_; }
   // OK, or the reason the call is refused (UNAUTHENTICATED).
   Status Check(const grpc::ServerContext& context) const;
+  // The same check on an `authorization` value from any transport (nullopt: none was sent), for
+  // the HTTP model server as for gRPC metadata.
+  Status CheckHeader(std::optional<std::string_view> authorization) const;
 
  private:
   bool required_ = false;
