@@ -70,4 +70,27 @@ std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
+size_t StableReplacementPrefix(std::string_view s) {
+  const auto continuation = [&](size_t k) {
+    return (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80;
+  };
+  size_t stable = 0;
+  for (size_t i = 0; i < s.size();) {
+    // The steps of ToValidUtf8. A valid sequence wholly inside s is final; a lead byte that is
+    // only invalid for lack of bytes (truncated) is not yet.
+    const size_t n = ValidSequenceLength(s, i);
+    if (n > 0) {
+      i += n;
+      stable = i;
+      continue;
+    }
+    ++i;
+    while (i < s.size() && continuation(i)) ++i;
+    // A broken run ends for good only at a byte that is not a continuation byte.
+    if (i == s.size()) break;
+    stable = i;
+  }
+  return stable;
+}
+
 }  // namespace refinery::utf8

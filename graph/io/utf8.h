@@ -16,4 +16,10 @@ std::string ToValidUtf8(std::string_view s);
 
 bool IsValidUtf8(std::string_view s);
 
+// Length of the longest prefix of s whose replacement can no longer change however s goes on:
+// ToValidUtf8(s[0, n)) + ToValidUtf8(rest) == ToValidUtf8(s + rest) for any rest. Streaming
+// converts text piece by piece with it, so a streamed text has the same U+FFFD as the whole
+// text (a broken sequence is cut only where no later continuation byte could still join it).
+size_t StableReplacementPrefix(std::string_view s);
+
 }  // namespace refinery::utf8

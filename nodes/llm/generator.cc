@@ -27,8 +27,10 @@ struct Generator::Sequence {
 
 namespace {
 
-// Hands the request's on_text the text that is final: all of it at the end; otherwise up to the
-// last whole UTF-8 character, holding back what could still become a stop string.
+// Hands the request's on_text the text that is final: all of it at the end; otherwise what can
+// no longer change, holding back what could still become a stop string and any UTF-8 sequence
+// (whole or broken) that later bytes could still extend, so the streamed pieces join to exactly
+// the whole text's ToValidUtf8.
 void StreamText(GenerationRequest& request, const std::string& text, size_t& streamed, bool final) {
   if (!request.on_text) return;
   size_t end = text.size();
@@ -37,19 +39,9 @@ void StreamText(GenerationRequest& request, const std::string& text, size_t& str
     for (const std::string& stop : request.stop)
       if (!stop.empty()) hold = std::max(hold, stop.size() - 1);
     end = end > hold ? end - hold : 0;
-    while (end > streamed && end < text.size() && (uint8_t(text[end]) & 0xC0) == 0x80) --end;
-    // The last character before `end` must be whole.
-    size_t lead = end;
-    while (lead > streamed && (uint8_t(text[lead - 1]) & 0xC0) == 0x80) --lead;
-    if (lead > streamed) {
-      const uint8_t c = uint8_t(text[lead - 1]);
-      const size_t len = c < 0x80         ? 1
-                         : (c >> 5) == 6  ? 2
-                         : (c >> 4) == 14 ? 3
-                         : (c >> 3) == 30 ? 4
-                                          : 1;
-      if (lead - 1 + len > end) end = lead - 1;
-    }
+    if (end <= streamed) return;
+    end = streamed +
+          utf8::StableReplacementPrefix(std::string_view(text).substr(streamed, end - streamed));
   }
   if (end <= streamed) return;
   request.on_text(utf8::ToValidUtf8(text.substr(streamed, end - streamed)));

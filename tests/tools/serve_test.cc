@@ -350,6 +350,9 @@ TEST(Serve, AMalformedRequestIsAnErrorResultAndTheStreamGoesOn) {
   auto stub = v1::Refinery::NewStub(channel);
   grpc::ClientContext context;
   context.AddMetadata("refinery-ordered", "true");
+  // Not a timing assertion: the three results are ready in milliseconds, and a server write
+  // that waits for the transport to flush for another reason stalled this stream 60 s.
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto stream = stub->RunStream(&context);
   v1::RunRequest bad, good, unknown;
   bad.set_pipeline("fast");

@@ -324,13 +324,13 @@ grpc::Status RefineryService::RunStreamAuthorized(
     if (state->ready.empty()) break;  // reader done and every result written
     proto::Result result = std::move(state->ready.front());
     state->ready.pop_front();
-    // More results already waiting: let gRPC coalesce this one with them into fewer frames and
-    // syscalls; the last one of a run is written through at once.
-    grpc::WriteOptions write_options;
-    if (!state->ready.empty()) write_options.set_buffer_hint();
+    // No WriteOptions::set_buffer_hint here even when more results wait: a synchronous Write
+    // with the hint does not complete until the transport writes for another reason, so this
+    // thread could not write the next result to flush it (a stream whose client had finished
+    // sending stalled 60 s).
     lock.unlock();
     if (!client_gone) {
-      if (stream->Write(result, write_options)) {
+      if (stream->Write(result)) {
         metrics_->Sent(Method::kRunStream);
       } else {
         // The client went away: its requests stop, the rest of their results are dropped.
