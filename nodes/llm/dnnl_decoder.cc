@@ -9,6 +9,7 @@
 #include "nodes/llm/attention.h"
 #include "nodes/llm/bf16_gemm.h"
 #include "nodes/llm/float_formats.h"
+#include "nodes/llm/quant/matrix.h"
 #include "nodes/llm/reference_decoder.h"
 
 namespace refinery::llm {
@@ -71,12 +72,12 @@ bool Bf16MatmulAvailable(dnnl::engine& eng) {
   return available;
 }
 
-// y[M][N] = x[M][K] * W^T for one weight matrix W [N][K] (several stacked: their rows
-// concatenated).
-class Linear {
+// y[M][N] = x[M][K] * W^T on oneDNN for float weight matrices W [N][K] (several stacked: their
+// rows concatenated).
+class DenseLinear {
  public:
-  Linear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K,
-         WeightFormat format)
+  DenseLinear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K,
+              WeightFormat format)
       : K_(K), format_(format) {
     std::vector<float> w;
     for (const auto* p : parts) w.insert(w.end(), p->begin(), p->end());
@@ -202,6 +203,75 @@ class Linear {
   std::unordered_map<int, Args> args_;  // grows with the distinct row counts seen (<= max rows)
 };
 
+// y[M][N] = x[M][K] * W^T for stacked weight matrices (Q, K and V; gate and up) whichever way
+// each is stored: runs of float matrices on oneDNN (DenseLinear), quantized ones with the block
+// kernels in place (quant/matrix.h), their activations quantised once per kind per call.
+class Linear {
+ public:
+  Linear(dnnl::engine& eng, std::vector<const Weight*> parts, int K, WeightFormat format) : K_(K) {
+    for (const Weight* w : parts) {
+      if (w->quantized()) {
+        segments_.push_back({N_, w->rows, &w->q, nullptr, {}});
+        weight_bytes_ += w->q.bytes();
+      } else {
+        if (segments_.empty() || segments_.back().quant != nullptr)
+          segments_.push_back({N_, 0, nullptr, nullptr, {}});
+        segments_.back().rows += w->rows;
+        segments_.back().dense_parts.push_back(&w->f32);
+      }
+      N_ += w->rows;
+    }
+    for (Segment& seg : segments_) {
+      if (seg.quant != nullptr) continue;
+      seg.dense = std::make_unique<DenseLinear>(eng, seg.dense_parts, K, format);
+      weight_bytes_ += seg.dense->weight_bytes();
+    }
+  }
+
+  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y) {
+    if (segments_.size() == 1 && segments_[0].dense) {
+      segments_[0].dense->Forward(eng, strm, x, M, y);
+      return;
+    }
+    bool quantized[2] = {false, false};
+    for (Segment& seg : segments_) {
+      if (seg.dense) {
+        // A float run inside a mixed stack: computed apart, then placed in its columns.
+        tmp_.resize(size_t(M) * seg.rows);
+        seg.dense->Forward(eng, strm, x, M, tmp_.data());
+        for (int m = 0; m < M; ++m)
+          std::memcpy(y + size_t(m) * N_ + seg.offset, &tmp_[size_t(m) * seg.rows],
+                      sizeof(float) * seg.rows);
+        continue;
+      }
+      const quant::ActivationKind kind = quant::ActivationKindFor(seg.quant->type);
+      const int k = int(kind);
+      if (!quantized[k]) {
+        quant::QuantizeBatch(kind, x, M, K_, &batches_[k]);
+        quantized[k] = true;
+      }
+      quant::MatMul(*seg.quant, batches_[k], y, N_, seg.offset);
+    }
+  }
+
+  int N() const { return N_; }
+  size_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  struct Segment {
+    int offset = 0;  // first output column
+    int rows = 0;
+    const quant::Matrix* quant = nullptr;
+    std::unique_ptr<DenseLinear> dense;
+    std::vector<const std::vector<float>*> dense_parts;
+  };
+  int K_, N_ = 0;
+  size_t weight_bytes_ = 0;
+  std::vector<Segment> segments_;
+  quant::QuantizedBatch batches_[2];  // per activation kind (Q8_0, Q8_K)
+  std::vector<float> tmp_;
+};
+
 struct DnnlDecoder::Impl {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream strm{eng};
@@ -230,17 +300,18 @@ StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const
   try {
     for (const LlamaLayer& L : d->model_->layers) {
       Impl::Layer layer;
-      layer.qkv =
-          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wq, &L.wk, &L.wv}, c.dim, format);
-      layer.o = std::make_unique<Linear>(d->impl_->eng, std::vector{&L.wo}, c.dim, format);
-      layer.gate_up =
-          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_gate, &L.w_up}, c.dim, format);
-      layer.down =
-          std::make_unique<Linear>(d->impl_->eng, std::vector{&L.w_down}, c.hidden, format);
+      layer.qkv = std::make_unique<Linear>(
+          d->impl_->eng, std::vector<const Weight*>{&L.wq, &L.wk, &L.wv}, c.dim, format);
+      layer.o =
+          std::make_unique<Linear>(d->impl_->eng, std::vector<const Weight*>{&L.wo}, c.dim, format);
+      layer.gate_up = std::make_unique<Linear>(
+          d->impl_->eng, std::vector<const Weight*>{&L.w_gate, &L.w_up}, c.dim, format);
+      layer.down = std::make_unique<Linear>(d->impl_->eng, std::vector<const Weight*>{&L.w_down},
+                                            c.hidden, format);
       d->impl_->layers.push_back(std::move(layer));
     }
-    d->impl_->output =
-        std::make_unique<Linear>(d->impl_->eng, std::vector{&d->model_->output}, c.dim, format);
+    d->impl_->output = std::make_unique<Linear>(
+        d->impl_->eng, std::vector<const Weight*>{&d->model_->output()}, c.dim, format);
     // RoPE angles per position, computed exactly as Rope() does (float, iterated), once.
     const int positions = std::min(c.context, kRopeTablePositions);
     d->impl_->rope.resize(size_t(positions) * c.rope_dims);
@@ -302,8 +373,7 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
   grow(s.gu, size_t(M) * 2 * c.hidden);
   grow(s.h, size_t(M) * c.hidden);
   for (int r = 0; r < M; ++r) {
-    std::memcpy(&s.x[size_t(r) * dim], &model_->token_embd[size_t(rows[r].token) * dim],
-                sizeof(float) * dim);
+    model_->token_embd.Row(rows[r].token, &s.x[size_t(r) * dim]);
   }
   for (int l = 0; l < c.layers; ++l) {
     const LlamaLayer& L = model_->layers[size_t(l)];

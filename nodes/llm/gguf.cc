@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "nodes/llm/float_formats.h"
+#include "nodes/llm/quant/dequantize.h"
 
 namespace refinery::llm {
 
@@ -89,6 +90,30 @@ const char* GgmlTypeName(uint32_t type) {
       return "Q5_K";
     case 14:
       return "Q6_K";
+    case 9:
+      return "Q8_1";
+    case 15:
+      return "Q8_K";
+    case 16:
+      return "IQ2_XXS";
+    case 17:
+      return "IQ2_XS";
+    case 18:
+      return "IQ3_XXS";
+    case 19:
+      return "IQ1_S";
+    case 20:
+      return "IQ4_NL";
+    case 21:
+      return "IQ3_S";
+    case 22:
+      return "IQ2_S";
+    case 23:
+      return "IQ4_XS";
+    case 28:
+      return "F64";
+    case 29:
+      return "IQ1_M";
     case 30:
       return "BF16";
     default:
@@ -157,26 +182,19 @@ class GgufParser {
       }
       if (!Read(&type) || !Read(&tensor.offset))
         return Error(at, "truncated tensor info for '" + tensor.name + "'");
-      switch (type) {
-        case uint32_t(GgmlType::kF32):
-          tensor.bytes = tensor.elements * 4;
-          break;
-        case uint32_t(GgmlType::kF16):
-        case uint32_t(GgmlType::kBF16):
-          tensor.bytes = tensor.elements * 2;
-          break;
-        case uint32_t(GgmlType::kQ8_0):
-          if (tensor.dims[0] % kQ8Block != 0) {
-            return Error(at,
-                         "Q8_0 tensor '" + tensor.name + "' has a row length not divisible by 32");
-          }
-          tensor.bytes = tensor.elements / kQ8Block * kQ8BlockBytes;
-          break;
-        default:
-          return Error(at, "tensor '" + tensor.name + "' has type " + GgmlTypeName(type) + " (" +
-                               std::to_string(type) +
-                               "), not supported (F32, F16, BF16, Q8_0 are)");
+      const quant::TypeInfo* info = quant::Info(type);
+      if (info == nullptr) {
+        return Error(at, "tensor '" + tensor.name + "' has type " + GgmlTypeName(type) + " (" +
+                             std::to_string(type) +
+                             "), not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                             "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K are)");
       }
+      if (tensor.dims[0] % uint64_t(info->block_values) != 0) {
+        return Error(at, std::string(info->name) + " tensor '" + tensor.name +
+                             "' has a row length not divisible by its block of " +
+                             std::to_string(info->block_values));
+      }
+      tensor.bytes = tensor.elements / uint64_t(info->block_values) * uint64_t(info->block_bytes);
       tensor.type = GgmlType(type);
       if (tensor.offset % alignment != 0) {
         return Error(at, "tensor '" + tensor.name + "' offset " + std::to_string(tensor.offset) +
@@ -413,35 +431,7 @@ const GgufTensor* GgufFile::Tensor(std::string_view name) const {
 
 std::vector<float> GgufTensor::ToFloat() const {
   std::vector<float> out(elements);
-  switch (type) {
-    case GgmlType::kF32:
-      std::memcpy(out.data(), data, elements * 4);
-      break;
-    case GgmlType::kF16:
-      for (uint64_t i = 0; i < elements; ++i) {
-        uint16_t h;
-        std::memcpy(&h, data + 2 * i, 2);
-        out[i] = HalfToFloat(h);
-      }
-      break;
-    case GgmlType::kBF16:
-      for (uint64_t i = 0; i < elements; ++i) {
-        uint16_t h;
-        std::memcpy(&h, data + 2 * i, 2);
-        out[i] = Bf16ToFloat(h);
-      }
-      break;
-    case GgmlType::kQ8_0:
-      for (uint64_t b = 0; b < elements / kQ8Block; ++b) {
-        const uint8_t* block = data + b * kQ8BlockBytes;
-        uint16_t d;
-        std::memcpy(&d, block, 2);
-        const float scale = HalfToFloat(d);
-        for (uint64_t k = 0; k < kQ8Block; ++k)
-          out[b * kQ8Block + k] = scale * float(int8_t(block[2 + k]));
-      }
-      break;
-  }
+  quant::DequantizeRow(type, data, out.data(), int64_t(elements));
   return out;
 }
 
@@ -536,6 +526,11 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims,
           Put<int8_t>(t.data, int8_t(std::lround(values[b + k] * inv)));
       }
       break;
+    default:
+      if (unwritable_.empty())
+        unwritable_ =
+            "tensor '" + name + "': the writer cannot encode " + GgmlTypeName(uint32_t(type));
+      break;
   }
   tensors_.push_back(std::move(t));
 }
@@ -568,6 +563,7 @@ std::string GgufWriter::Bytes() const {
 }
 
 Status GgufWriter::Write(const std::string& path) const {
+  if (!unwritable_.empty()) return Status::InvalidArgument(unwritable_);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   const std::string bytes = Bytes();
   f.write(bytes.data(), std::streamsize(bytes.size()));

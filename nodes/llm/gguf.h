@@ -3,7 +3,7 @@
 //   auto file = GgufFile::Open("model.gguf");          // StatusOr<std::shared_ptr<const GgufFile>>
 //   int64_t layers = *(*file)->Int("llama.block_count");
 //   const GgufTensor* t = (*file)->Tensor("token_embd.weight");
-//   std::vector<float> w = t->ToFloat();                // F32, F16, BF16, Q8_0
+//   std::vector<float> w = t->ToFloat();                // any type: quant/dequantize.h
 //
 // Everything is checked against the file size before any data is touched: magic, version (2 or
 // 3), counts, string and array lengths, value types, tensor ranks, dimensions (no overflow),
@@ -22,10 +22,12 @@
 #include <vector>
 
 #include "graph/status.h"
+#include "nodes/llm/quant/formats.h"
 
 namespace refinery::llm {
 
-enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8, kBF16 = 30 };
+// GGUF tensor types: ggml's ids (quant/formats.h lists the ones this project reads).
+using GgmlType = quant::Type;
 const char* GgmlTypeName(uint32_t type);
 
 struct GgufTensor {
@@ -112,6 +114,7 @@ class GgufWriter {
   };
   std::vector<Kv> kv_;
   std::vector<PendingTensor> tensors_;
+  std::string unwritable_;  // the first tensor in a type AddTensor cannot encode
 };
 
 }  // namespace refinery::llm

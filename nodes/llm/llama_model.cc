@@ -1,5 +1,6 @@
 #include "nodes/llm/llama_model.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -11,22 +12,41 @@ struct Loader {
   const GgufFile& file;
   std::string error;
 
-  // A tensor of `in` columns (ne0) and `out` rows (ne1), as float.
-  bool Matrix(const std::string& name, int64_t in, int64_t out, std::vector<float>* dst) {
+  // A vector of `n` values, as float.
+  bool Vector(const std::string& name, int64_t n, std::vector<float>* dst) {
+    const GgufTensor* t = Checked(name, n, 1);
+    if (t) *dst = t->ToFloat();
+    return t != nullptr;
+  }
+  // A matrix of `in` columns (ne0) and `out` rows (ne1): quantized blocks stay in the file.
+  bool Matrix(const std::string& name, int64_t in, int64_t out, Weight* dst) {
+    const GgufTensor* t = Checked(name, in, out);
+    if (!t) return false;
+    dst->rows = int(out);
+    dst->cols = int(in);
+    if (quant::Info(uint32_t(t->type))->quantized)
+      dst->q = quant::Matrix{t->type, int(out), int(in), t->data};
+    else
+      dst->f32 = t->ToFloat();
+    return true;
+  }
+  const GgufTensor* Checked(const std::string& name, int64_t in, int64_t out) {
     const GgufTensor* t = file.Tensor(name);
-    if (!t) return Fail("tensor '" + name + "' is missing");
+    if (!t) {
+      Fail("tensor '" + name + "' is missing");
+      return nullptr;
+    }
     const bool shape_ok =
         out == 1 ? (t->dims.size() == 1 && int64_t(t->dims[0]) == in)
                  : (t->dims.size() == 2 && int64_t(t->dims[0]) == in && int64_t(t->dims[1]) == out);
     if (!shape_ok) {
       std::string dims;
       for (uint64_t d : t->dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
-      return Fail("tensor '" + name + "' has shape [" + dims + "], expected [" +
-                  std::to_string(in) + (out == 1 ? "" : ", " + std::to_string(out)) +
-                  "] from the metadata");
+      Fail("tensor '" + name + "' has shape [" + dims + "], expected [" + std::to_string(in) +
+           (out == 1 ? "" : ", " + std::to_string(out)) + "] from the metadata");
+      return nullptr;
     }
-    *dst = t->ToFloat();
-    return true;
+    return t;
   }
   bool Fail(const std::string& what) {
     if (error.empty()) error = what;
@@ -36,7 +56,9 @@ struct Loader {
 
 }  // namespace
 
-StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile& file) {
+StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
+    std::shared_ptr<const GgufFile> shared) {
+  const GgufFile& file = *shared;
   const std::string where = file.path() + ": ";
   const std::string arch = file.String("general.architecture").value_or("");
   if (arch != "llama") {
@@ -45,6 +67,7 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   }
   auto model = std::make_shared<LlamaModel>();
   model->path = file.path();
+  model->file = shared;
   LlamaConfig& c = model->config;
   auto need = [&](const char* key, int* dst) -> Status {
     auto v = file.Int(std::string("llama.") + key);
@@ -92,13 +115,11 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   }
   Loader load{file, {}};
   load.Matrix("token_embd.weight", c.dim, c.vocab, &model->token_embd);
-  load.Matrix("output_norm.weight", c.dim, 1, &model->output_norm);
-  if (file.Tensor("output.weight")) {
-    load.Matrix("output.weight", c.dim, c.vocab, &model->output);
-  } else {
-    model->output = model->token_embd;
+  load.Vector("output_norm.weight", c.dim, &model->output_norm);
+  if (file.Tensor("output.weight"))
+    load.Matrix("output.weight", c.dim, c.vocab, &model->output_weight);
+  else
     model->tied_output = true;
-  }
   // block_count is metadata: check it against the tensors the file holds before sizing
   // anything from it (16M claimed blocks in an 820 KB file must not allocate gigabytes).
   const size_t needed = 9 * size_t(c.layers) + 2;
@@ -113,12 +134,12 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(const GgufFile&
   for (int l = 0; l < c.layers && load.error.empty(); ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     LlamaLayer& L = model->layers[size_t(l)];
-    load.Matrix(p + "attn_norm.weight", c.dim, 1, &L.attn_norm);
+    load.Vector(p + "attn_norm.weight", c.dim, &L.attn_norm);
     load.Matrix(p + "attn_q.weight", c.dim, c.dim, &L.wq);
     load.Matrix(p + "attn_k.weight", c.dim, c.kv_dim(), &L.wk);
     load.Matrix(p + "attn_v.weight", c.dim, c.kv_dim(), &L.wv);
     load.Matrix(p + "attn_output.weight", c.dim, c.dim, &L.wo);
-    load.Matrix(p + "ffn_norm.weight", c.dim, 1, &L.ffn_norm);
+    load.Vector(p + "ffn_norm.weight", c.dim, &L.ffn_norm);
     load.Matrix(p + "ffn_gate.weight", c.dim, c.hidden, &L.w_gate);
     load.Matrix(p + "ffn_up.weight", c.dim, c.hidden, &L.w_up);
     load.Matrix(p + "ffn_down.weight", c.hidden, c.dim, &L.w_down);
@@ -138,18 +159,35 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::Load(const std::string& 
   }
   auto file = GgufFile::Open(path);
   if (!file.ok()) return file.status();
-  auto model = FromGguf(**file);
+  auto model = FromGguf(*file);
   if (model.ok()) loaded[key] = *model;
   return model;
 }
 
 size_t LlamaModel::parameter_count() const {
-  size_t n = token_embd.size() + output_norm.size() + (tied_output ? 0 : output.size());
+  size_t n = token_embd.parameters() + output_norm.size() + output_weight.parameters();
   for (const LlamaLayer& L : layers) {
-    n += L.attn_norm.size() + L.wq.size() + L.wk.size() + L.wv.size() + L.wo.size() +
-         L.ffn_norm.size() + L.w_gate.size() + L.w_up.size() + L.w_down.size();
+    n += L.attn_norm.size() + L.ffn_norm.size();
+    for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+      n += w->parameters();
   }
   return n;
+}
+
+bool LlamaModel::has_quantized_weights() const {
+  if (token_embd.quantized() || output().quantized()) return true;
+  for (const LlamaLayer& L : layers)
+    for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+      if (w->quantized()) return true;
+  return false;
+}
+
+void Weight::Row(int r, float* out) const {
+  if (quantized()) {
+    quant::DequantizeMatrixRow(q, r, out);
+  } else {
+    std::copy_n(f32.data() + size_t(r) * size_t(cols), size_t(cols), out);
+  }
 }
 
 }  // namespace refinery::llm

@@ -1,12 +1,13 @@
 // LlamaModel: a llama-architecture decoder's configuration and weights, read from GGUF (the
-// layout TinyLlama, SmolLM and Llama-family GGUF files use). Weights are kept as float32,
-// dequantised once at load (F16, BF16, Q8_0 files); the oneDNN decoder converts them further
-// (bf16, int8) when asked.
+// layout TinyLlama, SmolLM and Llama-family GGUF files use). Quantized matrices (Q4_0 ... Q8_0,
+// Q2_K ... Q6_K) stay in the mapped file in their block format, never expanded (a Q4_K_M file
+// takes its own size in memory, not four times it); F32/F16/BF16 matrices are kept as float32
+// and the oneDNN decoder converts them further (bf16, int8) when asked.
 //
 //   auto model = LlamaModel::Load("stories260K.gguf");   // shared: one copy per path per process
 //
 // Refused, with the file and the reason: architectures other than llama, tensor types other than
-// F32/F16/BF16/Q8_0, missing tensors, tensors whose shapes do not match the metadata, and
+// those GgufFile reads, missing tensors, tensors whose shapes do not match the metadata, and
 // inconsistent metadata (heads not dividing the width, KV heads not dividing the heads, ...).
 #pragma once
 
@@ -18,6 +19,7 @@
 #include "graph/status.h"
 #include "nodes/llm/gguf.h"
 #include "nodes/llm/llama_tokenizer.h"
+#include "nodes/llm/quant/matrix.h"
 
 namespace refinery::llm {
 
@@ -36,25 +38,43 @@ struct LlamaConfig {
   int kv_dim() const { return kv_heads * head_dim; }
 };
 
+// A weight matrix [rows = out][cols = in], row-major: float values, or the file's quantized
+// blocks in place (`q`, a view into the mapped file the model keeps open).
+struct Weight {
+  int rows = 0, cols = 0;
+  std::vector<float> f32;  // when !quantized()
+  quant::Matrix q;         // when quantized()
+  bool quantized() const { return q.data != nullptr; }
+  // Row r as float (a copy, or the blocks dequantised): embedding lookups.
+  void Row(int r, float* out) const;
+  size_t parameters() const { return size_t(rows) * size_t(cols); }
+  // Bytes a pass over the matrix reads as stored.
+  size_t bytes() const { return quantized() ? q.bytes() : f32.size() * sizeof(float); }
+};
+
 struct LlamaLayer {
-  std::vector<float> attn_norm, wq, wk, wv, wo;  // matrices [out][in], row-major
-  std::vector<float> ffn_norm, w_gate, w_up, w_down;
+  std::vector<float> attn_norm, ffn_norm;
+  Weight wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 
 struct LlamaModel {
   std::string path;
+  std::shared_ptr<const GgufFile> file;  // keeps quantized weights mapped
   LlamaConfig config;
-  std::vector<float> token_embd;  // [vocab][dim]
+  Weight token_embd;  // [vocab][dim]
   std::vector<LlamaLayer> layers;
   std::vector<float> output_norm;
-  std::vector<float> output;  // [vocab][dim]; a copy of token_embd when tied
+  const Weight& output() const { return tied_output ? token_embd : output_weight; }
+  Weight output_weight;  // [vocab][dim]; empty when tied to token_embd
   bool tied_output = false;
   LlamaTokenizer tokenizer;
 
   // Loaded once per canonical path and shared by every node and pipeline that names it.
   static StatusOr<std::shared_ptr<const LlamaModel>> Load(const std::string& path);
-  static StatusOr<std::shared_ptr<const LlamaModel>> FromGguf(const GgufFile& file);
+  static StatusOr<std::shared_ptr<const LlamaModel>> FromGguf(std::shared_ptr<const GgufFile> file);
   size_t parameter_count() const;
+  // Whether any matrix is kept quantized (the decoder then uses the block kernels for it).
+  bool has_quantized_weights() const;
 };
 
 }  // namespace refinery::llm

@@ -58,12 +58,14 @@ void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const fl
 }
 
 namespace {
-// y[out] = W[out][in] x[in]
-void MatVec(const std::vector<float>& w, const float* x, int in, int out, float* y) {
-  for (int o = 0; o < out; ++o) {
-    const float* row = w.data() + size_t(o) * in;
+// y[out] = W[out][in] x[in], in float: quantized rows are dequantised first (the plain
+// semantics of the weights, not llama.cpp's quantised-activation products).
+void MatVec(const Weight& w, const float* x, float* y) {
+  std::vector<float> row(size_t(w.cols));
+  for (int o = 0; o < w.rows; ++o) {
+    w.Row(o, row.data());
     float sum = 0;
-    for (int i = 0; i < in; ++i) sum += row[i] * x[i];
+    for (int i = 0; i < w.cols; ++i) sum += row[size_t(i)] * x[i];
     y[o] = sum;
   }
 }
@@ -75,34 +77,34 @@ ReferenceDecoder::ReferenceDecoder(std::shared_ptr<const LlamaModel> model)
 std::vector<float> ReferenceDecoder::Forward(int32_t token) {
   const LlamaConfig& c = model_->config;
   const int kv_dim = c.kv_dim();
-  std::vector<float> x(model_->token_embd.begin() + size_t(token) * c.dim,
-                       model_->token_embd.begin() + size_t(token + 1) * c.dim);
+  std::vector<float> x(size_t(c.dim));
+  model_->token_embd.Row(token, x.data());
   std::vector<float> xb(size_t(c.dim)), q(size_t(c.dim)), k(static_cast<size_t>(kv_dim)),
       v(static_cast<size_t>(kv_dim)), att(size_t(c.dim)), tmp(size_t(c.dim)),
       gate(size_t(c.hidden)), up(size_t(c.hidden)), scratch;
   for (size_t l = 0; l < model_->layers.size(); ++l) {
     const LlamaLayer& L = model_->layers[l];
     RmsNorm(x.data(), L.attn_norm.data(), c.dim, c.norm_eps, xb.data());
-    MatVec(L.wq, xb.data(), c.dim, c.dim, q.data());
-    MatVec(L.wk, xb.data(), c.dim, kv_dim, k.data());
-    MatVec(L.wv, xb.data(), c.dim, kv_dim, v.data());
+    MatVec(L.wq, xb.data(), q.data());
+    MatVec(L.wk, xb.data(), k.data());
+    MatVec(L.wv, xb.data(), v.data());
     Rope(q.data(), c.heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
     Rope(k.data(), c.kv_heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
     k_cache_[l].insert(k_cache_[l].end(), k.begin(), k.end());
     v_cache_[l].insert(v_cache_[l].end(), v.begin(), v.end());
     Attend(c, q.data(), k_cache_[l].data(), v_cache_[l].data(), pos_ + 1, att.data(), scratch);
-    MatVec(L.wo, att.data(), c.dim, c.dim, tmp.data());
+    MatVec(L.wo, att.data(), tmp.data());
     for (int i = 0; i < c.dim; ++i) x[size_t(i)] += tmp[size_t(i)];
     RmsNorm(x.data(), L.ffn_norm.data(), c.dim, c.norm_eps, xb.data());
-    MatVec(L.w_gate, xb.data(), c.dim, c.hidden, gate.data());
-    MatVec(L.w_up, xb.data(), c.dim, c.hidden, up.data());
+    MatVec(L.w_gate, xb.data(), gate.data());
+    MatVec(L.w_up, xb.data(), up.data());
     for (int i = 0; i < c.hidden; ++i) gate[size_t(i)] = Silu(gate[size_t(i)]) * up[size_t(i)];
-    MatVec(L.w_down, gate.data(), c.hidden, c.dim, tmp.data());
+    MatVec(L.w_down, gate.data(), tmp.data());
     for (int i = 0; i < c.dim; ++i) x[size_t(i)] += tmp[size_t(i)];
   }
   RmsNorm(x.data(), model_->output_norm.data(), c.dim, c.norm_eps, xb.data());
   std::vector<float> logits(size_t(c.vocab));
-  MatVec(model_->output, xb.data(), c.dim, c.vocab, logits.data());
+  MatVec(model_->output(), xb.data(), logits.data());
   ++pos_;
   return logits;
 }

@@ -16,6 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)refinery::fuzz::Input(data, 0);
   auto file = refinery::llm::GgufFile::Open(path);
-  if (file.ok()) (void)refinery::llm::LlamaModel::FromGguf(**file);
+  if (file.ok()) (void)refinery::llm::LlamaModel::FromGguf(*file);
   return 0;
 }

@@ -26,7 +26,7 @@ std::shared_ptr<const LlamaModel> WriteAndLoad(const RandomLlamaSpec& spec,
   EXPECT_TRUE(RandomLlama(spec).Write(path).ok());
   auto file = GgufFile::Open(path);
   EXPECT_TRUE(file.ok()) << file.status().message();
-  auto model = LlamaModel::FromGguf(**file);
+  auto model = LlamaModel::FromGguf(*file);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return model.ok() ? *model : nullptr;
 }

@@ -89,12 +89,17 @@ TEST(Gguf, HostileFilesAreRefusedWithWhereAndWhy) {
   const size_t count_at = lying.find("list") + 4 + 4 + 4;  // key, value type, element type
   std::memcpy(&lying[count_at], &huge, 8);
   EXPECT_THAT(OpenError("lying.gguf", lying), HasSubstr("more than the file holds"));
-  // A tensor type we do not read.
+  // A tensor type we do not read (IQ2_XXS), and a block type whose rows do not fill its blocks.
+  std::string iq = good;
+  const size_t type_at = iq.find("TENSOR_X") + 8 + 4 + 8;  // name, n_dims, one dim
+  const uint32_t iq2_xxs = 16, q4_0 = 2;
+  std::memcpy(&iq[type_at], &iq2_xxs, 4);
+  EXPECT_THAT(OpenError("iq.gguf", iq), HasSubstr("type IQ2_XXS (16), not supported (F32, F16"));
   std::string q4 = good;
-  const size_t type_at = q4.find("TENSOR_X") + 8 + 4 + 8;  // name, n_dims, one dim
-  const uint32_t q4_0 = 2;
   std::memcpy(&q4[type_at], &q4_0, 4);
-  EXPECT_THAT(OpenError("q4.gguf", q4), HasSubstr("type Q4_0 (2), not supported"));
+  EXPECT_THAT(
+      OpenError("q4.gguf", q4),
+      HasSubstr("Q4_0 tensor 'TENSOR_X' has a row length not divisible by its block of 32"));
 }
 
 TEST(LlamaModel, RefusesWhatItCannotRun) {
@@ -110,7 +115,7 @@ TEST(LlamaModel, RefusesWhatItCannotRun) {
   other.SetString("general.architecture", "falcon");
   auto f = GgufFile::Open(Write("falcon.gguf", other.Bytes()));
   ASSERT_TRUE(f.ok());
-  auto m = LlamaModel::FromGguf(**f);
+  auto m = LlamaModel::FromGguf(*f);
   ASSERT_FALSE(m.ok());
   EXPECT_THAT(m.status().message(), HasSubstr("architecture 'falcon' is not supported"));
 
@@ -120,7 +125,7 @@ TEST(LlamaModel, RefusesWhatItCannotRun) {
   spec.kv_heads = 4;
   auto bad = GgufFile::Open(Write("heads.gguf", RandomLlama(spec).Bytes()));
   ASSERT_TRUE(bad.ok());
-  auto hm = LlamaModel::FromGguf(**bad);
+  auto hm = LlamaModel::FromGguf(*bad);
   ASSERT_FALSE(hm.ok());
   EXPECT_THAT(hm.status().message(), HasSubstr("does not divide"));
 }
@@ -148,7 +153,7 @@ TEST(LlamaModel, MetadataIsCheckedAgainstTheFileBeforeAnythingIsSizedFromIt) {
   auto f = GgufFile::Open(Write("blocks.gguf", bytes));
   ASSERT_TRUE(f.ok()) << f.status().message();
   const long before = RssKb();
-  auto m = LlamaModel::FromGguf(**f);
+  auto m = LlamaModel::FromGguf(*f);
   ASSERT_FALSE(m.ok());
   EXPECT_THAT(m.status().message(), HasSubstr("block_count = 16777216 needs at least"));
   EXPECT_THAT(m.status().message(), HasSubstr("the file has 12"));
@@ -160,7 +165,7 @@ TEST(LlamaModel, MetadataIsCheckedAgainstTheFileBeforeAnythingIsSizedFromIt) {
   PatchU32(&bytes, "llama.context_length", 1u << 24);
   auto big = GgufFile::Open(Write("context.gguf", bytes));
   ASSERT_TRUE(big.ok()) << big.status().message();
-  auto model = LlamaModel::FromGguf(**big);
+  auto model = LlamaModel::FromGguf(*big);
   ASSERT_TRUE(model.ok()) << model.status().message();
   EXPECT_EQ((*model)->config.context, 1 << 24);
   const long start = RssKb();

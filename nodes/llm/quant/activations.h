@@ -1,0 +1,31 @@
+// Activation rows quantised to int8 for integer dot products with quantized weights, as
+// llama.cpp does (its CPU products never multiply dequantised weights with f32 activations):
+// blocks of 32 with an f16-rounded scale for the legacy formats (Q8_0; with the block's scaled
+// sum for the _1 kinds, Q8_1), blocks of 256 with a float scale and per-16 sums for the K
+// formats (Q8_K). Matching its rounding keeps our logits within float noise of llama.cpp's.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nodes/llm/quant/formats.h"
+
+namespace refinery::llm::quant {
+
+enum class ActivationKind { kQ8_0, kQ8_K };
+// The activation blocks a weight type multiplies with.
+ActivationKind ActivationKindFor(Type weights);
+
+struct QuantizedRow {
+  ActivationKind kind = ActivationKind::kQ8_0;
+  int n = 0;
+  std::vector<int8_t> q;       // n values
+  std::vector<float> d;        // per block (32 or 256)
+  std::vector<float> sum;      // per 32-block: d * sum(q) rounded to f16 (Q8_1's s)
+  std::vector<int32_t> sum16;  // per 16 values: sum(q) (Q8_K's bsums)
+};
+
+// `n` must be a multiple of the kind's block.
+void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out);
+
+}  // namespace refinery::llm::quant

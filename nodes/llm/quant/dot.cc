@@ -1,0 +1,49 @@
+#include "nodes/llm/quant/dot.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "nodes/llm/quant/unpack.h"
+
+namespace refinery::llm::quant {
+
+float DotReference(Type type, const uint8_t* row, const QuantizedRow& x) {
+  const TypeInfo& info = *Info(uint32_t(type));
+  const int blocks = x.n / info.block_values;
+  const int act_block = x.kind == ActivationKind::kQ8_0 ? kLegacyBlock : kSuperBlock;
+  UnpackedBlock u;
+  float total = 0;
+  for (int b = 0; b < blocks; ++b) {
+    Unpack(type, row + size_t(b) * info.block_bytes, &u);
+    const int base = b * info.block_values;
+    for (int g = 0; g < u.values / u.group; ++g) {
+      const int start = base + g * u.group;
+      int32_t dot = 0, sum = 0;
+      for (int k = 0; k < u.group; ++k) {
+        const int32_t a = x.q[size_t(start + k)];
+        dot += int32_t(u.code[g * u.group + k]) * a;
+        sum += a;
+      }
+      const float d = x.d[size_t(start / act_block)];
+      total += u.scale[g] * d * float(dot) + u.offset[g] * d * float(sum);
+    }
+  }
+  return total;
+}
+
+namespace {
+bool ReferenceForced() {
+  const char* v = std::getenv("REFINERY_QUANT_KERNELS");
+  return v != nullptr && std::strcmp(v, "reference") == 0;
+}
+bool UseAvx2() {
+  static const bool use = !ReferenceForced() && avx2::Available();
+  return use;
+}
+}  // namespace
+
+DotFn FastDot(Type type) { return UseAvx2() ? avx2::Kernel(type) : nullptr; }
+
+const char* KernelName() { return UseAvx2() ? "avx2" : "reference"; }
+
+}  // namespace refinery::llm::quant

@@ -1,0 +1,29 @@
+// Dot products of one quantized weight row with one quantized activation row (activations.h):
+// the plain reference for every format, and AVX2+FMA kernels for the formats files use most,
+// chosen at run time (the CPU is asked once; REFINERY_QUANT_KERNELS=reference forces the plain
+// path, for tests and for comparison in benchmarks).
+#pragma once
+
+#include <cstdint>
+
+#include "nodes/llm/quant/activations.h"
+#include "nodes/llm/quant/formats.h"
+
+namespace refinery::llm::quant {
+
+// Σ w[k] x[k] over the row's `x.n` values. `row` points at the row's first block.
+float DotReference(Type type, const uint8_t* row, const QuantizedRow& x);
+
+using DotFn = float (*)(const uint8_t* row, const QuantizedRow& x);
+// The fastest kernel for `type` on this CPU, or null when only the reference exists.
+DotFn FastDot(Type type);
+// Which kernel family FastDot uses here ("avx2" or "reference").
+const char* KernelName();
+
+// The AVX2 kernels (dot_avx2.cc, compiled for AVX2+FMA; call only when the CPU has them).
+namespace avx2 {
+bool Available();
+DotFn Kernel(Type type);
+}  // namespace avx2
+
+}  // namespace refinery::llm::quant

@@ -1,0 +1,52 @@
+#include "nodes/llm/quant/formats.h"
+
+namespace refinery::llm::quant {
+
+const TypeInfo* Info(uint32_t type) {
+  static const TypeInfo kF32{"F32", 1, 4, false}, kF16{"F16", 1, 2, false},
+      kBF16{"BF16", 1, 2, false}, kQ4_0{"Q4_0", 32, 18, true}, kQ4_1{"Q4_1", 32, 20, true},
+      kQ5_0{"Q5_0", 32, 22, true}, kQ5_1{"Q5_1", 32, 24, true}, kQ8_0{"Q8_0", 32, 34, true},
+      kQ2_K{"Q2_K", 256, 84, true}, kQ3_K{"Q3_K", 256, 110, true}, kQ4_K{"Q4_K", 256, 144, true},
+      kQ5_K{"Q5_K", 256, 176, true}, kQ6_K{"Q6_K", 256, 210, true};
+  switch (Type(type)) {
+    case Type::kF32:
+      return &kF32;
+    case Type::kF16:
+      return &kF16;
+    case Type::kBF16:
+      return &kBF16;
+    case Type::kQ4_0:
+      return &kQ4_0;
+    case Type::kQ4_1:
+      return &kQ4_1;
+    case Type::kQ5_0:
+      return &kQ5_0;
+    case Type::kQ5_1:
+      return &kQ5_1;
+    case Type::kQ8_0:
+      return &kQ8_0;
+    case Type::kQ2_K:
+      return &kQ2_K;
+    case Type::kQ3_K:
+      return &kQ3_K;
+    case Type::kQ4_K:
+      return &kQ4_K;
+    case Type::kQ5_K:
+      return &kQ5_K;
+    case Type::kQ6_K:
+      return &kQ6_K;
+  }
+  return nullptr;
+}
+
+void UnpackQ3Scales(const uint8_t p[12], int8_t out[16]) {
+  // Low four bits: nibbles of bytes 0-7; high two bits: bit pairs of bytes 8-11.
+  for (int i = 0; i < 4; ++i) {
+    out[i] = int8_t(((p[i] & 0xF) | (((p[8 + i] >> 0) & 3) << 4)) - 32);
+    out[4 + i] = int8_t(((p[4 + i] & 0xF) | (((p[8 + i] >> 2) & 3) << 4)) - 32);
+    out[8 + i] = int8_t(((p[i] >> 4) | (((p[8 + i] >> 4) & 3) << 4)) - 32);
+    out[12 + i] = int8_t(((p[4 + i] >> 4) | (((p[8 + i] >> 6) & 3) << 4)) - 32);
+  }
+}
+
+}  // namespace refinery::llm::quant

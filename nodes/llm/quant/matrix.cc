@@ -1,0 +1,40 @@
+#include "nodes/llm/quant/matrix.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "nodes/llm/quant/dequantize.h"
+#include "nodes/llm/quant/dot.h"
+
+namespace refinery::llm::quant {
+
+void QuantizeBatch(ActivationKind kind, const float* x, int rows, int cols, QuantizedBatch* out) {
+  out->kind = kind;
+  out->source = x;
+  out->rows = rows;
+  if (int(out->row.size()) < rows) out->row.resize(size_t(rows));
+  for (int m = 0; m < rows; ++m)
+    QuantizeRow(kind, x + size_t(m) * cols, cols, &out->row[size_t(m)]);
+}
+
+void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, int out_offset) {
+  const DotFn fast = FastDot(w.type);
+  const Type type = w.type;
+  // 16 weight rows per task: a task reads 2-50 KB of weights and the batch's activations stay
+  // in cache across them.
+  tbb::parallel_for(tbb::blocked_range<int>(0, w.rows, 16), [&](const tbb::blocked_range<int>& r) {
+    for (int n = r.begin(); n < r.end(); ++n) {
+      const uint8_t* row = w.row(n);
+      for (int m = 0; m < x.rows; ++m) {
+        const QuantizedRow& a = x.row[size_t(m)];
+        y[size_t(m) * y_stride + out_offset + n] = fast ? fast(row, a) : DotReference(type, row, a);
+      }
+    }
+  });
+}
+
+void DequantizeMatrixRow(const Matrix& w, int r, float* out) {
+  DequantizeRow(w.type, w.row(r), out, w.cols);
+}
+
+}  // namespace refinery::llm::quant
