@@ -147,9 +147,12 @@ class GgufParser {
       if (!ReadString(&key) || !Read(&type))
         return Error(at, "truncated metadata entry " + std::to_string(k));
       GgufValue value;
+      const size_t value_at = Offset() - sizeof(type);
       if (Status s = ReadValue(type, &value, key); !s.ok()) return s;
       if (!f_.kv_.emplace(key, std::move(value)).second)
         return Error(at, "duplicate metadata key '" + key + "'");
+      f_.raw_kv_.push_back({key, std::string(reinterpret_cast<const char*>(f_.map_) + value_at,
+                                             Offset() - value_at)});
     }
     uint64_t alignment = 32;
     if (auto a = f_.Int("general.alignment")) {
@@ -447,6 +450,28 @@ void PutString(std::string& out, const std::string& s) {
   out += s;
 }
 }  // namespace
+
+void GgufWriter::SetEncoded(const std::string& key, std::string encoded) {
+  for (Kv& kv : kv_) {
+    if (kv.key == key) {
+      kv.encoded = std::move(encoded);
+      return;
+    }
+  }
+  kv_.push_back({key, std::move(encoded)});
+}
+
+std::string GgufWriter::EncodeU32(uint32_t v) {
+  std::string e;
+  Put<uint32_t>(e, kU32);
+  Put(e, v);
+  return e;
+}
+
+void GgufWriter::AddTensorBytes(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
+                                std::string data) {
+  tensors_.push_back({name, std::move(dims), type, std::move(data)});
+}
 
 void GgufWriter::SetString(const std::string& key, const std::string& v) {
   std::string e;

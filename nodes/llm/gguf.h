@@ -71,6 +71,13 @@ class GgufFile {
   const GgufTensor* Tensor(std::string_view name) const;
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
   const std::map<std::string, GgufValue, std::less<>>& metadata() const { return kv_; }
+  // Metadata in file order, each value as encoded in the file (its type id, then the value):
+  // what a rewriting tool copies verbatim.
+  struct RawKv {
+    std::string key;
+    std::string encoded;
+  };
+  const std::vector<RawKv>& raw_metadata() const { return raw_kv_; }
 
  private:
   GgufFile() = default;
@@ -80,6 +87,7 @@ class GgufFile {
   size_t size_ = 0;
   std::map<std::string, GgufValue, std::less<>> kv_;
   std::vector<GgufTensor> tensors_;
+  std::vector<RawKv> raw_kv_;
   std::map<std::string, size_t, std::less<>> by_name_;
   friend class GgufParser;
 };
@@ -95,6 +103,13 @@ class GgufWriter {
   void SetStrings(const std::string& key, const std::vector<std::string>& v);
   void SetF32s(const std::string& key, const std::vector<float>& v);
   void SetI32s(const std::string& key, const std::vector<int32_t>& v);
+  // A value already encoded (GgufFile::raw_metadata, EncodeU32); replaces the key's value in
+  // place if set (the other setters append, so tests can write duplicate keys).
+  void SetEncoded(const std::string& key, std::string encoded);
+  static std::string EncodeU32(uint32_t v);
+  // A tensor whose bytes are already in `type`'s layout (quant/quantize.h).
+  void AddTensorBytes(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
+                      std::string data);
   // `dims` ne0 first; values.size() must equal their product.
   void AddTensor(const std::string& name, std::vector<uint64_t> dims,
                  const std::vector<float>& values, GgmlType type = GgmlType::kF32);

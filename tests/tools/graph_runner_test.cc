@@ -750,4 +750,29 @@ TEST_F(GraphRunner, CompareTwoRunReports) {
   EXPECT_THAT(o.err, HasSubstr("p.yaml: error: not a run report"));
 }
 
+// `graph-runner quantize` end to end: the file it writes runs in `infer`, and mistakes exit 2
+// with the reason.
+TEST_F(GraphRunner, QuantizeWritesAFileInferRunsAndRefusesMistakes) {
+  const fs::path model = fs::path(PROJECT_DIR) / ".cache/models/tiny-llama.gguf";
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing (tools/setup.sh writes it)";
+  const fs::path out = dir_ / "tiny-q8.gguf";
+  Outcome ok = Run("quantize " + model.string() + " " + out.string() + " --type Q8_0");
+  ASSERT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_THAT(ok.err, ::testing::HasSubstr("Q8_0 x"));
+  const fs::path pipeline =
+      Write("gen.yaml", "pipeline: gen\nnodes:\n  - {id: llm, type: infer, model: \"" +
+                            out.string() + "\", max_new_tokens: 4}\n");
+  Outcome run = Run("run " + pipeline.string() + " --no-progress --no-summary",
+                    "{\"id\": \"a\", \"text\": \"graph\"}\n");
+  EXPECT_EQ(run.rc, 0) << run.err;
+  EXPECT_THAT(run.out, ::testing::HasSubstr("\"llm.generated_tokens\":4"));
+  Outcome bad = Run("quantize " + model.string() + " " + (dir_ / "x.gguf").string() + " --type Q9");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_THAT(bad.err, ::testing::HasSubstr("unknown type 'Q9'"));
+  Outcome again =
+      Run("quantize " + out.string() + " " + (dir_ / "y.gguf").string() + " --type Q4_0");
+  EXPECT_EQ(again.rc, 2);
+  EXPECT_THAT(again.err, ::testing::HasSubstr("already Q8_0"));
+}
+
 }  // namespace

@@ -93,6 +93,8 @@ int ReportCommand(const std::string& json_report, const std::string& html_out);
 bool LoadRunReport(const std::string& path, proto::RunReport* out);
 // Two saved run reports side by side, per request type and per node.
 int CompareCommand(const std::string& before, const std::string& after);
+// Exit 0 written, 2 bad arguments or input file, 1 the output could not be written.
+int QuantizeCommand(const std::string& in, const std::string& out, const std::string& type);
 
 struct LoaderInputs {
   Overrides overrides;

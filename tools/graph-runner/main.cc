@@ -299,6 +299,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
 
+  std::string quantize_in, quantize_out, quantize_type;
+  CLI::App* quantize_cmd = app.add_subcommand(
+      "quantize",
+      "write a llama GGUF file's weight matrices quantized, with the per-tensor types "
+      "llama-quantize chooses for the same type (the file loads in llama.cpp too)");
+  quantize_cmd->add_option("in", quantize_in, "F32, F16 or BF16 GGUF file")->required();
+  quantize_cmd->add_option("out", quantize_out, "GGUF file to write")->required();
+  quantize_cmd
+      ->add_option("--type", quantize_type,
+                   "F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, "
+                   "Q5_K_M (Q5_K), Q6_K")
+      ->required();
+
   std::vector<std::string> validate_files, sets;
   std::string config;
   CLI::App* validate_cmd =
@@ -358,6 +371,8 @@ int main(int argc, char** argv) {
   if (*serve_cmd) return refinery::cli::ServeCommand(serve);
   if (*call_cmd) return refinery::cli::CallCommand(call);
   if (*serve_models_cmd) return refinery::cli::ServeModelsCommand(serve_models);
+  if (*quantize_cmd)
+    return refinery::cli::QuantizeCommand(quantize_in, quantize_out, quantize_type);
   if (*work_cmd) {
     if (!worker_config.empty()) {
       refinery::Status applied = refinery::cli::ApplyWorkerConfig(

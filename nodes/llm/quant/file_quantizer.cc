@@ -1,0 +1,172 @@
+#include "nodes/llm/quant/file_quantizer.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "nodes/llm/quant/quantize.h"
+
+namespace refinery::llm::quant {
+namespace {
+
+enum class Mix { kPlain, kSmall, kMedium };  // llama.cpp's _S and _M variants
+
+struct FileType {
+  const char* name;
+  uint32_t id;  // llama_ftype, written as general.file_type
+  Type base;
+  Mix mix;
+};
+
+constexpr FileType kFileTypes[] = {
+    {"F16", 1, Type::kF16, Mix::kPlain},       {"BF16", 32, Type::kBF16, Mix::kPlain},
+    {"Q4_0", 2, Type::kQ4_0, Mix::kPlain},     {"Q4_1", 3, Type::kQ4_1, Mix::kPlain},
+    {"Q5_0", 8, Type::kQ5_0, Mix::kPlain},     {"Q5_1", 9, Type::kQ5_1, Mix::kPlain},
+    {"Q8_0", 7, Type::kQ8_0, Mix::kPlain},     {"Q4_K_S", 14, Type::kQ4_K, Mix::kSmall},
+    {"Q4_K_M", 15, Type::kQ4_K, Mix::kMedium}, {"Q5_K_S", 16, Type::kQ5_K, Mix::kSmall},
+    {"Q5_K_M", 17, Type::kQ5_K, Mix::kMedium}, {"Q6_K", 18, Type::kQ6_K, Mix::kPlain},
+};
+
+const FileType* FindFileType(std::string_view name) {
+  if (name == "Q4_K") name = "Q4_K_M";
+  if (name == "Q5_K") name = "Q5_K_M";
+  for (const FileType& f : kFileTypes)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+int Layer(const std::string& name) {
+  int layer = -1;
+  if (std::sscanf(name.c_str(), "blk.%d.", &layer) != 1) return -1;
+  return layer;
+}
+
+bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// The first and last eighth of the layers, and every third one between.
+bool MoreBits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// Per-tensor type choice, in tensor order (the attn_v and ffn_down counters follow it).
+class Chooser {
+ public:
+  Chooser(const FileType& f, const std::vector<const GgufTensor*>& tensors, bool has_output)
+      : f_(f), has_output_(has_output) {
+    for (const GgufTensor* t : tensors) {
+      n_attn_v_ += Contains(t->name, "attn_v.weight");
+      n_ffn_down_ += Contains(t->name, "ffn_down");
+    }
+  }
+
+  // Whether the tensor is a weight matrix to convert at all.
+  static bool Converts(const GgufTensor& t) {
+    return t.dims.size() >= 2 && t.name.size() > 7 &&
+           t.name.compare(t.name.size() - 7, 7, ".weight") == 0;
+  }
+
+  Type Choose(const GgufTensor& t) {
+    Type type = f_.base;
+    const int64_t cols = int64_t(t.dims[0]);
+    if (!Info(uint32_t(type))->quantized) return type;
+    if (t.name == "output.weight" || (!has_output_ && t.name == "token_embd.weight")) {
+      if (cols % Info(uint32_t(type))->block_values != 0)
+        type = Type::kQ8_0;
+      else if (type != Type::kQ8_0)
+        type = Type::kQ6_K;
+    } else if (Contains(t.name, "attn_v.weight")) {
+      if (f_.mix == Mix::kMedium && MoreBits(i_attn_v_, n_attn_v_))
+        type = Type::kQ6_K;
+      else if (f_.mix == Mix::kSmall && f_.base == Type::kQ4_K && i_attn_v_ < 4)
+        type = Type::kQ5_K;
+      ++i_attn_v_;
+    } else if (Contains(t.name, "ffn_down")) {
+      if (f_.mix == Mix::kMedium && MoreBits(i_ffn_down_, n_ffn_down_))
+        type = Type::kQ6_K;
+      else if (f_.mix == Mix::kSmall && f_.base == Type::kQ4_K && i_ffn_down_ < n_ffn_down_ / 8)
+        type = Type::kQ5_K;
+      ++i_ffn_down_;
+    }
+    // Rows a K format cannot hold fall back to a legacy format, then to F16.
+    if (cols % Info(uint32_t(type))->block_values != 0) {
+      if (type == Type::kQ4_K) type = Type::kQ5_0;
+      if (type == Type::kQ5_K) type = Type::kQ5_1;
+      if (type == Type::kQ6_K) type = Type::kQ8_0;
+      if (cols % Info(uint32_t(type))->block_values != 0) type = Type::kF16;
+    }
+    return type;
+  }
+
+ private:
+  const FileType& f_;
+  bool has_output_;
+  int n_attn_v_ = 0, n_ffn_down_ = 0, i_attn_v_ = 0, i_ffn_down_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> FileTypeNames() {
+  std::vector<std::string> names;
+  for (const FileType& f : kFileTypes) names.push_back(f.name);
+  return names;
+}
+
+StatusOr<QuantizeSummary> QuantizeFile(const std::string& in, const std::string& out,
+                                       std::string_view file_type) {
+  const FileType* f = FindFileType(file_type);
+  if (f == nullptr) {
+    std::string names;
+    for (const std::string& n : FileTypeNames()) names += (names.empty() ? "" : ", ") + n;
+    return Status::InvalidArgument("unknown type '" + std::string(file_type) + "' (" + names + ")");
+  }
+  auto opened = GgufFile::Open(in);
+  if (!opened.ok()) return opened.status();
+  const GgufFile& file = **opened;
+  const std::string arch = file.String("general.architecture").value_or("");
+  if (arch != "llama") {
+    return Status::InvalidArgument(in + ": architecture '" + arch +
+                                   "': quantize knows the tensor roles of llama files only");
+  }
+  for (const GgufTensor& t : file.tensors()) {
+    if (Info(uint32_t(t.type))->quantized) {
+      return Status::InvalidArgument(in + ": tensor '" + t.name + "' is already " +
+                                     Info(uint32_t(t.type))->name +
+                                     "; quantize from the F32, F16 or BF16 file");
+    }
+  }
+  // llama.cpp's order: tensors outside the blocks first, then block by block, by name within.
+  std::vector<const GgufTensor*> order;
+  for (const GgufTensor& t : file.tensors()) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(), [](const GgufTensor* a, const GgufTensor* b) {
+    const int la = Layer(a->name), lb = Layer(b->name);
+    return la != lb ? la < lb : a->name < b->name;
+  });
+  Chooser chooser(*f, order, file.Tensor("output.weight") != nullptr);
+
+  GgufWriter w;
+  for (const GgufFile::RawKv& kv : file.raw_metadata()) {
+    if (kv.key == "general.alignment") continue;  // the writer aligns to 32, the default
+    w.SetEncoded(kv.key, kv.encoded);
+  }
+  w.SetEncoded("general.quantization_version", GgufWriter::EncodeU32(2));
+  w.SetEncoded("general.file_type", GgufWriter::EncodeU32(f->id));
+  QuantizeSummary summary;
+  for (const GgufTensor* t : order) {
+    const Type to = Chooser::Converts(*t) ? chooser.Choose(*t) : t->type;
+    std::string data;
+    if (to == t->type) {
+      data.assign(reinterpret_cast<const char*>(t->data), t->bytes);
+    } else {
+      const TypeInfo& info = *Info(uint32_t(to));
+      const std::vector<float> values = t->ToFloat();
+      data.resize(t->elements / uint64_t(info.block_values) * uint64_t(info.block_bytes));
+      QuantizeValues(to, values.data(), int64_t(values.size()),
+                     reinterpret_cast<uint8_t*>(data.data()));
+    }
+    summary.tensors.push_back({t->name, t->type, to});
+    summary.bytes_in += t->bytes;
+    summary.bytes_out += data.size();
+    w.AddTensorBytes(t->name, t->dims, to, std::move(data));
+  }
+  if (Status s = w.Write(out); !s.ok()) return s;
+  return summary;
+}
+
+}  // namespace refinery::llm::quant

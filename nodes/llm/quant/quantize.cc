@@ -1,0 +1,293 @@
+#include "nodes/llm/quant/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "nodes/llm/float_formats.h"
+
+namespace refinery::llm::quant {
+namespace {
+
+uint16_t F16(float v) { return FloatToHalf(v); }
+
+// The value of largest magnitude, with its sign.
+float SignedMax(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j)
+    if (amax < std::fabs(x[j])) amax = std::fabs(x[j]), max = x[j];
+  return max;
+}
+
+// ---- legacy formats: llama.cpp's reference rounding, so files are byte-identical ----
+
+void Q4_0(const float* x, BlockQ4_0* b) {
+  const float max = SignedMax(x, 32), d = max / -8, id = d != 0 ? 1.0f / d : 0.0f;
+  b->d = F16(d);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = std::min(15, int(int8_t(x[j] * id + 8.5f)));
+    const int hi = std::min(15, int(int8_t(x[j + 16] * id + 8.5f)));
+    b->qs[j] = uint8_t(lo | (hi << 4));
+  }
+}
+
+void Q4_1(const float* x, BlockQ4_1* b) {
+  const float min = *std::min_element(x, x + 32), max = *std::max_element(x, x + 32);
+  const float d = (max - min) / 15, id = d != 0 ? 1.0f / d : 0.0f;
+  b->d = F16(d);
+  b->m = F16(min);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = std::min(15, int(int8_t((x[j] - min) * id + 0.5f)));
+    const int hi = std::min(15, int(int8_t((x[j + 16] - min) * id + 0.5f)));
+    b->qs[j] = uint8_t(lo | (hi << 4));
+  }
+}
+
+void FifthBits(const int q[32], uint8_t* qs, uint8_t qh_bytes[4]) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = uint8_t((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
+    qh |= uint32_t((q[j] >> 4) & 1) << j;
+    qh |= uint32_t((q[j + 16] >> 4) & 1) << (j + 16);
+  }
+  std::memcpy(qh_bytes, &qh, 4);
+}
+
+void Q5_0(const float* x, BlockQ5_0* b) {
+  const float max = SignedMax(x, 32), d = max / -16, id = d != 0 ? 1.0f / d : 0.0f;
+  b->d = F16(d);
+  int q[32];
+  for (int j = 0; j < 32; ++j) q[j] = std::min(31, int(int8_t(x[j] * id + 16.5f)));
+  FifthBits(q, b->qs, b->qh);
+}
+
+void Q5_1(const float* x, BlockQ5_1* b) {
+  const float min = *std::min_element(x, x + 32), max = *std::max_element(x, x + 32);
+  const float d = (max - min) / 31, id = d != 0 ? 1.0f / d : 0.0f;
+  b->d = F16(d);
+  b->m = F16(min);
+  int q[32];
+  for (int j = 0; j < 32; ++j) q[j] = std::min(31, int(uint8_t((x[j] - min) * id + 0.5f)));
+  FifthBits(q, b->qs, b->qh);
+}
+
+void Q8_0(const float* x, BlockQ8_0* b) {
+  float amax = 0;
+  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
+  b->d = F16(d);
+  for (int j = 0; j < 32; ++j) b->qs[j] = int8_t(std::roundf(x[j] * id));
+}
+
+// ---- K formats ----
+
+// Scale (and non-positive minimum) of one sub-block for codes 0..nmax: start from the range,
+// then alternate rounding and the least-squares fit of (scale, min) to the codes.
+void FitAffine(const float* x, int n, int nmax, float* scale, float* min) {
+  float lo = std::min(0.0f, *std::min_element(x, x + n)), hi = *std::max_element(x, x + n);
+  if (hi <= lo) {
+    *scale = 0;
+    *min = lo;
+    return;
+  }
+  float s = (hi - lo) / float(nmax), m = lo;
+  for (int iter = 0; iter < 4; ++iter) {
+    double sq = 0, sqx = 0, sumq = 0, sumx = 0;
+    for (int j = 0; j < n; ++j) {
+      const float q = std::clamp(std::nearbyint((x[j] - m) / s), 0.0f, float(nmax));
+      sq += q * q, sqx += q * x[j], sumq += q, sumx += x[j];
+    }
+    const double det = n * sq - sumq * sumq;
+    if (det <= 0) break;
+    const double ns = (n * sqx - sumq * sumx) / det, nm = (sumx - ns * sumq) / n;
+    if (ns <= 0) break;
+    s = float(ns);
+    m = std::min(0.0f, float(nm));
+  }
+  *scale = s;
+  *min = m;
+}
+
+// Symmetric codes -nmax..nmax-1 for one group and their scale: the first guess maps the value of
+// largest magnitude to -nmax; nineteen inverse scales around it are tried, and the one whose
+// least-squares scale explains most of the x^2-weighted signal wins (llama.cpp's choice for
+// Q6_K, with the same arithmetic in the same order, so a Q6_K tensor is byte-identical too).
+float FitSymmetric(const float* x, int n, int nmax, int* codes) {
+  const float max = SignedMax(x, n);
+  if (std::fabs(max) < 1e-15f) {
+    for (int j = 0; j < n; ++j) codes[j] = 0;
+    return 0;
+  }
+  auto code = [&](float inv, int j) {
+    return std::clamp(int(std::nearbyint(inv * x[j])), -nmax, nmax - 1);
+  };
+  float scale = 0, best = 0;
+  for (int k = 0; k <= 19; ++k) {
+    const int step = k == 0 ? 0 : (k <= 9 ? k - 10 : k - 9);  // 0, then -9..-1, 1..9
+    const float inv = step == 0 ? -float(nmax) / max : -(float(nmax) + 0.1f * float(step)) / max;
+    float sumlx = 0, suml2 = 0;
+    for (int j = 0; j < n; ++j) {
+      const int l = code(inv, j);
+      const float w = x[j] * x[j];
+      sumlx += w * x[j] * float(l);
+      suml2 += w * float(l) * float(l);  // (w l) l: rounded as llama.cpp rounds it
+    }
+    if (k == 0 || (suml2 > 0 && sumlx * sumlx > best * suml2)) {
+      for (int j = 0; j < n; ++j) codes[j] = code(inv, j);
+      scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// Q4_K (nmax 15) and Q5_K (nmax 31): eight 32-value sub-blocks, 6-bit scales and minimums.
+void K45(const float* x, int nmax, uint16_t* d_out, uint16_t* dmin_out, uint8_t scales[12],
+         int q[256]) {
+  float sc[8], mn[8], max_sc = 0, max_mn = 0;
+  for (int g = 0; g < 8; ++g) {
+    float m;
+    FitAffine(x + 32 * g, 32, nmax, &sc[g], &m);
+    mn[g] = -m;
+    max_sc = std::max(max_sc, sc[g]);
+    max_mn = std::max(max_mn, mn[g]);
+  }
+  *d_out = F16(max_sc / 63);
+  *dmin_out = F16(max_mn / 63);
+  const float d = HalfToFloat(*d_out), dmin = HalfToFloat(*dmin_out);
+  uint8_t isc[8], imn[8];
+  for (int g = 0; g < 8; ++g) {
+    isc[g] = uint8_t(d > 0 ? std::clamp(int(std::nearbyint(sc[g] / d)), 0, 63) : 0);
+    imn[g] = uint8_t(dmin > 0 ? std::clamp(int(std::nearbyint(mn[g] / dmin)), 0, 63) : 0);
+  }
+  for (int j = 0; j < 4; ++j) {
+    scales[j] = uint8_t((isc[j] & 63) | ((isc[j + 4] >> 4) << 6));
+    scales[j + 4] = uint8_t((imn[j] & 63) | ((imn[j + 4] >> 4) << 6));
+    scales[j + 8] = uint8_t((isc[j + 4] & 0xF) | ((imn[j + 4] & 0xF) << 4));
+  }
+  // Round each value against the scale and minimum it will be decoded with.
+  for (int g = 0; g < 8; ++g) {
+    const float s = d * isc[g], m = dmin * imn[g];
+    for (int j = 0; j < 32; ++j)
+      q[32 * g + j] = s > 0 ? std::clamp(int(std::nearbyint((x[32 * g + j] + m) / s)), 0, nmax) : 0;
+  }
+}
+
+void Q4_K(const float* x, BlockQ4_K* b) {
+  int q[256];
+  K45(x, 15, &b->d, &b->dmin, b->scales, q);
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l)
+      b->qs[32 * c + l] = uint8_t(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+}
+
+void Q5_K(const float* x, BlockQ5_K* b) {
+  int q[256];
+  K45(x, 31, &b->d, &b->dmin, b->scales, q);
+  std::memset(b->qh, 0, sizeof b->qh);
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l) {
+      const int lo = q[64 * c + l], hi = q[64 * c + 32 + l];
+      b->qs[32 * c + l] = uint8_t((lo & 0xF) | ((hi & 0xF) << 4));
+      b->qh[l] = uint8_t(b->qh[l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+    }
+}
+
+// Q6_K: sixteen 16-value groups, codes -32..31 (stored +32) with int8 scales.
+void Q6_K(const float* x, BlockQ6_K* b) {
+  float sc[16], amax = 0, max = 0;
+  int q[256];
+  for (int g = 0; g < 16; ++g) {
+    sc[g] = FitSymmetric(x + 16 * g, 16, 32, q + 16 * g);
+    if (std::fabs(sc[g]) > amax) amax = std::fabs(sc[g]), max = sc[g];
+  }
+  std::memset(b, 0, sizeof *b);
+  if (amax < 1e-15f) return;
+  const float inv = -128.0f / max;
+  b->d = F16(1 / inv);
+  for (int g = 0; g < 16; ++g) {
+    b->scales[g] = int8_t(std::min(127, int(std::nearbyint(inv * sc[g]))));
+    // Round every value against the scale it is decoded with; a zero scale keeps the codes.
+    const float d = HalfToFloat(b->d) * float(b->scales[g]);
+    if (d == 0) {
+      for (int j = 0; j < 16; ++j) q[16 * g + j] += 32;
+      continue;
+    }
+    for (int j = 0; j < 16; ++j)
+      q[16 * g + j] = std::clamp(int(std::nearbyint(x[16 * g + j] / d)), -32, 31) + 32;
+  }
+  for (int half = 0; half < 2; ++half) {
+    const int* v = q + 128 * half;
+    uint8_t* ql = b->ql + 64 * half;
+    uint8_t* qh = b->qh + 32 * half;
+    for (int l = 0; l < 32; ++l) {
+      ql[l] = uint8_t((v[l] & 0xF) | ((v[l + 64] & 0xF) << 4));
+      ql[l + 32] = uint8_t((v[l + 32] & 0xF) | ((v[l + 96] & 0xF) << 4));
+      qh[l] = uint8_t((v[l] >> 4) | ((v[l + 32] >> 4) << 2) | ((v[l + 64] >> 4) << 4) |
+                      ((v[l + 96] >> 4) << 6));
+    }
+  }
+}
+
+template <typename Block>
+void Blocks(const float* x, int64_t n, uint8_t* out, int values,
+            void (*one)(const float*, Block*)) {
+  for (int64_t b = 0; b < n / values; ++b)
+    one(x + b * values, reinterpret_cast<Block*>(out + b * int64_t(sizeof(Block))));
+}
+
+}  // namespace
+
+bool CanQuantize(Type type) {
+  switch (type) {
+    case Type::kF32:
+    case Type::kF16:
+    case Type::kBF16:
+    case Type::kQ4_0:
+    case Type::kQ4_1:
+    case Type::kQ5_0:
+    case Type::kQ5_1:
+    case Type::kQ8_0:
+    case Type::kQ4_K:
+    case Type::kQ5_K:
+    case Type::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void QuantizeValues(Type type, const float* x, int64_t n, uint8_t* out) {
+  switch (type) {
+    case Type::kF32:
+      std::memcpy(out, x, size_t(n) * 4);
+      return;
+    case Type::kF16:
+    case Type::kBF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = type == Type::kF16 ? FloatToHalf(x[i]) : FloatToBf16(x[i]);
+        std::memcpy(out + 2 * i, &h, 2);
+      }
+      return;
+    case Type::kQ4_0:
+      return Blocks<BlockQ4_0>(x, n, out, 32, Q4_0);
+    case Type::kQ4_1:
+      return Blocks<BlockQ4_1>(x, n, out, 32, Q4_1);
+    case Type::kQ5_0:
+      return Blocks<BlockQ5_0>(x, n, out, 32, Q5_0);
+    case Type::kQ5_1:
+      return Blocks<BlockQ5_1>(x, n, out, 32, Q5_1);
+    case Type::kQ8_0:
+      return Blocks<BlockQ8_0>(x, n, out, 32, Q8_0);
+    case Type::kQ4_K:
+      return Blocks<BlockQ4_K>(x, n, out, 256, Q4_K);
+    case Type::kQ5_K:
+      return Blocks<BlockQ5_K>(x, n, out, 256, Q5_K);
+    case Type::kQ6_K:
+      return Blocks<BlockQ6_K>(x, n, out, 256, Q6_K);
+    default:
+      return;
+  }
+}
+
+}  // namespace refinery::llm::quant

@@ -1,0 +1,161 @@
+// graph-runner quantize's engine (quant/file_quantizer.h, quant/quantize.h): files byte-identical
+// to llama-quantize's where its rounding is deterministic (every legacy format, Q6_K, F16, and
+// the mixed stories260K files), the per-tensor types it chooses for the K mixes, K-format
+// rounding error no worse than llama.cpp's on the same weights, and clear refusals.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "nodes/llm/model_writer.h"
+#include "nodes/llm/quant/dequantize.h"
+#include "nodes/llm/quant/file_quantizer.h"
+#include "nodes/llm/quant/quantize.h"
+#include "tests/support/scratch_path.h"
+#include "tests/support/set_up_material.h"
+
+namespace refinery::llm::quant {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kModels = refinery::testing::SharedPath("models/");
+const std::string kQuantized = kModels + "quantized/";
+
+std::string Bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+struct Identical {
+  const char* source;  // under shared/models
+  const char* type;
+  const char* expected;  // under shared/models/quantized
+};
+
+class ByteIdentical : public ::testing::TestWithParam<Identical> {};
+
+TEST_P(ByteIdentical, ToLlamaQuantizesFile) {
+  const Identical c = GetParam();
+  REFINERY_SKIP_WITHOUT_SHARED(kQuantized + c.expected);
+  const std::string out = refinery::testing::ScratchPath(std::string(c.expected));
+  auto summary = QuantizeFile(kModels + c.source, out, c.type);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  const std::string ours = Bytes(out), theirs = Bytes(kQuantized + c.expected);
+  ASSERT_EQ(ours.size(), theirs.size());
+  size_t first = 0;
+  while (first < ours.size() && ours[first] == theirs[first]) ++first;
+  EXPECT_EQ(first, ours.size()) << "first differing byte at " << first;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, ByteIdentical,
+    ::testing::Values(Identical{"quantized/rand256.gguf", "Q8_0", "rand256-Q8_0.gguf"},
+                      Identical{"quantized/rand256.gguf", "Q4_0", "rand256-Q4_0.gguf"},
+                      Identical{"quantized/rand256.gguf", "Q4_1", "rand256-Q4_1.gguf"},
+                      Identical{"quantized/rand256.gguf", "Q5_0", "rand256-Q5_0.gguf"},
+                      Identical{"quantized/rand256.gguf", "Q5_1", "rand256-Q5_1.gguf"},
+                      Identical{"quantized/rand256.gguf", "Q6_K", "rand256-Q6_K.gguf"},
+                      Identical{"quantized/rand256.gguf", "F16", "rand256-F16.gguf"},
+                      Identical{"stories260K.gguf", "Q4_K_M", "stories260K-Q4_K_M.gguf"},
+                      Identical{"stories260K.gguf", "Q6_K", "stories260K-Q6_K.gguf"}),
+    [](const auto& info) {
+      std::string name = info.param.expected;
+      for (char& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return name;
+    });
+
+double RmsError(const GgufTensor& quantized, const std::vector<float>& original) {
+  const std::vector<float> back = quantized.ToFloat();
+  double sum = 0;
+  for (size_t i = 0; i < original.size(); ++i)
+    sum += double(back[i] - original[i]) * (back[i] - original[i]);
+  return std::sqrt(sum / double(original.size()));
+}
+
+class KMix : public ::testing::TestWithParam<const char*> {};
+
+// Our K rounding is our own (a least-squares fit per sub-block), not llama.cpp's search, so
+// the bytes differ; the types chosen must be the same and the error no worse.
+TEST_P(KMix, SameTypesAsLlamaQuantizeAndErrorWithinFivePercent) {
+  const std::string type = GetParam();
+  const std::string theirs_path = kQuantized + "rand256-" + type + ".gguf";
+  REFINERY_SKIP_WITHOUT_SHARED(theirs_path);
+  const std::string out = refinery::testing::ScratchPath("rand256-" + type + ".gguf");
+  ASSERT_TRUE(QuantizeFile(kQuantized + "rand256.gguf", out, type).ok());
+  auto ours = GgufFile::Open(out), theirs = GgufFile::Open(theirs_path),
+       source = GgufFile::Open(kQuantized + "rand256.gguf");
+  ASSERT_TRUE(ours.ok() && theirs.ok() && source.ok());
+  double ours_total = 0, theirs_total = 0;
+  for (const GgufTensor& t : (*theirs)->tensors()) {
+    const GgufTensor* mine = (*ours)->Tensor(t.name);
+    ASSERT_NE(mine, nullptr) << t.name;
+    EXPECT_EQ(mine->type, t.type) << t.name;
+    if (!Info(uint32_t(t.type))->quantized) continue;
+    const std::vector<float> original = (*source)->Tensor(t.name)->ToFloat();
+    const double a = RmsError(*mine, original), b = RmsError(t, original);
+    ours_total += a;
+    theirs_total += b;
+    EXPECT_LE(a, b * 1.05) << t.name << " (" << Info(uint32_t(t.type))->name << ")";
+  }
+  std::printf("%s: summed RMS rounding error, ours %.5g, llama.cpp %.5g\n", type.c_str(),
+              ours_total, theirs_total);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mixes, KMix, ::testing::Values("Q4_K_M", "Q5_K_M"));
+
+// Without shared material: every writable format round-trips within its resolution.
+TEST(Quantize, EveryFormatRoundTripsWithinItsResolution) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0, 0.02f);
+  std::vector<float> x(4096);
+  for (float& v : x) v = normal(rng);
+  double rms = 0;
+  for (float v : x) rms += double(v) * v;
+  rms = std::sqrt(rms / double(x.size()));
+  const std::pair<Type, double> bounds[] = {
+      {Type::kQ8_0, 0.006}, {Type::kQ6_K, 0.03}, {Type::kQ5_0, 0.06}, {Type::kQ5_1, 0.06},
+      {Type::kQ5_K, 0.05},  {Type::kQ4_0, 0.12}, {Type::kQ4_1, 0.12}, {Type::kQ4_K, 0.10},
+      {Type::kF16, 0.001},  {Type::kBF16, 0.005}};
+  for (const auto& [type, bound] : bounds) {
+    ASSERT_TRUE(CanQuantize(type));
+    const TypeInfo& info = *Info(uint32_t(type));
+    std::vector<uint8_t> blocks(x.size() / size_t(info.block_values) * size_t(info.block_bytes));
+    QuantizeValues(type, x.data(), int64_t(x.size()), blocks.data());
+    std::vector<float> back(x.size());
+    DequantizeRow(type, blocks.data(), back.data(), int64_t(x.size()));
+    double err = 0;
+    for (size_t i = 0; i < x.size(); ++i) err += double(back[i] - x[i]) * (back[i] - x[i]);
+    err = std::sqrt(err / double(x.size())) / rms;
+    EXPECT_LT(err, bound) << info.name;
+    EXPECT_GT(err, 0) << info.name << " cannot be exact on random values";
+  }
+}
+
+TEST(Quantize, RefusesWhatItCannotDoWithTheReason) {
+  RandomLlamaSpec spec;
+  const std::string model = refinery::testing::ScratchPath("tiny.gguf");
+  ASSERT_TRUE(RandomLlama(spec).Write(model).ok());
+  const std::string out = refinery::testing::ScratchPath("out.gguf");
+  auto bad_type = QuantizeFile(model, out, "Q3_K_XL");
+  ASSERT_FALSE(bad_type.ok());
+  EXPECT_THAT(bad_type.status().message(), HasSubstr("unknown type 'Q3_K_XL' (F16, BF16, Q4_0"));
+  ASSERT_TRUE(QuantizeFile(model, out, "Q8_0").ok());
+  auto twice = QuantizeFile(out, refinery::testing::ScratchPath("out2.gguf"), "Q4_0");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("is already Q8_0; quantize from the F32"));
+  auto missing = QuantizeFile(model + ".nope", out, "Q4_0");
+  EXPECT_FALSE(missing.ok());
+  auto unwritable = QuantizeFile(model, "/nonexistent-dir/x.gguf", "Q4_0");
+  ASSERT_FALSE(unwritable.ok());
+  EXPECT_THAT(unwritable.status().message(), HasSubstr("cannot write /nonexistent-dir/x.gguf"));
+}
+
+}  // namespace
+}  // namespace refinery::llm::quant
