@@ -235,7 +235,7 @@ REFINERY_REGISTER_NODE(infer) {
             using G = llm::GeneratorOptions;
             bind.Int("max_batch", &G::max_batch, 16, 1, 1024,
                      "requests decoded together (shared by all nodes using this model)")
-                .Int("threads", &G::threads, 1, 1, 256, "oneDNN threads of the model's worker");
+                .Int("threads", &G::threads, 1, 1, 256, "threads of the model's matrix products");
           })
       .Enum("api", &O::api, "chat", {"chat", "completions"},
             "backend openai: /chat/completions (system + user messages) or /completions")

@@ -1,5 +1,7 @@
 #include "nodes/llm/dnnl_decoder.h"
 
+#include <tbb/task_arena.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -228,7 +230,8 @@ class Linear {
     }
   }
 
-  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y) {
+  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y,
+               tbb::task_arena* arena) {
     if (segments_.size() == 1 && segments_[0].dense) {
       segments_[0].dense->Forward(eng, strm, x, M, y);
       return;
@@ -250,7 +253,7 @@ class Linear {
         quant::QuantizeBatch(kind, x, M, K_, &batches_[k]);
         quantized[k] = true;
       }
-      quant::MatMul(*seg.quant, batches_[k], y, N_, seg.offset);
+      quant::MatMul(*seg.quant, batches_[k], y, N_, seg.offset, arena);
     }
   }
 
@@ -274,6 +277,7 @@ class Linear {
 
 struct DnnlDecoder::Impl {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  std::unique_ptr<tbb::task_arena> arena;  // the quantized products' threads (Create's threads)
   dnnl::stream strm{eng};
   struct Layer {
     std::unique_ptr<Linear> qkv, o, gate_up, down;
@@ -290,12 +294,14 @@ struct DnnlDecoder::Impl {
 };
 
 StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const LlamaModel> model,
-                                                           WeightFormat format, int max_rows) {
+                                                           WeightFormat format, int max_rows,
+                                                           int threads) {
   std::unique_ptr<DnnlDecoder> d(new DnnlDecoder());
   d->model_ = std::move(model);
   d->format_ = format;
   d->max_rows_ = std::max(1, max_rows);
   d->impl_ = std::make_unique<Impl>();
+  d->impl_->arena = std::make_unique<tbb::task_arena>(std::max(1, threads));
   const LlamaConfig& c = d->model_->config;
   try {
     for (const LlamaLayer& L : d->model_->layers) {
@@ -380,7 +386,7 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
     Impl::Layer& D = s.layers[size_t(l)];
     for (int r = 0; r < M; ++r)
       RmsNorm(&s.x[size_t(r) * dim], L.attn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
-    D.qkv->Forward(s.eng, s.strm, s.xb.data(), M, s.qkv.data());
+    D.qkv->Forward(s.eng, s.strm, s.xb.data(), M, s.qkv.data(), s.arena.get());
     // RoPE, then each row's K and V into its sequence's cache (all rows first: a prompt's later
     // rows attend to its earlier ones).
     for (int r = 0; r < M; ++r) {
@@ -405,16 +411,16 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       AttendCached(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], cache.capacity,
                    rows[r].pos + 1, &s.att[size_t(r) * dim], s.scores);
     }
-    D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data());
+    D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data(), s.arena.get());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
     for (int r = 0; r < M; ++r)
       RmsNorm(&s.x[size_t(r) * dim], L.ffn_norm.data(), dim, c.norm_eps, &s.xb[size_t(r) * dim]);
-    D.gate_up->Forward(s.eng, s.strm, s.xb.data(), M, s.gu.data());
+    D.gate_up->Forward(s.eng, s.strm, s.xb.data(), M, s.gu.data(), s.arena.get());
     for (int r = 0; r < M; ++r) {
       const float* g = &s.gu[size_t(r) * 2 * c.hidden];
       SwiGlu(g, g + c.hidden, c.hidden, &s.h[size_t(r) * c.hidden]);
     }
-    D.down->Forward(s.eng, s.strm, s.h.data(), M, s.tmp.data());
+    D.down->Forward(s.eng, s.strm, s.h.data(), M, s.tmp.data(), s.arena.get());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];
   }
   int R = 0;
@@ -428,7 +434,7 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
   *logit_rows = R;
   if (R == 0) return nullptr;
   grow(s.logits, size_t(R) * c.vocab);
-  s.output->Forward(s.eng, s.strm, s.final_in.data(), R, s.logits.data());
+  s.output->Forward(s.eng, s.strm, s.final_in.data(), R, s.logits.data(), s.arena.get());
   return s.logits.data();
 }
 

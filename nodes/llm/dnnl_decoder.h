@@ -48,8 +48,11 @@ class Linear;
 
 class DnnlDecoder {
  public:
+  // `threads`: how many threads the quantized-weight products use (oneDNN's are OpenMP's,
+  // set by the caller's omp_set_num_threads).
   static StatusOr<std::unique_ptr<DnnlDecoder>> Create(std::shared_ptr<const LlamaModel> model,
-                                                       WeightFormat format, int max_rows = 512);
+                                                       WeightFormat format, int max_rows = 512,
+                                                       int threads = 1);
   ~DnnlDecoder();
 
   KvCache NewCache(int capacity) const;

@@ -55,7 +55,8 @@ StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const Lla
                                                        GeneratorOptions options) {
   options.max_batch = std::max(1, options.max_batch);
   options.max_step_rows = std::max(options.max_batch, options.max_step_rows);
-  auto decoder = DnnlDecoder::Create(std::move(model), format, options.max_step_rows);
+  auto decoder =
+      DnnlDecoder::Create(std::move(model), format, options.max_step_rows, options.threads);
   if (!decoder.ok()) return decoder.status();
   std::shared_ptr<Generator> g(new Generator());
   g->decoder_ = std::move(decoder).value();

@@ -56,7 +56,7 @@ struct GenerationResult {
 struct GeneratorOptions {
   int max_batch = 16;       // sequences decoded together
   int max_step_rows = 512;  // prompt rows are chunked to keep a step bounded
-  int threads = 1;          // oneDNN (OpenMP) threads of the worker
+  int threads = 1;          // threads of the worker's products (oneDNN's OpenMP, quantized TBB)
   bool by_priority = true;  // admit waiting requests highest priority first (else FIFO)
 };
 

@@ -1,4 +1,5 @@
-// llm_bench: generation speed of the oneDNN decoder, one thread.
+// llm_bench: generation speed of the decoder (oneDNN for float weights, refinery's block
+// kernels for quantized files), one thread unless --threads.
 //   - decode tokens/s at batch 1 (DnnlDecoder::Step with one row; and through the Generator),
 //   - total tokens/s with 1, 4, 8, 16 sequences decoding together,
 //   - prompt processing tokens/s (a 128-token prompt in one step),
@@ -6,7 +7,8 @@
 // for each weight format. The model is a GGUF file, or `--random-110m` writes a GPT-2-small-sized
 // llama (dim 768, 12 layers, 12 heads, hidden 3072, ~110 M parameters) with random weights.
 //
-//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8]
+//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8] [--threads N]
+//   (a quantized file's quantized matrices run in place whatever the format; use --formats f32)
 //   llm_bench --random-110m [--tokens 64]
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
 #include <omp.h>
@@ -24,6 +26,7 @@
 #include "nodes/llm/dnnl_decoder.h"
 #include "nodes/llm/generator.h"
 #include "nodes/llm/model_writer.h"
+#include "nodes/llm/quant/dot.h"
 
 using namespace refinery::llm;
 using Clock = std::chrono::steady_clock;
@@ -90,8 +93,10 @@ double PromptRate(DnnlDecoder& dec, int prompt) {
   return best;
 }
 
+int g_threads = 1;
+
 double GeneratorRate(std::shared_ptr<const LlamaModel> model, WeightFormat f, int tokens) {
-  auto gen = Generator::Create(model, f, {.max_batch = 1});
+  auto gen = Generator::Create(model, f, {.max_batch = 1, .threads = g_threads});
   GenerationRequest r;
   r.prompt = {1};
   r.max_new_tokens = 8;
@@ -172,12 +177,14 @@ int main(int argc, char** argv) {
       random110 = true;
     else if (!std::strcmp(argv[i], "--no-bandwidth"))
       measure_bandwidth = false;  // for profiling
+    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+      g_threads = std::max(1, std::stoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--priority"))
       priority = true;
     else
       path = argv[i];
   }
-  omp_set_num_threads(1);
+  omp_set_num_threads(g_threads);
   if (random110) {
     RandomLlamaSpec spec;
     spec.dim = 768;
@@ -207,16 +214,17 @@ int main(int argc, char** argv) {
   }
   const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;
   std::printf(
-      "model %s: %.2f M parameters, dim %d, %d layers; read bandwidth %.1f GB/s (1 thread)\n",
+      "model %s: %.2f M parameters, dim %d, %d layers; %d thread(s); read bandwidth %.1f GB/s "
+      "(1 thread); quantized kernels: %s\n",
       path.c_str(), (*model)->parameter_count() / 1e6, (*model)->config.dim,
-      (*model)->config.layers, bandwidth);
+      (*model)->config.layers, g_threads, bandwidth, refinery::llm::quant::KernelName());
   std::printf("%-6s %12s %12s %10s %10s %10s %10s %12s %14s %10s\n", "format", "b1 tok/s",
               "b1 via gen", "b4", "b8", "b16", "b8/b1", "prompt tok/s", "weights/token", "% of bw");
   std::stringstream list(formats);
   for (std::string name; std::getline(list, name, ',');) {
     auto format = ParseWeightFormat(name);
     if (!format.ok()) return 2;
-    auto dec = DnnlDecoder::Create(*model, *format, 512);
+    auto dec = DnnlDecoder::Create(*model, *format, 512, g_threads);
     if (!dec.ok()) {
       std::printf("%-6s %s\n", name.c_str(), dec.status().message().c_str());
       continue;

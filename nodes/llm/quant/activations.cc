@@ -39,6 +39,7 @@ void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out) 
   const int blocks = n / kSuperBlock;
   out->d.resize(size_t(blocks));
   out->sum16.resize(size_t(n / 16));
+  out->sum32.resize(size_t(n / 32));
   for (int b = 0; b < blocks; ++b) {
     const float* v = x + b * kSuperBlock;
     int8_t* q = &out->q[size_t(b * kSuperBlock)];
@@ -58,8 +59,11 @@ void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out) 
     for (int g = 0; g < kSuperBlock / 16; ++g) {
       int s = 0;
       for (int k = 0; k < 16; ++k) s += q[g * 16 + k];
-      out->sum16[size_t(b * 16 + g)] = s;
+      out->sum16[size_t(b * 16 + g)] = int16_t(s);
     }
+    for (int g = 0; g < kSuperBlock / 32; ++g)
+      out->sum32[size_t(b * 8 + g)] =
+          int16_t(out->sum16[size_t(b * 16 + 2 * g)] + out->sum16[size_t(b * 16 + 2 * g + 1)]);
   }
 }
 

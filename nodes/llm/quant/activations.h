@@ -22,7 +22,8 @@ struct QuantizedRow {
   std::vector<int8_t> q;       // n values
   std::vector<float> d;        // per block (32 or 256)
   std::vector<float> sum;      // per 32-block: d * sum(q) rounded to f16 (Q8_1's s)
-  std::vector<int32_t> sum16;  // per 16 values: sum(q) (Q8_K's bsums)
+  std::vector<int16_t> sum16;  // per 16 values: sum(q) (Q8_K's bsums)
+  std::vector<int16_t> sum32;  // per 32 values: sum(q) (the K4/K5 minimums' partner)
 };
 
 // `n` must be a multiple of the kind's block.

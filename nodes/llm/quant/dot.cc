@@ -43,6 +43,7 @@ bool UseAvx2() {
 }  // namespace
 
 DotFn FastDot(Type type) { return UseAvx2() ? avx2::Kernel(type) : nullptr; }
+DotRowsFn FastDotRows(Type type) { return UseAvx2() ? avx2::RowsKernel(type) : nullptr; }
 
 const char* KernelName() { return UseAvx2() ? "avx2" : "reference"; }
 

@@ -15,8 +15,13 @@ namespace refinery::llm::quant {
 float DotReference(Type type, const uint8_t* row, const QuantizedRow& x);
 
 using DotFn = float (*)(const uint8_t* row, const QuantizedRow& x);
+// One weight row against up to kMaxRows activation rows at once: the weight blocks are decoded
+// once for all of them (batched decoding and prompts).
+inline constexpr int kMaxRows = 4;
+using DotRowsFn = void (*)(const uint8_t* row, const QuantizedRow* const* x, int count, float* out);
 // The fastest kernel for `type` on this CPU, or null when only the reference exists.
 DotFn FastDot(Type type);
+DotRowsFn FastDotRows(Type type);  // null when the type has no multi-row kernel here
 // Which kernel family FastDot uses here ("avx2" or "reference").
 const char* KernelName();
 
@@ -24,6 +29,7 @@ const char* KernelName();
 namespace avx2 {
 bool Available();
 DotFn Kernel(Type type);
+DotRowsFn RowsKernel(Type type);
 }  // namespace avx2
 
 }  // namespace refinery::llm::quant

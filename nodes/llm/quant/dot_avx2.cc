@@ -91,94 +91,149 @@ REFINERY_AVX2 float DotQ5_0(const uint8_t* row, const QuantizedRow& x) {
   return HorizontalSum(acc);
 }
 
-// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and minimums.
+// Q4_K/Q5_K scales and minimums: eight 6-bit values each, packed in 12 bytes; unpacked four at
+// a time from 32-bit words.
+inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) {
+  uint32_t a, b, c;
+  std::memcpy(&a, packed, 4);
+  std::memcpy(&b, packed + 4, 4);
+  std::memcpy(&c, packed + 8, 4);
+  const uint32_t sc_lo = a & 0x3F3F3F3F, mn_lo = b & 0x3F3F3F3F;
+  const uint32_t sc_hi = (c & 0x0F0F0F0F) | ((a >> 2) & 0x30303030);
+  const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0F) | ((b >> 2) & 0x30303030);
+  std::memcpy(sc, &sc_lo, 4);
+  std::memcpy(sc + 4, &sc_hi, 4);
+  std::memcpy(mn, &mn_lo, 4);
+  std::memcpy(mn + 4, &mn_hi, 4);
+}
+
+REFINERY_AVX2 inline float HorizontalSum(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
+  return float(_mm_cvtsi128_si32(v));
+}
+
+// Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
+// rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 template <bool kFive>
-REFINERY_AVX2 float DotK45(const uint8_t* row, const QuantizedRow& x) {
+REFINERY_AVX2 void DotK45Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                              float* out) {
   constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-  __m256 acc = _mm256_setzero_ps();
-  float minimums = 0;
-  for (int b = 0; b < x.n / kSuperBlock; ++b) {
+  __m256 acc[kMaxRows];
+  float minimums[kMaxRows];
+  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps(), minimums[r] = 0;
+  for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
     const uint8_t* block = row + size_t(b) * kBytes;
     uint16_t dh, mh;
     std::memcpy(&dh, block, 2);
     std::memcpy(&mh, block + 2, 2);
-    const uint8_t* scales = block + 4;
-    const uint8_t* qh = block + 16;
+    alignas(16) uint8_t sc[16], mn[16];
+    UnpackScalesK4(block + 4, sc, mn);
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
     const uint8_t* qs = block + (kFive ? 48 : 16);
-    uint8_t sc[8], mn[8];
-    for (int g = 0; g < 8; ++g) ScaleMinK4(g, scales, &sc[g], &mn[g]);
-    const float d = Half(dh) * x.d[size_t(b)];
-    const int32_t* bsums = &x.sum16[size_t(b) * 16];
-    int32_t min_sum = 0;
-    for (int g = 0; g < 8; ++g) min_sum += int32_t(mn[g]) * (bsums[2 * g] + bsums[2 * g + 1]);
-    minimums += Half(mh) * x.d[size_t(b)] * float(min_sum);
-    const int8_t* a = &x.q[size_t(b) * kSuperBlock];
-    const __m256i hbits =
-        kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)) : _mm256_setzero_si256();
-    __m256i sumi = _mm256_setzero_si256();
+    __m256i w[8], s[8];
+    const __m256i hbits = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16))
+                                : _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      __m256i lo = _mm256_and_si256(q, low4);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      w[2 * c] = _mm256_and_si256(q, low4);
+      w[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
       if (kFive) {
         const __m256i bl = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c), one);
         const __m256i bh = _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * c + 1), one);
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(bl, 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(bh, 4));
+        w[2 * c] = _mm256_or_si256(w[2 * c], _mm256_slli_epi16(bl, 4));
+        w[2 * c + 1] = _mm256_or_si256(w[2 * c + 1], _mm256_slli_epi16(bh, 4));
       }
-      const __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load(a + 64 * c)),
-                                            _mm256_set1_epi16(sc[2 * c]));
-      const __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load(a + 64 * c + 32)),
-                                            _mm256_set1_epi16(sc[2 * c + 1]));
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    for (int g = 0; g < 8; ++g) s[g] = _mm256_set1_epi16(sc[g]);
+    const float d = Half(dh), dmin = Half(mh);
+    for (int r = 0; r < count; ++r) {
+      const QuantizedRow& x = *xs[r];
+      const int8_t* a = &x.q[size_t(b) * kSuperBlock];
+      __m256i sumi = _mm256_setzero_si256();
+      for (int g = 0; g < 8; ++g)
+        sumi = _mm256_add_epi32(
+            sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(w[g], Load(a + 32 * g)), s[g]));
+      const float da = x.d[size_t(b)];
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(sumi), acc[r]);
+      const __m128i sums =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(&x.sum32[size_t(b) * 8]));
+      minimums[r] += dmin * da * HorizontalSum(_mm_madd_epi16(mins16, sums));
+    }
   }
-  return HorizontalSum(acc) - minimums;
+  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]) - minimums[r];
 }
 
-REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
+template <bool kFive>
+REFINERY_AVX2 float DotK45(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  DotK45Rows<kFive>(row, xs, 1, &out);
+  return out;
+}
+
+// Q6_K's two high bits at `kShift` of each byte, moved to bits 4-5.
+template <int kShift>
+REFINERY_AVX2 inline __m256i HighPair(__m256i h, __m256i three) {
+  return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, kShift), three), 4);
+}
+
+// Q6_K (sixteen 16-value groups, int8 scales, codes stored +32) against `count` rows.
+REFINERY_AVX2 void DotQ6_KRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                               float* out) {
   const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
-  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
-  __m256 acc = _mm256_setzero_ps();
-  float bias = 0;
-  for (int b = 0; b < x.n / kSuperBlock; ++b) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);  // two bits
+  __m256 acc[kMaxRows];
+  float bias[kMaxRows];
+  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps(), bias[r] = 0;
+  for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
     const BlockQ6_K& B = w[b];
-    const float d = Half(B.d) * x.d[size_t(b)];
-    // Codes are stored +32: subtract 32 * Σ scale * Σ activations per 16 values.
-    const int32_t* bsums = &x.sum16[size_t(b) * 16];
-    int32_t correction = 0;
-    for (int g = 0; g < 16; ++g) correction += int32_t(B.scales[g]) * bsums[g];
-    bias += d * float(32 * correction);
-    const int8_t* a = &x.q[size_t(b) * kSuperBlock];
-    __m256i sumi = _mm256_setzero_si256();
+    const float d = Half(B.d);
+    const __m256i scales16 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(B.scales)));
+    __m256i v[8], s[8];
     for (int half = 0; half < 2; ++half) {
       const uint8_t* ql = B.ql + 64 * half;
       const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B.qh + 32 * half));
       const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
       const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-      const __m256i v[4] = {
-          _mm256_or_si256(_mm256_and_si256(l0, low4),
-                          _mm256_slli_epi16(_mm256_and_si256(h, two), 4)),
-          _mm256_or_si256(_mm256_and_si256(l1, low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4)),
-      };
-      const int8_t* s = B.scales + 8 * half;
-      for (int k = 0; k < 4; ++k) {
-        const __m256i p16 = _mm256_maddubs_epi16(v[k], Load(a + 128 * half + 32 * k));
-        const __m256i scale =
-            _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]), _mm_set1_epi16(s[2 * k]));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scale));
-      }
+      v[4 * half + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), HighPair<0>(h, two));
+      v[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), HighPair<2>(h, two));
+      v[4 * half + 2] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), HighPair<4>(h, two));
+      v[4 * half + 3] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), HighPair<6>(h, two));
+      const int8_t* sc = B.scales + 8 * half;
+      for (int k = 0; k < 4; ++k)
+        s[4 * half + k] =
+            _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    for (int r = 0; r < count; ++r) {
+      const QuantizedRow& x = *xs[r];
+      const int8_t* a = &x.q[size_t(b) * kSuperBlock];
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j)
+        sumi = _mm256_add_epi32(
+            sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(v[j], Load(a + 32 * j)), s[j]));
+      const float da = d * x.d[size_t(b)];
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da), _mm256_cvtepi32_ps(sumi), acc[r]);
+      // The +32 of every code: 32 * Σ scale * Σ activations per 16 values.
+      const __m256i sums =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&x.sum16[size_t(b) * 16]));
+      const __m256i p = _mm256_madd_epi16(scales16, sums);
+      const __m128i p4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+      bias[r] += da * 32.0f * HorizontalSum(p4);
+    }
   }
-  return HorizontalSum(acc) - bias;
+  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]) - bias[r];
+}
+
+REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  DotQ6_KRows(row, xs, 1, &out);
+  return out;
 }
 
 }  // namespace
@@ -189,6 +244,19 @@ bool Available() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+}
+
+DotRowsFn RowsKernel(Type type) {
+  switch (type) {
+    case Type::kQ4_K:
+      return DotK45Rows<false>;
+    case Type::kQ5_K:
+      return DotK45Rows<true>;
+    case Type::kQ6_K:
+      return DotQ6_KRows;
+    default:
+      return nullptr;
+  }
 }
 
 DotFn Kernel(Type type) {

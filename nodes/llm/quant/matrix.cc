@@ -3,6 +3,8 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
+
 #include "nodes/llm/quant/dequantize.h"
 #include "nodes/llm/quant/dot.h"
 
@@ -17,19 +19,40 @@ void QuantizeBatch(ActivationKind kind, const float* x, int rows, int cols, Quan
     QuantizeRow(kind, x + size_t(m) * cols, cols, &out->row[size_t(m)]);
 }
 
-void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, int out_offset) {
+void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, int out_offset,
+            tbb::task_arena* arena) {
   const DotFn fast = FastDot(w.type);
+  const DotRowsFn fast_rows = FastDotRows(w.type);
   const Type type = w.type;
-  // 16 weight rows per task: a task reads 2-50 KB of weights and the batch's activations stay
-  // in cache across them.
-  tbb::parallel_for(tbb::blocked_range<int>(0, w.rows, 16), [&](const tbb::blocked_range<int>& r) {
-    for (int n = r.begin(); n < r.end(); ++n) {
+  auto rows = [&](int begin, int end) {
+    const QuantizedRow* group[kMaxRows];
+    float out[kMaxRows];
+    for (int n = begin; n < end; ++n) {
       const uint8_t* row = w.row(n);
+      if (fast_rows != nullptr) {
+        for (int m0 = 0; m0 < x.rows; m0 += kMaxRows) {
+          const int count = std::min(kMaxRows, x.rows - m0);
+          for (int i = 0; i < count; ++i) group[i] = &x.row[size_t(m0 + i)];
+          fast_rows(row, group, count, out);
+          for (int i = 0; i < count; ++i) y[size_t(m0 + i) * y_stride + out_offset + n] = out[i];
+        }
+        continue;
+      }
       for (int m = 0; m < x.rows; ++m) {
         const QuantizedRow& a = x.row[size_t(m)];
         y[size_t(m) * y_stride + out_offset + n] = fast ? fast(row, a) : DotReference(type, row, a);
       }
     }
+  };
+  if (arena == nullptr || arena->max_concurrency() <= 1) {
+    rows(0, w.rows);
+    return;
+  }
+  // 16 weight rows per task: a task reads 2-50 KB of weights, and the batch's activations stay
+  // in cache across them.
+  arena->execute([&] {
+    tbb::parallel_for(tbb::blocked_range<int>(0, w.rows, 16),
+                      [&](const tbb::blocked_range<int>& r) { rows(r.begin(), r.end()); });
   });
 }
 

@@ -4,6 +4,8 @@
 // read once for all activation rows (a decode step's requests share each weight read).
 #pragma once
 
+#include <tbb/task_arena.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -38,8 +40,9 @@ struct QuantizedBatch {
 void QuantizeBatch(ActivationKind kind, const float* x, int rows, int cols, QuantizedBatch* out);
 
 // y[m][out_offset + n] = Σ_k W[n][k] x[m][k] for m < x.rows, n < W.rows; y rows are `y_stride`
-// floats apart. Weight rows are split across the calling arena's threads.
-void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, int out_offset);
+// floats apart. Weight rows are split across `arena`'s threads (null: the calling thread only).
+void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, int out_offset,
+            tbb::task_arena* arena = nullptr);
 
 // Dequantises row r into out[cols] (embedding lookups).
 void DequantizeMatrixRow(const Matrix& w, int r, float* out);

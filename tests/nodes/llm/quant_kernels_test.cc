@@ -276,5 +276,37 @@ TEST(QuantBlocks, FastKernelsAgreeWithTheReference) {
   EXPECT_EQ(kernels, 6);  // Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 }
 
+// The multi-row kernels (one weight row against up to kMaxRows activation rows) give each row
+// what the reference gives it alone.
+TEST(QuantBlocks, MultiRowKernelsGiveEachRowItsOwnDot) {
+  if (!avx2::Available()) GTEST_SKIP() << "no AVX2+FMA+F16C on this CPU: only the reference runs";
+  std::mt19937 rng(13);
+  int kernels = 0;
+  for (Type type : kTypes) {
+    const DotRowsFn fast = avx2::RowsKernel(type);
+    if (fast == nullptr) continue;
+    ++kernels;
+    const int n = 512;
+    const auto row = RandomBlocks(type, n / Info(uint32_t(type))->block_values, rng);
+    for (int count = 1; count <= kMaxRows; ++count) {
+      std::vector<QuantizedRow> acts(static_cast<size_t>(count));
+      const QuantizedRow* ptrs[kMaxRows];
+      for (int r = 0; r < count; ++r) {
+        const auto x = RandomActivations(n, rng);
+        QuantizeRow(ActivationKindFor(type), x.data(), n, &acts[size_t(r)]);
+        ptrs[r] = &acts[size_t(r)];
+      }
+      float out[kMaxRows];
+      fast(row.data(), ptrs, count, out);
+      for (int r = 0; r < count; ++r) {
+        const float want = DotReference(type, row.data(), acts[size_t(r)]);
+        EXPECT_NEAR(out[r], want, 1e-4f * (1 + std::fabs(want)))
+            << Info(uint32_t(type))->name << " row " << r << " of " << count;
+      }
+    }
+  }
+  EXPECT_EQ(kernels, 3);  // Q4_K, Q5_K, Q6_K
+}
+
 }  // namespace
 }  // namespace refinery::llm::quant
