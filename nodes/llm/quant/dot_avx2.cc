@@ -51,44 +51,51 @@ REFINERY_AVX2 inline __m256i Load(const int8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-REFINERY_AVX2 float DotQ8_0(const uint8_t* row, const QuantizedRow& x) {
-  const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
-  __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < x.n / kLegacyBlock; ++b) {
-    const __m256i p = SignedDot(Load(w[b].qs), Load(&x.q[size_t(b) * kLegacyBlock]));
-    acc =
-        _mm256_fmadd_ps(_mm256_set1_ps(Half(w[b].d) * x.d[size_t(b)]), _mm256_cvtepi32_ps(p), acc);
-  }
-  return HorizontalSum(acc);
+// A legacy block's 32 codes as signed bytes (value = d * code, plus m for the _1 kinds).
+REFINERY_AVX2 inline __m256i CodesQ8_0(const uint8_t* block) {
+  return Load(reinterpret_cast<const BlockQ8_0*>(block)->qs);
+}
+REFINERY_AVX2 inline __m256i CodesQ4_0(const uint8_t* block) {
+  return _mm256_sub_epi8(Nibbles(reinterpret_cast<const BlockQ4_0*>(block)->qs),
+                         _mm256_set1_epi8(8));
+}
+REFINERY_AVX2 inline __m256i CodesQ5_0(const uint8_t* block) {
+  const auto& b = *reinterpret_cast<const BlockQ5_0*>(block);
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  // value - 16 = nibble | 0xF0 (as int8) when the fifth bit is clear, the nibble when set.
+  return _mm256_or_si256(Nibbles(b.qs),
+                         _mm256_andnot_si256(BitsToBytes(qh), _mm256_set1_epi8(char(0xF0))));
 }
 
-REFINERY_AVX2 float DotQ4_0(const uint8_t* row, const QuantizedRow& x) {
-  const auto* w = reinterpret_cast<const BlockQ4_0*>(row);
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i eight = _mm256_set1_epi8(8);
-  for (int b = 0; b < x.n / kLegacyBlock; ++b) {
-    const __m256i q = _mm256_sub_epi8(Nibbles(w[b].qs), eight);
-    const __m256i p = SignedDot(q, Load(&x.q[size_t(b) * kLegacyBlock]));
-    acc =
-        _mm256_fmadd_ps(_mm256_set1_ps(Half(w[b].d) * x.d[size_t(b)]), _mm256_cvtepi32_ps(p), acc);
+// Q8_0, Q4_0, Q5_0 (one f16 scale per 32 values, first in the block) against `count` rows:
+// each block decoded once.
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+REFINERY_AVX2 void DotLegacyRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                                 float* out) {
+  __m256 acc[kMaxRows];
+  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
+  for (int b = 0; b < xs[0]->n / kLegacyBlock; ++b) {
+    const uint8_t* block = row + size_t(b) * kBlockBytes;
+    uint16_t dh;
+    std::memcpy(&dh, block, 2);
+    const float d = Half(dh);
+    const __m256i q = kCodes(block);
+    for (int r = 0; r < count; ++r) {
+      const QuantizedRow& x = *xs[r];
+      const __m256i p = SignedDot(q, Load(&x.q[size_t(b) * kLegacyBlock]));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[size_t(b)]), _mm256_cvtepi32_ps(p), acc[r]);
+    }
   }
-  return HorizontalSum(acc);
+  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]);
 }
 
-REFINERY_AVX2 float DotQ5_0(const uint8_t* row, const QuantizedRow& x) {
-  const auto* w = reinterpret_cast<const BlockQ5_0*>(row);
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i high = _mm256_set1_epi8(char(0xF0));
-  for (int b = 0; b < x.n / kLegacyBlock; ++b) {
-    uint32_t qh;
-    std::memcpy(&qh, w[b].qh, 4);
-    // value - 16 = nibble | 0xF0 (as int8) when the fifth bit is clear, the nibble when set.
-    const __m256i q = _mm256_or_si256(Nibbles(w[b].qs), _mm256_andnot_si256(BitsToBytes(qh), high));
-    const __m256i p = SignedDot(q, Load(&x.q[size_t(b) * kLegacyBlock]));
-    acc =
-        _mm256_fmadd_ps(_mm256_set1_ps(Half(w[b].d) * x.d[size_t(b)]), _mm256_cvtepi32_ps(p), acc);
-  }
-  return HorizontalSum(acc);
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  DotLegacyRows<kBlockBytes, kCodes>(row, xs, 1, &out);
+  return out;
 }
 
 // Q4_K/Q5_K scales and minimums: eight 6-bit values each, packed in 12 bytes; unpacked four at
@@ -248,6 +255,12 @@ bool Available() {
 
 DotRowsFn RowsKernel(Type type) {
   switch (type) {
+    case Type::kQ8_0:
+      return DotLegacyRows<sizeof(BlockQ8_0), CodesQ8_0>;
+    case Type::kQ4_0:
+      return DotLegacyRows<sizeof(BlockQ4_0), CodesQ4_0>;
+    case Type::kQ5_0:
+      return DotLegacyRows<sizeof(BlockQ5_0), CodesQ5_0>;
     case Type::kQ4_K:
       return DotK45Rows<false>;
     case Type::kQ5_K:
@@ -262,11 +275,11 @@ DotRowsFn RowsKernel(Type type) {
 DotFn Kernel(Type type) {
   switch (type) {
     case Type::kQ8_0:
-      return DotQ8_0;
+      return DotLegacy<sizeof(BlockQ8_0), CodesQ8_0>;
     case Type::kQ4_0:
-      return DotQ4_0;
+      return DotLegacy<sizeof(BlockQ4_0), CodesQ4_0>;
     case Type::kQ5_0:
-      return DotQ5_0;
+      return DotLegacy<sizeof(BlockQ5_0), CodesQ5_0>;
     case Type::kQ4_K:
       return DotK45<false>;
     case Type::kQ5_K:

@@ -305,7 +305,7 @@ TEST(QuantBlocks, MultiRowKernelsGiveEachRowItsOwnDot) {
       }
     }
   }
-  EXPECT_EQ(kernels, 3);  // Q4_K, Q5_K, Q6_K
+  EXPECT_EQ(kernels, 6);  // Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 }
 
 }  // namespace
