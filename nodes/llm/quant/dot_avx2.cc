@@ -70,9 +70,9 @@ REFINERY_AVX2 inline __m256i CodesQ5_0(const uint8_t* block) {
 
 // Q8_0, Q4_0, Q5_0 (one f16 scale per 32 values, first in the block) against `count` rows:
 // each block decoded once.
-template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
-REFINERY_AVX2 void DotLegacyRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
-                                 float* out) {
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*), int kCount>
+REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  constexpr int count = kCount;
   __m256 acc[kMaxRows];
   for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
   for (int b = 0; b < xs[0]->n / kLegacyBlock; ++b) {
@@ -94,7 +94,7 @@ template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
 REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotLegacyRows<kBlockBytes, kCodes>(row, xs, 1, &out);
+  DotLegacyN<kBlockBytes, kCodes, 1>(row, xs, &out);
   return out;
 }
 
@@ -122,9 +122,10 @@ REFINERY_AVX2 inline float HorizontalSum(__m128i v) {
 
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
-template <bool kFive>
-REFINERY_AVX2 void DotK45Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
-                              float* out) {
+// kCount is a template argument so the accumulators stay in registers and the loops unroll.
+template <bool kFive, int kCount>
+REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  constexpr int count = kCount;
   constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   __m256 acc[kMaxRows];
@@ -176,7 +177,7 @@ template <bool kFive>
 REFINERY_AVX2 float DotK45(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotK45Rows<kFive>(row, xs, 1, &out);
+  DotK45N<kFive, 1>(row, xs, &out);
   return out;
 }
 
@@ -187,8 +188,9 @@ REFINERY_AVX2 inline __m256i HighPair(__m256i h, __m256i three) {
 }
 
 // Q6_K (sixteen 16-value groups, int8 scales, codes stored +32) against `count` rows.
-REFINERY_AVX2 void DotQ6_KRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
-                               float* out) {
+template <int kCount>
+REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  constexpr int count = kCount;
   const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);  // two bits
   __m256 acc[kMaxRows];
@@ -239,8 +241,63 @@ REFINERY_AVX2 void DotQ6_KRows(const uint8_t* row, const QuantizedRow* const* xs
 REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotQ6_KRows(row, xs, 1, &out);
+  DotQ6_KN<1>(row, xs, &out);
   return out;
+}
+
+// Runtime row counts (1..kMaxRows) to the unrolled kernels.
+template <template <int> class K>
+REFINERY_AVX2 void ByCount(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                           float* out) {
+  switch (count) {
+    case 1:
+      return K<1>::Run(row, xs, out);
+    case 2:
+      return K<2>::Run(row, xs, out);
+    case 3:
+      return K<3>::Run(row, xs, out);
+    default:
+      return K<4>::Run(row, xs, out);
+  }
+}
+template <bool kFive>
+struct K45 {
+  template <int N>
+  struct Of {
+    static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
+      DotK45N<kFive, N>(r, x, o);
+    }
+  };
+};
+template <int N>
+struct Q6K {
+  static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
+    DotQ6_KN<N>(r, x, o);
+  }
+};
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+struct Legacy {
+  template <int N>
+  struct Of {
+    static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
+      DotLegacyN<kBlockBytes, kCodes, N>(r, x, o);
+    }
+  };
+};
+
+template <bool kFive>
+REFINERY_AVX2 void DotK45Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                              float* out) {
+  ByCount<K45<kFive>::template Of>(row, xs, count, out);
+}
+REFINERY_AVX2 void DotQ6_KRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                               float* out) {
+  ByCount<Q6K>(row, xs, count, out);
+}
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+REFINERY_AVX2 void DotLegacyRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                                 float* out) {
+  ByCount<Legacy<kBlockBytes, kCodes>::template Of>(row, xs, count, out);
 }
 
 }  // namespace
