@@ -22,14 +22,17 @@
 //      model: qwen2.5-7b, api: chat, system: "Be brief.", prompt: "{text}", stream: true}
 #include <oneapi/tbb/task.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "graph/io/utf8.h"
 #include "graph/registry.h"
 #include "nodes/batch_first_node.h"
+#include "nodes/llm/chat_template.h"
 #include "nodes/llm/generator.h"
 #include "nodes/openai/remote_infer.h"
 #include "nodes/prompt_template.h"
@@ -55,6 +58,7 @@ struct InferOptions {
   // backend: openai
   std::string api;     // chat | completions
   std::string system;  // template of the system message (chat)
+  std::string chat;    // local: "" (plain prompt), auto (the model's template) or a format name
   bool stream = false;
   bool cache_sampled = false;
   double price_prompt_per_1k = 0;
@@ -66,12 +70,16 @@ bool Remote(const InferOptions& o) { return o.backend == "openai"; }
 
 class Infer : public BatchFirstNode {
  public:
+  // `chat`: the format the prompt (the user message) and `system` are laid out in, if any.
   Infer(const NodeConfig& c, const InferOptions& o, std::shared_ptr<llm::Generator> generator,
-        PromptTemplate prompt)
+        PromptTemplate prompt, std::optional<llm::ChatLayout> chat = std::nullopt,
+        std::optional<PromptTemplate> system = std::nullopt)
       : id_(c.id),
         output_(o.output),
         generator_(std::move(generator)),
         prompt_(std::move(prompt)),
+        chat_(std::move(chat)),
+        system_(std::move(system)),
         max_new_tokens_(o.max_new_tokens),
         sampling_(o.sampling),
         stop_(o.stop) {}
@@ -82,9 +90,15 @@ class Infer : public BatchFirstNode {
   void ProcessBatch(const std::vector<Item*>& items,
                     std::vector<std::string>& errors) const override {
     std::vector<llm::GenerationRequest> requests(items.size());
+    const llm::LlamaTokenizer& tokenizer = generator_->model().tokenizer;
     for (size_t i = 0; i < items.size(); ++i) {
-      requests[i].prompt =
-          generator_->model().tokenizer.Encode(prompt_.Render(*items[i]), {.add_bos = true});
+      if (chat_) {
+        requests[i].prompt = chat_->Encode(tokenizer, system_ ? system_->Render(*items[i]) : "",
+                                           prompt_.Render(*items[i]));
+        requests[i].stop_tokens = chat_->stop_tokens;
+      } else {
+        requests[i].prompt = tokenizer.Encode(prompt_.Render(*items[i]), {.add_bos = true});
+      }
       requests[i].max_new_tokens = max_new_tokens_;
       requests[i].sampling = sampling_;
       requests[i].stop = stop_;
@@ -123,6 +137,8 @@ class Infer : public BatchFirstNode {
   std::string id_, output_;
   std::shared_ptr<llm::Generator> generator_;
   PromptTemplate prompt_;
+  std::optional<llm::ChatLayout> chat_;
+  std::optional<PromptTemplate> system_;
   int max_new_tokens_;
   llm::SamplingOptions sampling_;
   std::vector<std::string> stop_;
@@ -190,6 +206,22 @@ StatusOr<std::unique_ptr<Node>> MakeRemote(const NodeConfig& config, const Infer
   return openai::MakeRemoteInfer(std::move(s), *client, std::move(prompt), std::move(system));
 }
 
+// A local model prompted through its chat format (auto: the one its file's template follows).
+StatusOr<std::unique_ptr<Node>> MakeChat(const NodeConfig& config, const InferOptions& o,
+                                         std::shared_ptr<llm::Generator> generator,
+                                         PromptTemplate prompt) {
+  auto layout = llm::ChatLayoutFor(generator->model(), o.chat == "true" ? "auto" : o.chat);
+  if (!layout.ok()) return layout.status();
+  std::optional<PromptTemplate> system;
+  if (!o.system.empty()) {
+    auto parsed = PromptTemplate::Parse(o.system);
+    if (!parsed.ok()) return parsed.status();
+    system = std::move(*parsed);
+  }
+  return std::unique_ptr<Node>(std::make_unique<Infer>(
+      config, o, std::move(generator), std::move(prompt), std::move(*layout), std::move(system)));
+}
+
 }  // namespace
 
 REFINERY_REGISTER_NODE(infer) {
@@ -211,7 +243,10 @@ REFINERY_REGISTER_NODE(infer) {
       .String("prompt", &O::prompt, "{text}",
               "template over item fields: {field}; {{ and }} for braces")
       .String("system", &O::system, "",
-              "template of the system message (backend: openai with api: chat)")
+              "template of the system message (backend: openai with api: chat, or chat:)")
+      .String("chat", &O::chat, "",
+              "local models: lay the prompt out as a chat turn: auto (the model's "
+              "tokenizer.chat_template) or chatml, llama3, llama2, mistral, zephyr, phi3, gemma")
       .String("output", &O::output, "generated", "field to write the generated text to")
       .NonEmpty()
       .Int("max_new_tokens", &O::max_new_tokens, 64, 0, 1'000'000, "most tokens to generate")
@@ -294,9 +329,19 @@ REFINERY_REGISTER_NODE(infer) {
       problems.push_back("backend: openai needs `endpoint` (the server's base URL)");
     if (!Remote(o) && !o.endpoint.base_url.empty())
       problems.push_back("`endpoint` is for backend: openai (this node runs a local model)");
-    if (!Remote(o) && !o.system.empty()) {
+    if (!Remote(o) && !o.system.empty() && o.chat.empty()) {
       problems.push_back(
-          "`system` needs backend: openai (local models take the rendered prompt only)");
+          "`system` needs a chat layout: chat: auto (or a format name), or backend: openai");
+    }
+    if (Remote(o) && !o.chat.empty())
+      problems.push_back("`chat` is for local models (backend: openai servers apply their own)");
+    if (!o.chat.empty() && o.chat != "auto" && o.chat != "true") {
+      const auto names = llm::ChatFormatNames();
+      if (std::find(names.begin(), names.end(), o.chat) == names.end()) {
+        std::string list;
+        for (const auto& n : names) list += ", " + n;
+        problems.push_back("chat: unknown format '" + o.chat + "' (auto" + list + ")");
+      }
     }
     return problems;
   };
@@ -310,8 +355,11 @@ REFINERY_REGISTER_NODE(infer) {
     auto generator =
         llm::Generator::Get(ResolvePath(o.model, config.base_dir), *format, o.generator);
     if (!generator.ok()) return generator.status();  // the engine adds where and which node
-    return std::unique_ptr<Node>(
-        std::make_unique<Infer>(config, o, *generator, std::move(prompt).value()));
+    if (o.chat.empty()) {
+      return std::unique_ptr<Node>(
+          std::make_unique<Infer>(config, o, *generator, std::move(prompt).value()));
+    }
+    return MakeChat(config, o, *generator, std::move(prompt).value());
   };
   return c.Finish();
 }

@@ -235,7 +235,8 @@ void Generator::Run() {
         continue;
       }
       const int32_t token = s.sampler.Sample(row, vocab);
-      if (token == eos) {
+      if (token == eos || std::find(s.request.stop_tokens.begin(), s.request.stop_tokens.end(),
+                                    token) != s.request.stop_tokens.end()) {
         Finish(s, "eos");
         continue;
       }

@@ -36,7 +36,8 @@ struct GenerationRequest {
   int max_new_tokens = 64;
   SamplingOptions sampling;
   std::vector<std::string> stop;
-  int priority = 0;  // higher is admitted first when the batch is full
+  std::vector<int32_t> stop_tokens;  // besides EOS (a chat format's end-of-turn tokens)
+  int priority = 0;                  // higher is admitted first when the batch is full
   // Optional, for streaming: called on the worker thread with each new piece of the text once it
   // is final (whole UTF-8 characters, never the start of a stop string); the pieces concatenate
   // to the result's text made valid UTF-8. Keep it short.

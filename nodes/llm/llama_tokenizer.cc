@@ -150,7 +150,8 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
       file.Int("tokenizer.ggml.add_space_prefix").value_or(t.model_ == "llama" ? 1 : 0) != 0;
   for (size_t i = 0; i < n; ++i) {
     t.index_.emplace(t.tokens_[i], int32_t(i));
-    if (t.types_[i] == kTypeControl && !t.tokens_[i].empty())
+    // Control and user-defined tokens (type 4: added tokens such as chat markers in some files).
+    if ((t.types_[i] == kTypeControl || t.types_[i] == 4) && !t.tokens_[i].empty())
       t.specials_.emplace_back(t.tokens_[i], int32_t(i));
   }
   std::sort(t.specials_.begin(), t.specials_.end(),
@@ -301,9 +302,19 @@ std::vector<int32_t> LlamaTokenizer::Encode(std::string_view text, EncodeOptions
   };
   size_t start = 0;
   if (options.parse_special) {
+    const auto* ranges = options.special_ranges;
+    size_t range = 0;  // ranges are in order: the first one not yet behind i
     for (size_t i = 0; i < text.size();) {
       bool matched = false;
+      if (ranges != nullptr) {
+        while (range < ranges->size() && (*ranges)[range].second <= i) ++range;
+        if (range == ranges->size() || i < (*ranges)[range].first) {
+          ++i;
+          continue;
+        }
+      }
       for (const auto& [special, id] : specials_) {
+        if (ranges != nullptr && i + special.size() > (*ranges)[range].second) continue;
         if (text.compare(i, special.size(), special) == 0) {
           encode_fragment(text.substr(start, i - start));
           out.push_back(id);
@@ -319,6 +330,12 @@ std::vector<int32_t> LlamaTokenizer::Encode(std::string_view text, EncodeOptions
   }
   encode_fragment(text.substr(start));
   return out;
+}
+
+std::optional<int32_t> LlamaTokenizer::ControlId(std::string_view text) const {
+  for (const auto& [special, id] : specials_)
+    if (special == text) return id;
+  return std::nullopt;
 }
 
 std::string LlamaTokenizer::Piece(int32_t id) const {

@@ -17,9 +17,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "graph/status.h"
@@ -34,6 +36,9 @@ namespace refinery::llm {
 struct EncodeOptions {
   bool add_bos = true;
   bool parse_special = false;
+  // With parse_special: control tokens are recognised only inside these [begin, end) byte
+  // ranges (a chat template's markers), not in the messages around them. Null: anywhere.
+  const std::vector<std::pair<size_t, size_t>>* special_ranges = nullptr;
 };
 
 class LlamaTokenizer {
@@ -46,6 +51,8 @@ class LlamaTokenizer {
   std::string Piece(int32_t id) const;
 
   int32_t bos() const { return bos_; }
+  // The id of the control token spelled `text` (e.g. "<|im_end|>"), if the vocabulary has one.
+  std::optional<int32_t> ControlId(std::string_view text) const;
   int32_t eos() const { return eos_; }
   size_t size() const { return tokens_.size(); }
   const std::string& model() const { return model_; }

@@ -7,7 +7,9 @@
 
 namespace refinery::llm {
 
-int VocabSize(const RandomLlamaSpec& spec) { return 3 + 256 + int(spec.pieces.size()); }
+int VocabSize(const RandomLlamaSpec& spec) {
+  return 3 + 256 + int(spec.pieces.size() + spec.control_pieces.size());
+}
 
 GgufWriter RandomLlama(const RandomLlamaSpec& s) {
   GgufWriter w;
@@ -38,6 +40,12 @@ GgufWriter RandomLlama(const RandomLlamaSpec& s) {
     scores.push_back(i < s.scores.size() ? s.scores[i] : -float(i));
     types.push_back(1);
   }
+  for (const std::string& control : s.control_pieces) {
+    tokens.push_back(control);
+    scores.push_back(0);
+    types.push_back(3);
+  }
+  if (!s.chat_template.empty()) w.SetString("tokenizer.chat_template", s.chat_template);
   w.SetString("tokenizer.ggml.model", "llama");
   w.SetStrings("tokenizer.ggml.tokens", tokens);
   w.SetF32s("tokenizer.ggml.scores", scores);

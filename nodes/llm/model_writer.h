@@ -29,9 +29,13 @@ struct RandomLlamaSpec {
   // </s>, then 256 <0xXX> byte tokens, then these.
   std::vector<std::string> pieces;
   std::vector<float> scores;
+  // Control tokens after the pieces (chat markers such as "<|im_start|>"), and the
+  // tokenizer.chat_template to write (none when empty).
+  std::vector<std::string> control_pieces;
+  std::string chat_template;
 };
 
-// The vocabulary size a spec produces: 3 + 256 + pieces.
+// The vocabulary size a spec produces: 3 + 256 + pieces + control pieces.
 int VocabSize(const RandomLlamaSpec& spec);
 GgufWriter RandomLlama(const RandomLlamaSpec& spec);
 

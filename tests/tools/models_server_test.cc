@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "graph/engine.h"
+#include "nodes/llm/model_writer.h"
 #include "tests/support/certificates.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/scratch_path.h"
@@ -83,6 +84,37 @@ TEST_F(ModelsServerTest, ChatWithASystemMessageAndStopStrings) {
     EXPECT_EQ(Text(got, "generated"), Text(want, "generated")) << prompt;
     EXPECT_EQ(Text(got, "generated").find('.'), std::string::npos) << "cut before the stop";
   }
+}
+
+// A model whose file carries a ChatML template: chat calls are laid out in it, as `infer` with
+// chat: auto lays out the same turn locally.
+TEST(ModelsServerChat, ChatCallsUseTheModelsChatFormat) {
+  llm::RandomLlamaSpec spec;
+  spec.pieces = {"\xE2\x96\x81Hi", "user", "assistant", "system"};
+  spec.control_pieces = {"<|im_start|>", "<|im_end|>"};
+  spec.chat_template = "{{'<|im_start|>' + message['role'] + '\\n'}}";
+  const std::string path = refinery::testing::ScratchPath("chatml-served.gguf");
+  ASSERT_TRUE(llm::RandomLlama(spec).Write(path).ok());
+  ModelsServerOptions o;
+  o.models = {{"chat", path}};
+  auto server = ModelsServer::Start(o);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const std::string url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/v1";
+  NodeRunner local("{id: llm, type: infer, model: \"" + path +
+                   "\", max_new_tokens: 6, chat: auto, system: \"Be kind.\"}");
+  NodeRunner remote("{id: llm, type: infer, backend: openai, endpoint: \"" + url +
+                    "\", model: chat, api: chat, system: \"Be kind.\", max_new_tokens: 6}");
+  ASSERT_TRUE(local.ok() && remote.ok());
+  Result want = local.Run({{"text", "Hi"}});
+  Result got = remote.Run({{"text", "Hi"}});
+  ASSERT_TRUE(want.ok && got.ok) << want.error_message << got.error_message;
+  EXPECT_EQ(Number(got, "llm.prompt_tokens"), Number(want, "llm.prompt_tokens"));
+  EXPECT_EQ(Text(got, "generated"), Text(want, "generated"));
+  // Laid out as ChatML: more tokens than the plain "system\n\nuser" text.
+  NodeRunner plain("{id: llm, type: infer, model: \"" + path +
+                   "\", max_new_tokens: 6, prompt: \"Be kind.\\n\\n{text}\"}");
+  Result p = plain.Run({{"text", "Hi"}});
+  EXPECT_GT(Number(got, "llm.prompt_tokens"), Number(p, "llm.prompt_tokens"));
 }
 
 TEST_F(ModelsServerTest, ConcurrentCallsAllAnswerAndCostIsAccounted) {
@@ -190,8 +222,7 @@ TEST(InferBackendOptions, ValidationNamesTheMissingOrMisplacedOption) {
   auto local_system = Engine::FromString(
       "pipeline: p\nnodes:\n  - {id: llm, type: infer, model: m.gguf, system: hi}\n", "p.yaml");
   ASSERT_FALSE(local_system.ok());
-  EXPECT_NE(local_system.status().message().find("`system` needs backend: openai"),
-            std::string::npos)
+  EXPECT_NE(local_system.status().message().find("`system` needs a chat layout"), std::string::npos)
       << local_system.status().message();
 }
 

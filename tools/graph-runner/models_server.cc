@@ -34,16 +34,20 @@ int64_t UnixSeconds() {
       .count();
 }
 
-// What the model is given for a request: the prompt, or for chat the system message, a blank
-// line and the conversation (no chat template yet).
-std::string ModelText(const openai::CompletionRequest& r) {
-  if (r.api == Api::kChat && !r.system.empty()) return r.system + "\n\n" + r.prompt;
-  return r.prompt;
-}
-
-llm::GenerationRequest ToGeneration(const llm::Generator& g, const openai::CompletionRequest& r) {
+// What the model is given for a request: the prompt; for chat, the turn laid out in the model's
+// chat format, or (a model without one) the system message, a blank line and the user message.
+llm::GenerationRequest ToGeneration(const ModelsServer::Model& m,
+                                    const openai::CompletionRequest& r) {
+  const llm::LlamaTokenizer& tokenizer = m.generator->model().tokenizer;
   llm::GenerationRequest gen;
-  gen.prompt = g.model().tokenizer.Encode(ModelText(r), {.add_bos = true});
+  if (r.api == Api::kChat && m.chat) {
+    gen.prompt = m.chat->Encode(tokenizer, r.system, r.prompt);
+    gen.stop_tokens = m.chat->stop_tokens;
+  } else {
+    const std::string text =
+        r.api == Api::kChat && !r.system.empty() ? r.system + "\n\n" + r.prompt : r.prompt;
+    gen.prompt = tokenizer.Encode(text, {.add_bos = true});
+  }
   gen.max_new_tokens = r.max_tokens;
   gen.sampling.temperature = r.temperature;
   gen.sampling.top_p = r.top_p;
@@ -71,7 +75,8 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
   for (const auto& [name, path] : options.models) {
     auto generator = llm::Generator::Get(path, *format, options.generator);
     if (!generator.ok()) return generator.status().WithContext(path);
-    s->models_.push_back({name, *generator});
+    auto chat = llm::ChatLayoutFor((*generator)->model(), "auto");
+    s->models_.push_back({name, *generator, chat.ok() ? std::optional(*chat) : std::nullopt});
   }
   if (options.tls_cert.empty() != options.tls_key.empty())
     return Status::InvalidArgument("--tls-cert and --tls-key go together");
@@ -149,7 +154,7 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
           std::string(api == Api::kChat ? "chatcmpl-" : "cmpl-") +
           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
       const int64_t created = UnixSeconds();
-      llm::GenerationRequest gen = ToGeneration(*model->generator, *request);
+      llm::GenerationRequest gen = ToGeneration(*model, *request);
       if (!request->stream) {
         std::promise<llm::GenerationResult> promise;
         auto future = promise.get_future();

@@ -15,12 +15,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "graph/status.h"
+#include "nodes/llm/chat_template.h"
 #include "nodes/llm/generator.h"
 
 namespace httplib {
@@ -52,6 +54,9 @@ class ModelsServer {
   struct Model {
     std::string name;
     std::shared_ptr<llm::Generator> generator;
+    // The model's chat format when its file's template is one refinery lays out; chat calls
+    // to other models get the system message, a blank line and the user message.
+    std::optional<llm::ChatLayout> chat;
   };
 
  private:
