@@ -248,8 +248,11 @@ TEST(Serve, ACancelledStreamStopsItsRequestsAndLeaksNothing) {
         *r = Req(std::to_string(n++));
         return true;
       },
-      [&](Result&&) { ++results; }, o);
+      [&](Result&& r) { results += r.ok; }, o);
   EXPECT_FALSE(s.ok());
+  // Answers, not results: requests still queued when the call's deadline passes come back as
+  // deadline errors, and a loaded machine can deliver some of those before the client's own
+  // deadline ends the stream (the fresh-root run got 26 results, most of them such errors).
   EXPECT_LT(results, 10);
   // Without the cancellation the queue would take 4 s to run; it empties at once instead.
   ASSERT_TRUE(testing::WaitUntil(
