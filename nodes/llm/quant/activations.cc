@@ -18,21 +18,17 @@ void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out) 
   if (kind == ActivationKind::kQ8_0) {
     const int blocks = n / kLegacyBlock;
     out->d.resize(size_t(blocks));
-    out->sum.resize(size_t(blocks));
     for (int b = 0; b < blocks; ++b) {
       const float* v = x + b * kLegacyBlock;
       float amax = 0;
       for (int k = 0; k < kLegacyBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
       const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-      int sum = 0;
       for (int k = 0; k < kLegacyBlock; ++k) {
         const int q = int(std::roundf(v[k] * id));
         out->q[size_t(b * kLegacyBlock + k)] = int8_t(q);
-        sum += q;
       }
       // The scale is stored as f16 in a Q8_0 block: the product uses the rounded value.
       out->d[size_t(b)] = HalfToFloat(FloatToHalf(d));
-      out->sum[size_t(b)] = HalfToFloat(FloatToHalf(float(sum) * d));
     }
     return;
   }
