@@ -13,23 +13,13 @@
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/matrix.h"
 #include "nodes/llm/reference_decoder.h"
+#include "nodes/llm/rope.h"
 
 namespace refinery::llm {
 
 namespace {
 // Positions whose RoPE angles are precomputed (8192 x 128 dims = 4 MB at most).
 constexpr int kRopeTablePositions = 8192;
-
-// (cos, sin) of each rotated pair at `pos`, exactly as Rope() computes them (float, iterated).
-void RopeAngles(const LlamaConfig& c, int pos, float* out) {
-  const float theta_scale = std::pow(c.rope_base, -2.0f / float(c.rope_dims));
-  float theta = float(pos);
-  for (int i = 0; i < c.rope_dims; i += 2) {
-    out[i] = std::cos(theta);
-    out[i + 1] = std::sin(theta);
-    theta *= theta_scale;
-  }
-}
 }  // namespace
 
 using dnnl::memory;
@@ -286,7 +276,7 @@ struct DnnlDecoder::Impl {
   std::unique_ptr<Linear> output;
   // Scratch, grown to the largest step seen.
   std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
-  // Per position: (cos, sin) of each rotated pair, as Rope() computes them; the first
+  // Per position: (cos, sin) of each rotated pair, as RopeAngles() computes them; the first
   // kRopeTablePositions positions only (a file's context_length is metadata: 1M positions would
   // be 512 MB up front), later ones computed when used.
   std::vector<float> rope, rope_scratch;
@@ -318,7 +308,7 @@ StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const
     }
     d->impl_->output = std::make_unique<Linear>(
         d->impl_->eng, std::vector<const Weight*>{&d->model_->output()}, c.dim, format);
-    // RoPE angles per position, computed exactly as Rope() does (float, iterated), once.
+    // RoPE angles per position, computed once (RopeAngles, as ggml does).
     const int positions = std::min(c.context, kRopeTablePositions);
     d->impl_->rope.resize(size_t(positions) * c.rope_dims);
     d->impl_->rope_scratch.resize(size_t(c.rope_dims));
@@ -351,19 +341,6 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   return cache;
 }
 
-namespace {
-void RopeFromTable(float* x, int heads, int head_dim, int rope_dims, const float* cos_sin) {
-  for (int h = 0; h < heads; ++h) {
-    float* v = x + h * head_dim;
-    for (int i = 0; i < rope_dims; i += 2) {
-      const float c = cos_sin[i], s = cos_sin[i + 1], a = v[i], b = v[i + 1];
-      v[i] = a * c - b * s;
-      v[i + 1] = a * s + b * c;
-    }
-  }
-}
-}  // namespace
-
 const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {
   const LlamaConfig& c = model_->config;
   Impl& s = *impl_;
@@ -392,14 +369,17 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
     for (int r = 0; r < M; ++r) {
       float* q = &s.qkv[size_t(r) * qkv_n];
       float* k = q + dim;
-      const float* v = k + kv;
+      float* v = k + kv;
       const float* cs = s.rope_scratch.data();
       if (size_t(rows[r].pos) * c.rope_dims < s.rope.size())
         cs = &s.rope[size_t(rows[r].pos) * c.rope_dims];
       else
         RopeAngles(c, rows[r].pos, s.rope_scratch.data());
-      RopeFromTable(q, c.heads, c.head_dim, c.rope_dims, cs);
-      RopeFromTable(k, c.kv_heads, c.head_dim, c.rope_dims, cs);
+      AddBias(L.bq, q);
+      AddBias(L.bk, k);
+      AddBias(L.bv, v);
+      ApplyRope(c, q, c.heads, cs);
+      ApplyRope(c, k, c.kv_heads, cs);
       KvCache& cache = *rows[r].cache;
       const size_t layer = size_t(l) * cache.capacity * kv;
       StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k[layer]);

@@ -142,7 +142,6 @@ void Generator::Run() {
   omp_set_num_threads(std::max(1, options_.threads));  // this thread's oneDNN parallel regions
   const LlamaModel& model = decoder_->model();
   const int context = model.config.context, vocab = model.config.vocab;
-  const int32_t eos = model.tokenizer.eos();
   std::vector<std::unique_ptr<Sequence>> active;
   std::vector<DecodeRow> rows;
   std::vector<Sequence*> owners;  // the sequence of each logits row
@@ -235,8 +234,9 @@ void Generator::Run() {
         continue;
       }
       const int32_t token = s.sampler.Sample(row, vocab);
-      if (token == eos || std::find(s.request.stop_tokens.begin(), s.request.stop_tokens.end(),
-                                    token) != s.request.stop_tokens.end()) {
+      if (model.tokenizer.EndsGeneration(token) ||
+          std::find(s.request.stop_tokens.begin(), s.request.stop_tokens.end(), token) !=
+              s.request.stop_tokens.end()) {
         Finish(s, "eos");
         continue;
       }

@@ -1,9 +1,11 @@
 #include "nodes/llm/llama_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 namespace refinery::llm {
 namespace {
@@ -54,6 +56,55 @@ struct Loader {
   }
 };
 
+// The architectures this decoder runs, and how each differs from llama. Mistral, TinyLlama,
+// SmolLM and Llama 3 files are all `llama`.
+struct Family {
+  const char* arch;
+  bool neox_rope;  // rotates halves, not adjacent pairs (the file's q/k rows are not permuted)
+  bool qkv_bias;   // q/k/v projections have bias tensors (required)
+};
+constexpr Family kFamilies[] = {{"llama", false, false}, {"qwen2", true, true}};
+
+const Family* FindFamily(const std::string& arch) {
+  for (const Family& f : kFamilies)
+    if (arch == f.arch) return &f;
+  return nullptr;
+}
+
+// Rope scaling as llama.cpp reads it: a scaling factor (rope.scaling.factor, or the older
+// rope.scale_linear) divides positions unless the type is `none`; Llama 3's scaling is the
+// rope_freqs tensor of per-pair divisors. YaRN and LongRoPE change the angles per dimension
+// band and the attention scale, which this decoder does not do: they are refused by name.
+Status ReadRopeScaling(const GgufFile& file, const std::string& k, LlamaConfig* c) {
+  const std::string type = file.String(k + "rope.scaling.type").value_or("");
+  if (!type.empty() && type != "none" && type != "linear") {
+    return Status::InvalidArgument(
+        k + "rope.scaling.type '" + type +
+        "' is not supported (none, linear, and Llama 3's rope_freqs are)");
+  }
+  double factor = file.Float(k + "rope.scaling.factor").value_or(0.0);
+  if (factor == 0.0) factor = file.Float(k + "rope.scale_linear").value_or(0.0);
+  if (type != "none" && factor != 0.0) {
+    if (!(factor > 0.0) || !std::isfinite(factor))
+      return Status::InvalidArgument(k + "rope.scaling.factor " + std::to_string(factor) +
+                                     " must be a positive number");
+    c->rope_freq_scale = float(1.0 / factor);
+  }
+  if (const GgufTensor* t = file.Tensor("rope_freqs.weight")) {
+    if (t->dims.size() != 1 || int64_t(t->dims[0]) != c->rope_dims / 2) {
+      return Status::InvalidArgument("tensor 'rope_freqs.weight' must hold rope_dims / 2 = " +
+                                     std::to_string(c->rope_dims / 2) + " values");
+    }
+    c->rope_freq_factors = t->ToFloat();
+    for (float f : c->rope_freq_factors) {
+      if (!(f > 0.0f) || !std::isfinite(f))
+        return Status::InvalidArgument("tensor 'rope_freqs.weight' holds " + std::to_string(f) +
+                                       "; rope frequency factors must be positive numbers");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
@@ -61,19 +112,24 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
   const GgufFile& file = *shared;
   const std::string where = file.path() + ": ";
   const std::string arch = file.String("general.architecture").value_or("");
-  if (arch != "llama") {
+  const Family* family = FindFamily(arch);
+  if (!family) {
     return Status::InvalidArgument(where + "architecture '" + arch +
-                                   "' is not supported (only llama is)");
+                                   "' is not supported (llama, qwen2 are)");
   }
+  // Every hyperparameter key is under the architecture's name: llama.block_count,
+  // qwen2.block_count.
+  const std::string k = arch + ".";
   auto model = std::make_shared<LlamaModel>();
   model->path = file.path();
   model->file = shared;
+  model->arch = arch;
   LlamaConfig& c = model->config;
   auto need = [&](const char* key, int* dst) -> Status {
-    auto v = file.Int(std::string("llama.") + key);
-    if (!v) return Status::InvalidArgument(where + "metadata llama." + key + " is missing");
+    auto v = file.Int(k + key);
+    if (!v) return Status::InvalidArgument(where + "metadata " + k + key + " is missing");
     if (*v <= 0 || *v > (1 << 24))
-      return Status::InvalidArgument(where + "llama." + key + " = " + std::to_string(*v) +
+      return Status::InvalidArgument(where + k + key + " = " + std::to_string(*v) +
                                      " is out of range");
     *dst = int(*v);
     return Status::Ok();
@@ -85,7 +141,7 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
                           {"context_length", &c.context}}) {
     if (Status s = need(key, dst); !s.ok()) return s;
   }
-  c.kv_heads = int(file.Int("llama.attention.head_count_kv").value_or(c.heads));
+  c.kv_heads = int(file.Int(k + "attention.head_count_kv").value_or(c.heads));
   if (c.dim % c.heads != 0)
     return Status::InvalidArgument(where + "embedding_length is not a multiple of head_count");
   if (c.kv_heads <= 0 || c.heads % c.kv_heads != 0) {
@@ -93,13 +149,15 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
                                    " does not divide head_count " + std::to_string(c.heads));
   }
   c.head_dim = c.dim / c.heads;
-  c.rope_dims = int(file.Int("llama.rope.dimension_count").value_or(c.head_dim));
+  c.rope_dims = int(file.Int(k + "rope.dimension_count").value_or(c.head_dim));
   if (c.rope_dims <= 0 || c.rope_dims > c.head_dim || c.rope_dims % 2) {
     return Status::InvalidArgument(where + "rope.dimension_count " + std::to_string(c.rope_dims) +
                                    " must be even and at most the head size");
   }
-  c.rope_base = float(file.Float("llama.rope.freq_base").value_or(10000.0));
-  c.norm_eps = float(file.Float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
+  c.rope_base = float(file.Float(k + "rope.freq_base").value_or(10000.0));
+  c.rope_neox = family->neox_rope;
+  if (Status s = ReadRopeScaling(file, k, &c); !s.ok()) return s.WithContext(file.path());
+  c.norm_eps = float(file.Float(k + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   auto tokenizer = LlamaTokenizer::FromGguf(file);
   if (!tokenizer.ok()) return tokenizer.status();
   model->tokenizer = std::move(tokenizer).value();
@@ -125,7 +183,7 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
   const size_t needed = 9 * size_t(c.layers) + 2;
   if (file.tensors().size() < needed ||
       !file.Tensor("blk." + std::to_string(c.layers - 1) + ".attn_norm.weight")) {
-    return Status::InvalidArgument(where + "llama.block_count = " + std::to_string(c.layers) +
+    return Status::InvalidArgument(where + k + "block_count = " + std::to_string(c.layers) +
                                    " needs at least " + std::to_string(needed) +
                                    " tensors (blk.0 .. blk." + std::to_string(c.layers - 1) +
                                    "); the file has " + std::to_string(file.tensors().size()));
@@ -138,6 +196,12 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::FromGguf(
     load.Matrix(p + "attn_q.weight", c.dim, c.dim, &L.wq);
     load.Matrix(p + "attn_k.weight", c.dim, c.kv_dim(), &L.wk);
     load.Matrix(p + "attn_v.weight", c.dim, c.kv_dim(), &L.wv);
+    // q/k/v biases: qwen2 has them; a llama file may (llama.cpp reads them when present).
+    for (auto [name, n, dst] : {std::tuple{"attn_q.bias", c.dim, &L.bq},
+                                {"attn_k.bias", c.kv_dim(), &L.bk},
+                                {"attn_v.bias", c.kv_dim(), &L.bv}}) {
+      if (family->qkv_bias || file.Tensor(p + name)) load.Vector(p + name, n, dst);
+    }
     load.Matrix(p + "attn_output.weight", c.dim, c.dim, &L.wo);
     load.Vector(p + "ffn_norm.weight", c.dim, &L.ffn_norm);
     load.Matrix(p + "ffn_gate.weight", c.dim, c.hidden, &L.w_gate);
@@ -167,7 +231,7 @@ StatusOr<std::shared_ptr<const LlamaModel>> LlamaModel::Load(const std::string& 
 size_t LlamaModel::parameter_count() const {
   size_t n = token_embd.parameters() + output_norm.size() + output_weight.parameters();
   for (const LlamaLayer& L : layers) {
-    n += L.attn_norm.size() + L.ffn_norm.size();
+    n += L.attn_norm.size() + L.ffn_norm.size() + L.bq.size() + L.bk.size() + L.bv.size();
     for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
       n += w->parameters();
   }

@@ -1,14 +1,16 @@
-// LlamaModel: a llama-architecture decoder's configuration and weights, read from GGUF (the
-// layout TinyLlama, SmolLM and Llama-family GGUF files use). Quantized matrices (Q4_0 ... Q8_0,
-// Q2_K ... Q6_K) stay in the mapped file in their block format, never expanded (a Q4_K_M file
-// takes its own size in memory, not four times it); F32/F16/BF16 matrices are kept as float32
-// and the oneDNN decoder converts them further (bf16, int8) when asked.
+// LlamaModel: a llama-style decoder's configuration and weights, read from GGUF: the `llama`
+// architecture (Llama 2/3, TinyLlama, Mistral, SmolLM files; Llama 3's rope scaling through the
+// rope_freqs tensor) and `qwen2` (Qwen2/Qwen2.5: q/k/v biases and NeoX rope). Quantized matrices
+// (Q4_0 ... Q8_0, Q2_K ... Q6_K) stay in the mapped file in their block format, never expanded (a
+// Q4_K_M file takes its own size in memory, not four times it); F32/F16/BF16 matrices are kept as
+// float32 and the oneDNN decoder converts them further (bf16, int8) when asked.
 //
 //   auto model = LlamaModel::Load("stories260K.gguf");   // shared: one copy per path per process
 //
-// Refused, with the file and the reason: architectures other than llama, tensor types other than
-// those GgufFile reads, missing tensors, tensors whose shapes do not match the metadata, and
-// inconsistent metadata (heads not dividing the width, KV heads not dividing the heads, ...).
+// Refused, with the file and the reason: other architectures, YaRN/LongRoPE rope scaling, tensor
+// types other than those GgufFile reads, missing tensors, tensors whose shapes do not match the
+// metadata, and inconsistent metadata (heads not dividing the width, KV heads not dividing the
+// heads, ...).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,13 @@ struct LlamaConfig {
   int context = 0;    // llama.context_length
   int rope_dims = 0;  // rotated dimensions per head (llama.rope.dimension_count, default head_dim)
   float rope_base = 10000.0f;
+  // qwen2: NeoX-style rotation of the two halves of the rotated span (llama: adjacent pairs).
+  bool rope_neox = false;
+  // Linear rope scaling (rope.scaling.type linear): positions times 1 / rope.scaling.factor.
+  float rope_freq_scale = 1.0f;
+  // Llama 3 rope scaling: pair i's angle divided by factor i (the rope_freqs tensor, rope_dims/2
+  // values); empty when the file has none.
+  std::vector<float> rope_freq_factors;
   float norm_eps = 1e-5f;
   int kv_dim() const { return kv_heads * head_dim; }
 };
@@ -54,11 +63,13 @@ struct Weight {
 
 struct LlamaLayer {
   std::vector<float> attn_norm, ffn_norm;
+  std::vector<float> bq, bk, bv;  // qwen2's q/k/v biases; empty for llama
   Weight wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 
 struct LlamaModel {
   std::string path;
+  std::string arch;                      // general.architecture: llama or qwen2
   std::shared_ptr<const GgufFile> file;  // keeps quantized weights mapped
   LlamaConfig config;
   Weight token_embd;  // [vocab][dim]

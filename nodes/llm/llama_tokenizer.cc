@@ -4,6 +4,7 @@
 #include <cstring>
 #include <queue>
 
+#include "nodes/llm/gpt2_bytes.h"
 #include "nodes/text/tiktoken_encoding.h"
 
 namespace refinery::llm {
@@ -30,40 +31,6 @@ std::string ReplaceAll(std::string_view s, std::string_view from, std::string_vi
   }
 }
 
-// GPT-2's byte <-> printable-character table (bytes_to_unicode in OpenAI's encoder.py).
-std::vector<int> UnicodeToByte() {
-  std::vector<int> table(512, -1);
-  int n = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable =
-        (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    const int cp = printable ? b : 256 + n++;
-    table[size_t(cp)] = b;
-  }
-  return table;
-}
-
-// Decodes a GPT-2 byte-mapped token string to its bytes; false if a character is not in the table.
-bool Gpt2TokenBytes(const std::string& token, const std::vector<int>& table, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < token.size();) {
-    const unsigned char c = static_cast<unsigned char>(token[i]);
-    uint32_t cp;
-    size_t len = Utf8Length(c);
-    if (i + len > token.size()) return false;
-    if (len == 1)
-      cp = c;
-    else if (len == 2)
-      cp = ((c & 0x1F) << 6) | (token[i + 1] & 0x3F);
-    else
-      return false;  // the table only uses code points below 512
-    if (cp >= table.size() || table[cp] < 0) return false;
-    out->push_back(char(table[cp]));
-    i += len;
-  }
-  return true;
-}
-
 std::string Base64(std::string_view bytes) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -83,12 +50,30 @@ std::string Base64(std::string_view bytes) {
   return out;
 }
 
-// tokenizer.ggml.pre -> the split regex of the encoding it matches.
-const char* SplitEncodingFor(const std::string& pre) {
-  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2") return "r50k_base";
-  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3" || pre == "smaug-bpe")
-    return "cl100k_base";
-  return nullptr;
+// Qwen2's split (llama.cpp's adaptation of its tokenizer.json regex): cl100k's, except that
+// digits are split one by one.
+constexpr const char* kQwen2Split =
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"
+    "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// SmolLM's split is two passes: every digit alone, then GPT-2's regex over the text between
+// digits. As one regex: the digit alternative first, and GPT-2's `\s+(?!\S)` also ending before a
+// digit (the end of a between-digits run in the two-pass form). GPT-2's ` ?\p{N}+` can never
+// match in the second pass, so it is left out.
+constexpr const char* kSmolLmSplit =
+    "\\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?![^\\s\\p{N}])";
+
+// tokenizer.ggml.pre -> the split regex (the names llama.cpp gives each regex), or "" for a
+// name not known here.
+std::string SplitPatternFor(const std::string& pre) {
+  if (pre.empty() || pre == "default" || pre == "gpt-2" || pre == "gpt2")
+    return text::FindEncodingInfo("r50k_base")->pattern;
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3" || pre == "smaug-bpe" ||
+      pre == "dbrx")
+    return text::FindEncodingInfo("cl100k_base")->pattern;
+  if (pre == "qwen2" || pre == "deepseek-r1-qwen" || pre == "stablelm2" || pre == "megrez")
+    return kQwen2Split;
+  if (pre == "smollm") return kSmolLmSplit;
+  return "";
 }
 
 }  // namespace
@@ -154,6 +139,17 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
     if ((t.types_[i] == kTypeControl || t.types_[i] == 4) && !t.tokens_[i].empty())
       t.specials_.emplace_back(t.tokens_[i], int32_t(i));
   }
+  if (t.eos_ >= 0) t.end_ids_.push_back(t.eos_);
+  for (const char* key : {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
+    auto id = id_key(key, -1);
+    if (!id.ok()) return id.status();
+    if (*id >= 0) t.end_ids_.push_back(*id);
+  }
+  for (const auto& [text, id] : t.specials_) {
+    for (const char* marker :
+         {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>"})
+      if (text == marker) t.end_ids_.push_back(id);
+  }
   std::sort(t.specials_.begin(), t.specials_.end(),
             [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   std::fill(std::begin(t.byte_tokens_), std::end(t.byte_tokens_), -1);
@@ -169,22 +165,20 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
   // gpt2: byte-level BPE through the tiktoken-compatible encoder. A merged token's rank is its
   // merge's index (lower merges first, as in GPT-2's bpe()); single bytes rank below them.
   const std::string pre = file.String("tokenizer.ggml.pre").value_or("default");
-  const char* split = SplitEncodingFor(pre);
-  if (!split) {
-    return Status::InvalidArgument(
-        where + "tokenizer.ggml.pre '" + pre +
-        "' is not supported (default, gpt-2, llama3, llama-bpe, smaug-bpe are)");
+  const std::string split = SplitPatternFor(pre);
+  if (split.empty()) {
+    return Status::InvalidArgument(where + "tokenizer.ggml.pre '" + pre +
+                                   "' is not supported (gpt-2, llama-bpe, llama3, smaug-bpe, dbrx, "
+                                   "qwen2, deepseek-r1-qwen, stablelm2, megrez, smollm are)");
   }
   const GgufValue* merges = file.Find("tokenizer.ggml.merges");
   if (!merges || merges->kind != GgufValue::kArray)
     return Status::InvalidArgument(where + "gpt2 tokenizer without tokenizer.ggml.merges");
-  const std::vector<int> table = UnicodeToByte();
   t.id_bytes_.resize(n);
   std::unordered_map<std::string, int32_t> id_of_bytes;
   for (size_t i = 0; i < n; ++i) {
     if (t.types_[i] == kTypeControl) continue;
-    if (Gpt2TokenBytes(t.tokens_[i], table, &t.id_bytes_[i]))
-      id_of_bytes.emplace(t.id_bytes_[i], int32_t(i));
+    if (Gpt2Bytes(t.tokens_[i], &t.id_bytes_[i])) id_of_bytes.emplace(t.id_bytes_[i], int32_t(i));
   }
   std::string rank_file;
   std::vector<int32_t> rank_to_id;
@@ -201,17 +195,16 @@ StatusOr<LlamaTokenizer> LlamaTokenizer::FromGguf(const GgufFile& file) {
     const size_t space = merge.find(' ');
     if (space == std::string::npos)
       return Status::InvalidArgument(where + "malformed merge '" + merge + "'");
-    if (!Gpt2TokenBytes(merge.substr(0, space), table, &left) ||
-        !Gpt2TokenBytes(merge.substr(space + 1), table, &right)) {
+    if (!Gpt2Bytes(merge.substr(0, space), &left) || !Gpt2Bytes(merge.substr(space + 1), &right)) {
       return Status::InvalidArgument(where + "merge '" + merge + "' is not byte-level text");
     }
     add_rank(left + right);
   }
   auto vocab = text::BpeVocabulary::Parse(rank_file, file.path());
   if (!vocab.ok()) return vocab.status();
-  text::EncodingInfo info = *text::FindEncodingInfo(split);
+  text::EncodingInfo info;
   info.name = file.path() + " (gpt2, pre " + pre + ")";
-  info.specials.clear();
+  info.pattern = split;
   auto encoding = text::TiktokenEncoding::FromParts(std::move(info), std::move(vocab).value());
   if (!encoding.ok()) return encoding.status();
   t.bpe_ = *encoding;

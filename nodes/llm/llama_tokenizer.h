@@ -15,6 +15,7 @@
 // prompt cannot inject control tokens by accident.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,6 +55,13 @@ class LlamaTokenizer {
   // The id of the control token spelled `text` (e.g. "<|im_end|>"), if the vocabulary has one.
   std::optional<int32_t> ControlId(std::string_view text) const;
   int32_t eos() const { return eos_; }
+  // Whether generation ends at `id`: EOS, the file's end-of-turn and end-of-message tokens
+  // (tokenizer.ggml.eot_token_id / eom_token_id), and control tokens spelled as the common
+  // families' end markers (<|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>, <|endoftext|>,
+  // <|eom_id|>), as llama.cpp does: a Llama 3 or Qwen model stops at the end of its turn.
+  bool EndsGeneration(int32_t id) const {
+    return std::find(end_ids_.begin(), end_ids_.end(), id) != end_ids_.end();
+  }
   size_t size() const { return tokens_.size(); }
   const std::string& model() const { return model_; }
 
@@ -67,6 +75,7 @@ class LlamaTokenizer {
   std::vector<int32_t> types_;  // 1 normal, 2 unknown, 3 control, 6 byte
   std::unordered_map<std::string, int32_t> index_;
   int32_t bos_ = -1, eos_ = -1, unk_ = -1;
+  std::vector<int32_t> end_ids_;  // EndsGeneration
   bool add_bos_ = true;
   bool add_space_prefix_ = true;
   int32_t byte_tokens_[256];                               // SPM byte fallback, -1 when absent

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nodes/llm/rope.h"
+
 namespace refinery::llm {
 
 void RmsNorm(const float* x, const float* weight, int n, float eps, float* out) {
@@ -12,19 +14,14 @@ void RmsNorm(const float* x, const float* weight, int n, float eps, float* out) 
   for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
 }
 
-void Rope(float* x, int heads, int head_dim, int rope_dims, float base, int pos) {
-  const float theta_scale = std::pow(base, -2.0f / float(rope_dims));
-  for (int h = 0; h < heads; ++h) {
-    float* v = x + h * head_dim;
-    float theta = float(pos);
-    for (int i = 0; i < rope_dims; i += 2) {
-      const float c = std::cos(theta), s = std::sin(theta);
-      const float a = v[i], b = v[i + 1];
-      v[i] = a * c - b * s;
-      v[i + 1] = a * s + b * c;
-      theta *= theta_scale;
-    }
-  }
+void Rope(const LlamaConfig& c, float* x, int heads, int pos) {
+  std::vector<float> cos_sin(size_t(c.rope_dims));
+  RopeAngles(c, pos, cos_sin.data());
+  ApplyRope(c, x, heads, cos_sin.data());
+}
+
+void AddBias(const std::vector<float>& bias, float* x) {
+  for (size_t i = 0; i < bias.size(); ++i) x[i] += bias[i];
 }
 
 float Silu(float x) { return x / (1.0f + std::exp(-x)); }
@@ -88,8 +85,11 @@ std::vector<float> ReferenceDecoder::Forward(int32_t token) {
     MatVec(L.wq, xb.data(), q.data());
     MatVec(L.wk, xb.data(), k.data());
     MatVec(L.wv, xb.data(), v.data());
-    Rope(q.data(), c.heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
-    Rope(k.data(), c.kv_heads, c.head_dim, c.rope_dims, c.rope_base, pos_);
+    AddBias(L.bq, q.data());
+    AddBias(L.bk, k.data());
+    AddBias(L.bv, v.data());
+    Rope(c, q.data(), c.heads, pos_);
+    Rope(c, k.data(), c.kv_heads, pos_);
     k_cache_[l].insert(k_cache_[l].end(), k.begin(), k.end());
     v_cache_[l].insert(v_cache_[l].end(), v.begin(), v.end());
     Attend(c, q.data(), k_cache_[l].data(), v_cache_[l].data(), pos_ + 1, att.data(), scratch);

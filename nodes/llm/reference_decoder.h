@@ -28,9 +28,11 @@ class ReferenceDecoder {
 // Shared pieces of the forward pass (both decoders use them, so they agree by construction on
 // the parts that are not matrix products).
 void RmsNorm(const float* x, const float* weight, int n, float eps, float* out);
-// Rotates adjacent pairs (x[2i], x[2i+1]) of each head's first `rope_dims` values by
-// pos * base^(-2i/rope_dims), computing the angles as ggml does (float, iterated).
-void Rope(float* x, int heads, int head_dim, int rope_dims, float base, int pos);
+// Rotates each head's first rope_dims values for position `pos` (rope.h: the pairs and angles
+// of the model's rope variant).
+void Rope(const LlamaConfig& c, float* x, int heads, int pos);
+// Adds a bias vector to `n` values when the model has one (qwen2's q/k/v); no-op when empty.
+void AddBias(const std::vector<float>& bias, float* x);
 float Silu(float x);
 // Attention of one query row over positions [0, n) of a KV cache laid out [pos][kv_dim].
 void Attend(const LlamaConfig& c, const float* q, const float* k_cache, const float* v_cache, int n,

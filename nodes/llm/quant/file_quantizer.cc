@@ -120,9 +120,10 @@ StatusOr<QuantizeSummary> QuantizeFile(const std::string& in, const std::string&
   if (!opened.ok()) return opened.status();
   const GgufFile& file = **opened;
   const std::string arch = file.String("general.architecture").value_or("");
-  if (arch != "llama") {
-    return Status::InvalidArgument(in + ": architecture '" + arch +
-                                   "': quantize knows the tensor roles of llama files only");
+  if (arch != "llama" && arch != "qwen2") {
+    return Status::InvalidArgument(
+        in + ": architecture '" + arch +
+        "': quantize knows the tensor roles of llama and qwen2 files only");
   }
   for (const GgufTensor& t : file.tensors()) {
     if (Info(uint32_t(t.type))->quantized) {
