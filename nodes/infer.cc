@@ -49,6 +49,7 @@ struct InferOptions {
   std::string backend;  // local | openai
   std::string model;
   std::string weights;
+  std::string kv_cache;
   std::string prompt;
   std::string output;
   int max_new_tokens;
@@ -240,6 +241,8 @@ REFINERY_REGISTER_NODE(infer) {
       .Required()
       .Enum("weights", &O::weights, "f32", {"f32", "bf16", "int8"},
             "weights as loaded (f32) or lighter (bf16, int8)")
+      .Enum("kv_cache", &O::kv_cache, "f32", {"f32", "f16"},
+            "keys and values cached per request as float32, or float16 (half the memory)")
       .String("prompt", &O::prompt, "{text}",
               "template over item fields: {field}; {{ and }} for braces")
       .String("system", &O::system, "",
@@ -352,8 +355,11 @@ REFINERY_REGISTER_NODE(infer) {
     if (Remote(o)) return MakeRemote(config, o, std::move(prompt).value());
     auto format = llm::ParseWeightFormat(o.weights);
     if (!format.ok()) return format.status();
-    auto generator =
-        llm::Generator::Get(ResolvePath(o.model, config.base_dir), *format, o.generator);
+    auto kv = llm::ParseKvFormat(o.kv_cache);
+    if (!kv.ok()) return kv.status();
+    llm::GeneratorOptions options = o.generator;
+    options.kv_cache = *kv;
+    auto generator = llm::Generator::Get(ResolvePath(o.model, config.base_dir), *format, options);
     if (!generator.ok()) return generator.status();  // the engine adds where and which node
     if (o.chat.empty()) {
       return std::unique_ptr<Node>(

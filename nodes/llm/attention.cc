@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+
+#include "nodes/llm/float_formats.h"
 
 namespace refinery::llm {
 namespace {
@@ -31,51 +34,90 @@ __attribute__((always_inline)) inline float ExpNonPositive(float x) {
   return p;
 }
 
+// A cached value as float: the cache holds float32 or float16 (KvFormat).
+inline float ToFloat(float x) { return x; }
+inline float ToFloat(uint16_t h) { return HalfToFloat(h); }
+
+// Eight cached values as floats (AVX2; F16C for halves: every AVX2 CPU has it).
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 Load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 Load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
 // Scores of one query head against every cached key: s[t] = scale * q . k_t. Generic version.
-__attribute__((always_inline)) inline void Scores(const float* qh, const float* kh, int hd,
+template <typename T>
+__attribute__((always_inline)) inline void Scores(const float* qh, const T* kh, int hd,
                                                   int capacity, int n, float scale, float* s) {
   std::fill(s, s + n, 0.0f);
   for (int i = 0; i < hd; ++i) {
     const float qi = qh[i] * scale;
-    const float* krow = kh + size_t(i) * capacity;
-    for (int t = 0; t < n; ++t) s[t] += qi * krow[t];
+    const T* krow = kh + size_t(i) * capacity;
+    for (int t = 0; t < n; ++t) s[t] += qi * ToFloat(krow[t]);
   }
 }
 
 // AVX2: eight positions at a time, accumulated in a register across the head's dimensions
 // (one store per eight scores instead of one per dimension).
-__attribute__((target("avx2,fma"), noinline)) void ScoresAvx2(const float* qh, const float* kh,
-                                                              int hd, int capacity, int n,
-                                                              float scale, float* s) {
+template <typename T>
+__attribute__((target("avx2,fma,f16c"), noinline)) void ScoresAvx2(const float* qh, const T* kh,
+                                                                   int hd, int capacity, int n,
+                                                                   float scale, float* s) {
   int t = 0;
   for (; t + 8 <= n; t += 8) {
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < hd; ++i) {
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(qh[i] * scale),
-                            _mm256_loadu_ps(kh + size_t(i) * capacity + t), acc);
+      acc =
+          _mm256_fmadd_ps(_mm256_set1_ps(qh[i] * scale), Load8(kh + size_t(i) * capacity + t), acc);
     }
     _mm256_storeu_ps(s + t, acc);
   }
   for (; t < n; ++t) {
     float acc = 0;
-    for (int i = 0; i < hd; ++i) acc += qh[i] * scale * kh[size_t(i) * capacity + t];
+    for (int i = 0; i < hd; ++i) acc += qh[i] * scale * ToFloat(kh[size_t(i) * capacity + t]);
     s[t] = acc;
   }
 }
 
-// The body, inlined into one copy per instruction set.
-template <bool kAvx2>
+// o = sum_t w[t] * inv * v_t over n positions (values kv_dim apart). Generic version.
+template <typename T>
+__attribute__((always_inline)) inline void WeightedValues(const float* w, float inv, const T* v,
+                                                          int n, int kv_dim, int hd, float* o) {
+  for (int t = 0; t < n; ++t) {
+    const float wt = w[t] * inv;
+    const T* vt = v + size_t(t) * kv_dim;
+    for (int i = 0; i < hd; ++i) o[i] += wt * ToFloat(vt[i]);
+  }
+}
+
+// Halves with AVX2 + F16C: eight values converted and accumulated at a time (GCC does not
+// vectorise the generic loop's half conversion).
+__attribute__((target("avx2,fma,f16c"), noinline)) void WeightedHalvesAvx2(
+    const float* w, float inv, const uint16_t* v, int n, int kv_dim, int hd, float* o) {
+  const int hd8 = hd & ~7;
+  for (int t = 0; t < n; ++t) {
+    const float wt = w[t] * inv;
+    const __m256 wv = _mm256_set1_ps(wt);
+    const uint16_t* vt = v + size_t(t) * kv_dim;
+    for (int i = 0; i < hd8; i += 8)
+      _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, Load8(vt + i), _mm256_loadu_ps(o + i)));
+    for (int i = hd8; i < hd; ++i) o[i] += wt * HalfToFloat(vt[i]);
+  }
+}
+
+// The body, inlined into one copy per instruction set and cache element type.
+template <bool kAvx2, typename T>
 __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q,
-                                                      const float* k_t, const float* v,
-                                                      int capacity, int n, float* out,
-                                                      std::vector<float>& scratch) {
+                                                      const T* k_t, const T* v, int capacity, int n,
+                                                      float* out, std::vector<float>& scratch) {
   const int hd = c.head_dim, group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(float(hd));
   scratch.resize(size_t(n));
   float* s = scratch.data();
   for (int h = 0; h < c.heads; ++h) {
     const int kvh = h / group;
-    const float* kh = k_t + size_t(kvh) * hd * capacity;
+    const T* kh = k_t + size_t(kvh) * hd * capacity;
     const float* qh = q + size_t(h) * hd;
     if constexpr (kAvx2)
       ScoresAvx2(qh, kh, hd, capacity, n, scale, s);
@@ -89,25 +131,36 @@ __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, cons
     const float inv = 1.0f / sum;
     float* o = out + size_t(h) * hd;
     std::fill(o, o + hd, 0.0f);
-    const float* vh = v + size_t(kvh) * hd;
-    for (int t = 0; t < n; ++t) {
-      const float w = s[t] * inv;
-      const float* vt = vh + size_t(t) * kv_dim;
-      for (int i = 0; i < hd; ++i) o[i] += w * vt[i];
-    }
+    const T* vh = v + size_t(kvh) * hd;
+    if constexpr (kAvx2 && std::is_same_v<T, uint16_t>)
+      WeightedHalvesAvx2(s, inv, vh, n, kv_dim, hd, o);
+    else
+      WeightedValues(s, inv, vh, n, kv_dim, hd, o);
   }
 }
 
-__attribute__((target("avx2,fma"))) void AttendAvx2(const LlamaConfig& c, const float* q,
-                                                    const float* k_t, const float* v, int capacity,
-                                                    int n, float* out,
-                                                    std::vector<float>& scratch) {
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void AttendAvx2(const LlamaConfig& c, const float* q,
+                                                         const T* k_t, const T* v, int capacity,
+                                                         int n, float* out,
+                                                         std::vector<float>& scratch) {
   AttendBody<true>(c, q, k_t, v, capacity, n, out, scratch);
 }
 
-void AttendBaseline(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
-                    int capacity, int n, float* out, std::vector<float>& scratch) {
+template <typename T>
+void AttendBaseline(const LlamaConfig& c, const float* q, const T* k_t, const T* v, int capacity,
+                    int n, float* out, std::vector<float>& scratch) {
   AttendBody<false>(c, q, k_t, v, capacity, n, out, scratch);
+}
+
+template <typename T>
+void Attend(const LlamaConfig& c, const float* q, const T* k_t, const T* v, int capacity, int n,
+            float* out, std::vector<float>& scratch) {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2)
+    AttendAvx2(c, q, k_t, v, capacity, n, out, scratch);
+  else
+    AttendBaseline(c, q, k_t, v, capacity, n, out, scratch);
 }
 
 __attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n,
@@ -134,17 +187,26 @@ void SwiGlu(const float* gate, const float* up, int n, float* out) {
 
 void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
                   int capacity, int n, float* out, std::vector<float>& scratch) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2)
-    AttendAvx2(c, q, k_t, v, capacity, n, out, scratch);
-  else
-    AttendBaseline(c, q, k_t, v, capacity, n, out, scratch);
+  Attend(c, q, k_t, v, capacity, n, out, scratch);
+}
+
+void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k_t, const uint16_t* v,
+                  int capacity, int n, float* out, std::vector<float>& scratch) {
+  Attend(c, q, k_t, v, capacity, n, out, scratch);
 }
 
 void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t) {
   for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
     for (int i = 0; i < c.head_dim; ++i) {
       k_t[(size_t(kvh) * c.head_dim + i) * capacity + pos] = k[kvh * c.head_dim + i];
+    }
+  }
+}
+
+void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, uint16_t* k_t) {
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    for (int i = 0; i < c.head_dim; ++i) {
+      k_t[(size_t(kvh) * c.head_dim + i) * capacity + pos] = FloatToHalf(k[kvh * c.head_dim + i]);
     }
   }
 }

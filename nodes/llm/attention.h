@@ -3,9 +3,10 @@
 // contiguous memory), values by position ([position][kv_dim]). The query heads of a GQA group
 // share each key and value load. Compiled for AVX2+FMA and for baseline x86-64, picked at run
 // time; exp is a polynomial accurate to float rounding, so results match the scalar reference
-// within 1e-6 relative.
+// within 1e-6 relative. The cache is float32 or float16 (KvFormat).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "nodes/llm/llama_model.h"
@@ -13,13 +14,18 @@
 namespace refinery::llm {
 
 // q: [heads][head_dim]; k_t: this layer's transposed keys; v: this layer's values; n positions.
+// The cache holds float32, or float16 (half the memory; converted as it is read).
 void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
+                  int capacity, int n, float* out, std::vector<float>& scratch);
+void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k_t, const uint16_t* v,
                   int capacity, int n, float* out, std::vector<float>& scratch);
 
 // out[i] = silu(gate[i]) * up[i], vectorised (the feed-forward's gate).
 void SwiGlu(const float* gate, const float* up, int n, float* out);
 
-// Writes one position's key (after RoPE) into the transposed layout.
+// Writes one position's key (after RoPE) into the transposed layout (as float16: rounded to
+// nearest even, as F16C and ggml round).
 void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t);
+void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, uint16_t* k_t);
 
 }  // namespace refinery::llm

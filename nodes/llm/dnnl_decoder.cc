@@ -10,16 +10,21 @@
 
 #include "nodes/llm/attention.h"
 #include "nodes/llm/bf16_gemm.h"
+#include "nodes/llm/f32_gemv.h"
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/matrix.h"
 #include "nodes/llm/reference_decoder.h"
 #include "nodes/llm/rope.h"
+#include "nodes/llm/tiled_gemm.h"
 
 namespace refinery::llm {
 
 namespace {
 // Positions whose RoPE angles are precomputed (8192 x 128 dims = 4 MB at most).
 constexpr int kRopeTablePositions = 8192;
+// From this many rows in one step (a prompt), quantized products dequantise weight tiles and
+// use f32 gemm (Linear::DequantizedProduct); below it, the 8-bit block kernels.
+constexpr int kDequantizedProductRows = 32;
 }  // namespace
 
 using dnnl::memory;
@@ -33,6 +38,14 @@ StatusOr<WeightFormat> ParseWeightFormat(std::string_view name) {
   return Status::InvalidArgument("unknown weight format '" + std::string(name) +
                                  "' (f32, bf16, int8)");
 }
+
+StatusOr<KvFormat> ParseKvFormat(std::string_view name) {
+  if (name == "f32") return KvFormat::kF32;
+  if (name == "f16") return KvFormat::kF16;
+  return Status::InvalidArgument("unknown KV cache format '" + std::string(name) + "' (f32, f16)");
+}
+
+const char* KvFormatName(KvFormat f) { return f == KvFormat::kF16 ? "f16" : "f32"; }
 
 const char* WeightFormatName(WeightFormat f) {
   switch (f) {
@@ -117,6 +130,9 @@ class DenseLinear {
       user = memory({{K_, N_}, Dt::f32, Tag::ba}, eng, w.data());
     }
     weights_ = memory(pd.weights_desc(), eng);
+    // Small f32 steps read the weights directly (F32Gemv), which needs them [N][K] row-major.
+    gemv_ = format == WeightFormat::kF32 &&
+            pd.weights_desc() == memory::desc({K_, N_}, Dt::f32, Tag::ba);
     dnnl::stream s(eng);
     dnnl::reorder(user, weights_).execute(s, user, weights_);
     s.wait();
@@ -126,9 +142,14 @@ class DenseLinear {
                                                      : 1);
   }
 
-  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y) {
+  void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y,
+               tbb::task_arena* arena) {
     if (!own_bf16_.empty()) {
       Bf16Gemm(x, M, K_, own_bf16_.data(), N_, y);
+      return;
+    }
+    if (gemv_ && M <= kF32GemvMaxRows) {
+      F32Gemv(x, M, K_, static_cast<const float*>(weights_.get_data_handle()), N_, y, arena);
       return;
     }
     const void* src = x;
@@ -189,6 +210,7 @@ class DenseLinear {
   std::vector<uint16_t> bf16_;
   std::vector<uint16_t> own_bf16_;  // weights [N][K] when oneDNN has no bf16 matmul here
   std::vector<uint8_t> s8_;         // int8 path: activations as u8 around kZeroPoint
+  bool gemv_ = false;               // f32 weights [N][K] row-major: F32Gemv for small steps
   static constexpr int32_t kZeroPoint = 128;
   int32_t zero_point_ = kZeroPoint;
   size_t weight_bytes_ = 0;
@@ -223,7 +245,7 @@ class Linear {
   void Forward(dnnl::engine& eng, dnnl::stream& strm, const float* x, int M, float* y,
                tbb::task_arena* arena) {
     if (segments_.size() == 1 && segments_[0].dense) {
-      segments_[0].dense->Forward(eng, strm, x, M, y);
+      segments_[0].dense->Forward(eng, strm, x, M, y, arena);
       return;
     }
     bool quantized[2] = {false, false};
@@ -231,10 +253,14 @@ class Linear {
       if (seg.dense) {
         // A float run inside a mixed stack: computed apart, then placed in its columns.
         tmp_.resize(size_t(M) * seg.rows);
-        seg.dense->Forward(eng, strm, x, M, tmp_.data());
+        seg.dense->Forward(eng, strm, x, M, tmp_.data(), arena);
         for (int m = 0; m < M; ++m)
           std::memcpy(y + size_t(m) * N_ + seg.offset, &tmp_[size_t(m) * seg.rows],
                       sizeof(float) * seg.rows);
+        continue;
+      }
+      if (M >= kDequantizedProductRows) {
+        DequantizedProduct(*seg.quant, x, M, y, seg.offset, arena);
         continue;
       }
       const quant::ActivationKind kind = quant::ActivationKindFor(seg.quant->type);
@@ -251,6 +277,19 @@ class Linear {
   size_t weight_bytes() const { return weight_bytes_; }
 
  private:
+  // y[m][offset + n] = x[m] . W[n] for many rows (a prompt): the weights dequantised one tile
+  // at a time into a float buffer that stays in cache, each tile multiplied with every row by
+  // f32 gemm (tiled_gemm.h). Without VNNI, AVX2's 8-bit dot product does fewer multiply-adds per
+  // instruction than f32 FMA, so once enough rows share each weight read, expanding the weights
+  // (in cache only; the matrix stays quantized in memory) is the faster product.
+  void DequantizedProduct(const quant::Matrix& w, const float* x, int M, float* y, int offset,
+                          tbb::task_arena* arena) {
+    TiledGemm(x, M, K_, w.rows, y, N_, offset, arena, [&w](int first, int count, float* scratch) {
+      quant::DequantizeMatrixRows(w, first, count, scratch);
+      return static_cast<const float*>(scratch);
+    });
+  }
+
   struct Segment {
     int offset = 0;  // first output column
     int rows = 0;
@@ -285,10 +324,11 @@ struct DnnlDecoder::Impl {
 
 StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const LlamaModel> model,
                                                            WeightFormat format, int max_rows,
-                                                           int threads) {
+                                                           int threads, KvFormat kv) {
   std::unique_ptr<DnnlDecoder> d(new DnnlDecoder());
   d->model_ = std::move(model);
   d->format_ = format;
+  d->kv_ = kv;
   d->max_rows_ = std::max(1, max_rows);
   d->impl_ = std::make_unique<Impl>();
   d->impl_->arena = std::make_unique<tbb::task_arena>(std::max(1, threads));
@@ -336,9 +376,20 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   const LlamaConfig& c = model_->config;
   KvCache cache;
   cache.capacity = capacity;
-  cache.k.assign(size_t(c.layers) * capacity * c.kv_dim(), 0.0f);
-  cache.v.assign(cache.k.size(), 0.0f);
+  const size_t n = size_t(c.layers) * size_t(capacity) * size_t(c.kv_dim());
+  if (kv_ == KvFormat::kF16) {
+    cache.k16.assign(n, 0);
+    cache.v16.assign(n, 0);
+  } else {
+    cache.k.assign(n, 0.0f);
+    cache.v.assign(n, 0.0f);
+  }
   return cache;
+}
+
+size_t DnnlDecoder::kv_bytes_per_position() const {
+  const LlamaConfig& c = model_->config;
+  return 2 * size_t(c.layers) * size_t(c.kv_dim()) * (kv_ == KvFormat::kF16 ? 2 : 4);
 }
 
 const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {
@@ -381,15 +432,27 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       ApplyRope(c, q, c.heads, cs);
       ApplyRope(c, k, c.kv_heads, cs);
       KvCache& cache = *rows[r].cache;
-      const size_t layer = size_t(l) * cache.capacity * kv;
-      StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k[layer]);
-      std::memcpy(&cache.v[layer + size_t(rows[r].pos) * kv], v, sizeof(float) * kv);
+      const size_t layer = size_t(l) * cache.capacity * kv,
+                   value = layer + size_t(rows[r].pos) * size_t(kv);
+      if (cache.f16()) {
+        StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k16[layer]);
+        for (int i = 0; i < kv; ++i) cache.v16[value + size_t(i)] = FloatToHalf(v[i]);
+      } else {
+        StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k[layer]);
+        std::memcpy(&cache.v[value], v, sizeof(float) * kv);
+      }
     }
     for (int r = 0; r < M; ++r) {
       const KvCache& cache = *rows[r].cache;
       const size_t base = size_t(l) * cache.capacity * kv;
-      AttendCached(c, &s.qkv[size_t(r) * qkv_n], &cache.k[base], &cache.v[base], cache.capacity,
-                   rows[r].pos + 1, &s.att[size_t(r) * dim], s.scores);
+      const float* q = &s.qkv[size_t(r) * qkv_n];
+      float* out = &s.att[size_t(r) * dim];
+      if (cache.f16())
+        AttendCached(c, q, &cache.k16[base], &cache.v16[base], cache.capacity, rows[r].pos + 1, out,
+                     s.scores);
+      else
+        AttendCached(c, q, &cache.k[base], &cache.v[base], cache.capacity, rows[r].pos + 1, out,
+                     s.scores);
     }
     D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data(), s.arena.get());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];

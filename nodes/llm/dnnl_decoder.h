@@ -30,11 +30,21 @@ enum class WeightFormat { kF32, kBF16, kInt8 };
 StatusOr<WeightFormat> ParseWeightFormat(std::string_view name);
 const char* WeightFormatName(WeightFormat f);
 
-// One sequence's keys and values. Keys: [layer][kv_head][head_dim][capacity] (transposed, for
-// vectorised scores); values: [layer][position][kv_dim].
+// How the KV cache stores keys and values: float32, or float16 (half the memory per sequence,
+// as llama.cpp's default; each value rounded to nearest even when stored).
+enum class KvFormat { kF32, kF16 };
+StatusOr<KvFormat> ParseKvFormat(std::string_view name);
+const char* KvFormatName(KvFormat f);
+
+// One sequence's keys and values, in the decoder's KvFormat (k/v for f32, k16/v16 for f16).
+// Keys: [layer][kv_head][head_dim][capacity] (transposed, for vectorised scores); values:
+// [layer][position][kv_dim].
 struct KvCache {
   int capacity = 0;
   std::vector<float> k, v;
+  std::vector<uint16_t> k16, v16;
+  bool f16() const { return !k16.empty(); }
+  size_t bytes() const { return (k.size() + v.size()) * 4 + (k16.size() + v16.size()) * 2; }
 };
 
 struct DecodeRow {
@@ -52,10 +62,14 @@ class DnnlDecoder {
   // set by the caller's omp_set_num_threads).
   static StatusOr<std::unique_ptr<DnnlDecoder>> Create(std::shared_ptr<const LlamaModel> model,
                                                        WeightFormat format, int max_rows = 512,
-                                                       int threads = 1);
+                                                       int threads = 1,
+                                                       KvFormat kv = KvFormat::kF32);
   ~DnnlDecoder();
 
   KvCache NewCache(int capacity) const;
+  // Bytes of KV cache one position of one sequence takes (all layers, keys and values).
+  size_t kv_bytes_per_position() const;
+  KvFormat kv_format() const { return kv_; }
   // Logits of the rows with `logits` set, in row order, [*logit_rows][vocab]; valid until the
   // next Step.
   const float* Step(std::span<const DecodeRow> rows, int* logit_rows);
@@ -71,6 +85,7 @@ class DnnlDecoder {
   struct Impl;
   std::shared_ptr<const LlamaModel> model_;
   WeightFormat format_ = WeightFormat::kF32;
+  KvFormat kv_ = KvFormat::kF32;
   int max_rows_ = 0;
   std::unique_ptr<Impl> impl_;
 };

@@ -55,8 +55,8 @@ StatusOr<std::shared_ptr<Generator>> Generator::Create(std::shared_ptr<const Lla
                                                        GeneratorOptions options) {
   options.max_batch = std::max(1, options.max_batch);
   options.max_step_rows = std::max(options.max_batch, options.max_step_rows);
-  auto decoder =
-      DnnlDecoder::Create(std::move(model), format, options.max_step_rows, options.threads);
+  auto decoder = DnnlDecoder::Create(std::move(model), format, options.max_step_rows,
+                                     options.threads, options.kv_cache);
   if (!decoder.ok()) return decoder.status();
   std::shared_ptr<Generator> g(new Generator());
   g->decoder_ = std::move(decoder).value();
@@ -70,8 +70,8 @@ StatusOr<std::shared_ptr<Generator>> Generator::Get(const std::string& model_pat
   static std::mutex mu;
   static std::map<std::string, std::weak_ptr<Generator>> generators;
   std::error_code ec;
-  const std::string key =
-      std::filesystem::weakly_canonical(model_path, ec).string() + "|" + WeightFormatName(format);
+  const std::string key = std::filesystem::weakly_canonical(model_path, ec).string() + "|" +
+                          WeightFormatName(format) + "|" + KvFormatName(options.kv_cache);
   std::lock_guard lock(mu);
   if (auto it = generators.find(key); it != generators.end()) {
     if (auto g = it->second.lock()) return g;

@@ -8,10 +8,10 @@
 //
 // When the batch is full, waiting requests are admitted highest `priority` first (first come
 // first served within a priority), so urgent requests wait for one slot, not for the queue.
-// One generator per (model file, weight format) per process, shared by every node that names
-// them; its worker thread owns the decoder. A prompt longer than the model's context fails that
-// request alone. Stops at EOS, max_new_tokens, a stop string (the text is cut before it) or the
-// end of the context.
+// One generator per (model file, weight format, KV cache format) per process, shared by every
+// node that names them; its worker thread owns the decoder. A prompt longer than the model's
+// context fails that request alone. Stops at EOS, max_new_tokens, a stop string (the text is cut
+// before it) or the end of the context.
 #pragma once
 
 #include <condition_variable>
@@ -59,6 +59,7 @@ struct GeneratorOptions {
   int max_step_rows = 512;  // prompt rows are chunked to keep a step bounded
   int threads = 1;          // threads of the worker's products (oneDNN's OpenMP, quantized TBB)
   bool by_priority = true;  // admit waiting requests highest priority first (else FIFO)
+  KvFormat kv_cache = KvFormat::kF32;  // how each request's keys and values are cached
 };
 
 struct GeneratorStats {

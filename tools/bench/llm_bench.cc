@@ -7,7 +7,7 @@
 // for each weight format. The model is a GGUF file, or `--random-110m` writes a GPT-2-small-sized
 // llama (dim 768, 12 layers, 12 heads, hidden 3072, ~110 M parameters) with random weights.
 //
-//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8] [--threads N]
+//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8] [--threads N] [--kv f32|f16]
 //   (a quantized file's quantized matrices run in place whatever the format; use --formats f32)
 //   llm_bench --random-110m [--tokens 64]
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
@@ -94,9 +94,10 @@ double PromptRate(DnnlDecoder& dec, int prompt) {
 }
 
 int g_threads = 1;
+KvFormat g_kv = KvFormat::kF32;
 
 double GeneratorRate(std::shared_ptr<const LlamaModel> model, WeightFormat f, int tokens) {
-  auto gen = Generator::Create(model, f, {.max_batch = 1, .threads = g_threads});
+  auto gen = Generator::Create(model, f, {.max_batch = 1, .threads = g_threads, .kv_cache = g_kv});
   GenerationRequest r;
   r.prompt = {1};
   r.max_new_tokens = 8;
@@ -181,7 +182,14 @@ int main(int argc, char** argv) {
       g_threads = std::max(1, std::stoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--priority"))
       priority = true;
-    else
+    else if (!std::strcmp(argv[i], "--kv") && i + 1 < argc) {
+      auto kv = ParseKvFormat(argv[++i]);
+      if (!kv.ok()) {
+        std::fprintf(stderr, "%s\n", kv.status().message().c_str());
+        return 2;
+      }
+      g_kv = *kv;
+    } else
       path = argv[i];
   }
   omp_set_num_threads(g_threads);
@@ -218,13 +226,20 @@ int main(int argc, char** argv) {
       "(1 thread); quantized kernels: %s\n",
       path.c_str(), (*model)->parameter_count() / 1e6, (*model)->config.dim,
       (*model)->config.layers, g_threads, bandwidth, refinery::llm::quant::KernelName());
+  {
+    const LlamaConfig& c = (*model)->config;
+    const double per_position = 2.0 * c.layers * c.kv_dim() * (g_kv == KvFormat::kF16 ? 2 : 4);
+    std::printf(
+        "KV cache %s: %.1f KB per position; %.1f MB per sequence at the full context (%d)\n",
+        KvFormatName(g_kv), per_position / 1e3, per_position * c.context / 1e6, c.context);
+  }
   std::printf("%-6s %12s %12s %10s %10s %10s %10s %12s %14s %10s\n", "format", "b1 tok/s",
               "b1 via gen", "b4", "b8", "b16", "b8/b1", "prompt tok/s", "weights/token", "% of bw");
   std::stringstream list(formats);
   for (std::string name; std::getline(list, name, ',');) {
     auto format = ParseWeightFormat(name);
     if (!format.ok()) return 2;
-    auto dec = DnnlDecoder::Create(*model, *format, 512, g_threads);
+    auto dec = DnnlDecoder::Create(*model, *format, 512, g_threads, g_kv);
     if (!dec.ok()) {
       std::printf("%-6s %s\n", name.c_str(), dec.status().message().c_str());
       continue;

@@ -28,9 +28,12 @@ void DequantizeRow(Type type, const uint8_t* src, float* out, int64_t n) {
   for (int64_t b = 0; b < n / info.block_values; ++b) {
     Unpack(type, src + b * info.block_bytes, &u);
     float* y = out + b * info.block_values;
-    for (int k = 0; k < u.values; ++k) {
-      const int g = k / u.group;
-      y[k] = u.scale[g] * float(u.code[k]) + u.offset[g];
+    // Group by group, so the inner loop has no division and vectorises.
+    for (int g = 0; g < u.values / u.group; ++g) {
+      const float scale = u.scale[g], offset = u.offset[g];
+      const int8_t* code = u.code + g * u.group;
+      float* yg = y + g * u.group;
+      for (int k = 0; k < u.group; ++k) yg[k] = scale * float(code[k]) + offset;
     }
   }
 }

@@ -114,12 +114,6 @@ inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) 
   std::memcpy(mn + 4, &mn_hi, 4);
 }
 
-REFINERY_AVX2 inline float HorizontalSum(__m128i v) {
-  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
-  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
-  return float(_mm_cvtsi128_si32(v));
-}
-
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 // kCount is a template argument so the accumulators stay in registers and the loops unroll.
@@ -129,8 +123,8 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
   constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   __m256 acc[kMaxRows];
-  float minimums[kMaxRows];
-  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps(), minimums[r] = 0;
+  __m128 minimums[kMaxRows];  // in a register, summed once at the end: no per-block reduction
+  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps(), minimums[r] = _mm_setzero_ps();
   for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
     const uint8_t* block = row + size_t(b) * kBytes;
     uint16_t dh, mh;
@@ -167,10 +161,15 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(sumi), acc[r]);
       const __m128i sums =
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(&x.sum32[size_t(b) * 8]));
-      minimums[r] += dmin * da * HorizontalSum(_mm_madd_epi16(mins16, sums));
+      minimums[r] = _mm_fmadd_ps(_mm_set1_ps(dmin * da),
+                                 _mm_cvtepi32_ps(_mm_madd_epi16(mins16, sums)), minimums[r]);
     }
   }
-  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]) - minimums[r];
+  for (int r = 0; r < count; ++r) {
+    __m128 m = _mm_add_ps(minimums[r], _mm_movehl_ps(minimums[r], minimums[r]));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    out[r] = HorizontalSum(acc[r]) - _mm_cvtss_f32(m);
+  }
 }
 
 template <bool kFive>
@@ -194,8 +193,7 @@ REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, f
   const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);  // two bits
   __m256 acc[kMaxRows];
-  float bias[kMaxRows];
-  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps(), bias[r] = 0;
+  for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
   for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
     const BlockQ6_K& B = w[b];
     const float d = Half(B.d);
@@ -225,17 +223,16 @@ REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, f
       for (int j = 0; j < 8; ++j)
         sumi = _mm256_add_epi32(
             sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(v[j], Load(a + 32 * j)), s[j]));
-      const float da = d * x.d[size_t(b)];
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da), _mm256_cvtepi32_ps(sumi), acc[r]);
-      // The +32 of every code: 32 * Σ scale * Σ activations per 16 values.
+      // The +32 of every code: 32 * Σ scale * Σ activations per 16 values, taken off the
+      // integer sums lane by lane (all lanes are summed in the end; no per-block reduction).
       const __m256i sums =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&x.sum16[size_t(b) * 16]));
-      const __m256i p = _mm256_madd_epi16(scales16, sums);
-      const __m128i p4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-      bias[r] += da * 32.0f * HorizontalSum(p4);
+      sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(_mm256_madd_epi16(scales16, sums), 5));
+      const float da = d * x.d[size_t(b)];
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da), _mm256_cvtepi32_ps(sumi), acc[r]);
     }
   }
-  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]) - bias[r];
+  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]);
 }
 
 REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {

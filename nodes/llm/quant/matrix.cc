@@ -60,4 +60,20 @@ void DequantizeMatrixRow(const Matrix& w, int r, float* out) {
   DequantizeRow(w.type, w.row(r), out, w.cols);
 }
 
+void DequantizeMatrixRows(const Matrix& w, int first, int count, float* out,
+                          tbb::task_arena* arena) {
+  auto rows = [&](int begin, int end) {
+    for (int r = begin; r < end; ++r)
+      DequantizeRow(w.type, w.row(first + r), out + size_t(r) * size_t(w.cols), w.cols);
+  };
+  if (arena == nullptr || arena->max_concurrency() <= 1) {
+    rows(0, count);
+    return;
+  }
+  arena->execute([&] {
+    tbb::parallel_for(tbb::blocked_range<int>(0, count, 8),
+                      [&](const tbb::blocked_range<int>& r) { rows(r.begin(), r.end()); });
+  });
+}
+
 }  // namespace refinery::llm::quant

@@ -46,5 +46,8 @@ void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, in
 
 // Dequantises row r into out[cols] (embedding lookups).
 void DequantizeMatrixRow(const Matrix& w, int r, float* out);
+// Dequantises rows [first, first + count) into out[count][cols], split across `arena`'s threads.
+void DequantizeMatrixRows(const Matrix& w, int first, int count, float* out,
+                          tbb::task_arena* arena = nullptr);
 
 }  // namespace refinery::llm::quant

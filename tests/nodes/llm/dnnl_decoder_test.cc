@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "nodes/llm/model_writer.h"
+#include "nodes/llm/quant/file_quantizer.h"
 #include "nodes/llm/reference_decoder.h"
 #include "tests/support/scratch_path.h"
 #include "tests/support/set_up_material.h"
@@ -96,6 +97,128 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RandomModels,
                                            Shape{64, 8, 2, 2, true},    // GQA 4:1, tied output
                                            Shape{96, 6, 3, 3, false},   // GQA 2:1, head size 16
                                            Shape{64, 4, 1, 1, true}));  // multi-query
+
+// A quantized model: a step of many rows (a prompt) takes the dequantised-tile product, a step of
+// one row the 8-bit block kernels. The first computes what the plain reference decoder computes
+// (dequantised weights, float activations), so it must agree with it to float noise; the second
+// rounds activations to 8 bits, so it agrees to that rounding only.
+// A random model wide enough for the K formats (256), written as F32 and quantized to Q4_K_M.
+struct FloatAndQuantized {
+  std::string f32, q4;
+};
+FloatAndQuantized WriteFloatAndQuantized(const std::string& name) {
+  RandomLlamaSpec spec;
+  spec.dim = 256;
+  spec.hidden = 512;
+  spec.heads = 4;
+  spec.kv_heads = 2;
+  spec.stddev = 0.05f;
+  spec.pieces = {"a", "b", "c"};
+  FloatAndQuantized paths{refinery::testing::ScratchPath(name + "-f32.gguf"),
+                          refinery::testing::ScratchPath(name + "-q4km.gguf")};
+  EXPECT_TRUE(RandomLlama(spec).Write(paths.f32).ok());
+  EXPECT_TRUE(quant::QuantizeFile(paths.f32, paths.q4, "Q4_K_M").ok());
+  return paths;
+}
+
+TEST(DnnlDecoder, QuantizedPromptStepsMatchThePlainDecoder) {
+  auto model = LlamaModel::Load(WriteFloatAndQuantized("prompt").q4);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE((*model)->layers[0].w_gate.quantized());
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 48; ++i) prompt.push_back(3 + (i * 37) % 250);  // byte tokens
+  ReferenceDecoder ref(*model);
+  std::vector<std::vector<float>> expected;
+  for (int32_t t : prompt) expected.push_back(ref.Forward(t));
+  auto dec = DnnlDecoder::Create(*model, WeightFormat::kF32, 64);
+  ASSERT_TRUE(dec.ok()) << dec.status().message();
+  KvCache cache = (*dec)->NewCache(64);
+  std::vector<DecodeRow> rows;
+  for (size_t i = 0; i < prompt.size(); ++i) rows.push_back({&cache, prompt[i], int(i), true});
+  int n = 0;
+  const float* logits = (*dec)->Step(rows, &n);
+  ASSERT_EQ(n, int(prompt.size()));
+  const int vocab = (*model)->config.vocab;
+  double worst = 0, spread = 0;
+  for (size_t r = 0; r < prompt.size(); ++r) {
+    worst = std::max(worst, MaxAbsDiff(logits + r * size_t(vocab), expected[r]));
+    const auto [lo, hi] = std::minmax_element(expected[r].begin(), expected[r].end());
+    spread = std::max(spread, double(*hi - *lo));
+  }
+  EXPECT_LT(worst / spread, 1e-4) << "prompt step vs plain decoder";
+  // One more token alone: the block kernels, within their activation rounding.
+  DecodeRow next{&cache, 42, int(prompt.size()), true};
+  logits = (*dec)->Step({&next, 1}, &n);
+  const std::vector<float> one = ref.Forward(42);
+  EXPECT_LT(MaxAbsDiff(logits, one) / spread, 0.03) << "single-row step vs plain decoder";
+  EXPECT_GT(MaxAbsDiff(logits, one), 0.0) << "the single row must take the 8-bit kernels";
+}
+
+// A float16 KV cache: half the bytes per position, and logits within the rounding of keys and
+// values to 11 significant bits (not equal: the rounding is really applied).
+TEST(DnnlDecoder, Float16KvCacheHalvesMemoryAndStaysClose) {
+  RandomLlamaSpec spec;
+  spec.dim = 128;
+  spec.heads = 8;
+  spec.kv_heads = 2;
+  spec.stddev = 0.1f;
+  spec.pieces = {"a", "b"};
+  auto model = WriteAndLoad(spec, "kv16");
+  ASSERT_TRUE(model);
+  auto f32 = DnnlDecoder::Create(model, WeightFormat::kF32, 64, 1, KvFormat::kF32);
+  auto f16 = DnnlDecoder::Create(model, WeightFormat::kF32, 64, 1, KvFormat::kF16);
+  ASSERT_TRUE(f32.ok() && f16.ok());
+  EXPECT_EQ((*f16)->kv_bytes_per_position() * 2, (*f32)->kv_bytes_per_position());
+  EXPECT_EQ((*f32)->kv_bytes_per_position(), size_t(2 * spec.layers * 32 * 4));  // kv_dim 32
+  KvCache a = (*f32)->NewCache(40), b = (*f16)->NewCache(40);
+  EXPECT_EQ(b.bytes() * 2, a.bytes());
+  EXPECT_TRUE(b.f16());
+  double worst = 0, spread = 0, any = 0;
+  int n = 0;
+  for (int pos = 0; pos < 40; ++pos) {  // one token per step: attention over the cache each time
+    const DecodeRow ra{&a, 3 + (pos * 7) % 250, pos, true}, rb{&b, ra.token, pos, true};
+    const float* la = (*f32)->Step({&ra, 1}, &n);
+    const std::vector<float> expected(la, la + model->config.vocab);
+    const float* lb = (*f16)->Step({&rb, 1}, &n);
+    const auto [lo, hi] = std::minmax_element(expected.begin(), expected.end());
+    spread = std::max(spread, double(*hi - *lo));
+    const double d = MaxAbsDiff(lb, expected);
+    worst = std::max(worst, d);
+    any += d;
+  }
+  EXPECT_LT(worst / spread, 2e-3) << "f16 cache vs f32 cache";
+  EXPECT_GT(any, 0.0) << "the f16 cache must round";
+}
+
+// threads: 2 splits every product (the f32 gemv's rows, the block kernels' rows, the prompt's
+// tiles) across two threads; each output is still computed by one thread, so the logits are
+// those of one thread.
+TEST(DnnlDecoder, TwoThreadsGiveOneThreadsLogits) {
+  const FloatAndQuantized paths = WriteFloatAndQuantized("threads");
+  for (const std::string& path : {paths.f32, paths.q4}) {
+    auto model = LlamaModel::Load(path);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    auto run = [&](int threads) {
+      auto dec = DnnlDecoder::Create(*model, WeightFormat::kF32, 64, threads);
+      EXPECT_TRUE(dec.ok());
+      KvCache cache = (*dec)->NewCache(64);
+      std::vector<DecodeRow> rows;
+      for (int i = 0; i < 40; ++i) rows.push_back({&cache, 3 + (i * 11) % 250, i, i == 39});
+      int n = 0;
+      const float* l = (*dec)->Step(rows, &n);  // a prompt: the tiled product
+      std::vector<float> logits(l, l + (*model)->config.vocab);
+      for (int pos = 40; pos < 43; ++pos) {  // single rows: the gemv or the block kernels
+        const DecodeRow row{&cache, 7 + pos, pos, true};
+        l = (*dec)->Step({&row, 1}, &n);
+        logits.insert(logits.end(), l, l + (*model)->config.vocab);
+      }
+      return logits;
+    };
+    const std::vector<float> one = run(1), two = run(2);
+    const auto [lo, hi] = std::minmax_element(one.begin(), one.end());
+    EXPECT_LT(MaxAbsDiff(two.data(), one) / double(*hi - *lo), 1e-6) << path;
+  }
+}
 
 TEST(DnnlDecoder, Stories260KMatchesLlamaCpp) {
   REFINERY_SKIP_WITHOUT_SHARED(kModels + "stories260K.gguf");

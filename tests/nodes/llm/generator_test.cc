@@ -15,6 +15,7 @@
 
 #include "graph/spec/pipeline_loader.h"
 #include "nodes/llm/model_writer.h"
+#include "nodes/llm/quant/file_quantizer.h"
 #include "nodes/text/tiktoken_encoding.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/scratch_path.h"
@@ -91,6 +92,29 @@ TEST(Generator, BatchedRequestsGiveTheSameTokensAsAlone) {
   const GeneratorStats stats = (*batched)->stats();
   EXPECT_GT(stats.max_active, 1);  // they really were decoded together
   EXPECT_LT(stats.steps, 8 * 20);
+}
+
+// threads: 2 on a quantized model: the prompt's products split in tiles across both threads, the
+// decode steps' weight rows too (and, under TSan, no race between them). Greedy tokens equal one
+// thread's: each output is computed by one thread in the same order either way.
+TEST(Generator, TwoThreadsDecodeAQuantizedModelAsOneDoes) {
+  const std::string q8 = refinery::testing::ScratchPath("generator-tiny-q8.gguf");
+  ASSERT_TRUE(quant::QuantizeFile(TinyModel(), q8, "Q8_0").ok());
+  auto model = LlamaModel::Load(q8);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE((*model)->has_quantized_weights());
+  GenerationRequest r = Request(**model,
+                                "the cat sat on the mat and the dog sat on the log while the "
+                                "bird sang and the cat sat on the mat",
+                                24);
+  ASSERT_GE(r.prompt.size(), 32u) << "a prompt long enough for the tiled product";
+  auto one = Generator::Create(*model, WeightFormat::kF32, {.threads = 1});
+  auto two = Generator::Create(*model, WeightFormat::kF32, {.threads = 2});
+  ASSERT_TRUE(one.ok() && two.ok());
+  const GenerationResult a = (*one)->Generate(r), b = (*two)->Generate(r);
+  ASSERT_TRUE(a.status.ok() && b.status.ok());
+  EXPECT_EQ(b.tokens.size(), 24u);
+  EXPECT_EQ(b.tokens, a.tokens);
 }
 
 TEST(Generator, SeedsSamplingAndStops) {
