@@ -3,6 +3,7 @@
 // streamed or not, chat and completions, with auth, errors and token accounting.
 #include "tools/graph-runner/models_server.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
@@ -96,9 +97,18 @@ TEST(ModelsServerChat, ChatCallsUseTheModelsChatFormat) {
   const std::string path = refinery::testing::ScratchPath("chatml-served.gguf");
   ASSERT_TRUE(llm::RandomLlama(spec).Write(path).ok());
   ModelsServerOptions o;
-  o.models = {{"chat", path}};
+  llm::RandomLlamaSpec no_template = spec;
+  no_template.chat_template.clear();
+  const std::string plain_path = refinery::testing::ScratchPath("plain-served.gguf");
+  ASSERT_TRUE(llm::RandomLlama(no_template).Write(plain_path).ok());
+  o.models = {{"chat", path}, {"plain", plain_path}};
   auto server = ModelsServer::Start(o);
   ASSERT_TRUE(server.ok()) << server.status().message();
+  // Which layout each model's chat calls get is said at start, the fallback with its reason.
+  ASSERT_EQ((*server)->chat_notes().size(), 2u);
+  EXPECT_EQ((*server)->chat_notes()[0], "model chat: chat calls in its chatml format");
+  EXPECT_THAT((*server)->chat_notes()[1],
+              ::testing::StartsWith("model plain: chat calls as plain text"));
   const std::string url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/v1";
   NodeRunner local("{id: llm, type: infer, model: \"" + path +
                    "\", max_new_tokens: 6, chat: auto, system: \"Be kind.\"}");

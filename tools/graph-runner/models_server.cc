@@ -76,6 +76,12 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
     auto generator = llm::Generator::Get(path, *format, options.generator);
     if (!generator.ok()) return generator.status().WithContext(path);
     auto chat = llm::ChatLayoutFor((*generator)->model(), "auto");
+    s->chat_notes_.push_back(
+        "model " + name + ": " +
+        (chat.ok()
+             ? std::string("chat calls in its ") + llm::ChatFormatName(chat->format) + " format"
+             : "chat calls as plain text (system, a blank line, the messages): " +
+                   chat.status().message()));
     s->models_.push_back({name, *generator, chat.ok() ? std::optional(*chat) : std::nullopt});
   }
   if (options.tls_cert.empty() != options.tls_key.empty())

@@ -50,6 +50,9 @@ class ModelsServer {
   ~ModelsServer();
   int port() const { return port_; }
   std::string address() const;
+  // One line per model on how chat calls are laid out: its chat format, or why it has none
+  // (then the plain layout below is used), so the fallback is never silent.
+  const std::vector<std::string>& chat_notes() const { return chat_notes_; }
 
   struct Model {
     std::string name;
@@ -63,6 +66,7 @@ class ModelsServer {
   ModelsServer() = default;
   ModelsServerOptions options_;
   std::vector<Model> models_;
+  std::vector<std::string> chat_notes_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

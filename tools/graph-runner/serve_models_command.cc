@@ -79,6 +79,8 @@ int ServeModelsCommand(const ServeModelsArgs& args) {
   std::fprintf(stderr, "serving%s on %s://%s:%d/v1\n", names.c_str(),
                options.tls_cert.empty() ? "http" : "https", options.host.c_str(),
                (*server)->port());
+  for (const std::string& note : (*server)->chat_notes())
+    std::fprintf(stderr, "%s\n", note.c_str());
   int signal = 0;
   while (sigwait(&signals, &signal) != 0) {
   }
