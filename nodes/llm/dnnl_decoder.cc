@@ -387,9 +387,8 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   return cache;
 }
 
-size_t DnnlDecoder::kv_bytes_per_position() const {
-  const LlamaConfig& c = model_->config;
-  return 2 * size_t(c.layers) * size_t(c.kv_dim()) * (kv_ == KvFormat::kF16 ? 2 : 4);
+size_t KvBytesPerPosition(const LlamaConfig& c, KvFormat f) {
+  return 2 * size_t(c.layers) * size_t(c.kv_dim()) * (f == KvFormat::kF16 ? 2 : 4);
 }
 
 const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {

@@ -35,6 +35,8 @@ const char* WeightFormatName(WeightFormat f);
 enum class KvFormat { kF32, kF16 };
 StatusOr<KvFormat> ParseKvFormat(std::string_view name);
 const char* KvFormatName(KvFormat f);
+// Bytes of KV cache one position of one sequence takes (all layers, keys and values).
+size_t KvBytesPerPosition(const LlamaConfig& c, KvFormat f);
 
 // One sequence's keys and values, in the decoder's KvFormat (k/v for f32, k16/v16 for f16).
 // Keys: [layer][kv_head][head_dim][capacity] (transposed, for vectorised scores); values:
@@ -67,8 +69,7 @@ class DnnlDecoder {
   ~DnnlDecoder();
 
   KvCache NewCache(int capacity) const;
-  // Bytes of KV cache one position of one sequence takes (all layers, keys and values).
-  size_t kv_bytes_per_position() const;
+  size_t kv_bytes_per_position() const { return KvBytesPerPosition(model_->config, kv_); }
   KvFormat kv_format() const { return kv_; }
   // Logits of the rows with `logits` set, in row order, [*logit_rows][vocab]; valid until the
   // next Step.

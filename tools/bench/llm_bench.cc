@@ -227,11 +227,11 @@ int main(int argc, char** argv) {
       path.c_str(), (*model)->parameter_count() / 1e6, (*model)->config.dim,
       (*model)->config.layers, g_threads, bandwidth, refinery::llm::quant::KernelName());
   {
-    const LlamaConfig& c = (*model)->config;
-    const double per_position = 2.0 * c.layers * c.kv_dim() * (g_kv == KvFormat::kF16 ? 2 : 4);
+    const double per_position = double(KvBytesPerPosition((*model)->config, g_kv));
+    const int context = (*model)->config.context;
     std::printf(
         "KV cache %s: %.1f KB per position; %.1f MB per sequence at the full context (%d)\n",
-        KvFormatName(g_kv), per_position / 1e3, per_position * c.context / 1e6, c.context);
+        KvFormatName(g_kv), per_position / 1e3, per_position * context / 1e6, context);
   }
   std::printf("%-6s %12s %12s %10s %10s %10s %10s %12s %14s %10s\n", "format", "b1 tok/s",
               "b1 via gen", "b4", "b8", "b16", "b8/b1", "prompt tok/s", "weights/token", "% of bw");
