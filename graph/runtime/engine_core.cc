@@ -192,6 +192,7 @@ void EngineCore::Finish(const ItemPtr& handle) {
   else if (!metrics_->empty())
     metrics_->Record(r.fields);
   Observe(r);
+  counted_.fetch_add(1, std::memory_order_acq_rel);
   ResultCallback callback = std::move(item.callback);
   const ResultCallback* target = item.shared_callback ? item.shared_callback : &callback;
   if (*target) {
@@ -283,7 +284,7 @@ void EngineCore::Shutdown() {
 EngineStats EngineCore::Stats(StatsDetail detail) const {
   EngineStats s;
   s.submitted = submitted_.load();
-  s.completed = completed_.load();
+  s.completed = counted_.load();
   s.failed = failed_.load();
   s.succeeded = s.completed - s.failed;
   s.in_flight = gate_.in_flight();

@@ -69,6 +69,9 @@ class EngineCore {
   std::unique_ptr<FlowGraph> graph_;  // declared after the arena: destroyed before it
   std::atomic<uint64_t> next_seq_{0};
   std::atomic<int64_t> submitted_{0};
+  // Results counted before their callback runs, so a caller holding its result sees it in Stats.
+  std::atomic<int64_t> counted_{0};
+  // Callbacks that have returned; Drain waits for these, so every result is delivered first.
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_{0};
   std::atomic<bool> accepting_{true};
