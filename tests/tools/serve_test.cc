@@ -62,6 +62,12 @@ std::unique_ptr<client::Client> Connect(const Server& server, client::ClientOpti
   return std::move(c).value();
 }
 
+// A generated stub without the client library: for calls the library does not make.
+std::unique_ptr<v1::Refinery::Stub> RawStub(const Server& server) {
+  return v1::Refinery::NewStub(
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+}
+
 Request Req(const std::string& id, const std::string& text = "abc") {
   Request r;
   r.id = id;
@@ -262,13 +268,72 @@ TEST(Serve, ACancelledStreamStopsItsRequestsAndLeaksNothing) {
   EXPECT_LE(engine.Stats().succeeded, 4);
 }
 
+TEST(Serve, RunBatchesPacksReadyResultsAndKeepsTheCapInsideABatch) {
+  ServeOptions o = Options();
+  o.stream_in_flight = 4;
+  auto server = StartServer(o);
+  ASSERT_TRUE(server);
+  auto stub = RawStub(*server);
+  grpc::ClientContext context;
+  context.AddMetadata("refinery-ordered", "true");
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = stub->RunBatches(&context);
+  // A slow request first: in request order, the fast ones behind it are held until it is done,
+  // and then are ready together, so they leave in few messages.
+  v1::RunBatch batch;
+  v1::RunRequest* slow = batch.add_requests();
+  slow->set_pipeline("slow");
+  slow->mutable_request()->set_id("s");
+  slow->mutable_request()->set_text("first");
+  constexpr int kFast = 200;
+  for (int i = 0; i < kFast; ++i) {
+    v1::RunRequest* r = batch.add_requests();
+    r->set_pipeline("fast");
+    if (i == 7) {
+      r->set_json("{\"text\": ");  // malformed: an error result in its place, by position
+    } else {
+      r->mutable_request()->set_id("f" + std::to_string(i));
+      r->mutable_request()->set_text("x");
+    }
+  }
+  ASSERT_TRUE(stream->Write(batch));
+  stream->WritesDone();
+  std::vector<proto::Result> results;
+  int messages = 0;
+  v1::ResultBatch got;
+  while (stream->Read(&got)) {
+    ++messages;
+    for (const proto::Result& r : got.results()) results.push_back(r);
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(results.size(), size_t(kFast + 1));
+  EXPECT_EQ(results[0].id(), "s");
+  EXPECT_EQ(results[0].fields().at("text"), "first");
+  for (int i = 0; i < kFast; ++i) {
+    const proto::Result& r = results[size_t(i + 1)];
+    if (i == 7) {
+      EXPECT_EQ(r.id(), "9");  // the 9th request of the stream
+      EXPECT_EQ(r.status(), "error");
+    } else {
+      EXPECT_EQ(r.id(), "f" + std::to_string(i));
+      EXPECT_EQ(r.fields().at("text"), "X");
+    }
+  }
+  // The cap of 4 held inside the 201-request message. The engine counts a request until its
+  // completion returns, a moment after the stream wrote its result and let the next one in, so
+  // its peak can pass the stream's cap by a few; without the cap it would be the pipeline's 64.
+  EXPECT_LE(server->pipelines()->Find("fast").value()->engine->Stats().peak_in_flight, 8);
+  // With a cap of 4, at most 4 results wait at a time, so 201 results take at least ~50
+  // messages; what this checks is that a message carried more than one.
+  EXPECT_LT(messages, kFast + 1);
+}
+
 TEST(Serve, AClientThatNeverReadsCannotMakeTheServerBuffer) {
   ServeOptions o = Options();
   o.stream_in_flight = 8;
   auto server = StartServer(o);
   ASSERT_TRUE(server);
-  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
-  auto stub = v1::Refinery::NewStub(channel);
+  auto stub = RawStub(*server);
   grpc::ClientContext context;
   auto stream = stub->RunStream(&context);
   std::atomic<int64_t> written{0};
@@ -327,8 +392,7 @@ TEST(Serve, TooManyStreamsAreRefused) {
   o.max_streams = 1;
   auto server = StartServer(o);
   ASSERT_TRUE(server);
-  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
-  auto stub = v1::Refinery::NewStub(channel);
+  auto stub = RawStub(*server);
   grpc::ClientContext first_context;
   auto first = stub->RunStream(&first_context);
   v1::RunRequest m;
@@ -349,8 +413,7 @@ TEST(Serve, TooManyStreamsAreRefused) {
 TEST(Serve, AMalformedRequestIsAnErrorResultAndTheStreamGoesOn) {
   auto server = StartServer();
   ASSERT_TRUE(server);
-  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
-  auto stub = v1::Refinery::NewStub(channel);
+  auto stub = RawStub(*server);
   grpc::ClientContext context;
   context.AddMetadata("refinery-ordered", "true");
   // Not a timing assertion: the three results are ready in milliseconds, and a server write

@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--max-streams", serve.options.max_streams,
-                   "RunStream calls open at once (RESOURCE_EXHAUSTED beyond)")
+                   "streams (RunStream, RunBatches) open at once (RESOURCE_EXHAUSTED beyond)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   serve_cmd

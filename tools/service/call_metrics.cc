@@ -21,6 +21,8 @@ const char* MethodName(Method m) {
       return "Run";
     case Method::kRunStream:
       return "RunStream";
+    case Method::kRunBatches:
+      return "RunBatches";
     case Method::kListPipelines:
       return "ListPipelines";
     case Method::kDescribePipeline:

@@ -16,7 +16,15 @@
 
 namespace refinery::service {
 
-enum class Method { kRun, kRunStream, kListPipelines, kDescribePipeline, kStats, kCount };
+enum class Method {
+  kRun,
+  kRunStream,
+  kRunBatches,
+  kListPipelines,
+  kDescribePipeline,
+  kStats,
+  kCount
+};
 const char* MethodName(Method m);
 
 class CallMetrics {

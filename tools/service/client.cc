@@ -122,22 +122,30 @@ Status Client::Stream(const std::string& pipeline, const RequestSource& next,
   if (options.ordered) context.AddMetadata("refinery-ordered", "true");
   if (options.priority) context.AddMetadata("refinery-priority", std::to_string(*options.priority));
   if (options.timeout) context.set_deadline(std::chrono::system_clock::now() + *options.timeout);
-  auto stream = stub_->RunStream(&context);
+  auto stream = stub_->RunBatches(&context);
   // Requests go out on their own thread: Write blocks while the server is not reading (its
   // in-flight cap, HTTP/2 flow control), and results must keep being read meanwhile.
+  const int batch = std::max(1, options.batch);
   std::thread writer([&] {
     Request request;
-    v1::RunRequest message;
-    message.set_pipeline(pipeline);
-    while (next(&request)) {
-      *message.mutable_request() = RequestToProto(request);
-      if (!stream->Write(message)) break;  // the call ended; Finish() says why
-      request = Request{};
+    v1::RunBatch message;
+    bool more = true;
+    while (more) {
+      message.Clear();
+      while (message.requests_size() < batch && (more = next(&request))) {
+        v1::RunRequest* r = message.add_requests();
+        r->set_pipeline(pipeline);
+        *r->mutable_request() = RequestToProto(request);
+        request = Request{};
+      }
+      if (message.requests_size() > 0 && !stream->Write(message)) break;  // Finish() says why
     }
     stream->WritesDone();
   });
-  proto::Result result;
-  while (stream->Read(&result)) on_result(ResultFromProto(result));
+  v1::ResultBatch results;
+  while (stream->Read(&results)) {
+    for (const proto::Result& r : results.results()) on_result(ResultFromProto(r));
+  }
   writer.join();
   return FromGrpc(stream->Finish());
 }

@@ -32,6 +32,10 @@ struct StreamOptions {
   bool ordered = false;             // results in request order (the server holds early ones back)
   std::optional<int32_t> priority;  // for requests that carry none (metadata refinery-priority)
   std::optional<std::chrono::milliseconds> timeout;  // for the whole stream
+  // Requests per message (RunBatches). `next` is called until a message holds this many or the
+  // source ends, so a source that waits for its requests (an agent's queue) wants 1: each
+  // request then leaves as soon as `next` gives it. Results come back packed either way.
+  int batch = 64;
 };
 
 class Client {
@@ -42,9 +46,9 @@ class Client {
   // (deadline, unknown pipeline, server full, no token) is a non-OK Status naming the gRPC code.
   StatusOr<Result> Run(const std::string& pipeline, const Request& request,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-  // Sends what `next` gives (it is called again only when the stream can take more) and calls
-  // `on_result` for each result, on this thread. Returns once every result came back, or the
-  // first error of the call (results already delivered stay delivered).
+  // Sends what `next` gives over one RunBatches call (it is called again only when the stream
+  // can take more) and calls `on_result` for each result, on this thread. Returns once every result
+  // came back, or the first error of the call (results already delivered stay delivered).
   Status Stream(const std::string& pipeline, const RequestSource& next,
                 const ResultCallback& on_result, const StreamOptions& options = {});
 

@@ -8,10 +8,12 @@
 // - metadata `refinery-priority` -> the priority of requests that carry none;
 // - a cancelled call (client gone, deadline, server drain) -> Request::cancelled, so its requests
 //   stop before their next node and their results are dropped;
-// - a stream reads at most `stream_in_flight` requests ahead of the results the client took.
+// - a stream reads at most `stream_in_flight` requests ahead of the results the client took
+//   (stream_call.h).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "graph/proto/refinery_service.grpc.pb.h"
@@ -19,6 +21,7 @@
 #include "tools/service/call_metrics.h"
 #include "tools/service/pipeline_set.h"
 #include "tools/service/serve_options.h"
+#include "tools/service/stream_call.h"
 
 namespace refinery::service {
 
@@ -30,6 +33,8 @@ class RefineryService final : public refinery::v1::Refinery::Service {
                    proto::Result* response) override;
   grpc::Status RunStream(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<proto::Result, v1::RunRequest>* stream) override;
+  grpc::Status RunBatches(grpc::ServerContext* context,
+                          grpc::ServerReaderWriter<v1::ResultBatch, v1::RunBatch>* stream) override;
   grpc::Status ListPipelines(grpc::ServerContext* context, const v1::ListPipelinesRequest* request,
                              v1::ListPipelinesResponse* response) override;
   grpc::Status DescribePipeline(grpc::ServerContext* context,
@@ -41,8 +46,9 @@ class RefineryService final : public refinery::v1::Refinery::Service {
   int open_streams() const { return open_streams_.load(); }
 
  private:
-  grpc::Status RunStreamAuthorized(grpc::ServerContext* context,
-                                   grpc::ServerReaderWriter<proto::Result, v1::RunRequest>* stream);
+  // Checks the token and the stream limit, then runs `serve` (stream_call.h) for the call.
+  grpc::Status OpenStream(grpc::ServerContext* context, Method method,
+                          const std::function<grpc::Status(const StreamServices&)>& serve);
 
   const ServeOptions options_;
   const CallAuth auth_;

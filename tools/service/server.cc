@@ -163,7 +163,7 @@ std::string Server::MetricsText() const {
       monitor::AppendPrometheus(p.engine->Stats(StatsDetail::kLive), name, &e);
   }
   metrics_->AppendTo(&e);
-  e.Family("refinery_grpc_streams_open", "gauge", "RunStream calls open now.");
+  e.Family("refinery_grpc_streams_open", "gauge", "Streams (RunStream, RunBatches) open now.");
   e.Value("refinery_grpc_streams_open", {}, double(service_->open_streams()));
   return e.Text();
 }
