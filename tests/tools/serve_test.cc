@@ -197,6 +197,86 @@ TEST(Serve, TheCallDeadlineFailsARequestStillQueuedAtThatMoment) {
   EXPECT_LT(waited_ms, 90);
 }
 
+// One request at a time in the whole pipeline, 200 ms each: a second call finds it full.
+constexpr const char* kTight =
+    "pipeline: tight\nmax_in_flight: 1\nnodes:\n  - {id: d, type: delay, micros: 200000}\n";
+
+ServeOptions TightOptions() {
+  ServeOptions o = Options();
+  o.pipelines = {WritePipeline("tight", kTight)};
+  return o;
+}
+
+TEST(Serve, AUnaryCallWaitsForRoomUpToItsDeadline) {
+  auto server = StartServer(TightOptions());
+  ASSERT_TRUE(server);
+  auto c = Connect(*server);
+  Engine& engine = *server->pipelines()->Find("tight").value()->engine;
+  std::thread busy([&] { EXPECT_TRUE(c->Run("tight", Req("busy")).ok()); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return engine.Stats().in_flight == 1; }));
+  // Waits for the slot (no thread of the pipeline is involved), then runs.
+  StatusOr<Result> waited = c->Run("tight", Req("next", "x"));
+  ASSERT_TRUE(waited.ok()) << waited.status().message();
+  EXPECT_EQ(Text(*waited), "x");
+  busy.join();
+  // A deadline shorter than the wait ends the call while it waits for room.
+  std::thread again([&] { EXPECT_TRUE(c->Run("tight", Req("busy2")).ok()); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return engine.Stats().in_flight == 1; }));
+  StatusOr<Result> late = c->Run("tight", Req("late"), std::chrono::milliseconds(50));
+  again.join();
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("DEADLINE_EXCEEDED"), std::string::npos)
+      << late.status().message();
+  EXPECT_TRUE(testing::WaitUntil([&] { return engine.Stats().in_flight == 0; }));
+  EXPECT_EQ(engine.Stats().succeeded, 3);  // busy, next, busy2; the late one never went in
+}
+
+TEST(Serve, RejectWhenFullRefusesAtOnceAndWaitersAreBounded) {
+  ServeOptions o = TightOptions();
+  o.reject_when_full = true;
+  auto server = StartServer(o);
+  ASSERT_TRUE(server);
+  auto c = Connect(*server);
+  Engine& engine = *server->pipelines()->Find("tight").value()->engine;
+  std::thread busy([&] { EXPECT_TRUE(c->Run("tight", Req("busy")).ok()); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return engine.Stats().in_flight == 1; }));
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<Result> refused = c->Run("tight", Req("refused"));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  busy.join();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("--reject-when-full"), std::string::npos)
+      << refused.status().message();
+  EXPECT_LT(waited, std::chrono::milliseconds(150));  // not after the 200 ms request ended
+
+  // Without --reject-when-full, calls wait on at most --max-threads threads; one more is refused.
+  ServeOptions bounded = TightOptions();
+  bounded.max_threads = 2;
+  auto server2 = StartServer(bounded);
+  ASSERT_TRUE(server2);
+  auto c2 = Connect(*server2);
+  Engine& engine2 = *server2->pipelines()->Find("tight").value()->engine;
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  callers.emplace_back([&] { ok += c2->Run("tight", Req("busy")).ok(); });
+  ASSERT_TRUE(testing::WaitUntil([&] { return engine2.Stats().in_flight == 1; }));
+  for (int i = 0; i < 2; ++i)
+    callers.emplace_back([&, i] { ok += c2->Run("tight", Req("w" + std::to_string(i))).ok(); });
+  // Both waiters are waiting when the next call comes (each holds one of the two threads).
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return server2->MetricsText().find("refinery_grpc_calls_waiting_for_room 2") !=
+           std::string::npos;
+  }));
+  StatusOr<Result> over = c2->Run("tight", Req("over"));
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(ok.load(), 3);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("--max-threads"), std::string::npos)
+      << over.status().message();
+}
+
 TEST(Serve, PriorityOrdersWorkAcrossClients) {
   auto server = StartServer();
   ASSERT_TRUE(server);

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--max-threads", serve.options.max_threads,
-                   "gRPC handler threads (calls waiting for room hold one each)")
+                   "threads for stream handlers, and for Run calls waiting for room in a full "
+                   "pipeline (one each; beyond: RESOURCE_EXHAUSTED)")
       ->check(CLI::Range(2, 100000))
       ->capture_default_str();
   serve_cmd->add_flag("--reject-when-full", serve.options.reject_when_full,

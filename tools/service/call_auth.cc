@@ -19,7 +19,7 @@ CallAuth::CallAuth(const std::string& token) : required_(!token.empty()) {
   if (required_) Digest(token, digest_);
 }
 
-Status CallAuth::Check(const grpc::ServerContext& context) const {
+Status CallAuth::Check(const grpc::ServerContextBase& context) const {
   if (!required_) return Status::Ok();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");

@@ -10,7 +10,7 @@
 #include "graph/status.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }
 
 namespace refinery::service {
@@ -20,7 +20,7 @@ class CallAuth {
   explicit CallAuth(const std::string& token);  // "" = every call allowed
   bool required() const { return required_; }
   // OK, or the reason the call is refused (UNAUTHENTICATED).
-  Status Check(const grpc::ServerContext& context) const;
+  Status Check(const grpc::ServerContextBase& context) const;
   // The same check on an `authorization` value from any transport (nullopt: none was sent), for
   // the HTTP model server as for gRPC metadata.
   Status CheckHeader(std::optional<std::string_view> authorization) const;

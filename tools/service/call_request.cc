@@ -31,26 +31,27 @@ grpc::StatusCode GrpcCode(StatusCode code) {
 
 grpc::Status ToGrpc(const Status& s) { return {GrpcCode(s.code()), s.message()}; }
 
-std::optional<std::string> Metadata(const grpc::ServerContext& context, const std::string& key) {
+std::optional<std::string> Metadata(const grpc::ServerContextBase& context,
+                                    const std::string& key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(key);
   if (it == metadata.end()) return std::nullopt;
   return std::string(it->second.data(), it->second.size());
 }
 
-std::optional<Clock::time_point> CallDeadline(const grpc::ServerContext& context) {
+std::optional<Clock::time_point> CallDeadline(const grpc::ServerContextBase& context) {
   const auto deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return std::nullopt;
   return Clock::now() + (deadline - std::chrono::system_clock::now());
 }
 
-std::string PipelineName(const v1::RunRequest& message, const grpc::ServerContext& context) {
+std::string PipelineName(const v1::RunRequest& message, const grpc::ServerContextBase& context) {
   if (!message.pipeline().empty()) return message.pipeline();
   return Metadata(context, "refinery-pipeline").value_or("");
 }
 
 StatusOr<Request> BuildRequest(const v1::RunRequest& message, int64_t position,
-                               const grpc::ServerContext& context, const ServeOptions& options,
+                               const grpc::ServerContextBase& context, const ServeOptions& options,
                                std::shared_ptr<const std::atomic<bool>> cancelled) {
   StatusOr<Request> request =
       message.has_request() ? RequestFromProto(message.request(), position)

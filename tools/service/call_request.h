@@ -20,19 +20,19 @@ namespace refinery::service {
 
 using Clock = std::chrono::steady_clock;
 
-std::optional<std::string> Metadata(const grpc::ServerContext& context, const std::string& key);
+std::optional<std::string> Metadata(const grpc::ServerContextBase& context, const std::string& key);
 
 // The call's deadline on the steady clock (nullopt: the call has none).
-std::optional<Clock::time_point> CallDeadline(const grpc::ServerContext& context);
+std::optional<Clock::time_point> CallDeadline(const grpc::ServerContextBase& context);
 
 // The pipeline a message names: its own field, else the call's metadata, else "" (the only one).
-std::string PipelineName(const v1::RunRequest& message, const grpc::ServerContext& context);
+std::string PipelineName(const v1::RunRequest& message, const grpc::ServerContextBase& context);
 
 // A request from its message: the JSON or protobuf body, the limits, and what the call adds
 // (priority metadata, deadline, cancellation). `position` (1-based) is the id of a request that
 // has none, as the line number is in JSON Lines input.
 StatusOr<Request> BuildRequest(const v1::RunRequest& message, int64_t position,
-                               const grpc::ServerContext& context, const ServeOptions& options,
+                               const grpc::ServerContextBase& context, const ServeOptions& options,
                                std::shared_ptr<const std::atomic<bool>> cancelled);
 
 // The id a stream answers a request with when it could not build it: its own, else its position.

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -110,7 +111,11 @@ StatusOr<Result> Client::Run(const std::string& pipeline, const Request& request
   message.set_pipeline(pipeline);
   *message.mutable_request() = RequestToProto(request);
   proto::Result result;
-  grpc::Status s = stub_->Run(&context, message, &result);
+  // The callback stub, waited on here: measured faster than the blocking stub, whose calling
+  // thread drives its own completion queue.
+  std::promise<grpc::Status> done;
+  stub_->async()->Run(&context, &message, &result, [&](grpc::Status s) { done.set_value(s); });
+  grpc::Status s = done.get_future().get();
   if (!s.ok()) return FromGrpc(s);
   return ResultFromProto(result);
 }

@@ -44,75 +44,17 @@ void FillSummary(const std::string& name, const ServedPipeline& p, v1::PipelineS
 
 RefineryService::RefineryService(const ServeOptions& options, ServedPipelines* pipelines,
                                  CallMetrics* metrics)
-    : options_(options), auth_(options.auth_token), pipelines_(pipelines), metrics_(metrics) {}
+    : options_(options),
+      auth_(options.auth_token),
+      pipelines_(pipelines),
+      metrics_(metrics),
+      room_waiters_(options.max_threads) {}
 
-grpc::Status RefineryService::Run(grpc::ServerContext* context, const v1::RunRequest* message,
-                                  proto::Result* response) {
-  CallRecord call(metrics_, Method::kRun);
-  if (Status s = auth_.Check(*context); !s.ok())
-    return call.Done({grpc::StatusCode::UNAUTHENTICATED, s.message()});
-  std::shared_ptr<const PipelineSet> set = pipelines_->current();
-  StatusOr<const ServedPipeline*> pipeline = set->Find(PipelineName(*message, *context));
-  if (!pipeline.ok()) return call.Done(ToGrpc(pipeline.status()));
-  auto cancelled = std::make_shared<std::atomic<bool>>(false);
-  StatusOr<Request> request = BuildRequest(*message, 1, *context, options_, cancelled);
-  if (!request.ok()) return call.Done(ToGrpc(request.status()));
-
-  // The result arrives on a graph thread; the state outlives this call if it returns first.
-  struct Pending {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Result> result;
-  };
-  auto pending = std::make_shared<Pending>();
-  const std::optional<Clock::time_point> deadline = CallDeadline(*context);
-  const Clock::time_point wait_until =
-      options_.reject_when_full ? Clock::now() : deadline.value_or(Clock::time_point::max());
-  Engine& engine = *(*pipeline)->engine;
-  Status submitted = engine.SubmitUntil(
-      std::move(request).value(),
-      [pending](Result&& r) {
-        std::lock_guard lock(pending->mu);
-        pending->result = std::move(r);
-        pending->cv.notify_all();
-      },
-      wait_until);
-  if (!submitted.ok()) {
-    if (submitted.code() == StatusCode::kResourceExhausted) {
-      if (!options_.reject_when_full) {
-        return call.Done({grpc::StatusCode::DEADLINE_EXCEEDED,
-                          "the deadline passed while waiting for room: " + submitted.message()});
-      }
-      // gRPC clients with a retry policy honour the pushback; others read the message.
-      const EngineStats stats = engine.Stats(StatsDetail::kLive);
-      const int64_t pushback_ms =
-          std::max<int64_t>(1, int64_t(stats.request_latency.p50_us / 1000));
-      context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(pushback_ms));
-      return call.Done({grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        submitted.message() + " (--reject-when-full); retry in about " +
-                            std::to_string(pushback_ms) + " ms"});
-    }
-    return call.Done({grpc::StatusCode::UNAVAILABLE, submitted.message()});
-  }
-  std::unique_lock lock(pending->mu);
-  while (!pending->result) {
-    // The call can end without us: the client cancels, or its deadline passes while a node is
-    // still running (a queued request fails at its deadline by itself).
-    pending->cv.wait_for(lock, std::chrono::milliseconds(20));
-    if (pending->result) break;
-    if (context->IsCancelled() || (deadline && Clock::now() >= *deadline)) {
-      cancelled->store(true);
-      return call.Done({grpc::StatusCode::CANCELLED, "the call ended before its result"});
-    }
-  }
-  Result result = std::move(*pending->result);
-  lock.unlock();
-  if (result.failure == FailureKind::kDeadline)
-    return call.Done({grpc::StatusCode::DEADLINE_EXCEEDED, result.error_message});
-  if (result.failure == FailureKind::kCancelled)
-    return call.Done({grpc::StatusCode::CANCELLED, result.error_message});
-  *response = ResultToProto(result);
-  return call.Done(grpc::Status::OK);
+grpc::ServerUnaryReactor* RefineryService::Run(grpc::CallbackServerContext* context,
+                                               const v1::RunRequest* message,
+                                               proto::Result* response) {
+  return StartUnaryCall(context, message, response,
+                        {&options_, &auth_, pipelines_, metrics_, &room_waiters_});
 }
 
 grpc::Status RefineryService::RunStream(

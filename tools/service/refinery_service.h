@@ -1,6 +1,7 @@
 // RefineryService: the refinery.v1.Refinery methods (graph/proto/refinery_service.proto) over the
-// served pipelines. Synchronous gRPC handlers: a call's thread may wait for room in a pipeline
-// (that wait is the back-pressure), which the callback API would forbid.
+// served pipelines. Run is on the callback API and holds no thread while its request is in the
+// pipeline (unary_call.h); the streams are synchronous handlers, whose reader may block on room
+// under its cap (that wait is the back-pressure).
 //
 // What each call maps to:
 // - the call's deadline -> Request::deadline_ms (the earlier of the two), so a request still
@@ -20,17 +21,22 @@
 #include "tools/service/call_auth.h"
 #include "tools/service/call_metrics.h"
 #include "tools/service/pipeline_set.h"
+#include "tools/service/room_waiters.h"
 #include "tools/service/serve_options.h"
 #include "tools/service/stream_call.h"
+#include "tools/service/unary_call.h"
 
 namespace refinery::service {
 
-class RefineryService final : public refinery::v1::Refinery::Service {
+// Run is on the callback API (unary_call.h); the streams and the small methods are synchronous
+// handlers.
+class RefineryService final
+    : public refinery::v1::Refinery::WithCallbackMethod_Run<refinery::v1::Refinery::Service> {
  public:
   RefineryService(const ServeOptions& options, ServedPipelines* pipelines, CallMetrics* metrics);
 
-  grpc::Status Run(grpc::ServerContext* context, const v1::RunRequest* request,
-                   proto::Result* response) override;
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const v1::RunRequest* request,
+                                proto::Result* response) override;
   grpc::Status RunStream(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<proto::Result, v1::RunRequest>* stream) override;
   grpc::Status RunBatches(grpc::ServerContext* context,
@@ -44,6 +50,7 @@ class RefineryService final : public refinery::v1::Refinery::Service {
                      proto::RunReport* response) override;
 
   int open_streams() const { return open_streams_.load(); }
+  int waiting_for_room() const { return room_waiters_.running(); }
 
  private:
   // Checks the token and the stream limit, then runs `serve` (stream_call.h) for the call.
@@ -55,6 +62,7 @@ class RefineryService final : public refinery::v1::Refinery::Service {
   ServedPipelines* pipelines_;
   CallMetrics* metrics_;
   std::atomic<int> open_streams_{0};
+  RoomWaiters room_waiters_;  // last: its destructor waits for the calls still waiting
 };
 
 }  // namespace refinery::service

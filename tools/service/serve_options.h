@@ -22,8 +22,8 @@ struct ServeOptions {
   int64_t max_field_bytes = 1 << 20;    // a request text field larger than this: INVALID_ARGUMENT
   int max_streams = 64;                 // streams (RunStream, RunBatches) open at once, all clients
   int stream_in_flight = 64;            // requests a stream may have read and not yet answered
-  int max_threads = 512;                // gRPC handler threads (unary calls waiting count here)
-  bool reject_when_full = false;        // unary: RESOURCE_EXHAUSTED at once instead of waiting
+  int max_threads = 512;  // stream handler threads; Run calls waiting for room (RoomWaiters)
+  bool reject_when_full = false;  // unary: RESOURCE_EXHAUSTED at once instead of waiting
 };
 
 }  // namespace refinery::service

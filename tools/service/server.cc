@@ -165,6 +165,9 @@ std::string Server::MetricsText() const {
   metrics_->AppendTo(&e);
   e.Family("refinery_grpc_streams_open", "gauge", "Streams (RunStream, RunBatches) open now.");
   e.Value("refinery_grpc_streams_open", {}, double(service_->open_streams()));
+  e.Family("refinery_grpc_calls_waiting_for_room", "gauge",
+           "Run calls waiting for room in a full pipeline now (at most --max-threads).");
+  e.Value("refinery_grpc_calls_waiting_for_room", {}, double(service_->waiting_for_room()));
   return e.Text();
 }
 
