@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "graph/io/json_io.h"
 #include "tools/service/call_request.h"
@@ -20,12 +21,20 @@ namespace {
 // Each side has its own condition variable and is woken only when it is waiting: a stream moves
 // a result in a few microseconds, and waking a thread that has nothing to do costs as much
 // (profiled: futex wake-ups were the largest cost of a stream of tiny requests).
+//
+// A batched stream's writer lingers: with results ready but more on their way, it waits up to
+// `linger` for a fuller message (kFullBatch results), unless every request in flight has its
+// result already. Results arriving one by one would otherwise each wake the writer and leave in
+// a message of their own. A lone request is never held back (all its stream's results are in).
 struct StreamState {
+  static constexpr size_t kFullBatch = 32;
   std::mutex mu;
   std::condition_variable results_cv;  // the writer waits here for results
   std::condition_variable room_cv;     // the reader waits here for room under the cap
   bool writer_waiting = false;
+  bool writer_lingering = false;
   bool reader_waiting = false;
+  std::chrono::microseconds linger{0};
   std::deque<proto::Result> ready;
   std::map<uint64_t, proto::Result> held;  // ordered streams: results waiting for earlier ones
   uint64_t next_out = 0;
@@ -46,7 +55,13 @@ struct StreamState {
         ready.push_back(std::move(it->second));
       }
     }
-    if (writer_waiting && !ready.empty()) results_cv.notify_one();
+    if (writer_waiting && !ready.empty() && (!writer_lingering || Full())) results_cv.notify_one();
+  }
+
+  // Whether a lingering writer should write now: a full message, or nothing more to wait for.
+  bool Full() const {
+    return ready.size() >= kFullBatch || int64_t(ready.size()) >= in_flight || reader_done ||
+           cancelled->load();
   }
 
   // Waits for room for one more request and takes it; false when the call was cancelled.
@@ -119,6 +134,7 @@ grpc::Status ServeStream(grpc::ServerContext* context, grpc::ServerReaderWriter<
                          const StreamServices& services) {
   auto state = std::make_shared<StreamState>();
   state->cap = std::max(1, services.options->stream_in_flight);
+  if constexpr (std::is_same_v<Out, v1::ResultBatch>) state->linger = kResultLinger;
   const std::optional<std::string> ordered = Metadata(*context, "refinery-ordered");
   state->ordered = ordered && (*ordered == "true" || *ordered == "1");
   const std::optional<Clock::time_point> deadline = CallDeadline(*context);
@@ -183,6 +199,11 @@ grpc::Status ServeStream(grpc::ServerContext* context, grpc::ServerReaderWriter<
     state->results_cv.wait(lock, [&] {
       return !state->ready.empty() || (state->reader_done && state->in_flight == 0);
     });
+    if (!state->ready.empty() && state->linger.count() > 0 && !state->Full()) {
+      state->writer_lingering = true;
+      state->results_cv.wait_for(lock, state->linger, [&] { return state->Full(); });
+      state->writer_lingering = false;
+    }
     state->writer_waiting = false;
     if (state->ready.empty()) break;  // reader done and every result written
     const size_t packed = Pack(&state->ready, &out);

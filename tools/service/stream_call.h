@@ -11,6 +11,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+
 #include "graph/proto/refinery_service.grpc.pb.h"
 #include "tools/service/call_metrics.h"
 #include "tools/service/pipeline_set.h"
@@ -33,5 +35,8 @@ grpc::Status ServeStream(grpc::ServerContext* context, grpc::ServerReaderWriter<
 // A result message holds at most this much (a single larger result goes alone): under the 4 MiB
 // that gRPC clients accept by default, so any client reads what RunBatches sends.
 inline constexpr size_t kResultBatchBytes = 1 << 20;
+// How long a RunBatches writer waits for a fuller message while more results are on their way
+// (stream_call.cc): the most a result can be held back.
+inline constexpr std::chrono::microseconds kResultLinger{200};
 
 }  // namespace refinery::service
