@@ -21,43 +21,47 @@ bool AdmissionGate::TryAcquire() {
   return false;
 }
 
-bool AdmissionGate::Acquire() {
-  if (closed_.load(std::memory_order_acquire)) return false;
-  if (TryAcquire()) return true;
-  std::unique_lock lock(mu_);
-  waiters_.fetch_add(1);
-  bool got = false;
-  cv_.wait(lock, [&] {
-    wake_pending_.store(false);
-    if (closed_.load(std::memory_order_acquire)) return true;
-    got = TryAcquire();
-    return got;
-  });
-  waiters_.fetch_sub(1);
-  return got;
+bool AdmissionGate::Acquire(int32_t priority) { return Wait(std::nullopt, priority) == kAcquired; }
+
+AdmissionGate::Outcome AdmissionGate::AcquireUntil(std::chrono::steady_clock::time_point deadline,
+                                                   int32_t priority) {
+  return Wait(deadline, priority);
 }
 
-AdmissionGate::Outcome AdmissionGate::AcquireUntil(std::chrono::steady_clock::time_point deadline) {
+AdmissionGate::Outcome AdmissionGate::Wait(
+    std::optional<std::chrono::steady_clock::time_point> deadline, int32_t priority) {
   if (closed_.load(std::memory_order_acquire)) return kClosed;
-  if (TryAcquire()) return kAcquired;
+  // The fast path only when nobody waits: a newcomer does not pass a waiting submitter.
+  if (waiters_.load() == 0 && TryAcquire()) return kAcquired;
   std::unique_lock lock(mu_);
   waiters_.fetch_add(1);
+  const auto me = waiting_.insert(priority);
+  mixed_waiting_.store(*waiting_.begin() < *waiting_.rbegin());
   bool got = false;
-  const bool woken = cv_.wait_until(lock, deadline, [&] {
+  auto ready = [&] {
     wake_pending_.store(false);
     if (closed_.load(std::memory_order_acquire)) return true;
+    if (priority < *waiting_.rbegin()) return false;  // a higher priority is waiting
     got = TryAcquire();
     return got;
-  });
+  };
+  const bool woken =
+      deadline ? cv_.wait_until(lock, *deadline, ready) : (cv_.wait(lock, ready), true);
+  waiting_.erase(me);
+  mixed_waiting_.store(!waiting_.empty() && *waiting_.begin() < *waiting_.rbegin());
   waiters_.fetch_sub(1);
+  // The others may now be first in line; with no free slot, Release wakes them in time.
+  if (!waiting_.empty() && taken_.load() < capacity_) cv_.notify_all();
   if (got) return kAcquired;
   return woken ? kClosed : kTimedOut;
 }
 
 void AdmissionGate::Release() {
   int64_t now = taken_.fetch_sub(1) - 1;
-  // Wake only at the watermark (or when empty, so a drain never waits on a half batch).
-  if (now <= low_watermark_ && waiters_.load() > 0 && !wake_pending_.exchange(true)) {
+  // Wake only at the watermark (or when empty, so a drain never waits on a half batch); at once
+  // when waiters of different priorities wait, so the highest is not held back by the batching.
+  if ((now <= low_watermark_ || mixed_waiting_.load()) && waiters_.load() > 0 &&
+      !wake_pending_.exchange(true)) {
     std::lock_guard lock(mu_);
     cv_.notify_all();
   }

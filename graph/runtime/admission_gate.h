@@ -10,6 +10,12 @@
 // To keep wake-ups off the per-item path, a blocked submitter is only woken once the number of
 // taken slots falls to the low watermark (half the capacity), so it then admits a batch.
 //
+// Waiting submitters are admitted in priority order (the request's priority): while one with a
+// higher priority waits, lower ones (and newcomers) leave the free slots to it, and a freed slot
+// wakes the waiters at once instead of at the watermark. Without this, a
+// full pipeline admits whichever submitter wakes first, and a service's urgent requests would
+// wait at the door behind a busy stream's, however the queues inside order them.
+//
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
@@ -18,6 +24,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <set>
 
 namespace refinery {
 
@@ -33,10 +41,10 @@ class AdmissionGate : public Admission {
   explicit AdmissionGate(int64_t capacity);
 
   // Blocks until a slot is free or Close() was called. Returns false when closed.
-  bool Acquire();
+  bool Acquire(int32_t priority = 0);
   // Blocks until a slot is free, Close() was called, or `deadline` passed.
   enum Outcome { kAcquired, kClosed, kTimedOut };
-  Outcome AcquireUntil(std::chrono::steady_clock::time_point deadline);
+  Outcome AcquireUntil(std::chrono::steady_clock::time_point deadline, int32_t priority = 0);
   // Non-blocking: takes a slot if one is free.
   bool TryAcquire();
   void Release() override;
@@ -46,6 +54,7 @@ class AdmissionGate : public Admission {
   int64_t capacity() const { return capacity_; }
   int64_t in_flight() const { return taken_.load(std::memory_order_acquire); }
   int64_t peak_in_flight() const { return peak_.load(std::memory_order_relaxed); }
+  int waiting() const { return waiters_.load(); }  // submitters blocked now
 
  private:
   const int64_t capacity_;
@@ -55,8 +64,13 @@ class AdmissionGate : public Admission {
   std::atomic<int> waiters_{0};
   std::atomic<bool> wake_pending_{false};  // one notify per wait, not one per Release
   std::atomic<bool> closed_{false};
+  std::atomic<bool> mixed_waiting_{false};  // waiters of more than one priority
+  // The blocking path of Acquire/AcquireUntil (nullopt deadline: none).
+  Outcome Wait(std::optional<std::chrono::steady_clock::time_point> deadline, int32_t priority);
+
   std::mutex mu_;
   std::condition_variable cv_;
+  std::multiset<int32_t> waiting_;  // priorities of the blocked submitters (under mu_)
 };
 
 }  // namespace refinery

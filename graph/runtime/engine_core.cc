@@ -109,9 +109,9 @@ Status EngineCore::SubmitUntil(Request request, ResultCallback on_result,
   };
   if (streaming_.load(std::memory_order_acquire)) return refuse("a Run() stream is in progress");
   if (!accepting_.load(std::memory_order_acquire)) return refuse("engine is shut down");
-  const AdmissionGate::Outcome got = wait_until        ? gate_.AcquireUntil(*wait_until)
-                                     : gate_.Acquire() ? AdmissionGate::kAcquired
-                                                       : AdmissionGate::kClosed;
+  const AdmissionGate::Outcome got = wait_until ? gate_.AcquireUntil(*wait_until, request.priority)
+                                     : gate_.Acquire(request.priority) ? AdmissionGate::kAcquired
+                                                                       : AdmissionGate::kClosed;
   if (got == AdmissionGate::kTimedOut) {
     return Status::ResourceExhausted(
         "pipeline '" + spec_.name + "' is full (max_in_flight " + std::to_string(gate_.capacity()) +

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/wait_until.h"
 
 namespace refinery {
 namespace {
@@ -55,6 +59,39 @@ TEST(AdmissionGate, BlockedSubmitterWakesWhenSlotsFree) {
   for (int i = 0; i < 4; ++i) gate.Release();
   waiter.join();
   EXPECT_TRUE(got.load());
+}
+
+TEST(AdmissionGate, AHigherPriorityWaiterIsAdmittedFirst) {
+  AdmissionGate gate(2);
+  ASSERT_TRUE(gate.Acquire());
+  ASSERT_TRUE(gate.Acquire());
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto wait = [&](const std::string& name, int32_t priority) {
+    return std::thread([&, name, priority] {
+      ASSERT_TRUE(gate.Acquire(priority));
+      std::lock_guard lock(mu);
+      order.push_back(name);
+    });
+  };
+  std::thread low = wait("low", 0);  // waits first
+  ASSERT_TRUE(testing::WaitUntil([&] { return gate.waiting() == 1; }));
+  std::thread high = wait("high", 10);
+  ASSERT_TRUE(testing::WaitUntil([&] { return gate.waiting() == 2; }));
+  gate.Release();  // one slot: the high-priority waiter's, though the other came first
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    std::lock_guard lock(mu);
+    return !order.empty();
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(order, std::vector<std::string>{"high"});
+  }
+  gate.Release();
+  low.join();
+  high.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"high", "low"}));
+  EXPECT_EQ(gate.in_flight(), 2);
 }
 
 }  // namespace
