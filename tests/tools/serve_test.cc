@@ -221,7 +221,11 @@ TEST(Serve, AUnaryCallWaitsForRoomUpToItsDeadline) {
   busy.join();
   // A deadline shorter than the wait ends the call while it waits for room.
   std::thread again([&] { EXPECT_TRUE(c->Run("tight", Req("busy2")).ok()); });
-  ASSERT_TRUE(testing::WaitUntil([&] { return engine.Stats().in_flight == 1; }));
+  // busy2 is in (the third admitted), not "next" still releasing its slot.
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    const EngineStats s = engine.Stats();
+    return s.submitted == 3 && s.in_flight == 1;
+  }));
   StatusOr<Result> late = c->Run("tight", Req("late"), std::chrono::milliseconds(50));
   again.join();
   ASSERT_FALSE(late.ok());
