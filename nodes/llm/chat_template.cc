@@ -92,13 +92,20 @@ StatusOr<ChatFormat> ResolveChatFormat(std::string_view name,
                                  names + ")");
 }
 
-RenderedChat RenderChat(ChatFormat f, std::string_view system, std::string_view user) {
+RenderedChat RenderChat(ChatFormat f, std::string_view system, std::span<const ChatTurn> turns) {
   Builder b;
+  // The first user message with the system message in front, for formats without a system role.
+  auto first_user = [&](size_t i) {
+    return i == 0 ? Joined(system, turns[i].text) : std::string(turns[i].text);
+  };
   switch (f) {
     case ChatFormat::kChatMl:
       if (!system.empty())
         b.Marker("<|im_start|>").Text("system\n").Text(system).Marker("<|im_end|>").Text("\n");
-      b.Marker("<|im_start|>").Text("user\n").Text(user).Marker("<|im_end|>").Text("\n");
+      for (const ChatTurn& t : turns) {
+        b.Marker("<|im_start|>").Text(t.assistant ? "assistant\n" : "user\n").Text(t.text);
+        b.Marker("<|im_end|>").Text("\n");
+      }
       b.Marker("<|im_start|>").Text("assistant\n");
       return b.Done({"<|im_end|>", "<|endoftext|>"});
     case ChatFormat::kLlama3:
@@ -106,40 +113,91 @@ RenderedChat RenderChat(ChatFormat f, std::string_view system, std::string_view 
         b.Marker("<|start_header_id|>").Text("system").Marker("<|end_header_id|>");
         b.Text("\n\n").Text(system).Marker("<|eot_id|>");
       }
-      b.Marker("<|start_header_id|>").Text("user").Marker("<|end_header_id|>");
-      b.Text("\n\n").Text(user).Marker("<|eot_id|>");
+      for (const ChatTurn& t : turns) {
+        b.Marker("<|start_header_id|>").Text(t.assistant ? "assistant" : "user");
+        b.Marker("<|end_header_id|>").Text("\n\n").Text(t.text).Marker("<|eot_id|>");
+      }
       b.Marker("<|start_header_id|>").Text("assistant").Marker("<|end_header_id|>").Text("\n\n");
       return b.Done({"<|eot_id|>", "<|end_of_text|>"});
     case ChatFormat::kLlama2:
-      b.Text("[INST] ");
-      if (!system.empty()) b.Text("<<SYS>>\n").Text(system).Text("\n<</SYS>>\n\n");
-      b.Text(user).Text(" [/INST]");
+      // <s> (the tokenizer's BOS) [INST] u1 [/INST] a1 </s><s>[INST] u2 [/INST]
+      for (size_t i = 0; i < turns.size(); ++i) {
+        if (turns[i].assistant) {
+          b.Text(" ").Text(turns[i].text).Text(" ").Marker("</s>").Marker("<s>");
+          continue;
+        }
+        b.Text("[INST] ");
+        if (i == 0 && !system.empty()) b.Text("<<SYS>>\n").Text(system).Text("\n<</SYS>>\n\n");
+        b.Text(turns[i].text).Text(" [/INST]");
+      }
       return b.Done({});
     case ChatFormat::kMistral:
-      b.Text("[INST] ").Text(Joined(system, user)).Text(" [/INST]");
+      // <s>[INST] u1 [/INST]a1</s>[INST] u2 [/INST]
+      for (size_t i = 0; i < turns.size(); ++i) {
+        if (turns[i].assistant)
+          b.Text(turns[i].text).Marker("</s>");
+        else
+          b.Text("[INST] ").Text(first_user(i)).Text(" [/INST]");
+      }
       return b.Done({});
     case ChatFormat::kZephyr:
       if (!system.empty()) b.Text("<|system|>\n").Text(system).Marker("</s>").Text("\n");
-      b.Text("<|user|>\n").Text(user).Marker("</s>").Text("\n");
+      for (const ChatTurn& t : turns)
+        b.Text(t.assistant ? "<|assistant|>\n" : "<|user|>\n")
+            .Text(t.text)
+            .Marker("</s>")
+            .Text("\n");
       b.Text("<|assistant|>\n");
       return b.Done({});
     case ChatFormat::kPhi3:
       if (!system.empty())
         b.Marker("<|system|>").Text("\n").Text(system).Marker("<|end|>").Text("\n");
-      b.Marker("<|user|>").Text("\n").Text(user).Marker("<|end|>").Text("\n");
+      for (const ChatTurn& t : turns) {
+        b.Marker(t.assistant ? "<|assistant|>" : "<|user|>").Text("\n").Text(t.text);
+        b.Marker("<|end|>").Text("\n");
+      }
       b.Marker("<|assistant|>").Text("\n");
       return b.Done({"<|end|>", "<|endoftext|>"});
     case ChatFormat::kGemma:
-      b.Marker("<start_of_turn>").Text("user\n").Text(Joined(system, user));
-      b.Marker("<end_of_turn>").Text("\n").Marker("<start_of_turn>").Text("model\n");
+      for (size_t i = 0; i < turns.size(); ++i) {
+        b.Marker("<start_of_turn>").Text(turns[i].assistant ? "model\n" : "user\n");
+        b.Text(turns[i].assistant ? std::string(turns[i].text) : first_user(i));
+        b.Marker("<end_of_turn>").Text("\n");
+      }
+      b.Marker("<start_of_turn>").Text("model\n");
       return b.Done({"<end_of_turn>"});
   }
   return b.Done({});
 }
 
+RenderedChat RenderChat(ChatFormat f, std::string_view system, std::string_view user) {
+  const ChatTurn turn{false, user};
+  return RenderChat(f, system, std::span<const ChatTurn>(&turn, 1));
+}
+
+Status CheckTurns(std::span<const ChatTurn> turns) {
+  if (turns.empty()) return Status::InvalidArgument("a chat needs at least one user message");
+  for (size_t i = 0; i < turns.size(); ++i) {
+    if (turns[i].assistant != (i % 2 == 1)) {
+      return Status::InvalidArgument(
+          "chat messages must alternate user and assistant, starting with user (message " +
+          std::to_string(i + 1) + " is " + (turns[i].assistant ? "assistant" : "user") + ")");
+    }
+  }
+  if (turns.back().assistant)
+    return Status::InvalidArgument("the last chat message must be the user's, not the assistant's");
+  return Status::Ok();
+}
+
 std::vector<int32_t> ChatLayout::Encode(const LlamaTokenizer& tokenizer, std::string_view system,
                                         std::string_view user) const {
-  const RenderedChat chat = RenderChat(format, system, user);
+  const ChatTurn turn{false, user};
+  return Encode(tokenizer, system, std::span<const ChatTurn>(&turn, 1));
+}
+
+std::vector<int32_t> ChatLayout::Encode(const LlamaTokenizer& tokenizer, std::string_view system,
+                                        std::span<const ChatTurn> turns) const {
+  const RenderedChat chat = RenderChat(format, system, turns);
   return tokenizer.Encode(
       chat.text, {.add_bos = true, .parse_special = true, .special_ranges = &chat.special_ranges});
 }
@@ -147,7 +205,9 @@ std::vector<int32_t> ChatLayout::Encode(const LlamaTokenizer& tokenizer, std::st
 StatusOr<ChatLayout> ChatLayoutFor(const LlamaModel& model, std::string_view name) {
   auto format = ResolveChatFormat(name, model.file->String("tokenizer.chat_template"), model.path);
   if (!format.ok()) return format.status();
-  const RenderedChat sample = RenderChat(*format, "s", "u");
+  // A sample with every kind of turn, so every marker the format can use is checked.
+  const ChatTurn turns[] = {{false, "u"}, {true, "a"}, {false, "u"}};
+  const RenderedChat sample = RenderChat(*format, "s", turns);
   for (const auto& [begin, end] : sample.special_ranges) {
     const std::string marker = sample.text.substr(begin, end - begin);
     if (!model.tokenizer.ControlId(marker)) {

@@ -1,5 +1,5 @@
-// Chat prompt formats: a system and a user message laid out the way an instruction-tuned model
-// was trained to read them, with the markers that must be tokenized as the model's control
+// Chat prompt formats: a system message and a conversation laid out the way an instruction-tuned
+// model was trained to read them, with the markers that must be tokenized as the model's control
 // tokens and the end-of-turn tokens that end its answer.
 //
 //   auto format = ResolveChatFormat("auto", file.String("tokenizer.chat_template"), path);
@@ -13,6 +13,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,9 +45,20 @@ struct RenderedChat {
   std::vector<std::string> end_of_turn;                   // control tokens that end the answer
 };
 
-// An empty system message is left out (formats without a system role fold it into the user
-// message).
+// One message of a conversation after the system message.
+struct ChatTurn {
+  bool assistant = false;  // else the user's
+  std::string_view text;
+};
+
+// A conversation: `turns` alternate user and assistant, starting and ending with the user's
+// (CheckTurns). An empty system message is left out (formats without a system role fold it into
+// the first user message). The text ends where the assistant's next answer begins.
+RenderedChat RenderChat(ChatFormat f, std::string_view system, std::span<const ChatTurn> turns);
+// One user message.
 RenderedChat RenderChat(ChatFormat f, std::string_view system, std::string_view user);
+// OK, or what is wrong with the order of `turns` (the formats' templates require alternation).
+Status CheckTurns(std::span<const ChatTurn> turns);
 
 // A model's chat layout, ready to encode turns: the format, checked against the vocabulary (every
 // marker is one of its control tokens), and the ids of its end-of-turn tokens.
@@ -55,6 +67,8 @@ struct ChatLayout {
   std::vector<int32_t> stop_tokens;
   std::vector<int32_t> Encode(const LlamaTokenizer& tokenizer, std::string_view system,
                               std::string_view user) const;
+  std::vector<int32_t> Encode(const LlamaTokenizer& tokenizer, std::string_view system,
+                              std::span<const ChatTurn> turns) const;
 };
 // `name` as ResolveChatFormat takes it ("auto": the file's tokenizer.chat_template).
 StatusOr<ChatLayout> ChatLayoutFor(const LlamaModel& model, std::string_view name);

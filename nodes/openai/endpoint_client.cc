@@ -149,7 +149,9 @@ CallResult EndpointClient::State::Call(const Job& job, httplib::Client& client, 
   const std::string body = RequestBody(r);
   const std::string path = url.path + (r.api == Api::kChat ? "/chat/completions" : "/completions");
   // Tokens this call may use, for the tokens/min limit until the server says: ~4 bytes a token.
-  const double estimate = double(r.prompt.size() + r.system.size()) / 4.0 + r.max_tokens;
+  size_t bytes = r.prompt.size() + r.system.size();
+  for (const ChatMessage& m : r.history) bytes += m.content.size();
+  const double estimate = double(bytes) / 4.0 + r.max_tokens;
   auto fail = [&](std::string why) {
     result.status = Status::Internal(who + ": " + why);
     return result;

@@ -123,6 +123,8 @@ std::string RequestBody(const CompletionRequest& r) {
       return Object(std::move(m));
     };
     if (!r.system.empty()) messages.push_back(message("system", r.system));
+    for (const ChatMessage& m : r.history)
+      messages.push_back(message(m.assistant ? "assistant" : "user", m.content));
     messages.push_back(message("user", r.prompt));
     f["messages"] = List(std::move(messages));
   } else {
@@ -248,6 +250,9 @@ StatusOr<CompletionRequest> ParseRequest(std::string_view body, Api api) {
     if (messages == nullptr || messages->kind_case() != pb::Value::kListValue ||
         messages->list_value().values_size() == 0)
       return Status::InvalidArgument("'messages' must be a non-empty array");
+    // Consecutive messages of one role are one turn, so the conversation alternates as the
+    // models' chat formats require.
+    std::vector<ChatMessage> turns;
     for (const pb::Value& m : messages->list_value().values()) {
       const std::string role = StringOr(Member(m, "role"));
       const pb::Value* content = Member(m, "content");
@@ -256,12 +261,27 @@ StatusOr<CompletionRequest> ParseRequest(std::string_view body, Api api) {
       if (role == "system") {
         r.system += (r.system.empty() ? "" : "\n") + content->string_value();
       } else if (role == "user" || role == "assistant") {
-        r.prompt += (r.prompt.empty() ? "" : "\n") + content->string_value();
+        const bool assistant = role == "assistant";
+        if (!turns.empty() && turns.back().assistant == assistant)
+          turns.back().content += "\n" + content->string_value();
+        else
+          turns.push_back({assistant, content->string_value()});
       } else {
         return Status::InvalidArgument("message role '" + role +
                                        "' is not one of system, user, assistant");
       }
     }
+    if (turns.empty()) return Status::InvalidArgument("'messages' has no user message");
+    if (turns.front().assistant)
+      return Status::InvalidArgument("the first message after the system's must be the user's");
+    if (turns.back().assistant) {
+      return Status::InvalidArgument(
+          "the last message must be the user's (continuing an assistant message is not "
+          "supported)");
+    }
+    r.prompt = std::move(turns.back().content);
+    turns.pop_back();
+    r.history = std::move(turns);
   } else {
     const pb::Value* prompt = Member(*v, "prompt");
     if (prompt == nullptr || prompt->kind_case() != pb::Value::kStringValue)

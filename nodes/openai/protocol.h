@@ -17,11 +17,19 @@ namespace refinery::openai {
 
 enum class Api { kChat, kCompletions };
 
+// A message of a chat before its last one.
+struct ChatMessage {
+  bool assistant = false;  // else the user's
+  std::string content;
+};
+
 struct CompletionRequest {
   std::string model;
   Api api = Api::kCompletions;
   std::string system;  // chat only: the system message (none when empty)
-  std::string prompt;  // the user message (chat) or the prompt (completions)
+  std::string prompt;  // the (last) user message (chat) or the prompt (completions)
+  // Chat only: the conversation before `prompt`, user and assistant in turn from a user message.
+  std::vector<ChatMessage> history;
   int max_tokens = 64;
   double temperature = 0;
   double top_p = 1;

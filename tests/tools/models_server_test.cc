@@ -11,7 +11,10 @@
 #include <filesystem>
 
 #include "graph/engine.h"
+#include "nodes/llm/chat_template.h"
+#include "nodes/llm/llama_model.h"
 #include "nodes/llm/model_writer.h"
+#include "nodes/openai/protocol.h"
 #include "tests/support/certificates.h"
 #include "tests/support/node_runner.h"
 #include "tests/support/scratch_path.h"
@@ -125,6 +128,38 @@ TEST(ModelsServerChat, ChatCallsUseTheModelsChatFormat) {
                    "\", max_new_tokens: 6, prompt: \"Be kind.\\n\\n{text}\"}");
   Result p = plain.Run({{"text", "Hi"}});
   EXPECT_GT(Number(got, "llm.prompt_tokens"), Number(p, "llm.prompt_tokens"));
+
+  // A conversation is laid out turn by turn in the model's format: its prompt is exactly the
+  // ChatML rendering of the system message and the three turns, not one joined user message.
+  auto model = llm::LlamaModel::Load(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto layout = llm::ChatLayoutFor(**model, "auto");
+  ASSERT_TRUE(layout.ok()) << layout.status().message();
+  const llm::ChatTurn turns[] = {{false, "Hi"}, {true, "Hi Hi"}, {false, "Hi"}};
+  const size_t want_tokens = layout->Encode((*model)->tokenizer, "Be kind.", turns).size();
+  httplib::Client http("127.0.0.1", (*server)->port());
+  auto conversation = http.Post("/v1/chat/completions",
+                                R"({"model": "chat", "max_tokens": 2, "messages": [)"
+                                R"({"role": "system", "content": "Be kind."},)"
+                                R"({"role": "user", "content": "Hi"},)"
+                                R"({"role": "assistant", "content": "Hi Hi"},)"
+                                R"({"role": "user", "content": "Hi"}]})",
+                                "application/json");
+  ASSERT_TRUE(conversation);
+  ASSERT_EQ(conversation->status, 200) << conversation->body;
+  auto completion = openai::ParseCompletion(conversation->body, openai::Api::kChat);
+  ASSERT_TRUE(completion.ok()) << completion.status().message();
+  EXPECT_EQ(completion->usage.prompt_tokens, int64_t(want_tokens));
+  // Continuing the assistant's own message is refused with the reason, not guessed at.
+  auto ends_with_assistant =
+      http.Post("/v1/chat/completions",
+                R"({"model": "chat", "messages": [{"role": "user", "content": "Hi"},)"
+                R"({"role": "assistant", "content": "Hi"}]})",
+                "application/json");
+  ASSERT_TRUE(ends_with_assistant);
+  EXPECT_EQ(ends_with_assistant->status, 400);
+  EXPECT_THAT(ends_with_assistant->body,
+              ::testing::HasSubstr("the last message must be the user's"));
 }
 
 TEST_F(ModelsServerTest, ConcurrentCallsAllAnswerAndCostIsAccounted) {

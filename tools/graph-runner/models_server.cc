@@ -34,19 +34,23 @@ int64_t UnixSeconds() {
       .count();
 }
 
-// What the model is given for a request: the prompt; for chat, the turn laid out in the model's
-// chat format, or (a model without one) the system message, a blank line and the user message.
+// What the model is given for a request: the prompt; for chat, the conversation laid out in the
+// model's chat format, or (a model without one) the system message, a blank line and the
+// messages, a blank line between each.
 llm::GenerationRequest ToGeneration(const ModelsServer::Model& m,
                                     const openai::CompletionRequest& r) {
   const llm::LlamaTokenizer& tokenizer = m.generator->model().tokenizer;
   llm::GenerationRequest gen;
   if (r.api == Api::kChat && m.chat) {
-    gen.prompt = m.chat->Encode(tokenizer, r.system, r.prompt);
+    std::vector<llm::ChatTurn> turns;
+    for (const openai::ChatMessage& h : r.history) turns.push_back({h.assistant, h.content});
+    turns.push_back({false, r.prompt});
+    gen.prompt = m.chat->Encode(tokenizer, r.system, turns);
     gen.stop_tokens = m.chat->stop_tokens;
   } else {
-    const std::string text =
-        r.api == Api::kChat && !r.system.empty() ? r.system + "\n\n" + r.prompt : r.prompt;
-    gen.prompt = tokenizer.Encode(text, {.add_bos = true});
+    std::string text = r.api == Api::kChat && !r.system.empty() ? r.system + "\n\n" : "";
+    for (const openai::ChatMessage& h : r.history) text += h.content + "\n\n";
+    gen.prompt = tokenizer.Encode(text + r.prompt, {.add_bos = true});
   }
   gen.max_new_tokens = r.max_tokens;
   gen.sampling.temperature = r.temperature;

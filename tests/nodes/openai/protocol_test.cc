@@ -35,6 +35,46 @@ TEST(OpenAiProtocol, RequestBodiesReadBackAsWritten) {
   }
 }
 
+TEST(OpenAiProtocol, AConversationKeepsItsTurns) {
+  CompletionRequest r;
+  r.api = Api::kChat;
+  r.system = "S";
+  r.history = {{false, "first question"}, {true, "first answer"}};
+  r.prompt = "second question";
+  auto back = ParseRequest(RequestBody(r), Api::kChat);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->system, "S");
+  ASSERT_EQ(back->history.size(), 2u);
+  EXPECT_FALSE(back->history[0].assistant);
+  EXPECT_EQ(back->history[0].content, "first question");
+  EXPECT_TRUE(back->history[1].assistant);
+  EXPECT_EQ(back->history[1].content, "first answer");
+  EXPECT_EQ(back->prompt, "second question");
+  // Consecutive messages of one role are one turn; system messages may come anywhere.
+  auto merged = ParseRequest(
+      R"({"messages": [{"role": "user", "content": "a"}, {"role": "system", "content": "s"},)"
+      R"({"role": "user", "content": "b"}, {"role": "assistant", "content": "c"},)"
+      R"({"role": "user", "content": "d"}]})",
+      Api::kChat);
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  EXPECT_EQ(merged->system, "s");
+  ASSERT_EQ(merged->history.size(), 2u);
+  EXPECT_EQ(merged->history[0].content, "a\nb");
+  EXPECT_EQ(merged->prompt, "d");
+  auto assistant_first = ParseRequest(
+      R"({"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]})",
+      Api::kChat);
+  EXPECT_NE(assistant_first.status().message().find("must be the user's"), std::string::npos);
+  auto assistant_last = ParseRequest(
+      R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})",
+      Api::kChat);
+  EXPECT_NE(assistant_last.status().message().find("the last message must be the user's"),
+            std::string::npos);
+  auto only_system =
+      ParseRequest(R"({"messages": [{"role": "system", "content": "s"}]})", Api::kChat);
+  EXPECT_NE(only_system.status().message().find("no user message"), std::string::npos);
+}
+
 TEST(OpenAiProtocol, RequestErrorsSayWhatIsWrong) {
   EXPECT_NE(ParseRequest("{", Api::kChat).status().message().find("JSON"), std::string::npos);
   EXPECT_NE(ParseRequest("{\"messages\": []}", Api::kChat).status().message().find("messages"),
