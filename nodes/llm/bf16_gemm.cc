@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "nodes/llm/avx2_sum.h"
 #include "nodes/llm/float_formats.h"
 
 namespace refinery::llm {
@@ -19,14 +20,6 @@ void PortableGemm(const float* x, int M, int K, const uint16_t* w, int N, float*
       y[size_t(m) * N + n] = sum;
     }
   }
-}
-
-__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
 }
 
 // Four rows of x at a time share each loaded (and widened) weight vector.

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "nodes/llm/avx2_sum.h"
+
 namespace refinery::llm {
 namespace {
 
@@ -19,14 +21,6 @@ void PortableRows(const float* x, int M, int K, const float* w, int N, float* y,
       y[size_t(m) * size_t(N) + size_t(n)] = sum;
     }
   }
-}
-
-__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
 }
 
 // ROWS activation rows against each weight row; per row four accumulators over 32 floats, so

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "nodes/llm/avx2_sum.h"
 #include "nodes/llm/quant/dot.h"
 
 #define REFINERY_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -16,13 +17,6 @@ namespace refinery::llm::quant::avx2 {
 namespace {
 
 REFINERY_AVX2 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
-
-REFINERY_AVX2 inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // Σ of signed-byte products, as eight int32 sums (maddubs needs an unsigned operand: |a| and
 // b with a's sign).
