@@ -4,7 +4,7 @@
 # project already has (pipelines, sample requests, docs text, the generated tiny model, and
 # ../shared's models when present), copied into a scratch corpus so the repository is never
 # written. A crash stops that harness, keeps its reproducer under build-fuzz/crashes/NAME and makes
-# the script exit 1 (commit the reproducer as a test). Prints executions, coverage and findings.
+# the script exit 1 (commit the reproducer as a test); that harness's log is kept beside it. Prints executions, coverage and findings.
 #
 # FUZZ_TIMEOUT (default 10) is the seconds one input may take before it counts as a hang; raise it
 # on a loaded machine. FUZZ_MAX_RUNS stops a harness after that many executions (default: none).
@@ -87,7 +87,10 @@ for h in "${harnesses[@]}"; do
     result=ok
   else
     result="FOUND (exit $rc): $(ls "$crashes" | head -3 | tr '\n' ' ')"
-    grep -m3 -E "ERROR: |SUMMARY: |runtime error" "$log" | sed 's/^/    /' >&2 || true
+    grep -m3 -E "ERROR: |SUMMARY: |runtime error|^${h}_fuzz: " "$log" | sed 's/^/    /' >&2 || true
+    # The whole log (stack, the harness's own message) stays with the reproducer: a finding that
+    # does not reproduce alone can still be read.
+    cp "$log" "$crashes/$h.log" || true
     status=1
   fi
   printf '%-10s %10s %8s %8s  %s\n' "$h" "$execs" "$cov" "$ft" "$result"

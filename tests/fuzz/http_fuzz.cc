@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -29,14 +30,20 @@ std::unique_ptr<refinery::monitor::MetricsServer>& Server() {
 // closed). No half-close: httplib treats a half-closed peer as gone and does not answer it.
 std::string Exchange(const std::string& bytes, int wait_ms) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) std::abort();
+  if (fd < 0) {
+    std::perror("http_fuzz: socket");
+    std::abort();
+  }
   timeval send_timeout{.tv_sec = 15, .tv_usec = 0};  // the server's own timeouts are 5 s
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(uint16_t(Server()->port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::perror("http_fuzz: connect to the metrics server");
+    std::abort();
+  }
   // The server may answer and close before reading everything (413, 400): a failed send is not
   // a finding.
   for (size_t sent = 0; sent < bytes.size();) {
@@ -67,16 +74,25 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// Says which property failed, and what was seen, before aborting: the log kept with the
+// reproducer then tells the two apart.
+[[noreturn]] static void Fail(const char* what, const std::string& seen) {
+  std::fprintf(stderr, "http_fuzz: %s; got %zu bytes: %s\n", what, seen.size(),
+               seen.substr(0, 120).c_str());
+  std::abort();
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Whatever arrives is the start of an HTTP response.
   const std::string answer = Exchange(refinery::fuzz::Input(data, size), 50);
   const std::string status_line = "HTTP/1.1 ";
   if (status_line.compare(0, std::min(answer.size(), status_line.size()), answer, 0,
                           status_line.size()) != 0)
-    std::abort();
+    Fail("the answer is not an HTTP/1.1 response", answer);
   // And the server still answers a scrape, within its 5 s timeouts.
   const std::string health =
       Exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 15000);
-  if (health.rfind("HTTP/1.1 200 ", 0) != 0) std::abort();
+  if (health.rfind("HTTP/1.1 200 ", 0) != 0)
+    Fail("/healthz did not answer 200 after the input", health);
   return 0;
 }
