@@ -36,15 +36,17 @@ int64_t UnixSeconds() {
 
 // What the model is given for a request: the prompt; for chat, the conversation laid out in the
 // model's chat format, or (a model without one) the system message, a blank line and the
-// messages, a blank line between each.
-llm::GenerationRequest ToGeneration(const ModelsServer::Model& m,
-                                    const openai::CompletionRequest& r) {
+// messages, a blank line between each. ParseRequest already merges same-role messages; the turns
+// are checked again here because the chat formats render any order without complaint.
+StatusOr<llm::GenerationRequest> ToGeneration(const ModelsServer::Model& m,
+                                              const openai::CompletionRequest& r) {
   const llm::LlamaTokenizer& tokenizer = m.generator->model().tokenizer;
   llm::GenerationRequest gen;
   if (r.api == Api::kChat && m.chat) {
     std::vector<llm::ChatTurn> turns;
     for (const openai::ChatMessage& h : r.history) turns.push_back({h.assistant, h.content});
     turns.push_back({false, r.prompt});
+    if (Status ok = llm::CheckTurns(turns); !ok.ok()) return ok;
     gen.prompt = m.chat->Encode(tokenizer, r.system, turns);
     gen.stop_tokens = m.chat->stop_tokens;
   } else {
@@ -164,7 +166,10 @@ StatusOr<std::unique_ptr<ModelsServer>> ModelsServer::Start(const ModelsServerOp
           std::string(api == Api::kChat ? "chatcmpl-" : "cmpl-") +
           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
       const int64_t created = UnixSeconds();
-      llm::GenerationRequest gen = ToGeneration(*model, *request);
+      auto generation = ToGeneration(*model, *request);
+      if (!generation.ok())
+        return SendError(res, 400, generation.status().message(), "invalid_request_error");
+      llm::GenerationRequest gen = std::move(*generation);
       if (!request->stream) {
         std::promise<llm::GenerationResult> promise;
         auto future = promise.get_future();

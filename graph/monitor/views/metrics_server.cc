@@ -1,10 +1,14 @@
 #include "graph/monitor/views/metrics_server.h"
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <system_error>
@@ -65,7 +69,7 @@ struct MetricsServer::Connections : public std::enable_shared_from_this<Connecti
   }
   int Active() {
     std::lock_guard lock(mu);
-    return active;
+    return active + int(waiting.size());
   }
 };
 
@@ -81,6 +85,34 @@ class ConnectionQueue : public httplib::TaskQueue {
 };
 }  // namespace
 
+// The accept loop, restarted when it fails. httplib ends it for good (and closes the listening
+// socket) on any accept() error but EMFILE, EINTR and EAGAIN: a machine briefly out of file
+// handles system-wide (ENFILE) or kernel memory (ENOBUFS, ENOMEM) would otherwise leave the
+// process running with its metrics and health endpoint gone and nothing said. The port is bound
+// again (SO_REUSEADDR) until that works or the server is stopped.
+struct MetricsServer::Listening {
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> ended{false};
+};
+
+namespace {
+void KeepListening(httplib::Server& server, MetricsServer::Listening& state,
+                   const std::string& host, int port) {
+  for (;;) {
+    server.listen_after_bind();
+    if (state.stopping) break;
+    spdlog::warn("metrics endpoint {}:{}: accepting connections failed ({}); listening again", host,
+                 port, std::strerror(errno));
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (state.stopping || server.bind_to_port(host, port)) break;
+    }
+    if (state.stopping) break;
+  }
+  state.ended = true;
+}
+}  // namespace
+
 StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& host, int port,
                                                               std::function<std::string()> metrics,
                                                               std::function<bool()> healthy) {
@@ -91,6 +123,7 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   s->gate_->metrics = std::move(metrics);
   s->gate_->healthy = std::move(healthy);
   s->connections_ = std::make_shared<Connections>();
+  s->listening_ = std::make_shared<Listening>();
   s->server_->new_task_queue = [c = s->connections_] { return new ConnectionQueue(c); };
   // httplib's default also sets SO_REUSEPORT, which lets a second process bind the same port and
   // silently take half the scrapes; refuse that: address reuse after a restart only.
@@ -141,13 +174,17 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
     s->port_ = port;
   }
   httplib::Server* server = s->server_.get();
-  s->thread_ = std::thread([server] { server->listen_after_bind(); });
+  s->thread_ = std::thread([server, state = s->listening_, host, port = s->port_] {
+    KeepListening(*server, *state, host, port);
+  });
   // stop() before the accept loop runs would be lost (and the destructor's join would wait
   // forever), so Start returns only once the server is running.
   for (int i = 0; i < 5000 && !server->is_running(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s;
 }
+
+int MetricsServer::open_connections() const { return connections_->Active(); }
 
 MetricsServer::~MetricsServer() {
   if (gate_) {
@@ -156,7 +193,14 @@ MetricsServer::~MetricsServer() {
     gate_->metrics = nullptr;
     gate_->healthy = nullptr;
   }
-  if (server_) server_->stop();  // the accept loop ends; the connection queue does not join
+  // The accept loop ends; the connection queue does not join. stop() does nothing while the
+  // loop is between a failure and listening again, so it is repeated until the loop has seen
+  // `stopping`.
+  if (listening_) listening_->stopping = true;
+  while (thread_.joinable() && !listening_->ended) {
+    server_->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (thread_.joinable()) thread_.join();
   // A connection still open runs httplib::Server members until its client times out: the server
   // object must outlive it, so it is abandoned (a few KB, once per server with slow clients).

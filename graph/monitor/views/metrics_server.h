@@ -5,7 +5,9 @@
 // Slow clients cannot starve scrapes or hold up shutdown: each connection gets its own thread
 // (up to kMaxConnections at once; more wait for one to end), reads and writes time out after
 // 5 s, and the destructor never waits for a client: connections still open are abandoned to
-// finish on their own (their handlers answer 503 from then on and never touch the engine).
+// finish on their own (their handlers answer 503 from then on and never touch the engine). An
+// accept loop that fails (the system out of file handles or memory) listens again on the same
+// port instead of ending.
 #pragma once
 
 #include <cstddef>
@@ -35,15 +37,20 @@ class MetricsServer {
   ~MetricsServer();  // stops; returns without waiting for open client connections
   int port() const { return port_; }
   const std::string& host() const { return host_; }
+  // Connections being served or waiting for a thread right now (each ends when its client closes
+  // or after the 5 s timeouts).
+  int open_connections() const;
 
   // Defined in metrics_server.cc.
   struct Gate;         // the callbacks, closed when the server is destroyed
   struct Connections;  // per-connection threads
+  struct Listening;    // the accept loop's stop flag, and whether it has ended
 
  private:
   MetricsServer() = default;
   std::shared_ptr<Gate> gate_;
   std::shared_ptr<Connections> connections_;
+  std::shared_ptr<Listening> listening_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;

@@ -4,9 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "graph/engine.h"
 #include "graph/io/json_io.h"
@@ -160,6 +163,43 @@ TEST(MetricsServer, BoundsRequestBodiesAndHidesFailures) {
   for (const auto& [name, value] : failing->headers) {
     EXPECT_THAT(value, ::testing::Not(HasSubstr("secret"))) << name;
   }
+}
+
+// The listening socket of this process bound to `port`, found among its open descriptors.
+int ListeningSocketOn(int port) {
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    int listening = 0;
+    socklen_t flag_len = sizeof listening;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+        addr.sin_family == AF_INET && ntohs(addr.sin_port) == port &&
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_len) == 0 && listening)
+      return fd;
+  }
+  return -1;
+}
+
+// httplib ends its accept loop for good on an accept() error such as ENFILE or ENOBUFS; the
+// endpoint listens again on the same port instead (found by the http fuzz campaign's review).
+// shutdown() of the listening socket makes accept() fail with EINVAL, as those errors would.
+TEST(MetricsServer, ListensAgainAfterItsAcceptLoopFails) {
+  auto server = monitor::MetricsServer::Start(
+      "127.0.0.1", 0, [] { return std::string("refinery_x 1\n"); }, [] { return true; });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  const int port = (*server)->port();
+  const int fd = ListeningSocketOn(port);
+  ASSERT_GE(fd, 0) << "no listening socket on port " << port;
+  ASSERT_EQ(::shutdown(fd, SHUT_RDWR), 0);
+  bool answered = false;
+  for (int i = 0; i < 100 && !answered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    httplib::Client client("127.0.0.1", port);
+    auto health = client.Get("/healthz");
+    answered = health && health->status == 200;
+  }
+  EXPECT_TRUE(answered) << "the endpoint did not listen again on port " << port << " within 5 s";
+  server->reset();  // and it still stops promptly
 }
 
 TEST(HtmlReport, HasEverySectionAndEscapes) {
