@@ -32,19 +32,29 @@ float DotReference(Type type, const uint8_t* row, const QuantizedRow& x) {
 }
 
 namespace {
-bool ReferenceForced() {
+bool Forced(const char* value) {
   const char* v = std::getenv("REFINERY_QUANT_KERNELS");
-  return v != nullptr && std::strcmp(v, "reference") == 0;
+  return v != nullptr && std::strcmp(v, value) == 0;
 }
 bool UseAvx2() {
-  static const bool use = !ReferenceForced() && avx2::Available();
+  static const bool use = !Forced("reference") && avx2::Available();
+  return use;
+}
+bool UseAvx512() {
+  static const bool use = UseAvx2() && !Forced("avx2") && avx512::Available();
   return use;
 }
 }  // namespace
 
-DotFn FastDot(Type type) { return UseAvx2() ? avx2::Kernel(type) : nullptr; }
-DotRowsFn FastDotRows(Type type) { return UseAvx2() ? avx2::RowsKernel(type) : nullptr; }
+DotFn FastDot(Type type) {
+  if (DotFn k = UseAvx512() ? avx512::Kernel(type) : nullptr) return k;
+  return UseAvx2() ? avx2::Kernel(type) : nullptr;
+}
+DotRowsFn FastDotRows(Type type) {
+  if (DotRowsFn k = UseAvx512() ? avx512::RowsKernel(type) : nullptr) return k;
+  return UseAvx2() ? avx2::RowsKernel(type) : nullptr;
+}
 
-const char* KernelName() { return UseAvx2() ? "avx2" : "reference"; }
+const char* KernelName() { return UseAvx512() ? "avx512+avx2" : UseAvx2() ? "avx2" : "reference"; }
 
 }  // namespace refinery::llm::quant

@@ -1,7 +1,8 @@
 // Dot products of one quantized weight row with one quantized activation row (activations.h):
-// the plain reference for every format, and AVX2+FMA kernels for the formats files use most,
-// chosen at run time (the CPU is asked once; REFINERY_QUANT_KERNELS=reference forces the plain
-// path, for tests and for comparison in benchmarks).
+// the plain reference for every format, AVX2+FMA kernels for the formats files use most, and
+// AVX-512 VNNI kernels for Q4_K/Q5_K, chosen per format at run time (the CPU is asked once).
+// REFINERY_QUANT_KERNELS=reference forces the plain path and =avx2 leaves out AVX-512, for tests
+// and for comparison in benchmarks.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,7 @@ using DotRowsFn = void (*)(const uint8_t* row, const QuantizedRow* const* x, int
 // The fastest kernel for `type` on this CPU, or null when only the reference exists.
 DotFn FastDot(Type type);
 DotRowsFn FastDotRows(Type type);  // null when the type has no multi-row kernel here
-// Which kernel family FastDot uses here ("avx2" or "reference").
+// Which kernel families FastDot uses here ("avx512+avx2", "avx2" or "reference").
 const char* KernelName();
 
 // The AVX2 kernels (dot_avx2.cc, compiled for AVX2+FMA; call only when the CPU has them).
@@ -31,5 +32,12 @@ bool Available();
 DotFn Kernel(Type type);
 DotRowsFn RowsKernel(Type type);
 }  // namespace avx2
+
+// The AVX-512 kernels (dot_avx512.cc: F, BW, VL and VNNI; Q4_K and Q5_K, null for the rest).
+namespace avx512 {
+bool Available();
+DotFn Kernel(Type type);
+DotRowsFn RowsKernel(Type type);
+}  // namespace avx512
 
 }  // namespace refinery::llm::quant

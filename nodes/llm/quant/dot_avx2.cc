@@ -10,6 +10,7 @@
 
 #include "nodes/llm/avx2_sum.h"
 #include "nodes/llm/quant/dot.h"
+#include "nodes/llm/quant/k_scales.h"
 
 #define REFINERY_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -92,22 +93,6 @@ REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
   return out;
 }
 
-// Q4_K/Q5_K scales and minimums: eight 6-bit values each, packed in 12 bytes; unpacked four at
-// a time from 32-bit words.
-inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) {
-  uint32_t a, b, c;
-  std::memcpy(&a, packed, 4);
-  std::memcpy(&b, packed + 4, 4);
-  std::memcpy(&c, packed + 8, 4);
-  const uint32_t sc_lo = a & 0x3F3F3F3F, mn_lo = b & 0x3F3F3F3F;
-  const uint32_t sc_hi = (c & 0x0F0F0F0F) | ((a >> 2) & 0x30303030);
-  const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0F) | ((b >> 2) & 0x30303030);
-  std::memcpy(sc, &sc_lo, 4);
-  std::memcpy(sc + 4, &sc_hi, 4);
-  std::memcpy(mn, &mn_lo, 4);
-  std::memcpy(mn + 4, &mn_hi, 4);
-}
-
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 // kCount is a template argument so the accumulators stay in registers and the loops unroll.
@@ -153,16 +138,11 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
             sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(w[g], Load(a + 32 * g)), s[g]));
       const float da = x.d[size_t(b)];
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(sumi), acc[r]);
-      const __m128i sums =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(&x.sum32[size_t(b) * 8]));
-      minimums[r] = _mm_fmadd_ps(_mm_set1_ps(dmin * da),
-                                 _mm_cvtepi32_ps(_mm_madd_epi16(mins16, sums)), minimums[r]);
+      minimums[r] = AddMinimums(minimums[r], mins16, &x.sum32[size_t(b) * 8], dmin * da);
     }
   }
   for (int r = 0; r < count; ++r) {
-    __m128 m = _mm_add_ps(minimums[r], _mm_movehl_ps(minimums[r], minimums[r]));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    out[r] = HorizontalSum(acc[r]) - _mm_cvtss_f32(m);
+    out[r] = HorizontalSum(acc[r]) - MinimumsTotal(minimums[r]);
   }
 }
 

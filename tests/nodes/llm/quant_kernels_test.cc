@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/activations.h"
@@ -251,71 +254,103 @@ TEST(QuantBlocks, ActivationRoundingIsWithinHalfAStep) {
   }
 }
 
-TEST(QuantBlocks, FastKernelsAgreeWithTheReference) {
-  if (!avx2::Available()) {
-    // No AVX2+FMA+F16C here: the dispatcher must hand out no fast kernel (only the reference
-    // runs, and the model tests check it against llama.cpp).
-    for (Type type : kTypes) EXPECT_TRUE(FastDot(type) == nullptr && FastDotRows(type) == nullptr);
-    return;
-  }
-  std::mt19937 rng(11);
-  int kernels = 0;
+// The kernel families this CPU can run, each with the number of formats it must cover. A family
+// the CPU lacks is not run here; the dispatcher must then never hand out its kernels
+// (DispatchMatchesTheCpu).
+struct Family {
+  const char* name;
+  DotFn (*kernel)(Type);
+  DotRowsFn (*rows)(Type);
+  int formats;
+};
+std::vector<Family> RunnableFamilies() {
+  std::vector<Family> f;
+  if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 6});
+  if (avx512::Available()) f.push_back({"avx512", avx512::Kernel, avx512::RowsKernel, 2});
+  return f;
+}
+
+// What FastDot hands out follows the CPU: AVX-512 kernels for Q4_K/Q5_K where AVX-512 VNNI
+// exists, AVX2 for the other formats, nothing without AVX2 (only the reference runs, and the
+// model tests check it against llama.cpp).
+// (REFINERY_QUANT_KERNELS=avx2 or =reference narrow that down.)
+TEST(QuantBlocks, DispatchMatchesTheCpu) {
+  const char* forced = std::getenv("REFINERY_QUANT_KERNELS");
+  const bool reference = forced != nullptr && std::strcmp(forced, "reference") == 0;
+  const bool avx2_only = reference || (forced != nullptr && std::strcmp(forced, "avx2") == 0);
+  const bool avx2 = avx2::Available() && !reference;
   for (Type type : kTypes) {
-    const DotFn fast = avx2::Kernel(type);
-    if (fast == nullptr) continue;
-    ++kernels;
-    for (int trial = 0; trial < 20; ++trial) {
-      const int n = 256 * (1 + trial % 4);
-      const auto row = RandomBlocks(type, n / Info(uint32_t(type))->block_values, rng);
-      const auto x = RandomActivations(n, rng);
-      QuantizedRow a;
-      QuantizeRow(ActivationKindFor(type), x.data(), n, &a);
-      const float want = DotReference(type, row.data(), a);
-      std::vector<float> w(static_cast<size_t>(n));
-      DequantizeRow(type, row.data(), w.data(), n);
-      double magnitude = 0;
-      for (int k = 0; k < n; ++k) magnitude += std::fabs(w[size_t(k)] * x[size_t(k)]);
-      EXPECT_NEAR(fast(row.data(), a), want, 1e-5 * magnitude) << Info(uint32_t(type))->name;
-    }
+    const bool k45 = type == Type::kQ4_K || type == Type::kQ5_K;
+    DotFn want = nullptr;
+    if (avx512::Available() && !avx2_only && k45)
+      want = avx512::Kernel(type);
+    else if (avx2)
+      want = avx2::Kernel(type);
+    EXPECT_EQ(FastDot(type), want) << Info(uint32_t(type))->name;
+    if (!avx2) EXPECT_EQ(FastDotRows(type), nullptr);
   }
-  EXPECT_EQ(kernels, 6);  // Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
+  std::printf("quant kernels on this CPU: %s\n", KernelName());
+}
+
+TEST(QuantBlocks, FastKernelsAgreeWithTheReference) {
+  std::mt19937 rng(11);
+  for (const Family& family : RunnableFamilies()) {
+    int kernels = 0;
+    for (Type type : kTypes) {
+      const DotFn fast = family.kernel(type);
+      if (fast == nullptr) continue;
+      ++kernels;
+      for (int trial = 0; trial < 20; ++trial) {
+        const int n = 256 * (1 + trial % 4);
+        const auto row = RandomBlocks(type, n / Info(uint32_t(type))->block_values, rng);
+        const auto x = RandomActivations(n, rng);
+        QuantizedRow a;
+        QuantizeRow(ActivationKindFor(type), x.data(), n, &a);
+        const float want = DotReference(type, row.data(), a);
+        std::vector<float> w(static_cast<size_t>(n));
+        DequantizeRow(type, row.data(), w.data(), n);
+        double magnitude = 0;
+        for (int k = 0; k < n; ++k) magnitude += std::fabs(w[size_t(k)] * x[size_t(k)]);
+        EXPECT_NEAR(fast(row.data(), a), want, 1e-5 * magnitude)
+            << family.name << " " << Info(uint32_t(type))->name;
+      }
+    }
+    EXPECT_EQ(kernels, family.formats) << family.name;
+  }
 }
 
 // The multi-row kernels (one weight row against up to kMaxRows activation rows) give each row
 // what the reference gives it alone.
 TEST(QuantBlocks, MultiRowKernelsGiveEachRowItsOwnDot) {
-  if (!avx2::Available()) {
-    // No AVX2+FMA+F16C here: the dispatcher must hand out no fast kernel (only the reference
-    // runs, and the model tests check it against llama.cpp).
-    for (Type type : kTypes) EXPECT_TRUE(FastDot(type) == nullptr && FastDotRows(type) == nullptr);
-    return;
-  }
   std::mt19937 rng(13);
-  int kernels = 0;
-  for (Type type : kTypes) {
-    const DotRowsFn fast = avx2::RowsKernel(type);
-    if (fast == nullptr) continue;
-    ++kernels;
-    const int n = 512;
-    const auto row = RandomBlocks(type, n / Info(uint32_t(type))->block_values, rng);
-    for (int count = 1; count <= kMaxRows; ++count) {
-      std::vector<QuantizedRow> acts(static_cast<size_t>(count));
-      const QuantizedRow* ptrs[kMaxRows];
-      for (int r = 0; r < count; ++r) {
-        const auto x = RandomActivations(n, rng);
-        QuantizeRow(ActivationKindFor(type), x.data(), n, &acts[size_t(r)]);
-        ptrs[r] = &acts[size_t(r)];
-      }
-      float out[kMaxRows];
-      fast(row.data(), ptrs, count, out);
-      for (int r = 0; r < count; ++r) {
-        const float want = DotReference(type, row.data(), acts[size_t(r)]);
-        EXPECT_NEAR(out[r], want, 1e-4f * (1 + std::fabs(want)))
-            << Info(uint32_t(type))->name << " row " << r << " of " << count;
+  for (const Family& family : RunnableFamilies()) {
+    int kernels = 0;
+    for (Type type : kTypes) {
+      const DotRowsFn fast = family.rows(type);
+      if (fast == nullptr) continue;
+      ++kernels;
+      const int n = 512;
+      const auto row = RandomBlocks(type, n / Info(uint32_t(type))->block_values, rng);
+      for (int count = 1; count <= kMaxRows; ++count) {
+        std::vector<QuantizedRow> acts(static_cast<size_t>(count));
+        const QuantizedRow* ptrs[kMaxRows];
+        for (int r = 0; r < count; ++r) {
+          const auto x = RandomActivations(n, rng);
+          QuantizeRow(ActivationKindFor(type), x.data(), n, &acts[size_t(r)]);
+          ptrs[r] = &acts[size_t(r)];
+        }
+        float out[kMaxRows];
+        fast(row.data(), ptrs, count, out);
+        for (int r = 0; r < count; ++r) {
+          const float want = DotReference(type, row.data(), acts[size_t(r)]);
+          EXPECT_NEAR(out[r], want, 1e-4f * (1 + std::fabs(want)))
+              << family.name << " " << Info(uint32_t(type))->name << " row " << r << " of "
+              << count;
+        }
       }
     }
+    EXPECT_EQ(kernels, family.formats) << family.name;
   }
-  EXPECT_EQ(kernels, 6);  // Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K
 }
 
 }  // namespace
