@@ -1,6 +1,6 @@
 // Dot products of one quantized weight row with one quantized activation row (activations.h):
 // the plain reference for every format, AVX2+FMA kernels for the formats files use most, and
-// AVX-512 VNNI kernels for Q4_K/Q5_K, chosen per format at run time (the CPU is asked once).
+// AVX-512 VNNI kernels for Q4_K/Q5_K/Q6_K, chosen per format at run time (the CPU is asked once).
 // REFINERY_QUANT_KERNELS=reference forces the plain path and =avx2 leaves out AVX-512, for tests
 // and for comparison in benchmarks.
 #pragma once
@@ -33,7 +33,7 @@ DotFn Kernel(Type type);
 DotRowsFn RowsKernel(Type type);
 }  // namespace avx2
 
-// The AVX-512 kernels (dot_avx512.cc: F, BW, VL and VNNI; Q4_K and Q5_K, null for the rest).
+// The AVX-512 kernels (dot_avx512.cc: F, BW, VL and VNNI; Q4_K, Q5_K and Q6_K, null for the rest).
 namespace avx512 {
 bool Available();
 DotFn Kernel(Type type);

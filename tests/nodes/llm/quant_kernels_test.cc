@@ -266,11 +266,11 @@ struct Family {
 std::vector<Family> RunnableFamilies() {
   std::vector<Family> f;
   if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 6});
-  if (avx512::Available()) f.push_back({"avx512", avx512::Kernel, avx512::RowsKernel, 2});
+  if (avx512::Available()) f.push_back({"avx512", avx512::Kernel, avx512::RowsKernel, 3});
   return f;
 }
 
-// What FastDot hands out follows the CPU: AVX-512 kernels for Q4_K/Q5_K where AVX-512 VNNI
+// What FastDot hands out follows the CPU: AVX-512 kernels for the K formats where AVX-512 VNNI
 // exists, AVX2 for the other formats, nothing without AVX2 (only the reference runs, and the
 // model tests check it against llama.cpp).
 // (REFINERY_QUANT_KERNELS=avx2 or =reference narrow that down.)
@@ -280,14 +280,16 @@ TEST(QuantBlocks, DispatchMatchesTheCpu) {
   const bool avx2_only = reference || (forced != nullptr && std::strcmp(forced, "avx2") == 0);
   const bool avx2 = avx2::Available() && !reference;
   for (Type type : kTypes) {
-    const bool k45 = type == Type::kQ4_K || type == Type::kQ5_K;
+    const bool k = type == Type::kQ4_K || type == Type::kQ5_K || type == Type::kQ6_K;
     DotFn want = nullptr;
-    if (avx512::Available() && !avx2_only && k45)
+    if (avx512::Available() && !avx2_only && k)
       want = avx512::Kernel(type);
     else if (avx2)
       want = avx2::Kernel(type);
     EXPECT_EQ(FastDot(type), want) << Info(uint32_t(type))->name;
-    if (!avx2) EXPECT_EQ(FastDotRows(type), nullptr);
+    if (!avx2) {
+      EXPECT_EQ(FastDotRows(type), nullptr);
+    }
   }
   std::printf("quant kernels on this CPU: %s\n", KernelName());
 }
