@@ -152,6 +152,17 @@ class DenseLinear {
       F32Gemv(x, M, K_, static_cast<const float*>(weights_.get_data_handle()), N_, y, arena);
       return;
     }
+    if (gemv_ && arena != nullptr && arena->max_concurrency() > 1) {
+      // Several threads: the weight rows in tiles across TBB threads, one single-threaded sgemm
+      // each, reading the weights in place (tiled_gemm.h; oneDNN's own threads scaled 1.3x
+      // from one to two on these shapes).
+      const float* w = static_cast<const float*>(weights_.get_data_handle());
+      TiledGemm(
+          x, M, K_, N_, y, N_, 0, arena,
+          [w, K = K_](int first, int, float*) { return w + size_t(first) * size_t(K); },
+          /*source_needs_scratch=*/false);
+      return;
+    }
     const void* src = x;
     if (format_ == WeightFormat::kBF16) {
       bf16_.resize(size_t(M) * K_);

@@ -14,10 +14,11 @@
 
 namespace refinery::llm {
 
-// Returns rows [first, first + count) of W as [count][K] floats; `scratch` has room for them.
+// Returns rows [first, first + count) of W as [count][K] floats; `scratch` has room for them
+// (null when the caller said the source needs none: it points into float weights).
 using TileSource = std::function<const float*(int first, int count, float* scratch)>;
 
 void TiledGemm(const float* x, int M, int K, int N, float* y, int y_stride, int offset,
-               tbb::task_arena* arena, const TileSource& source);
+               tbb::task_arena* arena, const TileSource& source, bool source_needs_scratch = true);
 
 }  // namespace refinery::llm
