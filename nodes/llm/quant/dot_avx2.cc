@@ -1,6 +1,6 @@
-// AVX2+FMA kernels for the formats most files use (Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K): the
-// weight block's integer codes times the activation block's int8 values with maddubs/madd, one
-// float multiply per (sub)block. Functions carry target attributes instead of the file being
+// AVX2+FMA kernels for the legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and Q4_K, Q5_K, Q6_K:
+// the weight block's integer codes times the activation block's int8 values with maddubs/madd,
+// one float multiply per (sub)block. Functions carry target attributes instead of the file being
 // compiled with -mavx2, so no inline function from a shared header is ever emitted with AVX2
 // instructions for the linker to pick for the plain path.
 #include <cpuid.h>
@@ -90,6 +90,52 @@ REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
   DotLegacyN<kBlockBytes, kCodes, 1>(row, xs, &out);
+  return out;
+}
+
+// A _1 block's 32 codes, unsigned (value = d * code + m, d and m the block's first two f16s).
+REFINERY_AVX2 inline __m256i CodesQ4_1(const uint8_t* block) {
+  return Nibbles(reinterpret_cast<const BlockQ4_1*>(block)->qs);
+}
+REFINERY_AVX2 inline __m256i CodesQ5_1(const uint8_t* block) {
+  const auto& b = *reinterpret_cast<const BlockQ5_1*>(block);
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  return _mm256_or_si256(Nibbles(b.qs), _mm256_and_si256(BitsToBytes(qh), _mm256_set1_epi8(0x10)));
+}
+
+// Q4_1 and Q5_1 against `count` rows: d * Σ code * a plus m * Σ a per block, both sums from the
+// same activation load (codes are unsigned, so maddubs takes them as they are).
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*), int kCount>
+REFINERY_AVX2 void DotLegacyMinN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  __m256 acc[kMaxRows];
+  for (int r = 0; r < kCount; ++r) acc[r] = _mm256_setzero_ps();
+  for (int b = 0; b < xs[0]->n / kLegacyBlock; ++b) {
+    const uint8_t* block = row + size_t(b) * kBlockBytes;
+    uint16_t dh, mh;
+    std::memcpy(&dh, block, 2);
+    std::memcpy(&mh, block + 2, 2);
+    const float d = Half(dh), m = Half(mh);
+    const __m256i q = kCodes(block);
+    for (int r = 0; r < kCount; ++r) {
+      const QuantizedRow& x = *xs[r];
+      const __m256i a = Load(&x.q[size_t(b) * kLegacyBlock]);
+      const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), ones16);
+      const __m256i sum = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, a), ones16);
+      const float da = x.d[size_t(b)];
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(dot), acc[r]);
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(m * da), _mm256_cvtepi32_ps(sum), acc[r]);
+    }
+  }
+  for (int r = 0; r < kCount; ++r) out[r] = HorizontalSum(acc[r]);
+}
+
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+REFINERY_AVX2 float DotLegacyMin(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  DotLegacyMinN<kBlockBytes, kCodes, 1>(row, xs, &out);
   return out;
 }
 
@@ -256,6 +302,16 @@ struct Legacy {
   };
 };
 
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+struct LegacyMin {
+  template <int N>
+  struct Of {
+    static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
+      DotLegacyMinN<kBlockBytes, kCodes, N>(r, x, o);
+    }
+  };
+};
+
 template <bool kFive>
 REFINERY_AVX2 void DotK45Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
                               float* out) {
@@ -269,6 +325,12 @@ template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
 REFINERY_AVX2 void DotLegacyRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
                                  float* out) {
   ByCount<Legacy<kBlockBytes, kCodes>::template Of>(row, xs, count, out);
+}
+
+template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
+REFINERY_AVX2 void DotLegacyMinRows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                                    float* out) {
+  ByCount<LegacyMin<kBlockBytes, kCodes>::template Of>(row, xs, count, out);
 }
 
 }  // namespace
@@ -289,6 +351,10 @@ DotRowsFn RowsKernel(Type type) {
       return DotLegacyRows<sizeof(BlockQ4_0), CodesQ4_0>;
     case Type::kQ5_0:
       return DotLegacyRows<sizeof(BlockQ5_0), CodesQ5_0>;
+    case Type::kQ4_1:
+      return DotLegacyMinRows<sizeof(BlockQ4_1), CodesQ4_1>;
+    case Type::kQ5_1:
+      return DotLegacyMinRows<sizeof(BlockQ5_1), CodesQ5_1>;
     case Type::kQ4_K:
       return DotK45Rows<false>;
     case Type::kQ5_K:
@@ -308,6 +374,10 @@ DotFn Kernel(Type type) {
       return DotLegacy<sizeof(BlockQ4_0), CodesQ4_0>;
     case Type::kQ5_0:
       return DotLegacy<sizeof(BlockQ5_0), CodesQ5_0>;
+    case Type::kQ4_1:
+      return DotLegacyMin<sizeof(BlockQ4_1), CodesQ4_1>;
+    case Type::kQ5_1:
+      return DotLegacyMin<sizeof(BlockQ5_1), CodesQ5_1>;
     case Type::kQ4_K:
       return DotK45<false>;
     case Type::kQ5_K:
