@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -470,7 +472,13 @@ std::string GgufWriter::EncodeU32(uint32_t v) {
 
 void GgufWriter::AddTensorBytes(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
                                 std::string data) {
-  tensors_.push_back({name, std::move(dims), type, std::move(data)});
+  const uint64_t bytes = data.size();
+  tensors_.push_back({name, std::move(dims), type, std::move(data), bytes, nullptr});
+}
+
+void GgufWriter::AddTensorLater(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
+                                uint64_t bytes, std::function<std::string()> produce) {
+  tensors_.push_back({name, std::move(dims), type, {}, bytes, std::move(produce)});
 }
 
 void GgufWriter::SetString(const std::string& key, const std::string& v) {
@@ -530,7 +538,7 @@ void GgufWriter::SetI32s(const std::string& key, const std::vector<int32_t>& v) 
 
 void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims,
                            const std::vector<float>& values, GgmlType type) {
-  PendingTensor t{name, std::move(dims), type, {}};
+  PendingTensor t{name, std::move(dims), type, {}, 0, nullptr};
   switch (type) {
     case GgmlType::kF32:
       t.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * 4);
@@ -557,11 +565,16 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims,
             "tensor '" + name + "': the writer cannot encode " + GgmlTypeName(uint32_t(type));
       break;
   }
+  t.bytes = t.data.size();
   tensors_.push_back(std::move(t));
 }
 
-std::string GgufWriter::Bytes() const {
-  constexpr uint64_t kAlign = 32;
+namespace {
+constexpr uint64_t kWriterAlign = 32;
+uint64_t Aligned(uint64_t n) { return (n + kWriterAlign - 1) / kWriterAlign * kWriterAlign; }
+}  // namespace
+
+std::string GgufWriter::Header() const {
   std::string out = "GGUF";
   Put<uint32_t>(out, 3);
   Put<uint64_t>(out, tensors_.size());
@@ -577,22 +590,62 @@ std::string GgufWriter::Bytes() const {
     for (uint64_t d : t.dims) Put(out, d);
     Put<uint32_t>(out, uint32_t(t.type));
     Put(out, offset);
-    offset = (offset + t.data.size() + kAlign - 1) / kAlign * kAlign;
+    offset = Aligned(offset + t.bytes);
   }
-  out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
-  for (const PendingTensor& t : tensors_) {
-    out += t.data;
-    out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
-  }
+  out.resize(Aligned(out.size()), '\0');
   return out;
+}
+
+Status GgufWriter::Emit(const std::function<bool(std::string_view)>& sink) const {
+  if (!unwritable_.empty()) return Status::InvalidArgument(unwritable_);
+  const std::string zeros(kWriterAlign, '\0');
+  if (!sink(Header())) return Status::Internal("write failed");
+  for (const PendingTensor& t : tensors_) {
+    std::string produced;
+    if (t.produce) produced = t.produce();
+    const std::string& data = t.produce ? produced : t.data;
+    if (data.size() != t.bytes) {
+      return Status::Internal("tensor '" + t.name + "': produced " + std::to_string(data.size()) +
+                              " bytes, expected " + std::to_string(t.bytes));
+    }
+    if (!sink(data) || !sink(std::string_view(zeros).substr(0, Aligned(t.bytes) - t.bytes)))
+      return Status::Internal("write failed");
+  }
+  return Status::Ok();
+}
+
+std::string GgufWriter::Bytes() const {
+  std::string out;
+  const Status s = Emit([&out](std::string_view piece) {
+    out += piece;
+    return true;
+  });
+  return s.ok() ? out : std::string();
 }
 
 Status GgufWriter::Write(const std::string& path) const {
   if (!unwritable_.empty()) return Status::InvalidArgument(unwritable_);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  const std::string bytes = Bytes();
-  f.write(bytes.data(), std::streamsize(bytes.size()));
-  if (!f) return Status::Internal("cannot write " + path);
+  const std::string partial = path + ".partial";
+  std::FILE* f = std::fopen(partial.c_str(), "wb");
+  if (f == nullptr)
+    return Status::InvalidArgument("cannot write " + partial + ": " + std::strerror(errno));
+  int error = 0;
+  const Status emitted = Emit([&](std::string_view piece) {
+    if (std::fwrite(piece.data(), 1, piece.size(), f) == piece.size()) return true;
+    error = errno;
+    return false;
+  });
+  if (std::fclose(f) != 0 && error == 0) error = errno;
+  if (!emitted.ok() || error != 0) {
+    std::remove(partial.c_str());
+    if (!emitted.ok() && error == 0) return emitted;
+    return Status::Internal("cannot write " + path + ": " + std::strerror(error));
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) {
+    error = errno;
+    std::remove(partial.c_str());
+    return Status::Internal("cannot write " + path + ": " + std::strerror(error));
+  }
   return Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -110,9 +111,17 @@ class GgufWriter {
   // A tensor whose bytes are already in `type`'s layout (quant/quantize.h).
   void AddTensorBytes(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
                       std::string data);
+  // A tensor of `bytes` bytes in `type`'s layout, produced only when the file is written, one
+  // tensor at a time: converting a file then needs the memory of its largest tensor, not of the
+  // whole output. `produce` must return exactly `bytes` bytes.
+  void AddTensorLater(const std::string& name, std::vector<uint64_t> dims, GgmlType type,
+                      uint64_t bytes, std::function<std::string()> produce);
   // `dims` ne0 first; values.size() must equal their product.
   void AddTensor(const std::string& name, std::vector<uint64_t> dims,
                  const std::vector<float>& values, GgmlType type = GgmlType::kF32);
+  // Writes beside `path` and renames over it once every byte is written and the file closed:
+  // a failed write leaves no partial file, and `path` may be a file whose tensors are being read
+  // (the quantizer's input, still mapped), since its old contents stay intact until the rename.
   Status Write(const std::string& path) const;
   std::string Bytes() const;
 
@@ -126,7 +135,12 @@ class GgufWriter {
     std::vector<uint64_t> dims;
     GgmlType type;
     std::string data;
+    uint64_t bytes = 0;                    // data.size(), or what `produce` will return
+    std::function<std::string()> produce;  // set for AddTensorLater
   };
+  std::string Header() const;  // everything before the first tensor's data, padded
+  // Calls `sink` with the header, then each tensor's data and padding, in file order.
+  Status Emit(const std::function<bool(std::string_view)>& sink) const;
   std::vector<Kv> kv_;
   std::vector<PendingTensor> tensors_;
   std::string unwritable_;  // the first tensor in a type AddTensor cannot encode

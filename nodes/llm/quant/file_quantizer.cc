@@ -149,22 +149,28 @@ StatusOr<QuantizeSummary> QuantizeFile(const std::string& in, const std::string&
   w.SetEncoded("general.quantization_version", GgufWriter::EncodeU32(2));
   w.SetEncoded("general.file_type", GgufWriter::EncodeU32(f->id));
   QuantizeSummary summary;
+  // Each tensor is converted when the writer reaches it, so the output is never held whole.
   for (const GgufTensor* t : order) {
     const Type to = Chooser::Converts(*t) ? chooser.Choose(*t) : t->type;
-    std::string data;
-    if (to == t->type) {
-      data.assign(reinterpret_cast<const char*>(t->data), t->bytes);
-    } else {
+    uint64_t bytes = t->bytes;
+    if (to != t->type) {
       const TypeInfo& info = *Info(uint32_t(to));
-      const std::vector<float> values = t->ToFloat();
-      data.resize(t->elements / uint64_t(info.block_values) * uint64_t(info.block_bytes));
-      QuantizeValues(to, values.data(), int64_t(values.size()),
-                     reinterpret_cast<uint8_t*>(data.data()));
+      bytes = t->elements / uint64_t(info.block_values) * uint64_t(info.block_bytes);
+      w.AddTensorLater(t->name, t->dims, to, bytes, [t, to, bytes] {
+        const std::vector<float> values = t->ToFloat();
+        std::string data(bytes, '\0');
+        QuantizeValues(to, values.data(), int64_t(values.size()),
+                       reinterpret_cast<uint8_t*>(data.data()));
+        return data;
+      });
+    } else {
+      w.AddTensorLater(t->name, t->dims, to, bytes, [t] {
+        return std::string(reinterpret_cast<const char*>(t->data), t->bytes);
+      });
     }
     summary.tensors.push_back({t->name, t->type, to});
     summary.bytes_in += t->bytes;
-    summary.bytes_out += data.size();
-    w.AddTensorBytes(t->name, t->dims, to, std::move(data));
+    summary.bytes_out += bytes;
   }
   if (Status s = w.Write(out); !s.ok()) return s;
   return summary;

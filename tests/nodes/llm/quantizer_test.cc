@@ -157,5 +157,24 @@ TEST(Quantize, RefusesWhatItCannotDoWithTheReason) {
   EXPECT_THAT(unwritable.status().message(), HasSubstr("cannot write /nonexistent-dir/x.gguf"));
 }
 
+// The output is written beside its path and renamed into place, tensor by tensor (the whole
+// output is never in memory): so a file can be quantized over itself, its tensors read from the
+// mapped original while the new file is written, and the result is complete.
+TEST(Quantize, WritesOverItsOwnInputAndLeavesNoPartialFile) {
+  RandomLlamaSpec spec;
+  const std::string model = refinery::testing::ScratchPath("in-place.gguf");
+  ASSERT_TRUE(RandomLlama(spec).Write(model).ok());
+  const std::string copy = refinery::testing::ScratchPath("in-place-copy.gguf");
+  ASSERT_TRUE(QuantizeFile(model, copy, "Q8_0").ok());
+  auto summary = QuantizeFile(model, model, "Q8_0");
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_FALSE(std::ifstream(model + ".partial").good());
+  std::ifstream a(model, std::ios::binary), b(copy, std::ios::binary);
+  const std::string in_place((std::istreambuf_iterator<char>(a)), {});
+  const std::string elsewhere((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_FALSE(in_place.empty());
+  EXPECT_TRUE(in_place == elsewhere) << "quantizing in place must give the same file";
+}
+
 }  // namespace
 }  // namespace refinery::llm::quant
