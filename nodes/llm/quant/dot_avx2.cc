@@ -1,4 +1,4 @@
-// AVX2+FMA kernels for the legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and Q4_K, Q5_K, Q6_K:
+// AVX2+FMA kernels for every quantized format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K):
 // the weight block's integer codes times the activation block's int8 values with maddubs/madd,
 // one float multiply per (sub)block. Functions carry target attributes instead of the file being
 // compiled with -mavx2, so no inline function from a shared header is ever emitted with AVX2
@@ -262,6 +262,84 @@ REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
   return out;
 }
 
+// Q2_K and Q3_K: sixteen 16-value groups. Each 128-value half of a block keeps its low two bits
+// in 32 bytes, value 32s + l of the half in bits 2s of byte l; Q3_K's third bit of that value is
+// bit 4 half + s of hmask[l] (clear: the value is 4 lower). Codes go into maddubs unsigned (Q2_K
+// 0-3, Q3_K 0-7); what that leaves out comes off afterwards from the activations' 16-value sums:
+// Q2_K's minimums (dmin * min * sum), Q3_K's -4 (4 * scale * sum).
+template <bool kThree, int kCount>
+REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  constexpr size_t kBytes = kThree ? sizeof(BlockQ3_K) : sizeof(BlockQ2_K);
+  const __m256i two = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  __m256 acc[kMaxRows], low[kMaxRows];  // the scaled dot; what comes off it (Q2_K's minimums)
+  for (int r = 0; r < kCount; ++r) acc[r] = _mm256_setzero_ps(), low[r] = _mm256_setzero_ps();
+  for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
+    const uint8_t* block = row + size_t(b) * kBytes;
+    int8_t sc[16];
+    uint8_t mins[16] = {};
+    float d, dmin = 0;
+    const uint8_t* qs;
+    __m256i hmask = _mm256_setzero_si256();
+    if constexpr (kThree) {
+      const auto& B = *reinterpret_cast<const BlockQ3_K*>(block);
+      UnpackQ3Scales(B.scales, sc);
+      d = Half(B.d);
+      qs = B.qs;
+      hmask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B.hmask));
+    } else {
+      const auto& B = *reinterpret_cast<const BlockQ2_K*>(block);
+      for (int g = 0; g < 16; ++g) sc[g] = int8_t(B.scales[g] & 0xF), mins[g] = B.scales[g] >> 4;
+      d = Half(B.d);
+      dmin = Half(B.dmin);
+      qs = B.qs;
+    }
+    const __m256i scales16 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+    const __m256i mins16 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins)));
+    __m256i w[8], s[8];
+    for (int half = 0; half < 2; ++half) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * half));
+      for (int k = 0; k < 4; ++k) {
+        const int j = 4 * half + k;
+        w[j] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), two);
+        if constexpr (kThree) {
+          const __m256i third = _mm256_and_si256(_mm256_srli_epi16(hmask, j), one);
+          w[j] = _mm256_or_si256(w[j], _mm256_slli_epi16(third, 2));
+        }
+        s[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
+      }
+    }
+    for (int r = 0; r < kCount; ++r) {
+      const QuantizedRow& x = *xs[r];
+      const int8_t* a = &x.q[size_t(b) * kSuperBlock];
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j)
+        sumi = _mm256_add_epi32(
+            sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(w[j], Load(a + 32 * j)), s[j]));
+      const __m256i sums =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&x.sum16[size_t(b) * 16]));
+      const float da = x.d[size_t(b)];
+      if constexpr (kThree) {
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(_mm256_madd_epi16(scales16, sums), 2));
+      } else {
+        low[r] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * da),
+                                 _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, sums)), low[r]);
+      }
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(sumi), acc[r]);
+    }
+  }
+  for (int r = 0; r < kCount; ++r) out[r] = HorizontalSum(_mm256_sub_ps(acc[r], low[r]));
+}
+
+template <bool kThree>
+REFINERY_AVX2 float DotK23(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  DotK23N<kThree, 1>(row, xs, &out);
+  return out;
+}
+
 // Runtime row counts (1..kMaxRows) to the unrolled kernels.
 template <template <int> class K>
 REFINERY_AVX2 void ByCount(const uint8_t* row, const QuantizedRow* const* xs, int count,
@@ -312,6 +390,21 @@ struct LegacyMin {
   };
 };
 
+template <bool kThree>
+struct K23 {
+  template <int N>
+  struct Of {
+    static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
+      DotK23N<kThree, N>(r, x, o);
+    }
+  };
+};
+template <bool kThree>
+REFINERY_AVX2 void DotK23Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
+                              float* out) {
+  ByCount<K23<kThree>::template Of>(row, xs, count, out);
+}
+
 template <bool kFive>
 REFINERY_AVX2 void DotK45Rows(const uint8_t* row, const QuantizedRow* const* xs, int count,
                               float* out) {
@@ -355,6 +448,10 @@ DotRowsFn RowsKernel(Type type) {
       return DotLegacyMinRows<sizeof(BlockQ4_1), CodesQ4_1>;
     case Type::kQ5_1:
       return DotLegacyMinRows<sizeof(BlockQ5_1), CodesQ5_1>;
+    case Type::kQ2_K:
+      return DotK23Rows<false>;
+    case Type::kQ3_K:
+      return DotK23Rows<true>;
     case Type::kQ4_K:
       return DotK45Rows<false>;
     case Type::kQ5_K:
@@ -378,6 +475,10 @@ DotFn Kernel(Type type) {
       return DotLegacyMin<sizeof(BlockQ4_1), CodesQ4_1>;
     case Type::kQ5_1:
       return DotLegacyMin<sizeof(BlockQ5_1), CodesQ5_1>;
+    case Type::kQ2_K:
+      return DotK23<false>;
+    case Type::kQ3_K:
+      return DotK23<true>;
     case Type::kQ4_K:
       return DotK45<false>;
     case Type::kQ5_K:

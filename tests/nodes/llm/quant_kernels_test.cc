@@ -265,7 +265,7 @@ struct Family {
 };
 std::vector<Family> RunnableFamilies() {
   std::vector<Family> f;
-  if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 8});
+  if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 10});
   if (avx512::Available()) f.push_back({"avx512", avx512::Kernel, avx512::RowsKernel, 3});
   return f;
 }
