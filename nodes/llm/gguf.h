@@ -123,6 +123,8 @@ class GgufWriter {
   // a failed write leaves no partial file, and `path` may be a file whose tensors are being read
   // (the quantizer's input, still mapped), since its old contents stay intact until the rename.
   Status Write(const std::string& path) const;
+  // The whole file in memory (tests); empty when Write would fail (an unwritable tensor type,
+  // a produced tensor of the wrong size).
   std::string Bytes() const;
 
  private:

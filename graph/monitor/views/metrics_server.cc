@@ -123,7 +123,7 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
   s->gate_->metrics = std::move(metrics);
   s->gate_->healthy = std::move(healthy);
   s->connections_ = std::make_shared<Connections>();
-  s->listening_ = std::make_shared<Listening>();
+  s->listening_ = std::make_unique<Listening>();
   s->server_->new_task_queue = [c = s->connections_] { return new ConnectionQueue(c); };
   // httplib's default also sets SO_REUSEPORT, which lets a second process bind the same port and
   // silently take half the scrapes; refuse that: address reuse after a restart only.
@@ -174,7 +174,7 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string&
     s->port_ = port;
   }
   httplib::Server* server = s->server_.get();
-  s->thread_ = std::thread([server, state = s->listening_, host, port = s->port_] {
+  s->thread_ = std::thread([server, state = s->listening_.get(), host, port = s->port_] {
     KeepListening(*server, *state, host, port);
   });
   // stop() before the accept loop runs would be lost (and the destructor's join would wait

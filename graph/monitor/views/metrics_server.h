@@ -50,7 +50,7 @@ class MetricsServer {
   MetricsServer() = default;
   std::shared_ptr<Gate> gate_;
   std::shared_ptr<Connections> connections_;
-  std::shared_ptr<Listening> listening_;
+  std::unique_ptr<Listening> listening_;  // read by the accept thread, joined before it goes
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;
