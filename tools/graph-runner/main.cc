@@ -309,8 +309,8 @@ int main(int argc, char** argv) {
   quantize_cmd->add_option("out", quantize_out, "GGUF file to write")->required();
   quantize_cmd
       ->add_option("--type", quantize_type,
-                   "F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, "
-                   "Q5_K_M (Q5_K), Q6_K")
+                   "F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M (Q3_K), "
+                   "Q3_K_L, Q4_K_S, Q4_K_M (Q4_K), Q5_K_S, Q5_K_M (Q5_K), Q6_K")
       ->required();
 
   std::vector<std::string> validate_files, sets;

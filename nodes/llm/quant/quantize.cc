@@ -81,16 +81,10 @@ void Q8_0(const float* x, BlockQ8_0* b) {
 
 // ---- K formats ----
 
-// Scale (and non-positive minimum) of one sub-block for codes 0..nmax: start from the range,
-// then alternate rounding and the least-squares fit of (scale, min) to the codes.
-void FitAffine(const float* x, int n, int nmax, float* scale, float* min) {
-  float lo = std::min(0.0f, *std::min_element(x, x + n)), hi = *std::max_element(x, x + n);
-  if (hi <= lo) {
-    *scale = 0;
-    *min = lo;
-    return;
-  }
-  float s = (hi - lo) / float(nmax), m = lo;
+// From a starting (scale, non-positive minimum), four rounds of: round every value to a code
+// 0..nmax, then fit (scale, min) to those codes by least squares.
+void RefitAffine(const float* x, int n, int nmax, float* scale, float* min) {
+  float s = *scale, m = *min;
   for (int iter = 0; iter < 4; ++iter) {
     double sq = 0, sqx = 0, sumq = 0, sumx = 0;
     for (int j = 0; j < n; ++j) {
@@ -106,6 +100,41 @@ void FitAffine(const float* x, int n, int nmax, float* scale, float* min) {
   }
   *scale = s;
   *min = m;
+}
+
+// Scale (and non-positive minimum) of one sub-block for codes 0..nmax: start from the range,
+// then refit.
+void FitAffine(const float* x, int n, int nmax, float* scale, float* min) {
+  const float lo = std::min(0.0f, *std::min_element(x, x + n)), hi = *std::max_element(x, x + n);
+  *min = lo;
+  *scale = hi > lo ? (hi - lo) / float(nmax) : 0;
+  if (hi > lo) RefitAffine(x, n, nmax, scale, min);
+}
+
+// FitAffine for very few codes (Q2_K: 0..3), where the starting range decides which local
+// optimum the refit ends in: start from several shrunken ranges (the extremes of a group often
+// sit between two codes) and keep the fit with the least squared error.
+void FitAffineSearch(const float* x, int n, int nmax, float* scale, float* min) {
+  const float lo = std::min(0.0f, *std::min_element(x, x + n)), hi = *std::max_element(x, x + n);
+  FitAffine(x, n, nmax, scale, min);
+  if (hi <= lo) return;
+  auto error = [&](float s, float m) {
+    double e = 0;
+    for (int j = 0; j < n; ++j) {
+      const float q = s > 0 ? std::clamp(std::nearbyint((x[j] - m) / s), 0.0f, float(nmax)) : 0;
+      e += double(q * s + m - x[j]) * double(q * s + m - x[j]);
+    }
+    return e;
+  };
+  double best = error(*scale, *min);
+  for (int step = 1; step <= 15; ++step) {
+    // Shrink the range by up to 1.5 codes, then refit by least squares from there.
+    float s = (hi - lo) / (float(nmax) + 0.1f * float(step));
+    float m = std::min(0.0f, lo + 0.05f * float(step) * s);
+    RefitAffine(x, n, nmax, &s, &m);
+    const double e = error(s, m);
+    if (e < best) best = e, *scale = s, *min = m;
+  }
 }
 
 // Symmetric codes -nmax..nmax-1 for one group and their scale: the first guess maps the value of
@@ -139,6 +168,87 @@ float FitSymmetric(const float* x, int n, int nmax, int* codes) {
     }
   }
   return scale;
+}
+
+// FitSymmetric over a super block's sixteen 16-value groups; returns the scale of largest
+// magnitude, with its sign (the super block's f16 scale is derived from it).
+float FitGroupsSymmetric(const float* x, int nmax, float sc[16], int q[256]) {
+  float amax = 0, max = 0;
+  for (int g = 0; g < 16; ++g) {
+    sc[g] = FitSymmetric(x + 16 * g, 16, nmax, q + 16 * g);
+    if (std::fabs(sc[g]) > amax) amax = std::fabs(sc[g]), max = sc[g];
+  }
+  return max;
+}
+
+// Q2_K: sixteen 16-value groups, codes 0..3, 4-bit scales and minimums of the super block's
+// f16 scale and minimum.
+void Q2_K(const float* x, BlockQ2_K* b) {
+  float sc[16], mn[16], max_sc = 0, max_mn = 0;
+  for (int g = 0; g < 16; ++g) {
+    float m;
+    FitAffineSearch(x + 16 * g, 16, 3, &sc[g], &m);
+    mn[g] = -m;
+    max_sc = std::max(max_sc, sc[g]);
+    max_mn = std::max(max_mn, mn[g]);
+  }
+  b->d = F16(max_sc / 15);
+  b->dmin = F16(max_mn / 15);
+  const float d = HalfToFloat(b->d), dmin = HalfToFloat(b->dmin);
+  int q[256];
+  for (int g = 0; g < 16; ++g) {
+    const int isc = d > 0 ? std::clamp(int(std::nearbyint(sc[g] / d)), 0, 15) : 0;
+    const int imn = dmin > 0 ? std::clamp(int(std::nearbyint(mn[g] / dmin)), 0, 15) : 0;
+    b->scales[g] = uint8_t(isc | (imn << 4));
+    // Round each value against the scale and minimum it will be decoded with.
+    const float s = d * float(isc), m = dmin * float(imn);
+    for (int j = 0; j < 16; ++j)
+      q[16 * g + j] = s > 0 ? std::clamp(int(std::nearbyint((x[16 * g + j] + m) / s)), 0, 3) : 0;
+  }
+  // Value (half, shift s, l) sits in bits 2s of byte l of its half (unpack.cc).
+  std::memset(b->qs, 0, sizeof b->qs);
+  for (int half = 0; half < 2; ++half)
+    for (int s = 0; s < 4; ++s)
+      for (int l = 0; l < 32; ++l)
+        b->qs[half * 32 + l] =
+            uint8_t(b->qs[half * 32 + l] | (q[half * 128 + s * 32 + l] << (2 * s)));
+}
+
+// Q3_K: sixteen 16-value groups, codes -4..3 with 6-bit signed scales of the f16 scale. The
+// code's low two bits go in qs (as Q2_K), its third bit (set for codes 0..3) in hmask.
+void Q3_K(const float* x, BlockQ3_K* b) {
+  float sc[16];
+  int q[256];
+  const float max = FitGroupsSymmetric(x, 4, sc, q), amax = std::fabs(max);
+  std::memset(b, 0, sizeof *b);
+  int8_t isc[16] = {};
+  if (amax >= 1e-15f) {
+    const float inv = -32.0f / max;
+    b->d = F16(1 / inv);
+    for (int g = 0; g < 16; ++g)
+      isc[g] = int8_t(std::clamp(int(std::nearbyint(inv * sc[g])), -32, 31));
+  }
+  const float d = HalfToFloat(b->d);
+  for (int g = 0; g < 16; ++g) {
+    const float s = d * float(isc[g]);
+    for (int j = 0; j < 16; ++j)
+      q[16 * g + j] = s != 0 ? std::clamp(int(std::nearbyint(x[16 * g + j] / s)), -4, 3) : 0;
+  }
+  // The inverse of UnpackQ3Scales: low nibbles in bytes 0-7, high bit pairs in bytes 8-11.
+  for (int i = 0; i < 4; ++i) {
+    const int v[4] = {isc[i] + 32, isc[4 + i] + 32, isc[8 + i] + 32, isc[12 + i] + 32};
+    b->scales[i] = uint8_t((v[0] & 0xF) | ((v[2] & 0xF) << 4));
+    b->scales[4 + i] = uint8_t((v[1] & 0xF) | ((v[3] & 0xF) << 4));
+    b->scales[8 + i] =
+        uint8_t((v[0] >> 4) | ((v[1] >> 4) << 2) | ((v[2] >> 4) << 4) | ((v[3] >> 4) << 6));
+  }
+  for (int half = 0; half < 2; ++half)
+    for (int s = 0; s < 4; ++s)
+      for (int l = 0; l < 32; ++l) {
+        const int v = q[half * 128 + s * 32 + l] + 4;  // 0..7
+        b->qs[half * 32 + l] = uint8_t(b->qs[half * 32 + l] | ((v & 3) << (2 * s)));
+        b->hmask[l] = uint8_t(b->hmask[l] | ((v >> 2) << (4 * half + s)));
+      }
 }
 
 // Q4_K (nmax 15) and Q5_K (nmax 31): eight 32-value sub-blocks, 6-bit scales and minimums.
@@ -195,12 +305,9 @@ void Q5_K(const float* x, BlockQ5_K* b) {
 
 // Q6_K: sixteen 16-value groups, codes -32..31 (stored +32) with int8 scales.
 void Q6_K(const float* x, BlockQ6_K* b) {
-  float sc[16], amax = 0, max = 0;
+  float sc[16];
   int q[256];
-  for (int g = 0; g < 16; ++g) {
-    sc[g] = FitSymmetric(x + 16 * g, 16, 32, q + 16 * g);
-    if (std::fabs(sc[g]) > amax) amax = std::fabs(sc[g]), max = sc[g];
-  }
+  const float max = FitGroupsSymmetric(x, 32, sc, q), amax = std::fabs(max);
   std::memset(b, 0, sizeof *b);
   if (amax < 1e-15f) return;
   const float inv = -128.0f / max;
@@ -248,6 +355,8 @@ bool CanQuantize(Type type) {
     case Type::kQ5_0:
     case Type::kQ5_1:
     case Type::kQ8_0:
+    case Type::kQ2_K:
+    case Type::kQ3_K:
     case Type::kQ4_K:
     case Type::kQ5_K:
     case Type::kQ6_K:
@@ -279,6 +388,10 @@ void QuantizeValues(Type type, const float* x, int64_t n, uint8_t* out) {
       return Blocks<BlockQ5_1>(x, n, out, 32, Q5_1);
     case Type::kQ8_0:
       return Blocks<BlockQ8_0>(x, n, out, 32, Q8_0);
+    case Type::kQ2_K:
+      return Blocks<BlockQ2_K>(x, n, out, 256, Q2_K);
+    case Type::kQ3_K:
+      return Blocks<BlockQ3_K>(x, n, out, 256, Q3_K);
     case Type::kQ4_K:
       return Blocks<BlockQ4_K>(x, n, out, 256, Q4_K);
     case Type::kQ5_K:

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -108,7 +109,7 @@ TEST_P(KMix, SameTypesAsLlamaQuantizeAndErrorWithinFivePercent) {
               ours_total, theirs_total);
 }
 
-INSTANTIATE_TEST_SUITE_P(Mixes, KMix, ::testing::Values("Q4_K_M", "Q5_K_M"));
+INSTANTIATE_TEST_SUITE_P(Mixes, KMix, ::testing::Values("Q4_K_M", "Q5_K_M", "Q2_K", "Q3_K_M"));
 
 // Without shared material: every writable format round-trips within its resolution.
 TEST(Quantize, EveryFormatRoundTripsWithinItsResolution) {
@@ -120,9 +121,9 @@ TEST(Quantize, EveryFormatRoundTripsWithinItsResolution) {
   for (float v : x) rms += double(v) * v;
   rms = std::sqrt(rms / double(x.size()));
   const std::pair<Type, double> bounds[] = {
-      {Type::kQ8_0, 0.006}, {Type::kQ6_K, 0.03}, {Type::kQ5_0, 0.06}, {Type::kQ5_1, 0.06},
-      {Type::kQ5_K, 0.05},  {Type::kQ4_0, 0.12}, {Type::kQ4_1, 0.12}, {Type::kQ4_K, 0.10},
-      {Type::kF16, 0.001},  {Type::kBF16, 0.005}};
+      {Type::kQ8_0, 0.006}, {Type::kQ6_K, 0.03},  {Type::kQ5_0, 0.06}, {Type::kQ5_1, 0.06},
+      {Type::kQ5_K, 0.05},  {Type::kQ4_0, 0.12},  {Type::kQ4_1, 0.12}, {Type::kQ4_K, 0.10},
+      {Type::kF16, 0.001},  {Type::kBF16, 0.005}, {Type::kQ3_K, 0.22}, {Type::kQ2_K, 0.40}};
   for (const auto& [type, bound] : bounds) {
     ASSERT_TRUE(CanQuantize(type));
     const TypeInfo& info = *Info(uint32_t(type));
@@ -135,6 +136,56 @@ TEST(Quantize, EveryFormatRoundTripsWithinItsResolution) {
     err = std::sqrt(err / double(x.size())) / rms;
     EXPECT_LT(err, bound) << info.name;
     EXPECT_GT(err, 0) << info.name << " cannot be exact on random values";
+  }
+}
+
+// The low-bit mixes' per-layer rules, on a model deep enough to show them (16 layers; the
+// shared rand256 files have two): llama-quantize gives Q2_K's attn_v Q4_K when four or more
+// query heads share a key/value head and Q3_K otherwise, its ffn_down and attn_output Q3_K;
+// Q3_K_M gives attn_v Q5_K in the first two layers and Q4_K after, ffn_down Q5_K in the first
+// sixteenth of the layers and Q4_K after, attn_output Q4_K; Q3_K_L Q5_K for all three; Q3_K_S
+// none. The output matrix is Q6_K in all of them.
+TEST(Quantize, LowBitMixesGiveEachLayerTheTypesLlamaQuantizeGives) {
+  RandomLlamaSpec spec;
+  spec.dim = 256;
+  spec.hidden = 256;
+  spec.layers = 16;
+  spec.heads = 4;
+  for (const int kv_heads : {1, 4}) {
+    spec.kv_heads = kv_heads;
+    const std::string model = refinery::testing::ScratchPath("deep" + std::to_string(kv_heads));
+    ASSERT_TRUE(RandomLlama(spec).Write(model).ok());
+    for (const std::string mix : {"Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L"}) {
+      auto plan = PlanQuantization(model, mix);
+      ASSERT_TRUE(plan.ok()) << plan.status().message();
+      const Type base = mix == "Q2_K" ? Type::kQ2_K : Type::kQ3_K;
+      for (const TensorChoice& c : plan->tensors) {
+        int layer = -1;
+        std::sscanf(c.name.c_str(), "blk.%d.", &layer);
+        const auto has = [&](const char* part) { return c.name.find(part) != std::string::npos; };
+        Type want = c.from;
+        if (c.name == "output.weight") {
+          want = Type::kQ6_K;
+        } else if (c.name.find("norm") != std::string::npos) {
+          want = c.from;
+        } else if (mix == "Q2_K") {
+          want = has("attn_v") ? (kv_heads == 1 ? Type::kQ4_K : Type::kQ3_K)
+                 : has("ffn_down") || has("attn_output") ? Type::kQ3_K
+                                                         : base;
+        } else if (mix == "Q3_K_M") {
+          want = has("attn_v")        ? (layer < 2 ? Type::kQ5_K : Type::kQ4_K)
+                 : has("ffn_down")    ? (layer < 1 ? Type::kQ5_K : Type::kQ4_K)
+                 : has("attn_output") ? Type::kQ4_K
+                                      : base;
+        } else if (mix == "Q3_K_L") {
+          want = has("attn_v") || has("ffn_down") || has("attn_output") ? Type::kQ5_K : base;
+        } else {
+          want = base;
+        }
+        EXPECT_EQ(Info(uint32_t(c.to))->name, std::string(Info(uint32_t(want))->name))
+            << mix << " " << c.name << " with " << kv_heads << " key/value heads";
+      }
+    }
   }
 }
 
