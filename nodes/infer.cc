@@ -241,8 +241,9 @@ REFINERY_REGISTER_NODE(infer) {
       .Required()
       .Enum("weights", &O::weights, "f32", {"f32", "bf16", "int8"},
             "weights as loaded (f32) or lighter (bf16, int8)")
-      .Enum("kv_cache", &O::kv_cache, "f32", {"f32", "f16"},
-            "keys and values cached per request as float32, or float16 (half the memory)")
+      .Enum("kv_cache", &O::kv_cache, "f32", {"f32", "f16", "q8_0"},
+            "keys and values cached per request as float32, float16 (half the memory) or q8_0 "
+            "(8.5 bits per value; head size a multiple of 32)")
       .String("prompt", &O::prompt, "{text}",
               "template over item fields: {field}; {{ and }} for braces")
       .String("system", &O::system, "",

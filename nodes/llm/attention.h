@@ -3,7 +3,7 @@
 // contiguous memory), values by position ([position][kv_dim]). The query heads of a GQA group
 // share each key and value load. Compiled for AVX2+FMA and for baseline x86-64, picked at run
 // time; exp is a polynomial accurate to float rounding, so results match the scalar reference
-// within 1e-6 relative. The cache is float32 or float16 (KvFormat).
+// within 1e-6 relative. The cache is float32, float16 or q8_0 (KvFormat).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,20 @@ void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const 
                   int capacity, int n, float* out, std::vector<float>& scratch);
 void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k_t, const uint16_t* v,
                   int capacity, int n, float* out, std::vector<float>& scratch);
+
+// A q8_0 cache layer (keys or values): int8 codes in the f32 layout above, and one f16 scale per
+// 32 values of a head ([kv_head][head_dim / 32][capacity] for keys, [position][kv_dim / 32] for
+// values), as llama.cpp's q8_0 cache blocks them along the head. Needs head_dim % 32 == 0.
+inline constexpr int kQ8Block = 32;
+struct Q8Cache {
+  int8_t* codes;
+  uint16_t* scales;
+};
+void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k_t, const Q8Cache& v,
+                  int capacity, int n, float* out, std::vector<float>& scratch);
+// One position's key into the transposed q8_0 layout, and one position's value row.
+void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, const Q8Cache& k_t);
+void StoreValue(const LlamaConfig& c, const float* v, int pos, const Q8Cache& values);
 
 // out[i] = silu(gate[i]) * up[i], vectorised (the feed-forward's gate).
 void SwiGlu(const float* gate, const float* up, int n, float* out);

@@ -42,10 +42,21 @@ StatusOr<WeightFormat> ParseWeightFormat(std::string_view name) {
 StatusOr<KvFormat> ParseKvFormat(std::string_view name) {
   if (name == "f32") return KvFormat::kF32;
   if (name == "f16") return KvFormat::kF16;
-  return Status::InvalidArgument("unknown KV cache format '" + std::string(name) + "' (f32, f16)");
+  if (name == "q8_0") return KvFormat::kQ8_0;
+  return Status::InvalidArgument("unknown KV cache format '" + std::string(name) +
+                                 "' (f32, f16, q8_0)");
 }
 
-const char* KvFormatName(KvFormat f) { return f == KvFormat::kF16 ? "f16" : "f32"; }
+const char* KvFormatName(KvFormat f) {
+  switch (f) {
+    case KvFormat::kF16:
+      return "f16";
+    case KvFormat::kQ8_0:
+      return "q8_0";
+    default:
+      return "f32";
+  }
+}
 
 const char* WeightFormatName(WeightFormat f) {
   switch (f) {
@@ -336,6 +347,11 @@ struct DnnlDecoder::Impl {
 StatusOr<std::unique_ptr<DnnlDecoder>> DnnlDecoder::Create(std::shared_ptr<const LlamaModel> model,
                                                            WeightFormat format, int max_rows,
                                                            int threads, KvFormat kv) {
+  if (kv == KvFormat::kQ8_0 && model->config.head_dim % kQ8Block != 0) {
+    return Status::InvalidArgument("kv_cache q8_0 needs a head size that is a multiple of " +
+                                   std::to_string(kQ8Block) + " (this model's is " +
+                                   std::to_string(model->config.head_dim) + "); use f16");
+  }
   std::unique_ptr<DnnlDecoder> d(new DnnlDecoder());
   d->model_ = std::move(model);
   d->format_ = format;
@@ -391,6 +407,11 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   if (kv_ == KvFormat::kF16) {
     cache.k16.assign(n, 0);
     cache.v16.assign(n, 0);
+  } else if (kv_ == KvFormat::kQ8_0) {
+    cache.k8.assign(n, 0);
+    cache.v8.assign(n, 0);
+    cache.k8_scales.assign(n / kQ8Block, 0);
+    cache.v8_scales.assign(n / kQ8Block, 0);
   } else {
     cache.k.assign(n, 0.0f);
     cache.v.assign(n, 0.0f);
@@ -399,7 +420,9 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
 }
 
 size_t KvBytesPerPosition(const LlamaConfig& c, KvFormat f) {
-  return 2 * size_t(c.layers) * size_t(c.kv_dim()) * (f == KvFormat::kF16 ? 2 : 4);
+  const size_t values = 2 * size_t(c.layers) * size_t(c.kv_dim());
+  if (f == KvFormat::kQ8_0) return values + values / kQ8Block * 2;  // codes and f16 scales
+  return values * (f == KvFormat::kF16 ? 2 : 4);
 }
 
 const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows) {
@@ -444,7 +467,10 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       KvCache& cache = *rows[r].cache;
       const size_t layer = size_t(l) * cache.capacity * kv,
                    value = layer + size_t(rows[r].pos) * size_t(kv);
-      if (cache.f16()) {
+      if (cache.q8()) {
+        StoreKey(c, k, cache.capacity, rows[r].pos, cache.Q8Keys(layer));
+        StoreValue(c, v, rows[r].pos, cache.Q8Values(layer));
+      } else if (cache.f16()) {
         StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k16[layer]);
         for (int i = 0; i < kv; ++i) cache.v16[value + size_t(i)] = FloatToHalf(v[i]);
       } else {
@@ -453,11 +479,14 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       }
     }
     for (int r = 0; r < M; ++r) {
-      const KvCache& cache = *rows[r].cache;
+      KvCache& cache = *rows[r].cache;
       const size_t base = size_t(l) * cache.capacity * kv;
       const float* q = &s.qkv[size_t(r) * qkv_n];
       float* out = &s.att[size_t(r) * dim];
-      if (cache.f16())
+      if (cache.q8())
+        AttendCached(c, q, cache.Q8Keys(base), cache.Q8Values(base), cache.capacity,
+                     rows[r].pos + 1, out, s.scores);
+      else if (cache.f16())
         AttendCached(c, q, &cache.k16[base], &cache.v16[base], cache.capacity, rows[r].pos + 1, out,
                      s.scores);
       else

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "graph/status.h"
+#include "nodes/llm/attention.h"
 #include "nodes/llm/llama_model.h"
 
 namespace refinery::llm {
@@ -30,23 +31,34 @@ enum class WeightFormat { kF32, kBF16, kInt8 };
 StatusOr<WeightFormat> ParseWeightFormat(std::string_view name);
 const char* WeightFormatName(WeightFormat f);
 
-// How the KV cache stores keys and values: float32, or float16 (half the memory per sequence,
-// as llama.cpp's default; each value rounded to nearest even when stored).
-enum class KvFormat { kF32, kF16 };
+// How the KV cache stores keys and values: float32, float16 (half the memory per sequence, as
+// llama.cpp's default; each value rounded to nearest even when stored), or q8_0 (int8 codes with
+// one f16 scale per 32 values of a head: 8.5 bits per value, as llama.cpp's q8_0 cache; needs
+// a head size that is a multiple of 32).
+enum class KvFormat { kF32, kF16, kQ8_0 };
 StatusOr<KvFormat> ParseKvFormat(std::string_view name);
 const char* KvFormatName(KvFormat f);
 // Bytes of KV cache one position of one sequence takes (all layers, keys and values).
 size_t KvBytesPerPosition(const LlamaConfig& c, KvFormat f);
 
-// One sequence's keys and values, in the decoder's KvFormat (k/v for f32, k16/v16 for f16).
-// Keys: [layer][kv_head][head_dim][capacity] (transposed, for vectorised scores); values:
-// [layer][position][kv_dim].
+// One sequence's keys and values, in the decoder's KvFormat (k/v for f32, k16/v16 for f16,
+// k8/v8 and their scales for q8_0). Keys: [layer][kv_head][head_dim][capacity] (transposed, for
+// vectorised scores); values: [layer][position][kv_dim]; q8_0 scales as attention.h says.
 struct KvCache {
   int capacity = 0;
   std::vector<float> k, v;
   std::vector<uint16_t> k16, v16;
+  std::vector<int8_t> k8, v8;
+  std::vector<uint16_t> k8_scales, v8_scales;
   bool f16() const { return !k16.empty(); }
-  size_t bytes() const { return (k.size() + v.size()) * 4 + (k16.size() + v16.size()) * 2; }
+  bool q8() const { return !k8.empty(); }
+  // The q8_0 layer that starts at value offset `at` (a multiple of kQ8Block).
+  Q8Cache Q8Keys(size_t at) { return {&k8[at], &k8_scales[at / kQ8Block]}; }
+  Q8Cache Q8Values(size_t at) { return {&v8[at], &v8_scales[at / kQ8Block]}; }
+  size_t bytes() const {
+    return (k.size() + v.size()) * 4 + (k16.size() + v16.size()) * 2 + k8.size() + v8.size() +
+           (k8_scales.size() + v8_scales.size()) * 2;
+  }
 };
 
 struct DecodeRow {

@@ -7,7 +7,7 @@
 // for each weight format. The model is a GGUF file, or `--random-110m` writes a GPT-2-small-sized
 // llama (dim 768, 12 layers, 12 heads, hidden 3072, ~110 M parameters) with random weights.
 //
-//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8] [--threads N] [--kv f32|f16]
+//   llm_bench MODEL.gguf [--tokens 256] [--formats f32,bf16,int8] [--threads N] [--kv f32|f16|q8_0]
 //   (a quantized file's quantized matrices run in place whatever the format; use --formats f32)
 //   llm_bench --random-110m [--tokens 64]
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
