@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "nodes/llm/float_formats.h"
+#include "nodes/llm/quant/rounding.h"
 
 namespace refinery::llm {
 namespace {
@@ -243,14 +244,14 @@ void AttendQ8Baseline(const LlamaConfig& c, const float* q, const Q8Cache& k_t, 
   AttendQ8Body<false>(c, q, k_t, v, capacity, n, out, scratch);
 }
 
-// One block of 32 values as Q8_0 does it: scale amax / 127, codes rounded to nearest.
+// One block of 32 values as Q8_0 does it: scale amax / 127, codes rounded half away from zero.
 void QuantizeQ8Block(const float* x, int stride, int8_t* codes, int code_stride, uint16_t* scale) {
   float amax = 0;
   for (int i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(x[i * stride]));
   *scale = FloatToHalf(amax / 127);
   const float id = amax > 0 ? 127 / amax : 0.0f;
   for (int i = 0; i < kQ8Block; ++i)
-    codes[size_t(i) * code_stride] = int8_t(std::lrintf(x[i * stride] * id));
+    codes[size_t(i) * code_stride] = int8_t(quant::RoundHalfAway(x[i * stride] * id));
 }
 
 // The body, inlined into one copy per instruction set and cache element type.

@@ -11,6 +11,8 @@
 //   (a quantized file's quantized matrices run in place whatever the format; use --formats f32)
 //   llm_bench --random-110m [--tokens 64]
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
+//   --cpu-peak also measures the f32 FMA ceiling and prints each prompt's share of it
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -51,6 +53,42 @@ double ReadBandwidthGBs() {
     best = std::max(best, double(buf.size() * 8) / Seconds(t0) / 1e9);
   }
   return best;
+}
+
+// The f32 multiply-add ceiling of this machine at `threads` threads (GFLOP/s, best of 5): twelve
+// independent AVX2 FMA chains per thread, enough to cover the FMA latency on every x86 core of the
+// last decade, so the figure is the FMA units' throughput. A prompt step is a matrix product, so
+// its FLOP/s against this figure says how much room a faster kernel could still find.
+__attribute__((target("avx2,fma"))) double FmaPeakGflops(int threads) {
+  constexpr int kChains = 12;
+  constexpr long kIterations = 20'000'000;
+  double best = 0;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = Clock::now();
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    {
+      __m256 acc[kChains];
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(float(c));
+      const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+      for (long i = 0; i < kIterations; ++i) {
+#pragma GCC unroll 12  // unrolled, the chains live in registers (a loop keeps them in memory)
+        for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
+      }
+      for (int c = 0; c < kChains; ++c) sink += _mm256_cvtss_f32(acc[c]);
+    }
+    volatile float keep = sink;
+    (void)keep;
+    best = std::max(best, 2.0 * 8 * kChains * double(kIterations) * threads / Seconds(t0) / 1e9);
+  }
+  return best;
+}
+
+// Multiply-adds per prompt token in the weight matrices (the output matrix runs for the last
+// row only, and attention over a 128-token prompt is under 1% of this at dim 768).
+double PromptMacsPerToken(const LlamaConfig& c) {
+  const double d = c.dim, kv = c.kv_dim(), h = c.hidden;
+  return c.layers * (d * (d + 2 * kv) + d * d + 3 * d * h);
 }
 
 // Decode `tokens` steps for `batch` sequences together; returns total tokens/s.
@@ -168,7 +206,7 @@ int main(int argc, char** argv) {
   std::string path;
   int tokens = 256;
   std::string formats = "f32,bf16,int8";
-  bool random110 = false, measure_bandwidth = true, priority = false;
+  bool random110 = false, measure_bandwidth = true, priority = false, cpu_peak = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
       tokens = std::stoi(argv[++i]);
@@ -182,6 +220,8 @@ int main(int argc, char** argv) {
       g_threads = std::max(1, std::stoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--priority"))
       priority = true;
+    else if (!std::strcmp(argv[i], "--cpu-peak"))
+      cpu_peak = true;
     else if (!std::strcmp(argv[i], "--kv") && i + 1 < argc) {
       auto kv = ParseKvFormat(argv[++i]);
       if (!kv.ok()) {
@@ -221,6 +261,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;
+  const double peak = cpu_peak && __builtin_cpu_supports("fma") ? FmaPeakGflops(g_threads) : 0;
+  if (peak > 0) {
+    std::printf("f32 FMA ceiling: %.1f GFLOP/s at %d thread(s) (1 thread: %.1f)\n", peak, g_threads,
+                g_threads == 1 ? peak : FmaPeakGflops(1));
+  }
   std::printf(
       "model %s: %.2f M parameters, dim %d, %d layers; %d thread(s); read bandwidth %.1f GB/s "
       "(1 thread); quantized kernels: %s\n",
@@ -257,6 +302,11 @@ int main(int argc, char** argv) {
     std::printf("%-6s %12.0f %12.0f %10.0f %10.0f %10.0f %10.2f %12.0f %11.1f MB %9.0f%%\n",
                 name.c_str(), b1, gen, b4, b8, b16, b8 / b1, prompt, bytes / 1e6,
                 100.0 * bytes * b1 / (bandwidth * 1e9));
+    if (peak > 0) {
+      const double gflops = 2 * PromptMacsPerToken((*model)->config) * prompt / 1e9;
+      std::printf("%-6s prompt: %.1f GFLOP/s in the weight products, %.0f%% of the FMA ceiling\n",
+                  name.c_str(), gflops, 100 * gflops / peak);
+    }
   }
   return 0;
 }

@@ -5,20 +5,12 @@
 #include <cstring>
 
 #include "nodes/llm/float_formats.h"
+#include "nodes/llm/quant/rounding.h"
 
 namespace refinery::llm::quant {
 namespace {
 
 uint16_t F16(float v) { return FloatToHalf(v); }
-
-// std::nearbyint in the default rounding mode (to nearest, ties to even), without the libm call
-// that baseline x86-64 makes of it (no SSE4.1 roundss): adding and removing 1.5 * 2^23 leaves
-// the float rounded to an integer. Values beyond 2^22 in magnitude are clamped first; every
-// caller clamps its codes to a far smaller range.
-inline float Nearest(float v) {
-  v = std::clamp(v, -4194304.0f, 4194304.0f);
-  return (v + 12582912.0f) - 12582912.0f;
-}
 
 // The value of largest magnitude, with its sign.
 float SignedMax(const float* x, int n) {
@@ -85,7 +77,7 @@ void Q8_0(const float* x, BlockQ8_0* b) {
   for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
   b->d = F16(d);
-  for (int j = 0; j < 32; ++j) b->qs[j] = int8_t(std::roundf(x[j] * id));
+  for (int j = 0; j < 32; ++j) b->qs[j] = int8_t(RoundHalfAway(x[j] * id));
 }
 
 // ---- K formats ----
@@ -97,7 +89,7 @@ void RefitAffine(const float* x, int n, int nmax, float* scale, float* min) {
   for (int iter = 0; iter < 4; ++iter) {
     double sq = 0, sqx = 0, sumq = 0, sumx = 0;
     for (int j = 0; j < n; ++j) {
-      const float q = std::clamp(Nearest((x[j] - m) / s), 0.0f, float(nmax));
+      const float q = std::clamp(RoundHalfEven((x[j] - m) / s), 0.0f, float(nmax));
       sq += q * q, sqx += q * x[j], sumq += q, sumx += x[j];
     }
     const double det = n * sq - sumq * sumq;
@@ -132,7 +124,7 @@ void FitAffineSearch(const float* x, int n, int nmax, float* scale, float* min) 
   auto error = [&](float s, float m) {
     double e = 0;
     for (int j = 0; j < n; ++j) {
-      const float q = s > 0 ? std::clamp(Nearest((x[j] - m) / s), 0.0f, float(nmax)) : 0;
+      const float q = s > 0 ? std::clamp(RoundHalfEven((x[j] - m) / s), 0.0f, float(nmax)) : 0;
       e += double(q * s + m - x[j]) * double(q * s + m - x[j]);
     }
     return e;
@@ -159,7 +151,7 @@ float FitSymmetric(const float* x, int n, int nmax, int* codes) {
     return 0;
   }
   auto code = [&](float inv, int j) {
-    return std::clamp(int(Nearest(inv * x[j])), -nmax, nmax - 1);
+    return std::clamp(int(RoundHalfEven(inv * x[j])), -nmax, nmax - 1);
   };
   float scale = 0, best = 0;
   for (int k = 0; k <= 19; ++k) {
@@ -208,13 +200,13 @@ void Q2_K(const float* x, BlockQ2_K* b) {
   const float d = HalfToFloat(b->d), dmin = HalfToFloat(b->dmin);
   int q[256];
   for (int g = 0; g < 16; ++g) {
-    const int isc = d > 0 ? std::clamp(int(Nearest(sc[g] / d)), 0, 15) : 0;
-    const int imn = dmin > 0 ? std::clamp(int(Nearest(mn[g] / dmin)), 0, 15) : 0;
+    const int isc = d > 0 ? std::clamp(int(RoundHalfEven(sc[g] / d)), 0, 15) : 0;
+    const int imn = dmin > 0 ? std::clamp(int(RoundHalfEven(mn[g] / dmin)), 0, 15) : 0;
     b->scales[g] = uint8_t(isc | (imn << 4));
     // Round each value against the scale and minimum it will be decoded with.
     const float s = d * float(isc), m = dmin * float(imn);
     for (int j = 0; j < 16; ++j)
-      q[16 * g + j] = s > 0 ? std::clamp(int(Nearest((x[16 * g + j] + m) / s)), 0, 3) : 0;
+      q[16 * g + j] = s > 0 ? std::clamp(int(RoundHalfEven((x[16 * g + j] + m) / s)), 0, 3) : 0;
   }
   // Value (half, shift s, l) sits in bits 2s of byte l of its half (unpack.cc).
   std::memset(b->qs, 0, sizeof b->qs);
@@ -236,13 +228,14 @@ void Q3_K(const float* x, BlockQ3_K* b) {
   if (amax >= 1e-15f) {
     const float inv = -32.0f / max;
     b->d = F16(1 / inv);
-    for (int g = 0; g < 16; ++g) isc[g] = int8_t(std::clamp(int(Nearest(inv * sc[g])), -32, 31));
+    for (int g = 0; g < 16; ++g)
+      isc[g] = int8_t(std::clamp(int(RoundHalfEven(inv * sc[g])), -32, 31));
   }
   const float d = HalfToFloat(b->d);
   for (int g = 0; g < 16; ++g) {
     const float s = d * float(isc[g]);
     for (int j = 0; j < 16; ++j)
-      q[16 * g + j] = s != 0 ? std::clamp(int(Nearest(x[16 * g + j] / s)), -4, 3) : 0;
+      q[16 * g + j] = s != 0 ? std::clamp(int(RoundHalfEven(x[16 * g + j] / s)), -4, 3) : 0;
   }
   // The inverse of UnpackQ3Scales: low nibbles in bytes 0-7, high bit pairs in bytes 8-11.
   for (int i = 0; i < 4; ++i) {
@@ -277,8 +270,8 @@ void K45(const float* x, int nmax, uint16_t* d_out, uint16_t* dmin_out, uint8_t 
   const float d = HalfToFloat(*d_out), dmin = HalfToFloat(*dmin_out);
   uint8_t isc[8], imn[8];
   for (int g = 0; g < 8; ++g) {
-    isc[g] = uint8_t(d > 0 ? std::clamp(int(Nearest(sc[g] / d)), 0, 63) : 0);
-    imn[g] = uint8_t(dmin > 0 ? std::clamp(int(Nearest(mn[g] / dmin)), 0, 63) : 0);
+    isc[g] = uint8_t(d > 0 ? std::clamp(int(RoundHalfEven(sc[g] / d)), 0, 63) : 0);
+    imn[g] = uint8_t(dmin > 0 ? std::clamp(int(RoundHalfEven(mn[g] / dmin)), 0, 63) : 0);
   }
   for (int j = 0; j < 4; ++j) {
     scales[j] = uint8_t((isc[j] & 63) | ((isc[j + 4] >> 4) << 6));
@@ -289,7 +282,7 @@ void K45(const float* x, int nmax, uint16_t* d_out, uint16_t* dmin_out, uint8_t 
   for (int g = 0; g < 8; ++g) {
     const float s = d * isc[g], m = dmin * imn[g];
     for (int j = 0; j < 32; ++j)
-      q[32 * g + j] = s > 0 ? std::clamp(int(Nearest((x[32 * g + j] + m) / s)), 0, nmax) : 0;
+      q[32 * g + j] = s > 0 ? std::clamp(int(RoundHalfEven((x[32 * g + j] + m) / s)), 0, nmax) : 0;
   }
 }
 
@@ -323,7 +316,7 @@ void Q6_K(const float* x, BlockQ6_K* b) {
   const float inv = -128.0f / max;
   b->d = F16(1 / inv);
   for (int g = 0; g < 16; ++g) {
-    b->scales[g] = int8_t(std::min(127, int(Nearest(inv * sc[g]))));
+    b->scales[g] = int8_t(std::min(127, int(RoundHalfEven(inv * sc[g]))));
     // Round every value against the scale it is decoded with; a zero scale keeps the codes.
     const float d = HalfToFloat(b->d) * float(b->scales[g]);
     if (d == 0) {
@@ -331,7 +324,7 @@ void Q6_K(const float* x, BlockQ6_K* b) {
       continue;
     }
     for (int j = 0; j < 16; ++j)
-      q[16 * g + j] = std::clamp(int(Nearest(x[16 * g + j] / d)), -32, 31) + 32;
+      q[16 * g + j] = std::clamp(int(RoundHalfEven(x[16 * g + j] / d)), -32, 31) + 32;
   }
   for (int half = 0; half < 2; ++half) {
     const int* v = q + 128 * half;

@@ -254,6 +254,33 @@ TEST(QuantBlocks, ActivationRoundingIsWithinHalfAStep) {
   }
 }
 
+// The vector Q8_K quantiser (used where the CPU has AVX2) gives the plain one's codes, scales
+// and sums exactly: on random rows, on a block of zeros, and on a block whose largest magnitude
+// is reached by +a and -a both (there either sign may win; every code, the scale and the sums
+// are then negated together, so each must equal the plain value or its negation as a whole).
+TEST(QuantBlocks, VectorActivationQuantiserGivesThePlainOnesBlocks) {
+  std::mt19937 rng(21);
+  std::vector<float> x = RandomActivations(1024, rng);
+  std::fill(x.begin() + 256, x.begin() + 512, 0.0f);  // block 1: all zero
+  x[600] = 8.0f, x[700] = -8.0f;                      // block 2: a tie for the largest
+  QuantizedRow fast, plain;
+  QuantizeRow(ActivationKind::kQ8_K, x.data(), 1024, &fast);
+  QuantizeRow(ActivationKind::kQ8_K, x.data(), 1024, &plain, /*plain=*/true);
+  for (int b = 0; b < 4; ++b) {
+    const float sign = fast.d[size_t(b)] == -plain.d[size_t(b)] && b == 2 ? -1.0f : 1.0f;
+    EXPECT_EQ(fast.d[size_t(b)], sign * plain.d[size_t(b)]) << "block " << b;
+    for (int k = b * 256; k < (b + 1) * 256; ++k)
+      ASSERT_EQ(fast.q[size_t(k)], int(sign) * plain.q[size_t(k)]) << "value " << k;
+    for (int g = b * 16; g < (b + 1) * 16; ++g)
+      EXPECT_EQ(fast.sum16[size_t(g)], int(sign) * plain.sum16[size_t(g)]) << "group " << g;
+    for (int g = b * 8; g < (b + 1) * 8; ++g)
+      EXPECT_EQ(fast.sum32[size_t(g)], int(sign) * plain.sum32[size_t(g)]) << "group " << g;
+  }
+  EXPECT_EQ(plain.d[1], 0.0f);
+  EXPECT_EQ(std::abs(int(plain.q[600])), 127);
+  EXPECT_EQ(std::abs(int(plain.q[700])), 127);
+}
+
 // The kernel families this CPU can run, each with the number of formats it must cover. A family
 // the CPU lacks is not run here; the dispatcher must then never hand out its kernels
 // (DispatchMatchesTheCpu).
