@@ -139,6 +139,12 @@ REFINERY_AVX2 float DotLegacyMin(const uint8_t* row, const QuantizedRow& x) {
   return out;
 }
 
+// A shuffle that fills a register with 16-bit value g of a (broadcast) 128-bit lane: one
+// instruction instead of taking the value out to a general register and broadcasting it back.
+REFINERY_AVX2 inline __m256i PickScale(int g) {
+  return _mm256_set1_epi16(short((2 * g + 1) << 8 | 2 * g));
+}
+
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 // kCount is a template argument so the accumulators stay in registers and the loops unroll.
@@ -155,9 +161,10 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
     uint16_t dh, mh;
     std::memcpy(&dh, block, 2);
     std::memcpy(&mh, block + 2, 2);
-    alignas(16) uint8_t sc[16], mn[16];
-    UnpackScalesK4(block + 4, sc, mn);
-    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+    const ScalesK4 k4 = UnpackScalesK4(block + 4);
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(k4.minimums)));
+    const __m256i scales16 =
+        _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(k4.scales))));
     const uint8_t* qs = block + (kFive ? 48 : 16);
     __m256i w[8], s[8];
     const __m256i hbits = kFive ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16))
@@ -173,7 +180,7 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
         w[2 * c + 1] = _mm256_or_si256(w[2 * c + 1], _mm256_slli_epi16(bh, 4));
       }
     }
-    for (int g = 0; g < 8; ++g) s[g] = _mm256_set1_epi16(sc[g]);
+    for (int g = 0; g < 8; ++g) s[g] = _mm256_shuffle_epi8(scales16, PickScale(g));
     const float d = Half(dh), dmin = Half(mh);
     for (int r = 0; r < count; ++r) {
       const QuantizedRow& x = *xs[r];
@@ -231,10 +238,14 @@ REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, f
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), HighPair<4>(h, two));
       v[4 * half + 3] =
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4), HighPair<6>(h, two));
-      const int8_t* sc = B.scales + 8 * half;
+      // Register k of this half: group 8 half + 2k's scale in the low lane, the next group's in
+      // the high lane. Both lanes get this half's eight scales, then an in-lane shuffle picks.
+      const __m256i lanes = half == 0 ? _mm256_permute4x64_epi64(scales16, 0x44)
+                                      : _mm256_permute4x64_epi64(scales16, 0xEE);
       for (int k = 0; k < 4; ++k)
-        s[4 * half + k] =
-            _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+        s[4 * half + k] = _mm256_shuffle_epi8(
+            lanes, _mm256_set_m128i(_mm_set1_epi16(short((4 * k + 3) << 8 | (4 * k + 2))),
+                                    _mm_set1_epi16(short((4 * k + 1) << 8 | 4 * k))));
     }
     for (int r = 0; r < count; ++r) {
       const QuantizedRow& x = *xs[r];

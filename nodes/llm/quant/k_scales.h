@@ -12,8 +12,13 @@ namespace refinery::llm::quant {
 
 // Scales and minimums: eight 6-bit values each, packed in 12 bytes (the first four of each in the
 // low six bits of bytes 0-7, the last four split over bytes 8-11 and the top two bits of bytes
-// 0-7). Unpacked four at a time from 32-bit words.
-inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) {
+// 0-7). Unpacked four at a time from 32-bit words, each set of eight returned as the bytes of one
+// 64-bit word (value g in byte g), so a kernel moves it into a vector register without a trip
+// through memory (two 4-byte stores read back as one 8-byte load defeat store forwarding).
+struct ScalesK4 {
+  uint64_t scales, minimums;
+};
+inline ScalesK4 UnpackScalesK4(const uint8_t* packed) {
   uint32_t a, b, c;
   std::memcpy(&a, packed, 4);
   std::memcpy(&b, packed + 4, 4);
@@ -21,10 +26,12 @@ inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) 
   const uint32_t sc_lo = a & 0x3F3F3F3F, mn_lo = b & 0x3F3F3F3F;
   const uint32_t sc_hi = (c & 0x0F0F0F0F) | ((a >> 2) & 0x30303030);
   const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0F) | ((b >> 2) & 0x30303030);
-  std::memcpy(sc, &sc_lo, 4);
-  std::memcpy(sc + 4, &sc_hi, 4);
-  std::memcpy(mn, &mn_lo, 4);
-  std::memcpy(mn + 4, &mn_hi, 4);
+  return {sc_lo | uint64_t(sc_hi) << 32, mn_lo | uint64_t(mn_hi) << 32};
+}
+inline void UnpackScalesK4(const uint8_t* packed, uint8_t sc[8], uint8_t mn[8]) {
+  const ScalesK4 k = UnpackScalesK4(packed);
+  std::memcpy(sc, &k.scales, 8);  // little-endian: byte g is value g
+  std::memcpy(mn, &k.minimums, 8);
 }
 
 // Adds one block's minimums term for one activation row, dmin * d_x * Σ_g min[g] * Σ x (group g),
