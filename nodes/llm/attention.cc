@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "nodes/llm/float_formats.h"
-#include "nodes/llm/quant/rounding.h"
+#include "nodes/llm/quant/formats.h"
+#include "nodes/llm/quant/quantize.h"
 
 namespace refinery::llm {
 namespace {
@@ -35,78 +35,6 @@ __attribute__((always_inline)) inline float ExpNonPositive(float x) {
   return p;
 }
 
-// A cached value as float: the cache holds float32 or float16 (KvFormat).
-inline float ToFloat(float x) { return x; }
-inline float ToFloat(uint16_t h) { return HalfToFloat(h); }
-
-// Eight cached values as floats (AVX2; F16C for halves: every AVX2 CPU has it).
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 Load8(const float* p) {
-  return _mm256_loadu_ps(p);
-}
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 Load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-// Scores of one query head against every cached key: s[t] = scale * q . k_t. Generic version.
-template <typename T>
-__attribute__((always_inline)) inline void Scores(const float* qh, const T* kh, int hd,
-                                                  int capacity, int n, float scale, float* s) {
-  std::fill(s, s + n, 0.0f);
-  for (int i = 0; i < hd; ++i) {
-    const float qi = qh[i] * scale;
-    const T* krow = kh + size_t(i) * capacity;
-    for (int t = 0; t < n; ++t) s[t] += qi * ToFloat(krow[t]);
-  }
-}
-
-// AVX2: eight positions at a time, accumulated in a register across the head's dimensions
-// (one store per eight scores instead of one per dimension).
-template <typename T>
-__attribute__((target("avx2,fma,f16c"), noinline)) void ScoresAvx2(const float* qh, const T* kh,
-                                                                   int hd, int capacity, int n,
-                                                                   float scale, float* s) {
-  int t = 0;
-  for (; t + 8 <= n; t += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < hd; ++i) {
-      acc =
-          _mm256_fmadd_ps(_mm256_set1_ps(qh[i] * scale), Load8(kh + size_t(i) * capacity + t), acc);
-    }
-    _mm256_storeu_ps(s + t, acc);
-  }
-  for (; t < n; ++t) {
-    float acc = 0;
-    for (int i = 0; i < hd; ++i) acc += qh[i] * scale * ToFloat(kh[size_t(i) * capacity + t]);
-    s[t] = acc;
-  }
-}
-
-// o = sum_t w[t] * inv * v_t over n positions (values kv_dim apart). Generic version.
-template <typename T>
-__attribute__((always_inline)) inline void WeightedValues(const float* w, float inv, const T* v,
-                                                          int n, int kv_dim, int hd, float* o) {
-  for (int t = 0; t < n; ++t) {
-    const float wt = w[t] * inv;
-    const T* vt = v + size_t(t) * kv_dim;
-    for (int i = 0; i < hd; ++i) o[i] += wt * ToFloat(vt[i]);
-  }
-}
-
-// Halves with AVX2 + F16C: eight values converted and accumulated at a time (GCC does not
-// vectorise the generic loop's half conversion).
-__attribute__((target("avx2,fma,f16c"), noinline)) void WeightedHalvesAvx2(
-    const float* w, float inv, const uint16_t* v, int n, int kv_dim, int hd, float* o) {
-  const int hd8 = hd & ~7;
-  for (int t = 0; t < n; ++t) {
-    const float wt = w[t] * inv;
-    const __m256 wv = _mm256_set1_ps(wt);
-    const uint16_t* vt = v + size_t(t) * kv_dim;
-    for (int i = 0; i < hd8; i += 8)
-      _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, Load8(vt + i), _mm256_loadu_ps(o + i)));
-    for (int i = hd8; i < hd; ++i) o[i] += wt * HalfToFloat(vt[i]);
-  }
-}
-
 // s[t] = exp(s[t] - max), returning 1 / sum: the caller folds the normalisation into the
 // weighted sum of values.
 __attribute__((always_inline)) inline float Softmax(float* s, int n) {
@@ -118,66 +46,87 @@ __attribute__((always_inline)) inline float Softmax(float* s, int n) {
   return 1.0f / sum;
 }
 
-// ---- q8_0 cache: int8 codes with one f16 scale per 32 values of a head (kQ8Block) ----
+// ---- Views of one KV head's keys and values, one type per cache format ----
 
-// Scores against 8-bit keys: per 32-dimension block, the codes' dot product with the query, then
-// times each position's block scale. Generic version.
-__attribute__((always_inline)) inline void ScoresQ8(const float* qh, const int8_t* kh,
-                                                    const uint16_t* ks, int hd, int capacity, int n,
-                                                    float scale, float* s) {
+// float32 or float16: keys [head_dim][capacity] from `keys`, values `kv_dim` apart per position.
+template <typename T>
+struct PlainHead {
+  const T* keys;
+  const T* values;
+};
+template <typename T>
+struct PlainLayer {
+  const T* k_t;
+  const T* v;
+  PlainHead<T> Head(int kvh, int hd, int capacity) const {
+    return {k_t + size_t(kvh) * hd * capacity, v + size_t(kvh) * hd};
+  }
+};
+
+// q8_0: codes as above; key scales [head_dim / 32][capacity], value scales kv_dim / 32 apart.
+struct Q8Head {
+  const int8_t* keys;
+  const uint16_t* key_scales;
+  const int8_t* values;
+  const uint16_t* value_scales;
+};
+struct Q8Layer {
+  Q8Cache k_t, v;
+  Q8Head Head(int kvh, int hd, int capacity) const {
+    const size_t blocks = size_t(hd / kQ8Block);
+    return {k_t.codes + size_t(kvh) * hd * capacity, k_t.scales + kvh * blocks * capacity,
+            v.codes + size_t(kvh) * hd, v.scales + kvh * blocks};
+  }
+};
+
+// Which kernels a head loop calls (overload tags).
+struct Plain {};
+struct Avx2 {};
+
+// ---- Plain kernels: the reference, and what CPUs without AVX2 run ----
+
+inline float ToFloat(float x) { return x; }
+inline float ToFloat(uint16_t h) { return HalfToFloat(h); }
+
+// s[t] = q . key_t for n positions (q already carries 1/sqrt(head_dim)).
+template <typename T>
+void Scores(Plain, const float* q, const PlainHead<T>& h, int hd, int capacity, int n, float* s) {
+  std::fill(s, s + n, 0.0f);
+  for (int i = 0; i < hd; ++i) {
+    const T* row = h.keys + size_t(i) * capacity;
+    for (int t = 0; t < n; ++t) s[t] += q[i] * ToFloat(row[t]);
+  }
+}
+void Scores(Plain, const float* q, const Q8Head& h, int hd, int capacity, int n, float* s) {
   std::fill(s, s + n, 0.0f);
   for (int b = 0; b < hd / kQ8Block; ++b) {
-    const uint16_t* scales = ks + size_t(b) * capacity;
+    const uint16_t* scales = h.key_scales + size_t(b) * capacity;
     for (int t = 0; t < n; ++t) {
       float dot = 0;
       for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
-        dot += qh[i] * float(kh[size_t(i) * capacity + t]);
-      s[t] += dot * scale * HalfToFloat(scales[t]);
+        dot += q[i] * float(h.keys[size_t(i) * capacity + t]);
+      s[t] += dot * HalfToFloat(scales[t]);
     }
   }
 }
 
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 Load8(const int8_t* p) {
-  return _mm256_cvtepi32_ps(
-      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-}
-
-// AVX2: eight positions at a time; each block's sum stays in a register until its scales apply.
-__attribute__((target("avx2,fma,f16c"), noinline)) void ScoresQ8Avx2(const float* qh,
-                                                                     const int8_t* kh,
-                                                                     const uint16_t* ks, int hd,
-                                                                     int capacity, int n,
-                                                                     float scale, float* s) {
-  int t = 0;
-  for (; t + 8 <= n; t += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int b = 0; b < hd / kQ8Block; ++b) {
-      __m256 dot = _mm256_setzero_ps();
-      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
-        dot = _mm256_fmadd_ps(_mm256_set1_ps(qh[i]), Load8(kh + size_t(i) * capacity + t), dot);
-      acc = _mm256_fmadd_ps(dot, Load8(ks + size_t(b) * capacity + t), acc);
-    }
-    _mm256_storeu_ps(s + t, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
-  }
-  for (; t < n; ++t) {
-    float acc = 0;
-    for (int b = 0; b < hd / kQ8Block; ++b) {
-      float dot = 0;
-      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
-        dot += qh[i] * float(kh[size_t(i) * capacity + t]);
-      acc += dot * HalfToFloat(ks[size_t(b) * capacity + t]);
-    }
-    s[t] = acc * scale;
-  }
-}
-
-// o += sum_t w[t] * inv * scale(t, block) * code over n positions. Generic version.
-__attribute__((always_inline)) inline void WeightedQ8(const float* w, float inv, const int8_t* v,
-                                                      const uint16_t* vs, int n, int kv_dim, int hd,
-                                                      float* o) {
+// o[i] = inv * sum_t w[t] * value_t[i].
+template <typename T>
+void WeightedValues(Plain, const float* w, float inv, const PlainHead<T>& h, int n, int kv_dim,
+                    int hd, float* o) {
+  std::fill(o, o + hd, 0.0f);
   for (int t = 0; t < n; ++t) {
-    const int8_t* vt = v + size_t(t) * kv_dim;
-    const uint16_t* st = vs + size_t(t) * (kv_dim / kQ8Block);
+    const float wt = w[t] * inv;
+    const T* vt = h.values + size_t(t) * kv_dim;
+    for (int i = 0; i < hd; ++i) o[i] += wt * ToFloat(vt[i]);
+  }
+}
+void WeightedValues(Plain, const float* w, float inv, const Q8Head& h, int n, int kv_dim, int hd,
+                    float* o) {
+  std::fill(o, o + hd, 0.0f);
+  for (int t = 0; t < n; ++t) {
+    const int8_t* vt = h.values + size_t(t) * kv_dim;
+    const uint16_t* st = h.value_scales + size_t(t) * (kv_dim / kQ8Block);
     for (int b = 0; b < hd / kQ8Block; ++b) {
       const float wt = w[t] * inv * HalfToFloat(st[b]);
       for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i) o[i] += wt * float(vt[i]);
@@ -185,125 +134,221 @@ __attribute__((always_inline)) inline void WeightedQ8(const float* w, float inv,
   }
 }
 
-__attribute__((target("avx2,fma,f16c"), noinline)) void WeightedQ8Avx2(const float* w, float inv,
-                                                                       const int8_t* v,
-                                                                       const uint16_t* vs, int n,
-                                                                       int kv_dim, int hd,
-                                                                       float* o) {
-  for (int t = 0; t < n; ++t) {
-    const int8_t* vt = v + size_t(t) * kv_dim;
-    const uint16_t* st = vs + size_t(t) * (kv_dim / kQ8Block);
+// ---- AVX2 kernels ----
+// Each loop keeps several independent accumulators in registers: one chain of dependent FMAs
+// waits four cycles per step, so a single accumulator runs at an eighth of the FMA units' rate
+// (the score loop used to, and the value loop read and wrote its sums through memory per position).
+
+#define REFINERY_AVX2 __attribute__((target("avx2,fma,f16c"), always_inline)) inline
+// The per-head entry points: called from the head loop, which is also compiled without AVX2.
+#define REFINERY_AVX2_KERNEL __attribute__((target("avx2,fma,f16c"), noinline))
+
+// Eight cached values as floats (F16C for halves: every AVX2 CPU has it).
+REFINERY_AVX2 __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
+REFINERY_AVX2 __m256 Load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+REFINERY_AVX2 __m256 Load8(const int8_t* p) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+REFINERY_AVX2 float ToFloatF16c(float x) { return x; }
+REFINERY_AVX2 float ToFloatF16c(uint16_t h) { return _cvtsh_ss(h); }
+
+// Scores of 8 * kVecs positions from t on.
+template <int kVecs, typename T>
+REFINERY_AVX2 void ScoreSpan(const float* q, const T* keys, int hd, int capacity, int t, float* s) {
+  __m256 acc[kVecs];
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
+  for (int i = 0; i < hd; ++i) {
+    const __m256 qi = _mm256_set1_ps(q[i]);
+    const T* row = keys + size_t(i) * capacity + t;
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(qi, Load8(row + 8 * g), acc[g]);
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(s + t + 8 * g, acc[g]);
+}
+
+template <typename T>
+REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, const PlainHead<T>& h, int hd, int capacity,
+                                 int n, float* s) {
+  int t = 0;
+  for (; t + 32 <= n; t += 32) ScoreSpan<4>(q, h.keys, hd, capacity, t, s);
+  for (; t + 8 <= n; t += 8) ScoreSpan<1>(q, h.keys, hd, capacity, t, s);
+  for (; t < n; ++t) {
+    float acc = 0;
+    for (int i = 0; i < hd; ++i) acc += q[i] * ToFloatF16c(h.keys[size_t(i) * capacity + t]);
+    s[t] = acc;
+  }
+}
+
+// q8_0 keys: per 32-dimension block the codes' dot products stay in registers until that block's
+// scales apply.
+template <int kVecs>
+REFINERY_AVX2 void ScoreSpanQ8(const float* q, const Q8Head& h, int hd, int capacity, int t,
+                               float* s) {
+  __m256 acc[kVecs];
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
+  for (int b = 0; b < hd / kQ8Block; ++b) {
+    __m256 dot[kVecs];
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) dot[g] = _mm256_setzero_ps();
+    for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i) {
+      const __m256 qi = _mm256_set1_ps(q[i]);
+      const int8_t* row = h.keys + size_t(i) * capacity + t;
+#pragma GCC unroll 8
+      for (int g = 0; g < kVecs; ++g) dot[g] = _mm256_fmadd_ps(qi, Load8(row + 8 * g), dot[g]);
+    }
+    const uint16_t* scales = h.key_scales + size_t(b) * capacity + t;
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(dot[g], Load8(scales + 8 * g), acc[g]);
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(s + t + 8 * g, acc[g]);
+}
+
+REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, const Q8Head& h, int hd, int capacity, int n,
+                                 float* s) {
+  int t = 0;
+  for (; t + 32 <= n; t += 32) ScoreSpanQ8<4>(q, h, hd, capacity, t, s);
+  for (; t + 8 <= n; t += 8) ScoreSpanQ8<1>(q, h, hd, capacity, t, s);
+  for (; t < n; ++t) {
+    float acc = 0;
     for (int b = 0; b < hd / kQ8Block; ++b) {
-      const __m256 wv = _mm256_set1_ps(w[t] * inv * HalfToFloat(st[b]));
-      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; i += 8)
-        _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, Load8(vt + i), _mm256_loadu_ps(o + i)));
+      float dot = 0;
+      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
+        dot += q[i] * float(h.keys[size_t(i) * capacity + t]);
+      acc += dot * _cvtsh_ss(h.key_scales[size_t(b) * capacity + t]);
+    }
+    s[t] = acc;
+  }
+}
+
+// Dimensions [i0, i0 + 8 * kVecs) of the weighted sum of values, summed in registers over all
+// positions.
+template <int kVecs, typename T>
+REFINERY_AVX2 void ValueSpan(const float* w, float inv, const T* values, int n, int kv_dim, int i0,
+                             float* o) {
+  __m256 acc[kVecs];
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
+  for (int t = 0; t < n; ++t) {
+    const __m256 wt = _mm256_set1_ps(w[t]);
+    const T* vt = values + size_t(t) * kv_dim + i0;
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(wt, Load8(vt + 8 * g), acc[g]);
+  }
+  const __m256 scale = _mm256_set1_ps(inv);
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(o + i0 + 8 * g, _mm256_mul_ps(acc[g], scale));
+}
+
+template <typename T>
+REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, float inv, const PlainHead<T>& h,
+                                         int n, int kv_dim, int hd, float* o) {
+  int i = 0;
+  for (; i + 64 <= hd; i += 64) ValueSpan<8>(w, inv, h.values, n, kv_dim, i, o);
+  for (; i + 32 <= hd; i += 32) ValueSpan<4>(w, inv, h.values, n, kv_dim, i, o);
+  for (; i + 8 <= hd; i += 8) ValueSpan<1>(w, inv, h.values, n, kv_dim, i, o);
+  for (; i < hd; ++i) {
+    float acc = 0;
+    for (int t = 0; t < n; ++t) acc += w[t] * ToFloatF16c(h.values[size_t(t) * kv_dim + i]);
+    o[i] = acc * inv;
+  }
+}
+
+// q8_0 values: kBlocks 32-value blocks from i0 on; each position's weight folds in its block scale.
+template <int kBlocks>
+REFINERY_AVX2 void ValueSpanQ8(const float* w, float inv, const Q8Head& h, int n, int kv_dim,
+                               int i0, float* o) {
+  constexpr int kVecs = kBlocks * kQ8Block / 8;
+  __m256 acc[kVecs];
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
+  const int blocks_per_row = kv_dim / kQ8Block, b0 = i0 / kQ8Block;
+  for (int t = 0; t < n; ++t) {
+    const int8_t* vt = h.values + size_t(t) * kv_dim + i0;
+    const uint16_t* st = h.value_scales + size_t(t) * blocks_per_row + b0;
+#pragma GCC unroll 2
+    for (int b = 0; b < kBlocks; ++b) {
+      const __m256 wb = _mm256_set1_ps(w[t] * _cvtsh_ss(st[b]));
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g)
+        acc[4 * b + g] = _mm256_fmadd_ps(wb, Load8(vt + kQ8Block * b + 8 * g), acc[4 * b + g]);
     }
   }
+  const __m256 scale = _mm256_set1_ps(inv);
+#pragma GCC unroll 8
+  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(o + i0 + 8 * g, _mm256_mul_ps(acc[g], scale));
 }
 
-template <bool kAvx2>
-__attribute__((always_inline)) inline void AttendQ8Body(const LlamaConfig& c, const float* q,
-                                                        const Q8Cache& k_t, const Q8Cache& v,
-                                                        int capacity, int n, float* out,
-                                                        std::vector<float>& scratch) {
-  const int hd = c.head_dim, group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
-  const int blocks = hd / kQ8Block;
-  const float scale = 1.0f / std::sqrt(float(hd));
-  scratch.resize(size_t(n));
-  float* s = scratch.data();
-  for (int h = 0; h < c.heads; ++h) {
-    const int kvh = h / group;
-    const int8_t* kh = k_t.codes + size_t(kvh) * hd * capacity;
-    const uint16_t* ks = k_t.scales + size_t(kvh) * blocks * capacity;
-    const float* qh = q + size_t(h) * hd;
-    if constexpr (kAvx2)
-      ScoresQ8Avx2(qh, kh, ks, hd, capacity, n, scale, s);
-    else
-      ScoresQ8(qh, kh, ks, hd, capacity, n, scale, s);
-    const float inv = Softmax(s, n);
-    float* o = out + size_t(h) * hd;
-    std::fill(o, o + hd, 0.0f);
-    const int8_t* vh = v.codes + size_t(kvh) * hd;
-    const uint16_t* vs = v.scales + size_t(kvh) * blocks;
-    if constexpr (kAvx2)
-      WeightedQ8Avx2(s, inv, vh, vs, n, kv_dim, hd, o);
-    else
-      WeightedQ8(s, inv, vh, vs, n, kv_dim, hd, o);
-  }
+REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, float inv, const Q8Head& h, int n,
+                                         int kv_dim, int hd, float* o) {
+  int i = 0;
+  for (; i + 2 * kQ8Block <= hd; i += 2 * kQ8Block) ValueSpanQ8<2>(w, inv, h, n, kv_dim, i, o);
+  for (; i < hd; i += kQ8Block) ValueSpanQ8<1>(w, inv, h, n, kv_dim, i, o);
 }
 
-__attribute__((target("avx2,fma,f16c"))) void AttendQ8Avx2(const LlamaConfig& c, const float* q,
-                                                           const Q8Cache& k_t, const Q8Cache& v,
-                                                           int capacity, int n, float* out,
-                                                           std::vector<float>& scratch) {
-  AttendQ8Body<true>(c, q, k_t, v, capacity, n, out, scratch);
-}
+#undef REFINERY_AVX2
+#undef REFINERY_AVX2_KERNEL
 
-void AttendQ8Baseline(const LlamaConfig& c, const float* q, const Q8Cache& k_t, const Q8Cache& v,
-                      int capacity, int n, float* out, std::vector<float>& scratch) {
-  AttendQ8Body<false>(c, q, k_t, v, capacity, n, out, scratch);
-}
+// ---- The head loop, one copy per kernel set and cache format ----
 
-// One block of 32 values as Q8_0 does it: scale amax / 127, codes rounded half away from zero.
-void QuantizeQ8Block(const float* x, int stride, int8_t* codes, int code_stride, uint16_t* scale) {
-  float amax = 0;
-  for (int i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(x[i * stride]));
-  *scale = FloatToHalf(amax / 127);
-  const float id = amax > 0 ? 127 / amax : 0.0f;
-  for (int i = 0; i < kQ8Block; ++i)
-    codes[size_t(i) * code_stride] = int8_t(quant::RoundHalfAway(x[i * stride] * id));
-}
-
-// The body, inlined into one copy per instruction set and cache element type.
-template <bool kAvx2, typename T>
+template <typename Kernels, typename Layer>
 __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q,
-                                                      const T* k_t, const T* v, int capacity, int n,
+                                                      const Layer& layer, int capacity, int n,
                                                       float* out, std::vector<float>& scratch) {
   const int hd = c.head_dim, group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(float(hd));
-  scratch.resize(size_t(n));
+  scratch.resize(size_t(n) + size_t(hd));
   float* s = scratch.data();
+  float* scaled_q = s + n;
   for (int h = 0; h < c.heads; ++h) {
-    const int kvh = h / group;
-    const T* kh = k_t + size_t(kvh) * hd * capacity;
-    const float* qh = q + size_t(h) * hd;
-    if constexpr (kAvx2)
-      ScoresAvx2(qh, kh, hd, capacity, n, scale, s);
-    else
-      Scores(qh, kh, hd, capacity, n, scale, s);
+    const auto head = layer.Head(h / group, hd, capacity);
+    for (int i = 0; i < hd; ++i) scaled_q[i] = q[size_t(h) * hd + i] * scale;
+    Scores(Kernels{}, scaled_q, head, hd, capacity, n, s);
     const float inv = Softmax(s, n);
-    float* o = out + size_t(h) * hd;
-    std::fill(o, o + hd, 0.0f);
-    const T* vh = v + size_t(kvh) * hd;
-    if constexpr (kAvx2 && std::is_same_v<T, uint16_t>)
-      WeightedHalvesAvx2(s, inv, vh, n, kv_dim, hd, o);
-    else
-      WeightedValues(s, inv, vh, n, kv_dim, hd, o);
+    WeightedValues(Kernels{}, s, inv, head, n, kv_dim, hd, out + size_t(h) * hd);
   }
 }
 
-template <typename T>
+template <typename Layer>
 __attribute__((target("avx2,fma,f16c"))) void AttendAvx2(const LlamaConfig& c, const float* q,
-                                                         const T* k_t, const T* v, int capacity,
-                                                         int n, float* out,
-                                                         std::vector<float>& scratch) {
-  AttendBody<true>(c, q, k_t, v, capacity, n, out, scratch);
+                                                         const Layer& layer, int capacity, int n,
+                                                         float* out, std::vector<float>& scratch) {
+  AttendBody<Avx2>(c, q, layer, capacity, n, out, scratch);
 }
 
-template <typename T>
-void AttendBaseline(const LlamaConfig& c, const float* q, const T* k_t, const T* v, int capacity,
-                    int n, float* out, std::vector<float>& scratch) {
-  AttendBody<false>(c, q, k_t, v, capacity, n, out, scratch);
+template <typename Layer>
+void AttendPlain(const LlamaConfig& c, const float* q, const Layer& layer, int capacity, int n,
+                 float* out, std::vector<float>& scratch) {
+  AttendBody<Plain>(c, q, layer, capacity, n, out, scratch);
 }
 
-template <typename T>
-void Attend(const LlamaConfig& c, const float* q, const T* k_t, const T* v, int capacity, int n,
-            float* out, std::vector<float>& scratch) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2)
-    AttendAvx2(c, q, k_t, v, capacity, n, out, scratch);
+bool HasAvx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                           __builtin_cpu_supports("f16c");
+  return avx2;
+}
+
+template <typename Layer>
+void Attend(const LlamaConfig& c, const float* q, const Layer& layer, int capacity, int n,
+            float* out, std::vector<float>& scratch, AttentionKernels kernels) {
+  if (kernels == AttentionKernels::kBest && HasAvx2())
+    AttendAvx2(c, q, layer, capacity, n, out, scratch);
   else
-    AttendBaseline(c, q, k_t, v, capacity, n, out, scratch);
+    AttendPlain(c, q, layer, capacity, n, out, scratch);
+}
+
+// One block of 32 values as a Q8_0 tensor block (scale amax / 127, codes rounded half away from
+// zero, as llama.cpp's q8_0 cache stores them).
+quant::BlockQ8_0 Q8Block(const float* x) {
+  quant::BlockQ8_0 block;
+  quant::QuantizeValues(quant::Type::kQ8_0, x, kQ8Block, reinterpret_cast<uint8_t*>(&block));
+  return block;
 }
 
 __attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n,
@@ -321,30 +366,28 @@ void SwiGluBaseline(const float* gate, const float* up, int n, float* out) {
 }  // namespace
 
 void SwiGlu(const float* gate, const float* up, int n, float* out) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2)
+  if (HasAvx2())
     SwiGluAvx2(gate, up, n, out);
   else
     SwiGluBaseline(gate, up, n, out);
 }
 
 void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
-                  int capacity, int n, float* out, std::vector<float>& scratch) {
-  Attend(c, q, k_t, v, capacity, n, out, scratch);
+                  int capacity, int n, float* out, std::vector<float>& scratch,
+                  AttentionKernels kernels) {
+  Attend(c, q, PlainLayer<float>{k_t, v}, capacity, n, out, scratch, kernels);
 }
 
 void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k_t, const uint16_t* v,
-                  int capacity, int n, float* out, std::vector<float>& scratch) {
-  Attend(c, q, k_t, v, capacity, n, out, scratch);
+                  int capacity, int n, float* out, std::vector<float>& scratch,
+                  AttentionKernels kernels) {
+  Attend(c, q, PlainLayer<uint16_t>{k_t, v}, capacity, n, out, scratch, kernels);
 }
 
 void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k_t, const Q8Cache& v,
-                  int capacity, int n, float* out, std::vector<float>& scratch) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2)
-    AttendQ8Avx2(c, q, k_t, v, capacity, n, out, scratch);
-  else
-    AttendQ8Baseline(c, q, k_t, v, capacity, n, out, scratch);
+                  int capacity, int n, float* out, std::vector<float>& scratch,
+                  AttentionKernels kernels) {
+  Attend(c, q, Q8Layer{k_t, v}, capacity, n, out, scratch, kernels);
 }
 
 void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, const Q8Cache& k_t) {
@@ -352,16 +395,19 @@ void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, const
   for (int kvh = 0; kvh < c.kv_heads; ++kvh)
     for (int b = 0; b < blocks; ++b) {
       const size_t first = size_t(kvh) * c.head_dim + size_t(b) * kQ8Block;
-      QuantizeQ8Block(k + first, 1, k_t.codes + first * capacity + pos, capacity,
-                      k_t.scales + (size_t(kvh) * blocks + size_t(b)) * capacity + pos);
+      const quant::BlockQ8_0 block = Q8Block(k + first);
+      for (int i = 0; i < kQ8Block; ++i) k_t.codes[(first + i) * capacity + pos] = block.qs[i];
+      k_t.scales[(size_t(kvh) * blocks + size_t(b)) * capacity + pos] = block.d;
     }
 }
 
 void StoreValue(const LlamaConfig& c, const float* v, int pos, const Q8Cache& values) {
   const int kv_dim = c.kv_dim();
-  for (int b = 0; b < kv_dim / kQ8Block; ++b)
-    QuantizeQ8Block(v + b * kQ8Block, 1, values.codes + size_t(pos) * kv_dim + b * kQ8Block, 1,
-                    values.scales + size_t(pos) * (kv_dim / kQ8Block) + b);
+  for (int b = 0; b < kv_dim / kQ8Block; ++b) {
+    const quant::BlockQ8_0 block = Q8Block(v + b * kQ8Block);
+    std::memcpy(values.codes + size_t(pos) * kv_dim + b * kQ8Block, block.qs, kQ8Block);
+    values.scales[size_t(pos) * (kv_dim / kQ8Block) + b] = block.d;
+  }
 }
 
 void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t) {

@@ -14,6 +14,7 @@
 
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/dequantize.h"
+#include "nodes/llm/quant/quantize.h"
 
 namespace refinery::llm {
 
@@ -548,16 +549,13 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> dims,
     case GgmlType::kBF16:
       for (float v : values) Put<uint16_t>(t.data, FloatToBf16(v));
       break;
-    case GgmlType::kQ8_0:
-      for (size_t b = 0; b + kQ8Block <= values.size(); b += kQ8Block) {
-        float amax = 0;
-        for (size_t k = 0; k < kQ8Block; ++k) amax = std::max(amax, std::abs(values[b + k]));
-        const float d = amax / 127.0f, inv = d ? 1.0f / d : 0.0f;
-        Put<uint16_t>(t.data, FloatToHalf(d));
-        for (size_t k = 0; k < kQ8Block; ++k)
-          Put<int8_t>(t.data, int8_t(std::lround(values[b + k] * inv)));
-      }
+    case GgmlType::kQ8_0: {
+      const size_t blocks = values.size() / kQ8Block;
+      t.data.resize(blocks * kQ8BlockBytes);
+      quant::QuantizeValues(quant::Type::kQ8_0, values.data(), int64_t(blocks * kQ8Block),
+                            reinterpret_cast<uint8_t*>(t.data.data()));
       break;
+    }
     default:
       if (unwritable_.empty())
         unwritable_ =
