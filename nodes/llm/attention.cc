@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/formats.h"
@@ -48,7 +49,7 @@ __attribute__((always_inline)) inline float Softmax(float* s, int n) {
 
 // ---- Views of one KV head's keys and values, one type per cache format ----
 
-// float32 or float16: keys [head_dim][capacity] from `keys`, values `kv_dim` apart per position.
+// float32 or float16: the head's first key and first value (layouts in attention.h).
 template <typename T>
 struct PlainHead {
   const T* keys;
@@ -56,14 +57,15 @@ struct PlainHead {
 };
 template <typename T>
 struct PlainLayer {
-  const T* k_t;
+  const T* k;
   const T* v;
   PlainHead<T> Head(int kvh, int hd, int capacity) const {
-    return {k_t + size_t(kvh) * hd * capacity, v + size_t(kvh) * hd};
+    const size_t first = size_t(kvh) * PaddedCapacity(capacity) * hd;
+    return {k + first, v + first};
   }
 };
 
-// q8_0: codes as above; key scales [head_dim / 32][capacity], value scales kv_dim / 32 apart.
+// q8_0: codes as above, and their scales (head_dim / 32 rows).
 struct Q8Head {
   const int8_t* keys;
   const uint16_t* key_scales;
@@ -71,11 +73,11 @@ struct Q8Head {
   const uint16_t* value_scales;
 };
 struct Q8Layer {
-  Q8Cache k_t, v;
+  Q8Cache k, v;
   Q8Head Head(int kvh, int hd, int capacity) const {
-    const size_t blocks = size_t(hd / kQ8Block);
-    return {k_t.codes + size_t(kvh) * hd * capacity, k_t.scales + kvh * blocks * capacity,
-            v.codes + size_t(kvh) * hd, v.scales + kvh * blocks};
+    const size_t first = size_t(kvh) * PaddedCapacity(capacity) * hd;
+    return {k.codes + first, k.scales + first / kQ8Block, v.codes + first,
+            v.scales + first / kQ8Block};
   }
 };
 
@@ -88,56 +90,74 @@ struct Avx2 {};
 inline float ToFloat(float x) { return x; }
 inline float ToFloat(uint16_t h) { return HalfToFloat(h); }
 
-// s[t] = q . key_t for n positions (q already carries 1/sqrt(head_dim)).
+// q . key_t (q already carries 1/sqrt(head_dim)).
 template <typename T>
-void Scores(Plain, const float* q, const PlainHead<T>& h, int hd, int capacity, int n, float* s) {
-  std::fill(s, s + n, 0.0f);
-  for (int i = 0; i < hd; ++i) {
-    const T* row = h.keys + size_t(i) * capacity;
-    for (int t = 0; t < n; ++t) s[t] += q[i] * ToFloat(row[t]);
-  }
+inline float ScoreAt(const float* q, const PlainHead<T>& h, int hd, int t) {
+  float acc = 0;
+  for (int i = 0; i < hd; ++i) acc += q[i] * ToFloat(h.keys[KeyOffset(t, i, hd)]);
+  return acc;
 }
-void Scores(Plain, const float* q, const Q8Head& h, int hd, int capacity, int n, float* s) {
-  std::fill(s, s + n, 0.0f);
-  for (int b = 0; b < hd / kQ8Block; ++b) {
-    const uint16_t* scales = h.key_scales + size_t(b) * capacity;
-    for (int t = 0; t < n; ++t) {
-      float dot = 0;
-      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
-        dot += q[i] * float(h.keys[size_t(i) * capacity + t]);
-      s[t] += dot * HalfToFloat(scales[t]);
-    }
+inline float ScoreAt(const float* q, const Q8Head& h, int hd, int t) {
+  const int blocks = hd / kQ8Block;
+  float acc = 0;
+  for (int b = 0; b < blocks; ++b) {
+    float dot = 0;
+    for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
+      dot += q[i] * float(h.keys[KeyOffset(t, i, hd)]);
+    acc += dot * HalfToFloat(h.key_scales[KeyOffset(t, b, blocks)]);
   }
+  return acc;
+}
+
+// s[t] for n positions.
+template <typename Head>
+void Scores(Plain, const float* q, const Head& h, int hd, int n, float* s) {
+  for (int t = 0; t < n; ++t) s[t] = ScoreAt(q, h, hd, t);
 }
 
 // o[i] = inv * sum_t w[t] * value_t[i].
 template <typename T>
-void WeightedValues(Plain, const float* w, float inv, const PlainHead<T>& h, int n, int kv_dim,
-                    int hd, float* o) {
-  std::fill(o, o + hd, 0.0f);
-  for (int t = 0; t < n; ++t) {
-    const float wt = w[t] * inv;
-    const T* vt = h.values + size_t(t) * kv_dim;
-    for (int i = 0; i < hd; ++i) o[i] += wt * ToFloat(vt[i]);
-  }
-}
-void WeightedValues(Plain, const float* w, float inv, const Q8Head& h, int n, int kv_dim, int hd,
+void WeightedValues(Plain, const float* w, float inv, const PlainHead<T>& h, int n, int hd,
                     float* o) {
   std::fill(o, o + hd, 0.0f);
   for (int t = 0; t < n; ++t) {
-    const int8_t* vt = h.values + size_t(t) * kv_dim;
-    const uint16_t* st = h.value_scales + size_t(t) * (kv_dim / kQ8Block);
-    for (int b = 0; b < hd / kQ8Block; ++b) {
+    const float wt = w[t] * inv;
+    const T* vt = h.values + size_t(t) * hd;
+    for (int i = 0; i < hd; ++i) o[i] += wt * ToFloat(vt[i]);
+  }
+}
+void WeightedValues(Plain, const float* w, float inv, const Q8Head& h, int n, int hd, float* o) {
+  const int blocks = hd / kQ8Block;
+  std::fill(o, o + hd, 0.0f);
+  for (int t = 0; t < n; ++t) {
+    const int8_t* vt = h.values + size_t(t) * hd;
+    const uint16_t* st = h.value_scales + size_t(t) * blocks;
+    for (int b = 0; b < blocks; ++b) {
       const float wt = w[t] * inv * HalfToFloat(st[b]);
       for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i) o[i] += wt * float(vt[i]);
     }
   }
 }
 
+// The group's heads one after the other.
+template <typename Head>
+void Scores(Plain, const float* q, int group, const Head& head, int hd, int n, float* s) {
+  for (int h = 0; h < group; ++h)
+    Scores(Plain{}, q + size_t(h) * hd, head, hd, n, s + size_t(h) * n);
+}
+template <typename Head>
+void WeightedValues(Plain, const float* w, const float* inv, int group, const Head& head, int n,
+                    int hd, float* o) {
+  for (int h = 0; h < group; ++h)
+    WeightedValues(Plain{}, w + size_t(h) * n, inv[h], head, n, hd, o + size_t(h) * hd);
+}
+
 // ---- AVX2 kernels ----
 // Each loop keeps several independent accumulators in registers: one chain of dependent FMAs
-// waits four cycles per step, so a single accumulator runs at an eighth of the FMA units' rate
-// (the score loop used to, and the value loop read and wrote its sums through memory per position).
+// waits four cycles per step, so a single accumulator runs at an eighth of the FMA units' rate.
+// A GQA group's query heads share each key and value load: a pass takes kHeads heads of the group
+// (4, 2 or 1 at a time) with kHeads * kVecs accumulators. s and o are the pass's first head's
+// rows (n scores, head_dim outputs per head); q holds the group's scaled queries, hd apart.
 
 #define REFINERY_AVX2 __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 // The per-head entry points: called from the head loop, which is also compiled without AVX2.
@@ -152,144 +172,208 @@ REFINERY_AVX2 __m256 Load8(const int8_t* p) {
   return _mm256_cvtepi32_ps(
       _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
-REFINERY_AVX2 float ToFloatF16c(float x) { return x; }
-REFINERY_AVX2 float ToFloatF16c(uint16_t h) { return _cvtsh_ss(h); }
 
-// Scores of 8 * kVecs positions from t on.
-template <int kVecs, typename T>
-REFINERY_AVX2 void ScoreSpan(const float* q, const T* keys, int hd, int capacity, int t, float* s) {
-  __m256 acc[kVecs];
+// Register tiles of the score kernels: kHeads heads by 8 * kVecs positions.
+template <int kHeads, int kVecs>
+using ScoreRegisters = __m256[kHeads][kVecs];
+
+template <int kHeads, int kVecs>
+REFINERY_AVX2 void Zero(ScoreRegisters<kHeads, kVecs>& acc) {
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
-  for (int i = 0; i < hd; ++i) {
-    const __m256 qi = _mm256_set1_ps(q[i]);
-    const T* row = keys + size_t(i) * capacity + t;
+  for (int h = 0; h < kHeads; ++h)
 #pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(qi, Load8(row + 8 * g), acc[g]);
-  }
-#pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(s + t + 8 * g, acc[g]);
+    for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_setzero_ps();
 }
 
-template <typename T>
-REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, const PlainHead<T>& h, int hd, int capacity,
-                                 int n, float* s) {
-  int t = 0;
-  for (; t + 32 <= n; t += 32) ScoreSpan<4>(q, h.keys, hd, capacity, t, s);
-  for (; t + 8 <= n; t += 8) ScoreSpan<1>(q, h.keys, hd, capacity, t, s);
-  for (; t < n; ++t) {
-    float acc = 0;
-    for (int i = 0; i < hd; ++i) acc += q[i] * ToFloatF16c(h.keys[size_t(i) * capacity + t]);
-    s[t] = acc;
+// acc[h][g] += q_h[i] * key(position 8g.., dimension i) over dimensions [i0, i1) of a key tile
+// (from its first position of the span): each key load serves the kHeads heads.
+template <int kHeads, int kVecs, typename T>
+REFINERY_AVX2 void AccumulateRows(const float* q, const T* tile, int hd, int i0, int i1,
+                                  ScoreRegisters<kHeads, kVecs>& acc) {
+  for (int i = i0; i < i1; ++i) {
+    const T* row = tile + size_t(i) * kKeyTile;
+    __m256 k[kVecs];
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) k[g] = Load8(row + 8 * g);
+#pragma GCC unroll 8
+    for (int h = 0; h < kHeads; ++h) {
+      const __m256 qi = _mm256_set1_ps(q[size_t(h) * hd + i]);
+#pragma GCC unroll 8
+      for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_fmadd_ps(qi, k[g], acc[h][g]);
+    }
   }
+}
+
+template <int kHeads, int kVecs>
+REFINERY_AVX2 void StoreScores(const ScoreRegisters<kHeads, kVecs>& acc, int n, int t, float* s) {
+#pragma GCC unroll 8
+  for (int h = 0; h < kHeads; ++h)
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(s + size_t(h) * n + t + 8 * g, acc[h][g]);
+}
+
+// Scores of 8 * kVecs positions from t on (t a multiple of 8 * kVecs: one key tile or part of
+// one), for kHeads heads.
+template <int kHeads, int kVecs, typename T>
+REFINERY_AVX2 void Span(const float* q, const PlainHead<T>& head, int hd, int n, int t, float* s) {
+  static_assert(8 * kVecs <= kKeyTile && kKeyTile % (8 * kVecs) == 0);
+  ScoreRegisters<kHeads, kVecs> acc;
+  Zero(acc);
+  AccumulateRows(q, head.keys + KeyOffset(t, 0, hd), hd, 0, hd, acc);
+  StoreScores(acc, n, t, s);
 }
 
 // q8_0 keys: per 32-dimension block the codes' dot products stay in registers until that block's
-// scales apply.
-template <int kVecs>
-REFINERY_AVX2 void ScoreSpanQ8(const float* q, const Q8Head& h, int hd, int capacity, int t,
-                               float* s) {
-  __m256 acc[kVecs];
+// scales apply (so half the accumulators of the float span).
+template <int kHeads, int kVecs>
+REFINERY_AVX2 void Span(const float* q, const Q8Head& head, int hd, int n, int t, float* s) {
+  static_assert(8 * kVecs <= kKeyTile && kKeyTile % (8 * kVecs) == 0);
+  const int blocks = hd / kQ8Block;
+  ScoreRegisters<kHeads, kVecs> acc, dot;
+  Zero(acc);
+  const int8_t* tile = head.keys + KeyOffset(t, 0, hd);
+  const uint16_t* scale_tile = head.key_scales + KeyOffset(t, 0, blocks);
+  for (int b = 0; b < blocks; ++b) {
+    Zero(dot);
+    AccumulateRows(q, tile, hd, b * kQ8Block, (b + 1) * kQ8Block, dot);
+    const uint16_t* scales = scale_tile + size_t(b) * kKeyTile;
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
-  for (int b = 0; b < hd / kQ8Block; ++b) {
-    __m256 dot[kVecs];
+    for (int g = 0; g < kVecs; ++g) {
+      const __m256 scale = Load8(scales + 8 * g);
 #pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) dot[g] = _mm256_setzero_ps();
-    for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i) {
-      const __m256 qi = _mm256_set1_ps(q[i]);
-      const int8_t* row = h.keys + size_t(i) * capacity + t;
-#pragma GCC unroll 8
-      for (int g = 0; g < kVecs; ++g) dot[g] = _mm256_fmadd_ps(qi, Load8(row + 8 * g), dot[g]);
+      for (int h = 0; h < kHeads; ++h) acc[h][g] = _mm256_fmadd_ps(dot[h][g], scale, acc[h][g]);
     }
-    const uint16_t* scales = h.key_scales + size_t(b) * capacity + t;
-#pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(dot[g], Load8(scales + 8 * g), acc[g]);
   }
-#pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(s + t + 8 * g, acc[g]);
+  StoreScores(acc, n, t, s);
 }
 
-REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, const Q8Head& h, int hd, int capacity, int n,
-                                 float* s) {
+// Whole spans of 8 * kVecs positions, then of 8; the last n % 8 positions one by one.
+template <int kHeads, int kVecs, typename Head>
+REFINERY_AVX2 void ScorePass(const float* q, const Head& head, int hd, int n, float* s) {
   int t = 0;
-  for (; t + 32 <= n; t += 32) ScoreSpanQ8<4>(q, h, hd, capacity, t, s);
-  for (; t + 8 <= n; t += 8) ScoreSpanQ8<1>(q, h, hd, capacity, t, s);
-  for (; t < n; ++t) {
-    float acc = 0;
-    for (int b = 0; b < hd / kQ8Block; ++b) {
-      float dot = 0;
-      for (int i = b * kQ8Block; i < (b + 1) * kQ8Block; ++i)
-        dot += q[i] * float(h.keys[size_t(i) * capacity + t]);
-      acc += dot * _cvtsh_ss(h.key_scales[size_t(b) * capacity + t]);
-    }
-    s[t] = acc;
-  }
+  for (; t + 8 * kVecs <= n; t += 8 * kVecs) Span<kHeads, kVecs>(q, head, hd, n, t, s);
+  for (; t + 8 <= n; t += 8) Span<kHeads, 1>(q, head, hd, n, t, s);
+  for (; t < n; ++t)
+    for (int h = 0; h < kHeads; ++h)
+      s[size_t(h) * n + t] = ScoreAt(q + size_t(h) * hd, head, hd, t);
 }
 
-// Dimensions [i0, i0 + 8 * kVecs) of the weighted sum of values, summed in registers over all
-// positions.
-template <int kVecs, typename T>
-REFINERY_AVX2 void ValueSpan(const float* w, float inv, const T* values, int n, int kv_dim, int i0,
-                             float* o) {
-  __m256 acc[kVecs];
+// The group's heads in passes of 4, 2 and 1; float keys keep 8 accumulators a pass, q8_0 keys 4
+// (each also holds a block's dot products).
+template <typename Head>
+REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, int group, const Head& head, int hd, int n,
+                                 float* s) {
+  constexpr int kRegisters = std::is_same_v<Head, Q8Head> ? 4 : 8;
+  int h = 0;
+  for (; h + 4 <= group; h += 4)
+    ScorePass<4, kRegisters / 4>(q + size_t(h) * hd, head, hd, n, s + size_t(h) * n);
+  for (; h + 2 <= group; h += 2)
+    ScorePass<2, kRegisters / 2>(q + size_t(h) * hd, head, hd, n, s + size_t(h) * n);
+  for (; h < group; ++h) ScorePass<1, 4>(q + size_t(h) * hd, head, hd, n, s + size_t(h) * n);
+}
+
+// Dimensions [i0, i0 + 8 * kVecs) of kHeads weighted sums of values, summed in registers over all
+// positions; w holds each head's n weights, inv each head's softmax normalisation.
+template <int kHeads, int kVecs, typename T>
+REFINERY_AVX2 void ValueSpan(const float* w, const float* inv, const T* values, int n, int hd,
+                             int i0, float* o) {
+  __m256 acc[kHeads][kVecs];
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
+  for (int h = 0; h < kHeads; ++h)
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_setzero_ps();
   for (int t = 0; t < n; ++t) {
-    const __m256 wt = _mm256_set1_ps(w[t]);
-    const T* vt = values + size_t(t) * kv_dim + i0;
+    const T* vt = values + size_t(t) * hd + i0;
+    __m256 v[kVecs];
 #pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_fmadd_ps(wt, Load8(vt + 8 * g), acc[g]);
+    for (int g = 0; g < kVecs; ++g) v[g] = Load8(vt + 8 * g);
+#pragma GCC unroll 8
+    for (int h = 0; h < kHeads; ++h) {
+      const __m256 wt = _mm256_set1_ps(w[size_t(h) * n + t]);
+#pragma GCC unroll 8
+      for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_fmadd_ps(wt, v[g], acc[h][g]);
+    }
   }
-  const __m256 scale = _mm256_set1_ps(inv);
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(o + i0 + 8 * g, _mm256_mul_ps(acc[g], scale));
+  for (int h = 0; h < kHeads; ++h) {
+    const __m256 scale = _mm256_set1_ps(inv[h]);
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g)
+      _mm256_storeu_ps(o + size_t(h) * hd + i0 + 8 * g, _mm256_mul_ps(acc[h][g], scale));
+  }
 }
 
-template <typename T>
-REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, float inv, const PlainHead<T>& h,
-                                         int n, int kv_dim, int hd, float* o) {
+template <int kHeads, int kVecs, typename T>
+REFINERY_AVX2 void ValuePass(const float* w, const float* inv, const PlainHead<T>& head, int n,
+                             int hd, float* o) {
   int i = 0;
-  for (; i + 64 <= hd; i += 64) ValueSpan<8>(w, inv, h.values, n, kv_dim, i, o);
-  for (; i + 32 <= hd; i += 32) ValueSpan<4>(w, inv, h.values, n, kv_dim, i, o);
-  for (; i + 8 <= hd; i += 8) ValueSpan<1>(w, inv, h.values, n, kv_dim, i, o);
-  for (; i < hd; ++i) {
-    float acc = 0;
-    for (int t = 0; t < n; ++t) acc += w[t] * ToFloatF16c(h.values[size_t(t) * kv_dim + i]);
-    o[i] = acc * inv;
-  }
+  for (; i + 8 * kVecs <= hd; i += 8 * kVecs)
+    ValueSpan<kHeads, kVecs>(w, inv, head.values, n, hd, i, o);
+  for (; i + 8 <= hd; i += 8) ValueSpan<kHeads, 1>(w, inv, head.values, n, hd, i, o);
+  for (; i < hd; ++i)
+    for (int h = 0; h < kHeads; ++h) {
+      float acc = 0;
+      for (int t = 0; t < n; ++t)
+        acc += w[size_t(h) * n + t] * ToFloat(head.values[size_t(t) * hd + i]);
+      o[size_t(h) * hd + i] = acc * inv[h];
+    }
 }
 
-// q8_0 values: kBlocks 32-value blocks from i0 on; each position's weight folds in its block scale.
-template <int kBlocks>
-REFINERY_AVX2 void ValueSpanQ8(const float* w, float inv, const Q8Head& h, int n, int kv_dim,
+// q8_0 values: 8 * kVecs dimensions from i0 on (within one 32-value block, or two whole blocks
+// when kVecs is 8); each position's weight folds in its block's scale.
+template <int kHeads, int kVecs>
+REFINERY_AVX2 void ValueSpanQ8(const float* w, const float* inv, const Q8Head& head, int n, int hd,
                                int i0, float* o) {
-  constexpr int kVecs = kBlocks * kQ8Block / 8;
-  __m256 acc[kVecs];
+  constexpr int kBlocks = kVecs > 4 ? kVecs / 4 : 1;
+  __m256 acc[kHeads][kVecs];
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) acc[g] = _mm256_setzero_ps();
-  const int blocks_per_row = kv_dim / kQ8Block, b0 = i0 / kQ8Block;
+  for (int h = 0; h < kHeads; ++h)
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_setzero_ps();
+  const int blocks = hd / kQ8Block, b0 = i0 / kQ8Block;
   for (int t = 0; t < n; ++t) {
-    const int8_t* vt = h.values + size_t(t) * kv_dim + i0;
-    const uint16_t* st = h.value_scales + size_t(t) * blocks_per_row + b0;
+    const int8_t* vt = head.values + size_t(t) * hd + i0;
+    const uint16_t* st = head.value_scales + size_t(t) * blocks + b0;
+    float block_scale[kBlocks];
 #pragma GCC unroll 2
-    for (int b = 0; b < kBlocks; ++b) {
-      const __m256 wb = _mm256_set1_ps(w[t] * _cvtsh_ss(st[b]));
-#pragma GCC unroll 4
-      for (int g = 0; g < 4; ++g)
-        acc[4 * b + g] = _mm256_fmadd_ps(wb, Load8(vt + kQ8Block * b + 8 * g), acc[4 * b + g]);
+    for (int b = 0; b < kBlocks; ++b) block_scale[b] = _cvtsh_ss(st[b]);
+#pragma GCC unroll 8
+    for (int h = 0; h < kHeads; ++h) {
+      const float wt = w[size_t(h) * n + t];
+#pragma GCC unroll 8
+      for (int g = 0; g < kVecs; ++g)
+        acc[h][g] =
+            _mm256_fmadd_ps(_mm256_set1_ps(wt * block_scale[g / 4]), Load8(vt + 8 * g), acc[h][g]);
     }
   }
-  const __m256 scale = _mm256_set1_ps(inv);
 #pragma GCC unroll 8
-  for (int g = 0; g < kVecs; ++g) _mm256_storeu_ps(o + i0 + 8 * g, _mm256_mul_ps(acc[g], scale));
+  for (int h = 0; h < kHeads; ++h) {
+    const __m256 scale = _mm256_set1_ps(inv[h]);
+#pragma GCC unroll 8
+    for (int g = 0; g < kVecs; ++g)
+      _mm256_storeu_ps(o + size_t(h) * hd + i0 + 8 * g, _mm256_mul_ps(acc[h][g], scale));
+  }
 }
 
-REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, float inv, const Q8Head& h, int n,
-                                         int kv_dim, int hd, float* o) {
+template <int kHeads, int kVecs>
+REFINERY_AVX2 void ValuePass(const float* w, const float* inv, const Q8Head& head, int n, int hd,
+                             float* o) {
   int i = 0;
-  for (; i + 2 * kQ8Block <= hd; i += 2 * kQ8Block) ValueSpanQ8<2>(w, inv, h, n, kv_dim, i, o);
-  for (; i < hd; i += kQ8Block) ValueSpanQ8<1>(w, inv, h, n, kv_dim, i, o);
+  for (; i + 8 * kVecs <= hd; i += 8 * kVecs) ValueSpanQ8<kHeads, kVecs>(w, inv, head, n, hd, i, o);
+  for (; i < hd; i += kQ8Block) ValueSpanQ8<kHeads, 4>(w, inv, head, n, hd, i, o);
+}
+
+// The group's heads in passes of 4 (16 dimensions each), 2 (32) and 1 (64).
+template <typename Head>
+REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, const float* inv, int group,
+                                         const Head& head, int n, int hd, float* o) {
+  int h = 0;
+  for (; h + 4 <= group; h += 4)
+    ValuePass<4, 2>(w + size_t(h) * n, inv + h, head, n, hd, o + size_t(h) * hd);
+  for (; h + 2 <= group; h += 2)
+    ValuePass<2, 4>(w + size_t(h) * n, inv + h, head, n, hd, o + size_t(h) * hd);
+  for (; h < group; ++h)
+    ValuePass<1, 8>(w + size_t(h) * n, inv + h, head, n, hd, o + size_t(h) * hd);
 }
 
 #undef REFINERY_AVX2
@@ -297,21 +381,24 @@ REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, float inv, const 
 
 // ---- The head loop, one copy per kernel set and cache format ----
 
+// Per KV head: the group's scaled queries, their scores, softmax, and weighted values.
 template <typename Kernels, typename Layer>
 __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q,
                                                       const Layer& layer, int capacity, int n,
                                                       float* out, std::vector<float>& scratch) {
-  const int hd = c.head_dim, group = c.heads / c.kv_heads, kv_dim = c.kv_dim();
+  const int hd = c.head_dim, group = c.heads / c.kv_heads;
   const float scale = 1.0f / std::sqrt(float(hd));
-  scratch.resize(size_t(n) + size_t(hd));
-  float* s = scratch.data();
-  float* scaled_q = s + n;
-  for (int h = 0; h < c.heads; ++h) {
-    const auto head = layer.Head(h / group, hd, capacity);
-    for (int i = 0; i < hd; ++i) scaled_q[i] = q[size_t(h) * hd + i] * scale;
-    Scores(Kernels{}, scaled_q, head, hd, capacity, n, s);
-    const float inv = Softmax(s, n);
-    WeightedValues(Kernels{}, s, inv, head, n, kv_dim, hd, out + size_t(h) * hd);
+  scratch.resize(size_t(group) * (size_t(n) + size_t(hd) + 1));
+  float* s = scratch.data();                   // [group][n]
+  float* scaled_q = s + size_t(group) * n;     // [group][hd]
+  float* inv = scaled_q + size_t(group) * hd;  // [group]
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    const auto head = layer.Head(kvh, hd, capacity);
+    const float* qg = q + size_t(kvh) * group * hd;
+    for (int i = 0; i < group * hd; ++i) scaled_q[i] = qg[i] * scale;
+    Scores(Kernels{}, scaled_q, group, head, hd, n, s);
+    for (int h = 0; h < group; ++h) inv[h] = Softmax(s + size_t(h) * n, n);
+    WeightedValues(Kernels{}, s, inv, group, head, n, hd, out + size_t(kvh) * group * hd);
   }
 }
 
@@ -351,6 +438,11 @@ quant::BlockQ8_0 Q8Block(const float* x) {
   return block;
 }
 
+// The first key or value of KV head kvh in a layer.
+size_t HeadStart(const LlamaConfig& c, int capacity, int kvh) {
+  return size_t(kvh) * PaddedCapacity(capacity) * c.head_dim;
+}
+
 __attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n,
                                                       float* out) {
   for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + ExpNonPositive(-gate[i])) * up[i];
@@ -372,56 +464,74 @@ void SwiGlu(const float* gate, const float* up, int n, float* out) {
     SwiGluBaseline(gate, up, n, out);
 }
 
-void AttendCached(const LlamaConfig& c, const float* q, const float* k_t, const float* v,
+void AttendCached(const LlamaConfig& c, const float* q, const float* k, const float* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
                   AttentionKernels kernels) {
-  Attend(c, q, PlainLayer<float>{k_t, v}, capacity, n, out, scratch, kernels);
+  Attend(c, q, PlainLayer<float>{k, v}, capacity, n, out, scratch, kernels);
 }
 
-void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k_t, const uint16_t* v,
+void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k, const uint16_t* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
                   AttentionKernels kernels) {
-  Attend(c, q, PlainLayer<uint16_t>{k_t, v}, capacity, n, out, scratch, kernels);
+  Attend(c, q, PlainLayer<uint16_t>{k, v}, capacity, n, out, scratch, kernels);
 }
 
-void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k_t, const Q8Cache& v,
+void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k, const Q8Cache& v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
                   AttentionKernels kernels) {
-  Attend(c, q, Q8Layer{k_t, v}, capacity, n, out, scratch, kernels);
+  Attend(c, q, Q8Layer{k, v}, capacity, n, out, scratch, kernels);
 }
 
-void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, const Q8Cache& k_t) {
+void StoreKey(const LlamaConfig& c, const float* key, int capacity, int pos, float* k) {
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    float* head = k + HeadStart(c, capacity, kvh);
+    for (int i = 0; i < c.head_dim; ++i)
+      head[KeyOffset(pos, i, c.head_dim)] = key[kvh * c.head_dim + i];
+  }
+}
+
+void StoreKey(const LlamaConfig& c, const float* key, int capacity, int pos, uint16_t* k) {
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    uint16_t* head = k + HeadStart(c, capacity, kvh);
+    for (int i = 0; i < c.head_dim; ++i)
+      head[KeyOffset(pos, i, c.head_dim)] = FloatToHalf(key[kvh * c.head_dim + i]);
+  }
+}
+
+void StoreKey(const LlamaConfig& c, const float* key, int capacity, int pos, const Q8Cache& k) {
   const int blocks = c.head_dim / kQ8Block;
-  for (int kvh = 0; kvh < c.kv_heads; ++kvh)
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    const size_t start = HeadStart(c, capacity, kvh);
     for (int b = 0; b < blocks; ++b) {
-      const size_t first = size_t(kvh) * c.head_dim + size_t(b) * kQ8Block;
-      const quant::BlockQ8_0 block = Q8Block(k + first);
-      for (int i = 0; i < kQ8Block; ++i) k_t.codes[(first + i) * capacity + pos] = block.qs[i];
-      k_t.scales[(size_t(kvh) * blocks + size_t(b)) * capacity + pos] = block.d;
-    }
-}
-
-void StoreValue(const LlamaConfig& c, const float* v, int pos, const Q8Cache& values) {
-  const int kv_dim = c.kv_dim();
-  for (int b = 0; b < kv_dim / kQ8Block; ++b) {
-    const quant::BlockQ8_0 block = Q8Block(v + b * kQ8Block);
-    std::memcpy(values.codes + size_t(pos) * kv_dim + b * kQ8Block, block.qs, kQ8Block);
-    values.scales[size_t(pos) * (kv_dim / kQ8Block) + b] = block.d;
-  }
-}
-
-void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, float* k_t) {
-  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
-    for (int i = 0; i < c.head_dim; ++i) {
-      k_t[(size_t(kvh) * c.head_dim + i) * capacity + pos] = k[kvh * c.head_dim + i];
+      const quant::BlockQ8_0 block = Q8Block(key + kvh * c.head_dim + b * kQ8Block);
+      for (int i = 0; i < kQ8Block; ++i)
+        k.codes[start + KeyOffset(pos, b * kQ8Block + i, c.head_dim)] = block.qs[i];
+      k.scales[start / kQ8Block + KeyOffset(pos, b, blocks)] = block.d;
     }
   }
 }
 
-void StoreKey(const LlamaConfig& c, const float* k, int capacity, int pos, uint16_t* k_t) {
+void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos, float* v) {
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh)
+    std::memcpy(v + HeadStart(c, capacity, kvh) + size_t(pos) * c.head_dim,
+                value + kvh * c.head_dim, sizeof(float) * size_t(c.head_dim));
+}
+
+void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos, uint16_t* v) {
   for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
-    for (int i = 0; i < c.head_dim; ++i) {
-      k_t[(size_t(kvh) * c.head_dim + i) * capacity + pos] = FloatToHalf(k[kvh * c.head_dim + i]);
+    uint16_t* row = v + HeadStart(c, capacity, kvh) + size_t(pos) * c.head_dim;
+    for (int i = 0; i < c.head_dim; ++i) row[i] = FloatToHalf(value[kvh * c.head_dim + i]);
+  }
+}
+
+void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos, const Q8Cache& v) {
+  const int blocks = c.head_dim / kQ8Block;
+  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+    const size_t row = HeadStart(c, capacity, kvh) + size_t(pos) * c.head_dim;
+    for (int b = 0; b < blocks; ++b) {
+      const quant::BlockQ8_0 block = Q8Block(value + kvh * c.head_dim + b * kQ8Block);
+      std::memcpy(v.codes + row + b * kQ8Block, block.qs, kQ8Block);
+      v.scales[row / kQ8Block + b] = block.d;
     }
   }
 }

@@ -403,7 +403,7 @@ KvCache DnnlDecoder::NewCache(int capacity) const {
   const LlamaConfig& c = model_->config;
   KvCache cache;
   cache.capacity = capacity;
-  const size_t n = size_t(c.layers) * size_t(capacity) * size_t(c.kv_dim());
+  const size_t n = size_t(c.layers) * size_t(PaddedCapacity(capacity)) * size_t(c.kv_dim());
   if (kv_ == KvFormat::kF16) {
     cache.k16.assign(n, 0);
     cache.v16.assign(n, 0);
@@ -465,22 +465,22 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
       ApplyRope(c, q, c.heads, cs);
       ApplyRope(c, k, c.kv_heads, cs);
       KvCache& cache = *rows[r].cache;
-      const size_t layer = size_t(l) * cache.capacity * kv,
-                   value = layer + size_t(rows[r].pos) * size_t(kv);
+      const size_t layer = cache.LayerStart(l, kv);
+      const int pos = rows[r].pos;
       if (cache.q8()) {
-        StoreKey(c, k, cache.capacity, rows[r].pos, cache.Q8Keys(layer));
-        StoreValue(c, v, rows[r].pos, cache.Q8Values(layer));
+        StoreKey(c, k, cache.capacity, pos, cache.Q8Keys(layer));
+        StoreValue(c, v, cache.capacity, pos, cache.Q8Values(layer));
       } else if (cache.f16()) {
-        StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k16[layer]);
-        for (int i = 0; i < kv; ++i) cache.v16[value + size_t(i)] = FloatToHalf(v[i]);
+        StoreKey(c, k, cache.capacity, pos, &cache.k16[layer]);
+        StoreValue(c, v, cache.capacity, pos, &cache.v16[layer]);
       } else {
-        StoreKey(c, k, cache.capacity, rows[r].pos, &cache.k[layer]);
-        std::memcpy(&cache.v[value], v, sizeof(float) * kv);
+        StoreKey(c, k, cache.capacity, pos, &cache.k[layer]);
+        StoreValue(c, v, cache.capacity, pos, &cache.v[layer]);
       }
     }
     for (int r = 0; r < M; ++r) {
       KvCache& cache = *rows[r].cache;
-      const size_t base = size_t(l) * cache.capacity * kv;
+      const size_t base = cache.LayerStart(l, kv);
       const float* q = &s.qkv[size_t(r) * qkv_n];
       float* out = &s.att[size_t(r) * dim];
       if (cache.q8())

@@ -42,8 +42,8 @@ const char* KvFormatName(KvFormat f);
 size_t KvBytesPerPosition(const LlamaConfig& c, KvFormat f);
 
 // One sequence's keys and values, in the decoder's KvFormat (k/v for f32, k16/v16 for f16,
-// k8/v8 and their scales for q8_0). Keys: [layer][kv_head][head_dim][capacity] (transposed, for
-// vectorised scores); values: [layer][position][kv_dim]; q8_0 scales as attention.h says.
+// k8/v8 and their scales for q8_0): layer after layer, each laid out as attention.h says (keys in
+// tiles of positions, values by position, per KV head; PaddedCapacity(capacity) positions).
 struct KvCache {
   int capacity = 0;
   std::vector<float> k, v;
@@ -52,6 +52,10 @@ struct KvCache {
   std::vector<uint16_t> k8_scales, v8_scales;
   bool f16() const { return !k16.empty(); }
   bool q8() const { return !k8.empty(); }
+  // Where layer l starts among k/v (k16/v16, k8/v8; the q8_0 scales at a 32nd of it).
+  size_t LayerStart(int l, int kv_dim) const {
+    return size_t(l) * size_t(PaddedCapacity(capacity)) * size_t(kv_dim);
+  }
   // The q8_0 layer that starts at value offset `at` (a multiple of kQ8Block).
   Q8Cache Q8Keys(size_t at) { return {&k8[at], &k8_scales[at / kQ8Block]}; }
   Q8Cache Q8Values(size_t at) { return {&v8[at], &v8_scales[at / kQ8Block]}; }

@@ -13,6 +13,8 @@
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
 //   --cpu-peak also measures the f32 FMA ceiling and prints each prompt's share of it
 //   --b1-only measures batch-1 decoding alone (profiles, long contexts with --tokens)
+//   --attention N times one decode step's attention (all layers) over N cached positions, per
+//   KV cache format, on random cache contents in the model's shape (heads, KV heads, head size)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -22,11 +24,14 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "nodes/llm/attention.h"
 #include "nodes/llm/dnnl_decoder.h"
+#include "nodes/llm/float_formats.h"
 #include "nodes/llm/generator.h"
 #include "nodes/llm/model_writer.h"
 #include "nodes/llm/quant/dot.h"
@@ -132,6 +137,40 @@ double PromptRate(DnnlDecoder& dec, int prompt) {
   return best;
 }
 
+// One decode step's attention over `n` cached positions, all layers (each its own memory, as in a
+// real cache), best of 20 steps, in microseconds; random cache contents in `kv`'s format.
+double AttentionMicros(const LlamaConfig& c, KvFormat kv, int n) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const size_t per_layer = size_t(PaddedCapacity(n)) * c.kv_dim(), cells = per_layer * c.layers;
+  std::vector<float> f32(kv == KvFormat::kF32 ? 2 * cells : 0);
+  std::vector<uint16_t> f16(kv == KvFormat::kF16 ? 2 * cells : 0),
+      scales(kv == KvFormat::kQ8_0 ? 2 * cells / kQ8Block : 0);
+  std::vector<int8_t> q8(kv == KvFormat::kQ8_0 ? 2 * cells : 0);
+  for (auto& x : f32) x = u(rng);
+  for (auto& x : f16) x = FloatToHalf(u(rng));
+  for (auto& x : q8) x = int8_t(rng() % 255 - 127);
+  for (auto& x : scales) x = FloatToHalf(0.01f);
+  std::vector<float> q(size_t(c.heads) * c.head_dim), out(q.size()), scratch;
+  for (auto& x : q) x = u(rng);
+  double best = 1e300;
+  for (int step = 0; step < 20; ++step) {
+    const auto t0 = Clock::now();
+    for (int l = 0; l < c.layers; ++l) {
+      const size_t k = 2 * l * per_layer, v = k + per_layer;
+      if (kv == KvFormat::kF32)
+        AttendCached(c, q.data(), &f32[k], &f32[v], n, n, out.data(), scratch);
+      else if (kv == KvFormat::kF16)
+        AttendCached(c, q.data(), &f16[k], &f16[v], n, n, out.data(), scratch);
+      else
+        AttendCached(c, q.data(), Q8Cache{&q8[k], &scales[k / kQ8Block]},
+                     Q8Cache{&q8[v], &scales[v / kQ8Block]}, n, n, out.data(), scratch);
+    }
+    best = std::min(best, Seconds(t0) * 1e6);
+  }
+  return best;
+}
+
 int g_threads = 1;
 KvFormat g_kv = KvFormat::kF32;
 
@@ -209,6 +248,7 @@ int main(int argc, char** argv) {
   std::string formats = "f32,bf16,int8";
   bool random110 = false, measure_bandwidth = true, priority = false, cpu_peak = false,
        b1_only = false;
+  int attention_positions = 0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
       tokens = std::stoi(argv[++i]);
@@ -224,6 +264,8 @@ int main(int argc, char** argv) {
       priority = true;
     else if (!std::strcmp(argv[i], "--cpu-peak"))
       cpu_peak = true;
+    else if (!std::strcmp(argv[i], "--attention") && i + 1 < argc)
+      attention_positions = std::max(1, std::stoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--b1-only"))
       b1_only = true;  // for profiling the decode step, and long-context runs
     else if (!std::strcmp(argv[i], "--kv") && i + 1 < argc) {
@@ -262,6 +304,16 @@ int main(int argc, char** argv) {
   }
   if (priority) {
     PriorityExperiment(*model);
+    return 0;
+  }
+  if (attention_positions > 0) {
+    const LlamaConfig& c = (*model)->config;
+    for (KvFormat kv : {KvFormat::kF32, KvFormat::kF16, KvFormat::kQ8_0}) {
+      if (kv == KvFormat::kQ8_0 && c.head_dim % kQ8Block != 0) continue;
+      std::printf("attention, %d positions, %d/%d heads of %d, kv %s: %.1f us per step\n",
+                  attention_positions, c.heads, c.kv_heads, c.head_dim, KvFormatName(kv),
+                  AttentionMicros(c, kv, attention_positions));
+    }
     return 0;
   }
   const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;

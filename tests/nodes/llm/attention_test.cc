@@ -1,8 +1,9 @@
 // Attention over each cache format (f32, f16, q8_0): the vector kernels and the plain ones against
 // a double-precision attention computed here from what the cache holds, over head sizes and
 // position counts that reach every span and tail of the kernels (32-position and 8-position score
-// spans, 64/32/8-dimension value spans, scalar tails). And the stores: every key and value lands
-// where the attention reads it, within its format's rounding of the value written.
+// spans, 64/32/16/8-dimension value spans, scalar tails, GQA groups taken 4, 2 or 1 heads at a
+// time). And the stores: every key and value lands where the attention reads it, within its
+// format's rounding of the value written.
 #include "nodes/llm/attention.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nodes/llm/float_formats.h"
@@ -46,7 +48,7 @@ struct FilledCache {
     std::uniform_real_distribution<float> u(-1, 1);
     for (int i = 0; i < heads * head_dim; ++i) q.push_back(2 * u(rng));
     for (int i = 0; i < n * kv; ++i) k_written.push_back(u(rng)), v_written.push_back(u(rng));
-    const size_t cells = size_t(capacity) * kv;
+    const size_t cells = size_t(PaddedCapacity(capacity)) * kv;
     k32.assign(cells, 0), v32.assign(cells, 0), k16.assign(cells, 0), v16.assign(cells, 0);
     k8.assign(cells, 0), v8.assign(cells, 0);
     k8_scales.assign(cells / kQ8Block + 1, 0), v8_scales.assign(cells / kQ8Block + 1, 0);
@@ -56,25 +58,31 @@ struct FilledCache {
       switch (f) {
         case Format::kF32:
           StoreKey(c, k, capacity, t, k32.data());
-          std::copy(v, v + kv, &v32[size_t(t) * kv]);
+          StoreValue(c, v, capacity, t, v32.data());
           break;
         case Format::kF16:
           StoreKey(c, k, capacity, t, k16.data());
-          for (int i = 0; i < kv; ++i) v16[size_t(t) * kv + i] = FloatToHalf(v[i]);
+          StoreValue(c, v, capacity, t, v16.data());
           break;
         case Format::kQ8:
           StoreKey(c, k, capacity, t, Q8Keys());
-          StoreValue(c, v, t, Q8Values());
+          StoreValue(c, v, capacity, t, Q8Values());
           break;
       }
     }
-    // Read back by the layouts attention.h documents.
+    // Read back by the layouts attention.h documents, written out here: per KV head
+    // PaddedCapacity(capacity) positions; keys in tiles of 32 positions, each [head_dim][32];
+    // values [position][head_dim]; q8_0 scales as their codes with head_dim / 32 rows.
     const int blocks = head_dim / kQ8Block;
+    const size_t head_cells = size_t(PaddedCapacity(capacity)) * head_dim;
     for (int t = 0; t < n; ++t)
       for (int kvh = 0; kvh < kv_heads; ++kvh)
         for (int i = 0; i < head_dim; ++i) {
-          const size_t key = (size_t(kvh) * head_dim + i) * capacity + t;
-          const size_t value = size_t(t) * kv + size_t(kvh) * head_dim + i;
+          const size_t tile = size_t(t / 32) * 32;
+          const size_t key = kvh * head_cells + tile * head_dim + size_t(i) * 32 + t % 32;
+          const size_t key_scale =
+              kvh * head_cells / kQ8Block + tile * blocks + size_t(i / kQ8Block) * 32 + t % 32;
+          const size_t value = kvh * head_cells + size_t(t) * head_dim + i;
           switch (f) {
             case Format::kF32:
               k_held.push_back(k32[key]), v_held.push_back(v32[value]);
@@ -83,9 +91,7 @@ struct FilledCache {
               k_held.push_back(HalfToFloat(k16[key])), v_held.push_back(HalfToFloat(v16[value]));
               break;
             case Format::kQ8:
-              k_held.push_back(
-                  float(k8[key]) *
-                  HalfToFloat(k8_scales[(size_t(kvh) * blocks + i / kQ8Block) * capacity + t]));
+              k_held.push_back(float(k8[key]) * HalfToFloat(k8_scales[key_scale]));
               v_held.push_back(float(v8[value]) * HalfToFloat(v8_scales[value / kQ8Block]));
               break;
           }
@@ -151,29 +157,33 @@ float StoreTolerance(const FilledCache& f, const std::vector<float>& written, si
 void CheckFormat(Format format, const std::vector<int>& head_dims) {
   std::mt19937 rng(20261207);
   double worst = 0;
-  for (int hd : head_dims)
-    for (int n : {1, 7, 9, 32, 45, 100, 203}) {
-      FilledCache f(format, 4, 2, hd, n, rng);
-      const std::string where =
-          std::string(Name(format)) + " head_dim " + std::to_string(hd) + " n " + std::to_string(n);
-      for (size_t i = 0; i < f.k_written.size(); ++i) {
-        ASSERT_LE(std::fabs(f.k_held[i] - f.k_written[i]), StoreTolerance(f, f.k_written, i))
-            << where << " key value " << i;
-        ASSERT_LE(std::fabs(f.v_held[i] - f.v_written[i]), StoreTolerance(f, f.v_written, i))
-            << where << " value " << i;
-      }
-      const std::vector<double> want = f.Reference();
-      for (AttentionKernels k : {AttentionKernels::kBest, AttentionKernels::kPlain}) {
-        const std::vector<float> got = f.Attend(k);
-        for (size_t i = 0; i < want.size(); ++i) {
-          const double gap = std::fabs(got[i] - want[i]);
-          worst = std::max(worst, gap);
-          // Float sums of up to 203 terms, exp to float rounding: 2.1e-7 measured at worst.
-          ASSERT_LE(gap, 2e-6) << where << (k == AttentionKernels::kBest ? " vector" : " plain")
-                               << " kernels, output " << i;
+  // GQA groups of 1, 2 and 7 query heads per KV head (7: the vector kernels' passes of 4, 2, 1).
+  const std::pair<int, int> heads[] = {{2, 2}, {4, 2}, {14, 2}};
+  for (auto [q_heads, kv_heads] : heads)
+    for (int hd : head_dims)
+      for (int n : {1, 7, 9, 32, 45, 100, 203}) {
+        FilledCache f(format, q_heads, kv_heads, hd, n, rng);
+        const std::string where = std::string(Name(format)) + " heads " + std::to_string(q_heads) +
+                                  "/" + std::to_string(kv_heads) + " head_dim " +
+                                  std::to_string(hd) + " n " + std::to_string(n);
+        for (size_t i = 0; i < f.k_written.size(); ++i) {
+          ASSERT_LE(std::fabs(f.k_held[i] - f.k_written[i]), StoreTolerance(f, f.k_written, i))
+              << where << " key value " << i;
+          ASSERT_LE(std::fabs(f.v_held[i] - f.v_written[i]), StoreTolerance(f, f.v_written, i))
+              << where << " value " << i;
+        }
+        const std::vector<double> want = f.Reference();
+        for (AttentionKernels k : {AttentionKernels::kBest, AttentionKernels::kPlain}) {
+          const std::vector<float> got = f.Attend(k);
+          for (size_t i = 0; i < want.size(); ++i) {
+            const double gap = std::fabs(got[i] - want[i]);
+            worst = std::max(worst, gap);
+            // Float sums of up to 203 terms, exp to float rounding: 2.4e-7 measured at worst.
+            ASSERT_LE(gap, 2e-6) << where << (k == AttentionKernels::kBest ? " vector" : " plain")
+                                 << " kernels, output " << i;
+          }
         }
       }
-    }
   ::testing::Test::RecordProperty("worst_gap", std::to_string(worst));
   std::printf("%s: worst gap to the double reference %.2e\n", Name(format), worst);
 }

@@ -226,7 +226,9 @@ TEST(DnnlDecoder, Q8KvCacheTakesAQuarterOfTheMemoryAndStaysClose) {
   EXPECT_EQ((*f32)->kv_bytes_per_position(), values * 4);
   EXPECT_EQ((*q8)->kv_bytes_per_position(), values + values / 32 * 2);
   KvCache a = (*f32)->NewCache(40), b = (*q8)->NewCache(40);
-  EXPECT_EQ(b.bytes(), 40 * (*q8)->kv_bytes_per_position());
+  // Whole key tiles: 40 positions take 64 positions' memory.
+  EXPECT_EQ(b.bytes(), size_t(PaddedCapacity(40)) * (*q8)->kv_bytes_per_position());
+  EXPECT_EQ(PaddedCapacity(40), 64);
   EXPECT_TRUE(b.q8());
   const CacheGap gap = CompareCaches(**f32, a, **q8, b, 40);
   std::printf("q8_0 cache: worst logit gap %.3g of the spread\n", gap.worst_over_spread);
