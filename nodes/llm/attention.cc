@@ -385,14 +385,16 @@ REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, const float* inv,
 template <typename Kernels, typename Layer>
 __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, const float* q,
                                                       const Layer& layer, int capacity, int n,
-                                                      float* out, std::vector<float>& scratch) {
+                                                      float* out, std::vector<float>& scratch,
+                                                      KvHeadRange heads) {
   const int hd = c.head_dim, group = c.heads / c.kv_heads;
   const float scale = 1.0f / std::sqrt(float(hd));
   scratch.resize(size_t(group) * (size_t(n) + size_t(hd) + 1));
   float* s = scratch.data();                   // [group][n]
   float* scaled_q = s + size_t(group) * n;     // [group][hd]
   float* inv = scaled_q + size_t(group) * hd;  // [group]
-  for (int kvh = 0; kvh < c.kv_heads; ++kvh) {
+  const int last = heads.count < 0 ? c.kv_heads : std::min(c.kv_heads, heads.first + heads.count);
+  for (int kvh = std::max(0, heads.first); kvh < last; ++kvh) {
     const auto head = layer.Head(kvh, hd, capacity);
     const float* qg = q + size_t(kvh) * group * hd;
     for (int i = 0; i < group * hd; ++i) scaled_q[i] = qg[i] * scale;
@@ -405,14 +407,15 @@ __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, cons
 template <typename Layer>
 __attribute__((target("avx2,fma,f16c"))) void AttendAvx2(const LlamaConfig& c, const float* q,
                                                          const Layer& layer, int capacity, int n,
-                                                         float* out, std::vector<float>& scratch) {
-  AttendBody<Avx2>(c, q, layer, capacity, n, out, scratch);
+                                                         float* out, std::vector<float>& scratch,
+                                                         KvHeadRange heads) {
+  AttendBody<Avx2>(c, q, layer, capacity, n, out, scratch, heads);
 }
 
 template <typename Layer>
 void AttendPlain(const LlamaConfig& c, const float* q, const Layer& layer, int capacity, int n,
-                 float* out, std::vector<float>& scratch) {
-  AttendBody<Plain>(c, q, layer, capacity, n, out, scratch);
+                 float* out, std::vector<float>& scratch, KvHeadRange heads) {
+  AttendBody<Plain>(c, q, layer, capacity, n, out, scratch, heads);
 }
 
 bool HasAvx2() {
@@ -423,11 +426,11 @@ bool HasAvx2() {
 
 template <typename Layer>
 void Attend(const LlamaConfig& c, const float* q, const Layer& layer, int capacity, int n,
-            float* out, std::vector<float>& scratch, AttentionKernels kernels) {
+            float* out, std::vector<float>& scratch, AttentionKernels kernels, KvHeadRange heads) {
   if (kernels == AttentionKernels::kBest && HasAvx2())
-    AttendAvx2(c, q, layer, capacity, n, out, scratch);
+    AttendAvx2(c, q, layer, capacity, n, out, scratch, heads);
   else
-    AttendPlain(c, q, layer, capacity, n, out, scratch);
+    AttendPlain(c, q, layer, capacity, n, out, scratch, heads);
 }
 
 // One block of 32 values as a Q8_0 tensor block (scale amax / 127, codes rounded half away from
@@ -466,20 +469,20 @@ void SwiGlu(const float* gate, const float* up, int n, float* out) {
 
 void AttendCached(const LlamaConfig& c, const float* q, const float* k, const float* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels) {
-  Attend(c, q, PlainLayer<float>{k, v}, capacity, n, out, scratch, kernels);
+                  AttentionKernels kernels, KvHeadRange heads) {
+  Attend(c, q, PlainLayer<float>{k, v}, capacity, n, out, scratch, kernels, heads);
 }
 
 void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k, const uint16_t* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels) {
-  Attend(c, q, PlainLayer<uint16_t>{k, v}, capacity, n, out, scratch, kernels);
+                  AttentionKernels kernels, KvHeadRange heads) {
+  Attend(c, q, PlainLayer<uint16_t>{k, v}, capacity, n, out, scratch, kernels, heads);
 }
 
 void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k, const Q8Cache& v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels) {
-  Attend(c, q, Q8Layer{k, v}, capacity, n, out, scratch, kernels);
+                  AttentionKernels kernels, KvHeadRange heads) {
+  Attend(c, q, Q8Layer{k, v}, capacity, n, out, scratch, kernels, heads);
 }
 
 void StoreKey(const LlamaConfig& c, const float* key, int capacity, int pos, float* k) {

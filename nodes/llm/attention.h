@@ -35,15 +35,23 @@ inline constexpr size_t KeyOffset(int t, int i, int rows) {
 // (kPlain: the reference the tests compare the vector kernels with, and what older CPUs run).
 enum class AttentionKernels { kBest, kPlain };
 
+// The KV heads one call covers (with their query heads): all by default; threads split a row's
+// attention by giving each a range (the outputs of different ranges do not overlap).
+struct KvHeadRange {
+  int first = 0;
+  int count = -1;  // -1: to the last KV head
+};
+
 // q: [heads][head_dim]; k / v: this layer's keys and values; n positions; `capacity` as given to
-// the cache (the layout uses PaddedCapacity(capacity)). The cache holds float32, or float16 (half
-// the memory; converted as it is read).
+// the cache (the layout uses PaddedCapacity(capacity)); out: [heads][head_dim], written for the
+// query heads of `heads` only; scratch: any vector, grown as needed (one per thread). The cache
+// holds float32, or float16 (half the memory; converted as it is read).
 void AttendCached(const LlamaConfig& c, const float* q, const float* k, const float* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels = AttentionKernels::kBest);
+                  AttentionKernels kernels = AttentionKernels::kBest, KvHeadRange heads = {});
 void AttendCached(const LlamaConfig& c, const float* q, const uint16_t* k, const uint16_t* v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels = AttentionKernels::kBest);
+                  AttentionKernels kernels = AttentionKernels::kBest, KvHeadRange heads = {});
 
 // A q8_0 cache layer (keys or values): int8 codes in the layout above, and one f16 scale per 32
 // values of a head (as llama.cpp's q8_0 cache blocks them along the head), laid out as the codes
@@ -55,7 +63,7 @@ struct Q8Cache {
 };
 void AttendCached(const LlamaConfig& c, const float* q, const Q8Cache& k, const Q8Cache& v,
                   int capacity, int n, float* out, std::vector<float>& scratch,
-                  AttentionKernels kernels = AttentionKernels::kBest);
+                  AttentionKernels kernels = AttentionKernels::kBest, KvHeadRange heads = {});
 
 // One position's key (after RoPE) and value into a layer of the cache: float16 rounded to nearest
 // even (as F16C and ggml round); q8_0 blocks quantised exactly as a Q8_0 tensor's.

@@ -1,5 +1,7 @@
 #include "nodes/llm/dnnl_decoder.h"
 
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -337,6 +339,7 @@ struct DnnlDecoder::Impl {
   std::unique_ptr<Linear> output;
   // Scratch, grown to the largest step seen.
   std::vector<float> x, xb, qkv, att, tmp, gu, h, final_in, logits, scores;
+  tbb::enumerable_thread_specific<std::vector<float>> attention_scratch;  // one per arena thread
   // Per position: (cos, sin) of each rotated pair, as RopeAngles() computes them; the first
   // kRopeTablePositions positions only (a file's context_length is metadata: 1M positions would
   // be 512 MB up front), later ones computed when used.
@@ -442,6 +445,13 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
   for (int r = 0; r < M; ++r) {
     model_->token_embd.Row(rows[r].token, &s.x[size_t(r) * dim]);
   }
+  // Attention goes to the arena's threads when there is enough of it to pay for the hand-off
+  // (cache values read per layer; below this, tens of microseconds of work).
+  constexpr size_t kParallelAttentionValues = size_t(1) << 17;
+  size_t attention_values = 0;
+  for (int r = 0; r < M; ++r) attention_values += size_t(rows[r].pos + 1) * 2 * size_t(kv);
+  const bool parallel_attention = s.arena != nullptr && s.arena->max_concurrency() > 1 &&
+                                  attention_values >= kParallelAttentionValues;
   for (int l = 0; l < c.layers; ++l) {
     const LlamaLayer& L = model_->layers[size_t(l)];
     Impl::Layer& D = s.layers[size_t(l)];
@@ -478,20 +488,34 @@ const float* DnnlDecoder::Step(std::span<const DecodeRow> rows, int* logit_rows)
         StoreValue(c, v, cache.capacity, pos, &cache.v[layer]);
       }
     }
-    for (int r = 0; r < M; ++r) {
+    auto attend = [&](int r, KvHeadRange heads, std::vector<float>& scratch) {
       KvCache& cache = *rows[r].cache;
       const size_t base = cache.LayerStart(l, kv);
       const float* q = &s.qkv[size_t(r) * qkv_n];
       float* out = &s.att[size_t(r) * dim];
+      const int n = rows[r].pos + 1;
+      constexpr AttentionKernels kBest = AttentionKernels::kBest;
       if (cache.q8())
-        AttendCached(c, q, cache.Q8Keys(base), cache.Q8Values(base), cache.capacity,
-                     rows[r].pos + 1, out, s.scores);
+        AttendCached(c, q, cache.Q8Keys(base), cache.Q8Values(base), cache.capacity, n, out,
+                     scratch, kBest, heads);
       else if (cache.f16())
-        AttendCached(c, q, &cache.k16[base], &cache.v16[base], cache.capacity, rows[r].pos + 1, out,
-                     s.scores);
+        AttendCached(c, q, &cache.k16[base], &cache.v16[base], cache.capacity, n, out, scratch,
+                     kBest, heads);
       else
-        AttendCached(c, q, &cache.k[base], &cache.v[base], cache.capacity, rows[r].pos + 1, out,
-                     s.scores);
+        AttendCached(c, q, &cache.k[base], &cache.v[base], cache.capacity, n, out, scratch, kBest,
+                     heads);
+    };
+    if (parallel_attention) {
+      // Each (row, KV head) is a task: a single sequence's step uses every thread too.
+      s.arena->execute([&] {
+        tbb::parallel_for(tbb::blocked_range<int>(0, M * c.kv_heads), [&](const auto& range) {
+          std::vector<float>& scratch = s.attention_scratch.local();
+          for (int i = range.begin(); i < range.end(); ++i)
+            attend(i / c.kv_heads, KvHeadRange{i % c.kv_heads, 1}, scratch);
+        });
+      });
+    } else {
+      for (int r = 0; r < M; ++r) attend(r, KvHeadRange{}, s.scores);
     }
     D.o->Forward(s.eng, s.strm, s.att.data(), M, s.tmp.data(), s.arena.get());
     for (size_t i = 0; i < size_t(M) * dim; ++i) s.x[i] += s.tmp[i];

@@ -115,6 +115,7 @@ FloatAndQuantized WriteFloatAndQuantized(const std::string& name) {
   spec.heads = 4;
   spec.kv_heads = 2;
   spec.stddev = 0.05f;
+  spec.context = 1024;  // the threads test decodes 523 positions
   spec.pieces = {"a", "b", "c"};
   FloatAndQuantized paths{refinery::testing::ScratchPath(name + "-f32.gguf"),
                           refinery::testing::ScratchPath(name + "-q4km.gguf")};
@@ -246,8 +247,10 @@ TEST(DnnlDecoder, Q8KvCacheTakesAQuarterOfTheMemoryAndStaysClose) {
 }
 
 // threads: 2 splits every product (the f32 gemv's rows, the block kernels' rows, the prompt's
-// tiles) across two threads; each output is still computed by one thread, so the logits are
-// those of one thread.
+// tiles) and, past 2^17 cached values per layer, attention (by row and KV head) across two
+// threads; each output is still computed by one thread, so the logits are those of one thread.
+// The prompt's attention splits (40 rows of 2 x 128 values, 210k), the single rows' at 40
+// positions do not (10k), those at 520 do (133k).
 TEST(DnnlDecoder, TwoThreadsGiveOneThreadsLogits) {
   const FloatAndQuantized paths = WriteFloatAndQuantized("threads");
   for (const std::string& path : {paths.f32, paths.q4}) {
@@ -256,15 +259,16 @@ TEST(DnnlDecoder, TwoThreadsGiveOneThreadsLogits) {
     auto run = [&](int threads) {
       auto dec = DnnlDecoder::Create(*model, WeightFormat::kF32, 64, threads);
       EXPECT_TRUE(dec.ok());
-      KvCache cache = (*dec)->NewCache(64);
+      KvCache cache = (*dec)->NewCache(530);
       std::vector<DecodeRow> rows;
       for (int i = 0; i < 40; ++i) rows.push_back({&cache, 3 + (i * 11) % 250, i, i == 39});
       int n = 0;
       const float* l = (*dec)->Step(rows, &n);  // a prompt: the tiled product
       std::vector<float> logits(l, l + (*model)->config.vocab);
-      for (int pos = 40; pos < 43; ++pos) {  // single rows: the gemv or the block kernels
-        const DecodeRow row{&cache, 7 + pos, pos, true};
+      for (int pos = 40; pos < 523; ++pos) {  // single rows: the gemv or the block kernels
+        const DecodeRow row{&cache, 7 + pos % 200, pos, true};
         l = (*dec)->Step({&row, 1}, &n);
+        if (pos >= 43 && pos < 520) continue;  // filling the cache
         logits.insert(logits.end(), l, l + (*model)->config.vocab);
       }
       return logits;
