@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "nodes/llm/float_formats.h"
+#include "nodes/llm/quant/dot.h"
 #include "nodes/llm/quant/formats.h"
 #include "nodes/llm/quant/quantize.h"
 
@@ -418,9 +419,10 @@ void AttendPlain(const LlamaConfig& c, const float* q, const Layer& layer, int c
   AttendBody<Plain>(c, q, layer, capacity, n, out, scratch, heads);
 }
 
+// AVX2, FMA and F16C (quant's check: it reads F16C from CPUID, which clang 14's
+// __builtin_cpu_supports does not know).
 bool HasAvx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                           __builtin_cpu_supports("f16c");
+  static const bool avx2 = quant::avx2::Available();
   return avx2;
 }
 
