@@ -89,26 +89,66 @@ __attribute__((target("avx2,fma"))) void QuantizeKAvx2(const float* v, int8_t* q
   *d = 1.0f / iscale;
 }
 
+// One Q8_0 block (32 values, scale amax / 127, codes rounded half away from zero). Plain version.
+void QuantizeLegacy(const float* v, int8_t* q, float* d) {
+  float amax = 0;
+  for (int k = 0; k < kLegacyBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
+  const float scale = amax / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
+  for (int k = 0; k < kLegacyBlock; ++k) q[k] = int8_t(int(RoundHalfAway(v[k] * inverse)));
+  // The scale is stored as f16 in a Q8_0 block: the product uses the rounded value.
+  *d = HalfToFloat(FloatToHalf(scale));
+}
+
+// AVX2: the same codes and scale (the same scalar scale and products; ties away from zero by
+// truncating and stepping when the exact remainder is half or more, as RoundHalfAway does).
+__attribute__((target("avx2,fma"))) void QuantizeLegacyAvx2(const float* v, int8_t* q, float* d) {
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 x[4], top = _mm256_setzero_ps();
+  for (int j = 0; j < 4; ++j) {
+    x[j] = _mm256_loadu_ps(v + 8 * j);
+    top = _mm256_max_ps(top, _mm256_and_ps(x[j], magnitude));
+  }
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps(top, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  const float scale = _mm_cvtss_f32(m) / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
+  const __m256 by = _mm256_set1_ps(inverse), half = _mm256_set1_ps(0.5f),
+               minus_half = _mm256_set1_ps(-0.5f), one = _mm256_set1_ps(1.0f);
+  __m256i c[4];
+  for (int j = 0; j < 4; ++j) {
+    const __m256 p = _mm256_mul_ps(x[j], by);
+    const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 rest = _mm256_sub_ps(p, t);
+    const __m256 up = _mm256_and_ps(_mm256_cmp_ps(rest, half, _CMP_GE_OQ), one);
+    const __m256 down = _mm256_and_ps(_mm256_cmp_ps(rest, minus_half, _CMP_LE_OQ), one);
+    c[j] = _mm256_cvttps_epi32(_mm256_sub_ps(_mm256_add_ps(t, up), down));
+  }
+  const __m256i packed =
+      _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+  _mm256_storeu_si256(
+      reinterpret_cast<__m256i*>(q),
+      _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  *d = HalfToFloat(FloatToHalf(scale));
+}
+
 }  // namespace
 
 void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out, bool plain) {
   out->kind = kind;
   out->n = n;
   out->q.resize(size_t(n));
+  static const bool vector = std::strcmp(KernelName(), "reference") != 0;  // AVX2 at least
+  const bool avx2 = vector && !plain;
   if (kind == ActivationKind::kQ8_0) {
     const int blocks = n / kLegacyBlock;
     out->d.resize(size_t(blocks));
     for (int b = 0; b < blocks; ++b) {
       const float* v = x + b * kLegacyBlock;
-      float amax = 0;
-      for (int k = 0; k < kLegacyBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
-      const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-      for (int k = 0; k < kLegacyBlock; ++k) {
-        const int q = int(RoundHalfAway(v[k] * id));
-        out->q[size_t(b * kLegacyBlock + k)] = int8_t(q);
-      }
-      // The scale is stored as f16 in a Q8_0 block: the product uses the rounded value.
-      out->d[size_t(b)] = HalfToFloat(FloatToHalf(d));
+      int8_t* q = &out->q[size_t(b * kLegacyBlock)];
+      if (avx2)
+        QuantizeLegacyAvx2(v, q, &out->d[size_t(b)]);
+      else
+        QuantizeLegacy(v, q, &out->d[size_t(b)]);
     }
     return;
   }
@@ -116,8 +156,6 @@ void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out, 
   out->d.resize(size_t(blocks));
   out->sum16.resize(size_t(n / 16));
   out->sum32.resize(size_t(n / 32));
-  static const bool vector = std::strcmp(KernelName(), "reference") != 0;  // AVX2 at least
-  const bool avx2 = vector && !plain;
   for (int b = 0; b < blocks; ++b) {
     const float* v = x + b * kSuperBlock;
     int8_t* q = &out->q[size_t(b * kSuperBlock)];

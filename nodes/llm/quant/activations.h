@@ -26,8 +26,8 @@ struct QuantizedRow {
   std::vector<int16_t> sum32;  // per 32 values: sum(q) (the K4/K5 minimums' partner)
 };
 
-// `n` must be a multiple of the kind's block. Q8_K blocks are quantised with AVX2 where the CPU
-// has it (not with REFINERY_QUANT_KERNELS=reference, as dot.h's kernels), or with the plain
+// `n` must be a multiple of the kind's block. Blocks of both kinds are quantised with AVX2 where
+// the CPU has it (not with REFINERY_QUANT_KERNELS=reference, as dot.h's kernels), or with the plain
 // code when `plain` is set (the tests compare the two).
 void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out, bool plain = false);
 

@@ -281,6 +281,26 @@ TEST(QuantBlocks, VectorActivationQuantiserGivesThePlainOnesBlocks) {
   EXPECT_EQ(std::abs(int(plain.q[700])), 127);
 }
 
+// The same for Q8_0 activation blocks, which have no sign choice: every code and scale equal.
+// Block 1 is all zero; in block 2 the largest magnitude is 127, so the scale is 1 and the values
+// placed on half steps must round away from zero (2.5 -> 3, -3.5 -> -4), as the plain code does.
+TEST(QuantBlocks, VectorQ8_0QuantiserGivesThePlainOnesBlocks) {
+  std::mt19937 rng(22);
+  std::vector<float> x = RandomActivations(128, rng);
+  std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
+  for (int k = 64; k < 96; ++k) x[size_t(k)] = (k % 2 ? -1.0f : 1.0f) * (float(k - 64) + 0.5f);
+  x[64] = 127.0f;
+  QuantizedRow fast, plain;
+  QuantizeRow(ActivationKind::kQ8_0, x.data(), 128, &fast);
+  QuantizeRow(ActivationKind::kQ8_0, x.data(), 128, &plain, /*plain=*/true);
+  for (int b = 0; b < 4; ++b) EXPECT_EQ(fast.d[size_t(b)], plain.d[size_t(b)]) << "block " << b;
+  for (int k = 0; k < 128; ++k) ASSERT_EQ(fast.q[size_t(k)], plain.q[size_t(k)]) << "value " << k;
+  EXPECT_EQ(plain.d[1], 0.0f);
+  EXPECT_EQ(plain.d[2], 1.0f);
+  EXPECT_EQ(plain.q[66], 3);   //  2.5
+  EXPECT_EQ(plain.q[67], -4);  // -3.5
+}
+
 // The kernel families this CPU can run, each with the number of formats it must cover. A family
 // the CPU lacks is not run here; the dispatcher must then never hand out its kernels
 // (DispatchMatchesTheCpu).
