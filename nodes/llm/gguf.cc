@@ -192,7 +192,7 @@ class GgufParser {
         return Error(at, "tensor '" + tensor.name + "' has type " + GgmlTypeName(type) + " (" +
                              std::to_string(type) +
                              "), not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
-                             "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K are)");
+                             "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL are)");
       }
       if (tensor.dims[0] % uint64_t(info->block_values) != 0) {
         return Error(at, std::string(info->name) + " tensor '" + tensor.name +

@@ -66,6 +66,12 @@ REFINERY_AVX2 inline __m256i CodesQ4_0(const uint8_t* block) {
   return _mm256_sub_epi8(Nibbles(reinterpret_cast<const BlockQ4_0*>(block)->qs),
                          _mm256_set1_epi8(8));
 }
+// IQ4_NL: each nibble looked up in the 16 levels (one shuffle per 32 codes).
+REFINERY_AVX2 inline __m256i CodesIQ4_NL(const uint8_t* block) {
+  const __m256i levels =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlLevels)));
+  return _mm256_shuffle_epi8(levels, Nibbles(reinterpret_cast<const BlockIQ4_NL*>(block)->qs));
+}
 REFINERY_AVX2 inline __m256i CodesQ5_0(const uint8_t* block) {
   const auto& b = *reinterpret_cast<const BlockQ5_0*>(block);
   uint32_t qh;
@@ -75,7 +81,7 @@ REFINERY_AVX2 inline __m256i CodesQ5_0(const uint8_t* block) {
                          _mm256_andnot_si256(BitsToBytes(qh), _mm256_set1_epi8(char(0xF0))));
 }
 
-// Q8_0, Q4_0, Q5_0 (one f16 scale per 32 values, first in the block) against `count` rows:
+// Q8_0, Q4_0, Q5_0, IQ4_NL (one f16 scale per 32 values, first in the block) against `count` rows:
 // each block decoded once.
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*), int kCount>
 REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
@@ -472,6 +478,8 @@ DotRowsFn RowsKernel(Type type) {
       return DotLegacyRows<sizeof(BlockQ4_0), CodesQ4_0>;
     case Type::kQ5_0:
       return DotLegacyRows<sizeof(BlockQ5_0), CodesQ5_0>;
+    case Type::kIQ4_NL:
+      return DotLegacyRows<sizeof(BlockIQ4_NL), CodesIQ4_NL>;
     case Type::kQ4_1:
       return DotLegacyMinRows<sizeof(BlockQ4_1), CodesQ4_1>;
     case Type::kQ5_1:
@@ -499,6 +507,8 @@ DotFn Kernel(Type type) {
       return DotLegacy<sizeof(BlockQ4_0), CodesQ4_0>;
     case Type::kQ5_0:
       return DotLegacy<sizeof(BlockQ5_0), CodesQ5_0>;
+    case Type::kIQ4_NL:
+      return DotLegacy<sizeof(BlockIQ4_NL), CodesIQ4_NL>;
     case Type::kQ4_1:
       return DotLegacyMin<sizeof(BlockQ4_1), CodesQ4_1>;
     case Type::kQ5_1:

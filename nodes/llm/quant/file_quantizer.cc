@@ -109,11 +109,10 @@ class Chooser {
       if (f_.base == Type::kQ4_K && f_.mix == Mix::kMedium) type = Type::kQ5_K;
       if (f_.base == Type::kQ5_K && f_.mix == Mix::kMedium) type = Type::kQ6_K;
     }
-    // Rows a K format cannot hold fall back to a legacy format, then to F16. llama-quantize
-    // takes IQ4_NL for Q2_K and Q3_K here, a format refinery does not write; Q4_0 has the same
-    // 4.5 bits per weight.
+    // Rows a K format cannot hold fall back to a 32-value format, then to F16, as
+    // llama-quantize does.
     if (cols % Info(uint32_t(type))->block_values != 0) {
-      if (type == Type::kQ2_K || type == Type::kQ3_K) type = Type::kQ4_0;
+      if (type == Type::kQ2_K || type == Type::kQ3_K) type = Type::kIQ4_NL;
       if (type == Type::kQ4_K) type = Type::kQ5_0;
       if (type == Type::kQ5_K) type = Type::kQ5_1;
       if (type == Type::kQ6_K) type = Type::kQ8_0;

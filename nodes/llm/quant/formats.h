@@ -2,6 +2,10 @@
 // many bytes it takes. Weights stay in these blocks in memory (the file is mapped); kernels read
 // them in place (dequantize.h, dot.h).
 //
+// IQ4_NL: a legacy-shaped block (32 values, one f16 scale) whose 4-bit codes index a fixed table
+// of 16 non-uniform levels (kIq4NlLevels) instead of counting evenly; llama-quantize writes it
+// where a Q2_K or Q3_K file has rows a 256-value super block cannot hold.
+//
 // Legacy formats: 32 values per block, one f16 scale (and a minimum for the _1 kinds); the
 // 5-bit kinds keep the fifth bits in a 32-bit mask. K formats ("k-quants"): 256-value super
 // blocks of 8 or 16 sub-blocks, each with a small integer scale (and minimum) that multiplies the
@@ -30,6 +34,7 @@ enum class Type : uint32_t {
   kQ4_K = 12,
   kQ5_K = 13,
   kQ6_K = 14,
+  kIQ4_NL = 20,
   kBF16 = 30,
 };
 
@@ -62,6 +67,10 @@ struct BlockQ5_1 {
   uint16_t d, m;
   uint8_t qh[4];
   uint8_t qs[16];
+};
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[16];  // nibble layout as Q4_0; each nibble indexes kIq4NlLevels
 };
 struct BlockQ8_0 {
   uint16_t d;
@@ -97,10 +106,15 @@ struct BlockQ6_K {
 };
 #pragma pack(pop)
 
+static_assert(sizeof(BlockIQ4_NL) == 18);
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 &&
               sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144 &&
               sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
+
+// IQ4_NL's levels (the format's definition in ggml): value = d * kIq4NlLevels[nibble].
+inline constexpr int8_t kIq4NlLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
 
 // The K formats' packed 6-bit scale and minimum of sub-block j (0..7) of Q4_K and Q5_K.
 inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {

@@ -80,6 +80,60 @@ void Q8_0(const float* x, BlockQ8_0* b) {
   for (int j = 0; j < 32; ++j) b->qs[j] = int8_t(RoundHalfAway(x[j] * id));
 }
 
+// ---- IQ4_NL: refinery's own fit (llama.cpp's search weighs values by their square) ----
+
+// The level nearest x (levels ascending).
+int NearestLevel(float x) {
+  int best = 0;
+  for (int i = 1; i < 16; ++i)
+    if (std::fabs(x - kIq4NlLevels[i]) < std::fabs(x - kIq4NlLevels[best])) best = i;
+  return best;
+}
+
+// Squared error of the block at scale d with every value at its nearest level; the levels in `q`.
+double LevelError(const float* x, float d, uint8_t q[32]) {
+  double err = 0;
+  const float id = 1.0f / d;
+  for (int j = 0; j < 32; ++j) {
+    q[j] = uint8_t(NearestLevel(x[j] * id));
+    const double e = double(x[j]) - double(d) * kIq4NlLevels[q[j]];
+    err += e * e;
+  }
+  return err;
+}
+
+// Scales that put the largest magnitude on either end level (-127 or 113), each stretched by up
+// to +-15%, then refitted by least squares to the levels they chose; the scale with the smallest
+// squared error after rounding to f16 wins.
+void IQ4_NL(const float* x, BlockIQ4_NL* b) {
+  const float max = SignedMax(x, 32);
+  uint8_t q[32] = {}, trial[32];
+  float best_d = 0;
+  if (max != 0) {
+    double best = INFINITY;
+    for (float end : {-127.0f, 113.0f}) {
+      for (int step = -6; step <= 6; ++step) {
+        float d = max / end * (1 + 0.025f * float(step));
+        LevelError(x, d, trial);
+        double sxl = 0, sll = 0;
+        for (int j = 0; j < 32; ++j) {
+          sxl += double(x[j]) * kIq4NlLevels[trial[j]];
+          sll += double(kIq4NlLevels[trial[j]]) * kIq4NlLevels[trial[j]];
+        }
+        if (sll > 0 && sxl != 0) d = float(sxl / sll);
+        d = HalfToFloat(F16(d));
+        if (d == 0) continue;
+        const double err = LevelError(x, d, trial);
+        if (err < best) best = err, best_d = d, std::memcpy(q, trial, 32);
+      }
+    }
+  }
+  if (best_d == 0)  // all zero (or too small for an f16 scale): every value at the level 1 * 0
+    std::fill(q, q + 32, uint8_t(8));
+  b->d = F16(best_d);
+  for (int j = 0; j < 16; ++j) b->qs[j] = uint8_t(q[j] | (q[j + 16] << 4));
+}
+
 // ---- K formats ----
 
 // From a starting (scale, non-positive minimum), four rounds of: round every value to a code
@@ -363,6 +417,7 @@ bool CanQuantize(Type type) {
     case Type::kQ4_K:
     case Type::kQ5_K:
     case Type::kQ6_K:
+    case Type::kIQ4_NL:
       return true;
     default:
       return false;
@@ -391,6 +446,8 @@ void QuantizeValues(Type type, const float* x, int64_t n, uint8_t* out) {
       return Blocks<BlockQ5_1>(x, n, out, 32, Q5_1);
     case Type::kQ8_0:
       return Blocks<BlockQ8_0>(x, n, out, 32, Q8_0);
+    case Type::kIQ4_NL:
+      return Blocks<BlockIQ4_NL>(x, n, out, 32, IQ4_NL);
     case Type::kQ2_K:
       return Blocks<BlockQ2_K>(x, n, out, 256, Q2_K);
     case Type::kQ3_K:

@@ -63,6 +63,13 @@ void Unpack(Type type, const uint8_t* p, UnpackedBlock* u) {
       FifthBits(b.qh, u->code, 16);  // 0..31, unbiased
       return;
     }
+    case Type::kIQ4_NL: {
+      const auto& b = As<BlockIQ4_NL>(p);
+      Legacy(u, HalfToFloat(b.d), 0);
+      Nibbles(b.qs, 0, u->code);
+      for (int j = 0; j < 32; ++j) u->code[j] = kIq4NlLevels[u->code[j]];
+      return;
+    }
     case Type::kQ8_0: {
       const auto& b = As<BlockQ8_0>(p);
       Legacy(u, HalfToFloat(b.d), 0);

@@ -20,8 +20,9 @@
 namespace refinery::llm::quant {
 namespace {
 
-const Type kTypes[] = {Type::kQ4_0, Type::kQ4_1, Type::kQ5_0, Type::kQ5_1, Type::kQ8_0,
-                       Type::kQ2_K, Type::kQ3_K, Type::kQ4_K, Type::kQ5_K, Type::kQ6_K};
+const Type kTypes[] = {Type::kQ4_0, Type::kQ4_1, Type::kQ5_0,  Type::kQ5_1,
+                       Type::kQ8_0, Type::kQ2_K, Type::kQ3_K,  Type::kQ4_K,
+                       Type::kQ5_K, Type::kQ6_K, Type::kIQ4_NL};
 
 float H(const uint8_t* p) {
   uint16_t h;
@@ -46,6 +47,7 @@ std::vector<uint8_t> RandomBlocks(Type type, int blocks, std::mt19937& rng) {
       case Type::kQ4_0:
       case Type::kQ5_0:
       case Type::kQ8_0:
+      case Type::kIQ4_NL:
         set(p);
         break;
       case Type::kQ4_1:
@@ -98,6 +100,16 @@ void SpecBlock(Type type, const uint8_t* p, float* y) {
     case Type::kQ8_0:
       for (int j = 0; j < 32; ++j) y[j] = H(p) * float(int8_t(p[2 + j]));
       return;
+    case Type::kIQ4_NL: {
+      // The format's 16 levels, written out here rather than taken from formats.h.
+      static const int kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                      1,    13,   25,  38,  53,  69,  89,  113};
+      for (int j = 0; j < 16; ++j) {
+        y[j] = H(p) * float(kLevels[p[2 + j] & 0x0F]);
+        y[j + 16] = H(p) * float(kLevels[p[2 + j] >> 4]);
+      }
+      return;
+    }
     case Type::kQ2_K: {
       const uint8_t *scales = p, *q = p + 16;
       const float d = H(p + 80), min = H(p + 82);
@@ -312,7 +324,7 @@ struct Family {
 };
 std::vector<Family> RunnableFamilies() {
   std::vector<Family> f;
-  if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 10});
+  if (avx2::Available()) f.push_back({"avx2", avx2::Kernel, avx2::RowsKernel, 11});
   if (avx512::Available()) f.push_back({"avx512", avx512::Kernel, avx512::RowsKernel, 3});
   return f;
 }
