@@ -13,8 +13,13 @@
 //   llm_bench MODEL.gguf --priority   (saturation with 5% urgent requests: priority vs FIFO)
 //   --cpu-peak also measures the f32 FMA ceiling and prints each prompt's share of it
 //   --b1-only measures batch-1 decoding alone (profiles, long contexts with --tokens)
+//   --prompt-only measures the 128-token prompt step alone
 //   --attention N times one decode step's attention (all layers) over N cached positions, per
-//   KV cache format, on random cache contents in the model's shape (heads, KV heads, head size)
+//   KV cache format, on random cache contents in the model's shape (heads, KV heads, head size),
+//   on one thread
+//   --no-bandwidth skips the bandwidth measurement (for profiles; the "% of bw" column is then -)
+// b1, b4.. and the prompt are each the best of three runs (the machine is shared); compare with
+// the best of llama-bench's repetitions (-o json, samples_ts), not its mean.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -247,9 +252,19 @@ int main(int argc, char** argv) {
   int tokens = 256;
   std::string formats = "f32,bf16,int8";
   bool random110 = false, measure_bandwidth = true, priority = false, cpu_peak = false,
-       b1_only = false;
+       b1_only = false, prompt_only = false;
   int attention_positions = 0;
+  const char* usage =
+      "usage: llm_bench MODEL.gguf | --random-110m [--tokens N] [--formats f32,bf16,int8]\n"
+      "       [--threads N] [--kv f32|f16|q8_0] [--b1-only | --prompt-only] [--cpu-peak]\n"
+      "       [--no-bandwidth]\n"
+      "       llm_bench MODEL.gguf --attention N   (one step's attention, one thread)\n"
+      "       llm_bench MODEL.gguf --priority\n";
   for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("%s", usage);
+      return 0;
+    }
     if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
       tokens = std::stoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--formats") && i + 1 < argc)
@@ -266,6 +281,8 @@ int main(int argc, char** argv) {
       cpu_peak = true;
     else if (!std::strcmp(argv[i], "--attention") && i + 1 < argc)
       attention_positions = std::max(1, std::stoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--prompt-only"))
+      prompt_only = true;  // the 128-token prompt step alone
     else if (!std::strcmp(argv[i], "--b1-only"))
       b1_only = true;  // for profiling the decode step, and long-context runs
     else if (!std::strcmp(argv[i], "--kv") && i + 1 < argc) {
@@ -275,8 +292,12 @@ int main(int argc, char** argv) {
         return 2;
       }
       g_kv = *kv;
-    } else
+    } else if (argv[i][0] == '-') {
+      std::fprintf(stderr, "llm_bench: unknown option or missing value: %s\n%s", argv[i], usage);
+      return 2;
+    } else {
       path = argv[i];
+    }
   }
   omp_set_num_threads(g_threads);
   if (random110) {
@@ -292,9 +313,7 @@ int main(int argc, char** argv) {
     if (auto s = RandomLlama(spec).Write(path); !s.ok()) return 1;
   }
   if (path.empty()) {
-    std::fprintf(
-        stderr,
-        "usage: llm_bench MODEL.gguf | --random-110m [--tokens N] [--formats f32,bf16,int8]\n");
+    std::fprintf(stderr, "%s", usage);
     return 2;
   }
   auto model = LlamaModel::Load(path);
@@ -310,23 +329,26 @@ int main(int argc, char** argv) {
     const LlamaConfig& c = (*model)->config;
     for (KvFormat kv : {KvFormat::kF32, KvFormat::kF16, KvFormat::kQ8_0}) {
       if (kv == KvFormat::kQ8_0 && c.head_dim % kQ8Block != 0) continue;
-      std::printf("attention, %d positions, %d/%d heads of %d, kv %s: %.1f us per step\n",
-                  attention_positions, c.heads, c.kv_heads, c.head_dim, KvFormatName(kv),
-                  AttentionMicros(c, kv, attention_positions));
+      std::printf(
+          "attention, %d positions, %d/%d heads of %d, kv %s: %.1f us per step (1 thread)\n",
+          attention_positions, c.heads, c.kv_heads, c.head_dim, KvFormatName(kv),
+          AttentionMicros(c, kv, attention_positions));
     }
     return 0;
   }
-  const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 1.0;
+  const double bandwidth = measure_bandwidth ? ReadBandwidthGBs() : 0.0;
   const double peak = cpu_peak && __builtin_cpu_supports("fma") ? FmaPeakGflops(g_threads) : 0;
   if (peak > 0) {
     std::printf("f32 FMA ceiling: %.1f GFLOP/s at %d thread(s) (1 thread: %.1f)\n", peak, g_threads,
                 g_threads == 1 ? peak : FmaPeakGflops(1));
   }
+  char read_rate[32] = "not measured";
+  if (bandwidth > 0) std::snprintf(read_rate, sizeof read_rate, "%.1f GB/s", bandwidth);
   std::printf(
-      "model %s: %.2f M parameters, dim %d, %d layers; %d thread(s); read bandwidth %.1f GB/s "
+      "model %s: %.2f M parameters, dim %d, %d layers; %d thread(s); read bandwidth %s "
       "(1 thread); quantized kernels: %s\n",
       path.c_str(), (*model)->parameter_count() / 1e6, (*model)->config.dim,
-      (*model)->config.layers, g_threads, bandwidth, refinery::llm::quant::KernelName());
+      (*model)->config.layers, g_threads, read_rate, refinery::llm::quant::KernelName());
   {
     const double per_position = double(KvBytesPerPosition((*model)->config, g_kv));
     const int context = (*model)->config.context;
@@ -348,6 +370,11 @@ int main(int argc, char** argv) {
     auto best = [](auto f) {
       return std::max({f(), f(), f()});
     };  // best of 3: the machine is shared
+    if (prompt_only) {
+      std::printf("%-6s %12s %12s %10s %10s %10s %10s %12.0f\n", name.c_str(), "-", "-", "-", "-",
+                  "-", "-", PromptRate(**dec, 128));
+      continue;
+    }
     const double b1 = best([&] { return DecodeRate(**dec, 1, tokens); });
     if (b1_only) {
       std::printf("%-6s %12.0f\n", name.c_str(), b1);
@@ -359,9 +386,11 @@ int main(int argc, char** argv) {
     const double b16 = best([&] { return DecodeRate(**dec, 16, tokens); });
     const double prompt = PromptRate(**dec, 128);
     const double bytes = double((*dec)->weight_bytes());
-    std::printf("%-6s %12.0f %12.0f %10.0f %10.0f %10.0f %10.2f %12.0f %11.1f MB %9.0f%%\n",
-                name.c_str(), b1, gen, b4, b8, b16, b8 / b1, prompt, bytes / 1e6,
-                100.0 * bytes * b1 / (bandwidth * 1e9));
+    char share[16] = "-";
+    if (bandwidth > 0)
+      std::snprintf(share, sizeof share, "%.0f%%", 100.0 * bytes * b1 / (bandwidth * 1e9));
+    std::printf("%-6s %12.0f %12.0f %10.0f %10.0f %10.0f %10.2f %12.0f %11.1f MB %10s\n",
+                name.c_str(), b1, gen, b4, b8, b16, b8 / b1, prompt, bytes / 1e6, share);
     if (peak > 0) {
       const double gflops = 2 * PromptMacsPerToken((*model)->config) * prompt / 1e9;
       std::printf("%-6s prompt: %.1f GFLOP/s in the weight products, %.0f%% of the FMA ceiling\n",
