@@ -165,6 +165,13 @@ REFINERY_AVX2 inline __m256i PickScale(int g) {
   return _mm256_set1_epi16(short((2 * g + 1) << 8 | 2 * g));
 }
 
+// The same with 16-bit value g_low of the low 128-bit lane in the low half and g_high of the high
+// lane in the high half.
+REFINERY_AVX2 inline __m256i PickScales(int g_low, int g_high) {
+  return _mm256_set_m128i(_mm_set1_epi16(short((2 * g_high + 1) << 8 | 2 * g_high)),
+                          _mm_set1_epi16(short((2 * g_low + 1) << 8 | 2 * g_low)));
+}
+
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 // kCount is a template argument so the accumulators stay in registers and the loops unroll.
@@ -309,28 +316,34 @@ REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, fl
   for (int b = 0; b < xs[0]->n / kSuperBlock; ++b) {
     const uint8_t* block = row + size_t(b) * kBytes;
     PrefetchAhead<kBytes>(block);
-    int8_t sc[16];
-    uint8_t mins[16] = {};
+    // The sixteen scales (and Q2_K's minimums) as bytes in one register.
+    __m128i sc8, mins8 = _mm_setzero_si128();
     float d, dmin = 0;
     const uint8_t* qs;
     __m256i hmask = _mm256_setzero_si256();
     if constexpr (kThree) {
       const auto& B = *reinterpret_cast<const BlockQ3_K*>(block);
+      alignas(16) int8_t sc[16];
       UnpackQ3Scales(B.scales, sc);
+      sc8 = _mm_load_si128(reinterpret_cast<const __m128i*>(sc));
       d = Half(B.d);
       qs = B.qs;
       hmask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B.hmask));
     } else {
       const auto& B = *reinterpret_cast<const BlockQ2_K*>(block);
-      for (int g = 0; g < 16; ++g) sc[g] = int8_t(B.scales[g] & 0xF), mins[g] = B.scales[g] >> 4;
+      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(B.scales));
+      const __m128i low4 = _mm_set1_epi8(0x0F);
+      sc8 = _mm_and_si128(packed, low4);
+      mins8 = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
       d = Half(B.d);
       dmin = Half(B.dmin);
       qs = B.qs;
     }
-    const __m256i scales16 =
-        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
-    const __m256i mins16 =
-        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins)));
+    const __m256i scales16 = _mm256_cvtepi8_epi16(sc8);
+    const __m256i mins16 = _mm256_cvtepu8_epi16(mins8);
+    // Scales 0-7 and 8-15 each in both 128-bit halves, for the in-lane shuffles below.
+    const __m256i first8 = _mm256_permute2x128_si256(scales16, scales16, 0x00);
+    const __m256i last8 = _mm256_permute2x128_si256(scales16, scales16, 0x11);
     __m256i w[8], s[8];
     for (int half = 0; half < 2; ++half) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * half));
@@ -341,7 +354,9 @@ REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, fl
           const __m256i third = _mm256_and_si256(_mm256_srli_epi16(hmask, j), one);
           w[j] = _mm256_or_si256(w[j], _mm256_slli_epi16(third, 2));
         }
-        s[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
+        // Values 0-15 of w[j] take scale 2j, values 16-31 scale 2j + 1.
+        s[j] =
+            _mm256_shuffle_epi8(j < 4 ? first8 : last8, PickScales((2 * j) % 8, (2 * j + 1) % 8));
       }
     }
     for (int r = 0; r < kCount; ++r) {

@@ -41,14 +41,4 @@ const TypeInfo* Info(uint32_t type) {
   return nullptr;
 }
 
-void UnpackQ3Scales(const uint8_t p[12], int8_t out[16]) {
-  // Low four bits: nibbles of bytes 0-7; high two bits: bit pairs of bytes 8-11.
-  for (int i = 0; i < 4; ++i) {
-    out[i] = int8_t(((p[i] & 0xF) | (((p[8 + i] >> 0) & 3) << 4)) - 32);
-    out[4 + i] = int8_t(((p[4 + i] & 0xF) | (((p[8 + i] >> 2) & 3) << 4)) - 32);
-    out[8 + i] = int8_t(((p[i] >> 4) | (((p[8 + i] >> 4) & 3) << 4)) - 32);
-    out[12 + i] = int8_t(((p[4 + i] >> 4) | (((p[8 + i] >> 6) & 3) << 4)) - 32);
-  }
-}
-
 }  // namespace refinery::llm::quant

@@ -12,8 +12,10 @@
 // super block's f16 scale. Layouts: ggml's docs and the GGUF specification.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace refinery::llm::quant {
 
@@ -127,7 +129,27 @@ inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
   }
 }
 
-// Q3_K's sixteen 6-bit scales, unbiased (-32..31).
-void UnpackQ3Scales(const uint8_t packed[12], int8_t out[16]);
+// Q3_K's sixteen 6-bit scales, unbiased (-32..31). Scale k has its low four bits in a nibble of
+// bytes 0-7 (low nibbles for k < 8, high nibbles for k >= 8) and its top two bits at bit
+// 2 * (k / 4) of byte 8 + k % 4; eight scales at a time in a 64-bit word (a per-scale loop was
+// 18% of a Q3_K_M decode step).
+inline void UnpackQ3Scales(const uint8_t p[12], int8_t out[16]) {
+  static_assert(std::endian::native == std::endian::little, "bytes are read as words");
+  uint64_t nibbles;
+  uint32_t top;
+  std::memcpy(&nibbles, p, 8);
+  std::memcpy(&top, p + 8, 4);
+  constexpr uint64_t kLow4 = 0x0F0F0F0F0F0F0F0Full;
+  constexpr uint32_t kLow2 = 0x03030303u;
+  const uint64_t top_first = uint64_t(top & kLow2) | uint64_t((top >> 2) & kLow2) << 32;
+  const uint64_t top_last = uint64_t((top >> 4) & kLow2) | uint64_t((top >> 6) & kLow2) << 32;
+  // Minus 32 in every byte at once: each byte is 0..63, so adding 0x60 never carries into the
+  // next byte, and adding the remaining 0x80 (mod 256) is flipping the top bit.
+  constexpr uint64_t kPlus96 = 0x6060606060606060ull, kTopBits = 0x8080808080808080ull;
+  const uint64_t a = (((nibbles & kLow4) | top_first << 4) + kPlus96) ^ kTopBits;
+  const uint64_t b = ((((nibbles >> 4) & kLow4) | top_last << 4) + kPlus96) ^ kTopBits;
+  std::memcpy(out, &a, 8);
+  std::memcpy(out + 8, &b, 8);
+}
 
 }  // namespace refinery::llm::quant
