@@ -1,6 +1,6 @@
 // The sum of an AVX2 register's eight floats: the last step of every AVX2 dot-product kernel
-// (f32_gemv.cc, bf16_gemm.cc, quant/dot_avx2.cc). Callable from functions compiled for AVX2
-// (target attributes that include "avx2,fma"), where it is inlined.
+// (f32_gemv.cc, bf16_gemm.cc; quant/dot_avx2.cc finishes rows in the same order). Callable from
+// functions compiled for AVX2 (target attributes that include "avx2,fma"), where it is inlined.
 #pragma once
 
 #include <immintrin.h>

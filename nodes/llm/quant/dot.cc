@@ -55,6 +55,12 @@ DotRowsFn FastDotRows(Type type) {
   return UseAvx2() ? avx2::RowsKernel(type) : nullptr;
 }
 
+DotRangeFn FastDotRange(Type type) {
+  // The AVX-512 kernels have no range form: where they serve a type, its rows go one at a time.
+  if (UseAvx512() && avx512::Kernel(type) != nullptr) return nullptr;
+  return UseAvx2() ? avx2::RangeKernel(type) : nullptr;
+}
+
 const char* KernelName() { return UseAvx512() ? "avx512+avx2" : UseAvx2() ? "avx2" : "reference"; }
 
 }  // namespace refinery::llm::quant

@@ -1,10 +1,12 @@
 // Dot products of one quantized weight row with one quantized activation row (activations.h):
 // the plain reference for every format, AVX2+FMA kernels for the formats files use most, and
 // AVX-512 VNNI kernels for Q4_K/Q5_K/Q6_K, chosen per format at run time (the CPU is asked once).
-// REFINERY_QUANT_KERNELS=reference forces the plain path and =avx2 leaves out AVX-512, for tests
+// Batch-1 steps hand a task's whole run of weight rows to one range kernel (no call and dispatch
+// per row; rows finished four at a time). REFINERY_QUANT_KERNELS=reference forces the plain path and =avx2 leaves out AVX-512, for tests
 // and for comparison in benchmarks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "nodes/llm/quant/activations.h"
@@ -20,9 +22,14 @@ using DotFn = float (*)(const uint8_t* row, const QuantizedRow& x);
 // once for all of them (batched decoding and prompts).
 inline constexpr int kMaxRows = 4;
 using DotRowsFn = void (*)(const uint8_t* row, const QuantizedRow* const* x, int count, float* out);
+// `count` weight rows, `stride` bytes apart, against one activation row (batch-1 steps):
+// y[i] = row i's dot product, the same floats as DotFn gives row by row.
+using DotRangeFn = void (*)(const uint8_t* rows, size_t stride, int count, const QuantizedRow& x,
+                            float* y);
 // The fastest kernel for `type` on this CPU, or null when only the reference exists.
 DotFn FastDot(Type type);
-DotRowsFn FastDotRows(Type type);  // null when the type has no multi-row kernel here
+DotRowsFn FastDotRows(Type type);    // null when the type has no multi-row kernel here
+DotRangeFn FastDotRange(Type type);  // null when the type has no range kernel here
 // Which kernel families FastDot uses here ("avx512+avx2", "avx2" or "reference").
 const char* KernelName();
 
@@ -31,6 +38,7 @@ namespace avx2 {
 bool Available();
 DotFn Kernel(Type type);
 DotRowsFn RowsKernel(Type type);
+DotRangeFn RangeKernel(Type type);
 }  // namespace avx2
 
 // The AVX-512 kernels (dot_avx512.cc: F, BW, VL and VNNI; Q4_K, Q5_K and Q6_K, null for the rest).

@@ -8,7 +8,6 @@
 
 #include <cstring>
 
-#include "nodes/llm/avx2_sum.h"
 #include "nodes/llm/quant/dot.h"
 #include "nodes/llm/quant/k_scales.h"
 
@@ -58,6 +57,52 @@ REFINERY_AVX2 inline void PrefetchAhead(const uint8_t* block) {
     _mm_prefetch(reinterpret_cast<const char*>(block) + kPrefetchBytes + line, _MM_HINT_T0);
 }
 
+// A row's dot product before its last reduction: total(plus) - total(minus), where total(v) is
+// (v0 + v2) + (v1 + v3), the order HorizontalSum and MinimumsTotal add in. Rows finished four at a
+// time (Totals: one transpose) get the same floats as rows finished one at a time.
+struct RowSums {
+  __m128 plus, minus;
+};
+REFINERY_AVX2 inline RowSums Sums(__m256 acc, __m128 minus = _mm_setzero_ps()) {
+  return {_mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)), minus};
+}
+REFINERY_AVX2 inline float Finish(const RowSums& s) {
+  return MinimumsTotal(s.plus) - MinimumsTotal(s.minus);
+}
+REFINERY_AVX2 inline __m128 Totals(__m128 a, __m128 b, __m128 c, __m128 d) {
+  _MM_TRANSPOSE4_PS(a, b, c, d);  // a: lane 0 of each row, b: lane 1, ...
+  return _mm_add_ps(_mm_add_ps(a, c), _mm_add_ps(b, d));
+}
+
+// A kernel's row sums, finished: out[r] for each of its kCount activation rows.
+template <auto kSums, int kCount>
+REFINERY_AVX2 void Finished(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+  RowSums sums[kCount];
+  kSums(row, xs, sums);
+  for (int r = 0; r < kCount; ++r) out[r] = Finish(sums[r]);
+}
+
+// kRows weight rows, `stride` bytes apart, against one activation row (batch-1 steps): the
+// kernel runs once per row, with no call and dispatch per row, and every four rows finish
+// together.
+template <auto kSums>
+REFINERY_AVX2 void DotRange(const uint8_t* rows, size_t stride, int count, const QuantizedRow& x,
+                            float* y) {
+  const QuantizedRow* xs[1] = {&x};
+  int i = 0;
+  for (; i + 4 <= count; i += 4) {
+    RowSums s[4];
+    for (int k = 0; k < 4; ++k) kSums(rows + size_t(i + k) * stride, xs, &s[k]);
+    _mm_storeu_ps(y + i, _mm_sub_ps(Totals(s[0].plus, s[1].plus, s[2].plus, s[3].plus),
+                                    Totals(s[0].minus, s[1].minus, s[2].minus, s[3].minus)));
+  }
+  for (; i < count; ++i) {
+    RowSums s;
+    kSums(rows + size_t(i) * stride, xs, &s);
+    y[i] = Finish(s);
+  }
+}
+
 // A legacy block's 32 codes as signed bytes (value = d * code, plus m for the _1 kinds).
 REFINERY_AVX2 inline __m256i CodesQ8_0(const uint8_t* block) {
   return Load(reinterpret_cast<const BlockQ8_0*>(block)->qs);
@@ -84,7 +129,7 @@ REFINERY_AVX2 inline __m256i CodesQ5_0(const uint8_t* block) {
 // Q8_0, Q4_0, Q5_0, IQ4_NL (one f16 scale per 32 values, first in the block) against `count` rows:
 // each block decoded once.
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*), int kCount>
-REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs, RowSums* out) {
   constexpr int count = kCount;
   __m256 acc[kMaxRows];
   for (int r = 0; r < count; ++r) acc[r] = _mm256_setzero_ps();
@@ -101,14 +146,14 @@ REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs,
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[size_t(b)]), _mm256_cvtepi32_ps(p), acc[r]);
     }
   }
-  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]);
+  for (int r = 0; r < count; ++r) out[r] = Sums(acc[r]);
 }
 
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
 REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotLegacyN<kBlockBytes, kCodes, 1>(row, xs, &out);
+  Finished<&DotLegacyN<kBlockBytes, kCodes, 1>, 1>(row, xs, &out);
   return out;
 }
 
@@ -126,7 +171,7 @@ REFINERY_AVX2 inline __m256i CodesQ5_1(const uint8_t* block) {
 // Q4_1 and Q5_1 against `count` rows: d * Σ code * a plus m * Σ a per block, both sums from the
 // same activation load (codes are unsigned, so maddubs takes them as they are).
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*), int kCount>
-REFINERY_AVX2 void DotLegacyMinN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+REFINERY_AVX2 void DotLegacyMinN(const uint8_t* row, const QuantizedRow* const* xs, RowSums* out) {
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   __m256 acc[kMaxRows];
   for (int r = 0; r < kCount; ++r) acc[r] = _mm256_setzero_ps();
@@ -148,14 +193,14 @@ REFINERY_AVX2 void DotLegacyMinN(const uint8_t* row, const QuantizedRow* const* 
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(m * da), _mm256_cvtepi32_ps(sum), acc[r]);
     }
   }
-  for (int r = 0; r < kCount; ++r) out[r] = HorizontalSum(acc[r]);
+  for (int r = 0; r < kCount; ++r) out[r] = Sums(acc[r]);
 }
 
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
 REFINERY_AVX2 float DotLegacyMin(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotLegacyMinN<kBlockBytes, kCodes, 1>(row, xs, &out);
+  Finished<&DotLegacyMinN<kBlockBytes, kCodes, 1>, 1>(row, xs, &out);
   return out;
 }
 
@@ -176,7 +221,7 @@ REFINERY_AVX2 inline __m256i PickScales(int g_low, int g_high) {
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
 // kCount is a template argument so the accumulators stay in registers and the loops unroll.
 template <bool kFive, int kCount>
-REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, RowSums* out) {
   constexpr int count = kCount;
   constexpr size_t kBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
@@ -223,7 +268,7 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, fl
     }
   }
   for (int r = 0; r < count; ++r) {
-    out[r] = HorizontalSum(acc[r]) - MinimumsTotal(minimums[r]);
+    out[r] = Sums(acc[r], minimums[r]);
   }
 }
 
@@ -231,7 +276,7 @@ template <bool kFive>
 REFINERY_AVX2 float DotK45(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotK45N<kFive, 1>(row, xs, &out);
+  Finished<&DotK45N<kFive, 1>, 1>(row, xs, &out);
   return out;
 }
 
@@ -243,7 +288,7 @@ REFINERY_AVX2 inline __m256i HighPair(__m256i h, __m256i three) {
 
 // Q6_K (sixteen 16-value groups, int8 scales, codes stored +32) against `count` rows.
 template <int kCount>
-REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, RowSums* out) {
   constexpr int count = kCount;
   const auto* w = reinterpret_cast<const BlockQ6_K*>(row);
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);  // two bits
@@ -292,13 +337,13 @@ REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, f
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(da), _mm256_cvtepi32_ps(sumi), acc[r]);
     }
   }
-  for (int r = 0; r < count; ++r) out[r] = HorizontalSum(acc[r]);
+  for (int r = 0; r < count; ++r) out[r] = Sums(acc[r]);
 }
 
 REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotQ6_KN<1>(row, xs, &out);
+  Finished<&DotQ6_KN<1>, 1>(row, xs, &out);
   return out;
 }
 
@@ -308,7 +353,7 @@ REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
 // 0-3, Q3_K 0-7); what that leaves out comes off afterwards from the activations' 16-value sums:
 // Q2_K's minimums (dmin * min * sum), Q3_K's -4 (4 * scale * sum).
 template <bool kThree, int kCount>
-REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, float* out) {
+REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, RowSums* out) {
   constexpr size_t kBytes = kThree ? sizeof(BlockQ3_K) : sizeof(BlockQ2_K);
   const __m256i two = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
   __m256 acc[kMaxRows], low[kMaxRows];  // the scaled dot; what comes off it (Q2_K's minimums)
@@ -378,14 +423,14 @@ REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, fl
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * da), _mm256_cvtepi32_ps(sumi), acc[r]);
     }
   }
-  for (int r = 0; r < kCount; ++r) out[r] = HorizontalSum(_mm256_sub_ps(acc[r], low[r]));
+  for (int r = 0; r < kCount; ++r) out[r] = Sums(_mm256_sub_ps(acc[r], low[r]));
 }
 
 template <bool kThree>
 REFINERY_AVX2 float DotK23(const uint8_t* row, const QuantizedRow& x) {
   const QuantizedRow* xs[1] = {&x};
   float out;
-  DotK23N<kThree, 1>(row, xs, &out);
+  Finished<&DotK23N<kThree, 1>, 1>(row, xs, &out);
   return out;
 }
 
@@ -409,14 +454,14 @@ struct K45 {
   template <int N>
   struct Of {
     static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
-      DotK45N<kFive, N>(r, x, o);
+      Finished<&DotK45N<kFive, N>, N>(r, x, o);
     }
   };
 };
 template <int N>
 struct Q6K {
   static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
-    DotQ6_KN<N>(r, x, o);
+    Finished<&DotQ6_KN<N>, N>(r, x, o);
   }
 };
 template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
@@ -424,7 +469,7 @@ struct Legacy {
   template <int N>
   struct Of {
     static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
-      DotLegacyN<kBlockBytes, kCodes, N>(r, x, o);
+      Finished<&DotLegacyN<kBlockBytes, kCodes, N>, N>(r, x, o);
     }
   };
 };
@@ -434,7 +479,7 @@ struct LegacyMin {
   template <int N>
   struct Of {
     static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
-      DotLegacyMinN<kBlockBytes, kCodes, N>(r, x, o);
+      Finished<&DotLegacyMinN<kBlockBytes, kCodes, N>, N>(r, x, o);
     }
   };
 };
@@ -444,7 +489,7 @@ struct K23 {
   template <int N>
   struct Of {
     static void Run(const uint8_t* r, const QuantizedRow* const* x, float* o) {
-      DotK23N<kThree, N>(r, x, o);
+      Finished<&DotK23N<kThree, N>, N>(r, x, o);
     }
   };
 };
@@ -509,6 +554,35 @@ DotRowsFn RowsKernel(Type type) {
       return DotK45Rows<true>;
     case Type::kQ6_K:
       return DotQ6_KRows;
+    default:
+      return nullptr;
+  }
+}
+
+DotRangeFn RangeKernel(Type type) {
+  switch (type) {
+    case Type::kQ8_0:
+      return DotRange<&DotLegacyN<sizeof(BlockQ8_0), CodesQ8_0, 1>>;
+    case Type::kQ4_0:
+      return DotRange<&DotLegacyN<sizeof(BlockQ4_0), CodesQ4_0, 1>>;
+    case Type::kQ5_0:
+      return DotRange<&DotLegacyN<sizeof(BlockQ5_0), CodesQ5_0, 1>>;
+    case Type::kIQ4_NL:
+      return DotRange<&DotLegacyN<sizeof(BlockIQ4_NL), CodesIQ4_NL, 1>>;
+    case Type::kQ4_1:
+      return DotRange<&DotLegacyMinN<sizeof(BlockQ4_1), CodesQ4_1, 1>>;
+    case Type::kQ5_1:
+      return DotRange<&DotLegacyMinN<sizeof(BlockQ5_1), CodesQ5_1, 1>>;
+    case Type::kQ2_K:
+      return DotRange<&DotK23N<false, 1>>;
+    case Type::kQ3_K:
+      return DotRange<&DotK23N<true, 1>>;
+    case Type::kQ4_K:
+      return DotRange<&DotK45N<false, 1>>;
+    case Type::kQ5_K:
+      return DotRange<&DotK45N<true, 1>>;
+    case Type::kQ6_K:
+      return DotRange<&DotQ6_KN<1>>;
     default:
       return nullptr;
   }

@@ -25,7 +25,14 @@ void MatMul(const Matrix& w, const QuantizedBatch& x, float* y, int y_stride, in
   const DotRowsFn fast_rows = FastDotRows(w.type);
   const Type type = w.type;
   const size_t row_bytes = w.row_bytes();  // once: it looks the type up (1% of a decode step)
+  // One activation row: the range kernel takes the task's rows in one call.
+  const DotRangeFn fast_range = x.rows == 1 ? FastDotRange(w.type) : nullptr;
   auto rows = [&](int begin, int end) {
+    if (fast_range != nullptr) {
+      fast_range(w.data + size_t(begin) * row_bytes, row_bytes, end - begin, x.row[0],
+                 y + out_offset + begin);
+      return;
+    }
     const QuantizedRow* group[kMaxRows];
     float out[kMaxRows];
     for (int n = begin; n < end; ++n) {

@@ -428,5 +428,34 @@ TEST(QuantBlocks, MultiRowKernelsGiveEachRowItsOwnDot) {
   }
 }
 
+// The range kernels (batch-1 steps: many weight rows against one activation row) give every row
+// the same float the one-row kernel gives it, whatever the row count (groups of four and the
+// rest), so a step's result does not depend on how rows are split across threads.
+TEST(QuantBlocks, RangeKernelsGiveEachRowTheOneRowKernelsFloat) {
+  std::mt19937 rng(17);
+  int kernels = 0;
+  for (Type type : kTypes) {
+    const DotRangeFn range = avx2::Available() ? avx2::RangeKernel(type) : nullptr;
+    if (range == nullptr) continue;
+    ++kernels;
+    const DotFn one = avx2::Kernel(type);
+    const int n = 512, rows = 11;
+    const TypeInfo& info = *Info(uint32_t(type));
+    const size_t row_bytes = size_t(n / info.block_values) * info.block_bytes;
+    const auto weights = RandomBlocks(type, rows * (n / info.block_values), rng);
+    const auto x = RandomActivations(n, rng);
+    QuantizedRow a;
+    QuantizeRow(ActivationKindFor(type), x.data(), n, &a);
+    for (int count = 1; count <= rows; ++count) {
+      std::vector<float> y(size_t(count), -1.0f);
+      range(weights.data(), row_bytes, count, a, y.data());
+      for (int r = 0; r < count; ++r)
+        ASSERT_EQ(y[size_t(r)], one(&weights[size_t(r) * row_bytes], a))
+            << info.name << " row " << r << " of " << count;
+    }
+  }
+  if (avx2::Available()) EXPECT_EQ(kernels, 11);
+}
+
 }  // namespace
 }  // namespace refinery::llm::quant
