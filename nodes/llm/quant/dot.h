@@ -2,8 +2,8 @@
 // the plain reference for every format, AVX2+FMA kernels for the formats files use most, and
 // AVX-512 VNNI kernels for Q4_K/Q5_K/Q6_K, chosen per format at run time (the CPU is asked once).
 // Batch-1 steps hand a task's whole run of weight rows to one range kernel (no call and dispatch
-// per row; rows finished four at a time). REFINERY_QUANT_KERNELS=reference forces the plain path and =avx2 leaves out AVX-512, for tests
-// and for comparison in benchmarks.
+// per row; rows finished four at a time). REFINERY_QUANT_KERNELS=reference forces the plain path
+// and =avx2 leaves out AVX-512, for tests and for comparison in benchmarks.
 #pragma once
 
 #include <cstddef>
