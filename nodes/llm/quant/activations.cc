@@ -8,6 +8,7 @@
 
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/dot.h"
+#include "nodes/llm/quant/quantize.h"
 #include "nodes/llm/quant/rounding.h"
 
 namespace refinery::llm::quant {
@@ -89,14 +90,13 @@ __attribute__((target("avx2,fma"))) void QuantizeKAvx2(const float* v, int8_t* q
   *d = 1.0f / iscale;
 }
 
-// One Q8_0 block (32 values, scale amax / 127, codes rounded half away from zero). Plain version.
+// One Q8_0 block, plain: a Q8_0 weight block's rounding (quantize.h; scale amax / 127, codes
+// rounded half away from zero). The product uses the f16-rounded scale the block stores.
 void QuantizeLegacy(const float* v, int8_t* q, float* d) {
-  float amax = 0;
-  for (int k = 0; k < kLegacyBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
-  const float scale = amax / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
-  for (int k = 0; k < kLegacyBlock; ++k) q[k] = int8_t(int(RoundHalfAway(v[k] * inverse)));
-  // The scale is stored as f16 in a Q8_0 block: the product uses the rounded value.
-  *d = HalfToFloat(FloatToHalf(scale));
+  BlockQ8_0 block;
+  QuantizeValues(Type::kQ8_0, v, kLegacyBlock, reinterpret_cast<uint8_t*>(&block));
+  std::memcpy(q, block.qs, kLegacyBlock);
+  *d = HalfToFloat(block.d);
 }
 
 // AVX2: the same codes and scale (the same scalar scale and products; ties away from zero by

@@ -82,7 +82,16 @@ REFINERY_AVX2 void Finished(const uint8_t* row, const QuantizedRow* const* xs, f
   for (int r = 0; r < kCount; ++r) out[r] = Finish(sums[r]);
 }
 
-// kRows weight rows, `stride` bytes apart, against one activation row (batch-1 steps): the
+// One weight row against one activation row.
+template <auto kSums>
+REFINERY_AVX2 float DotOne(const uint8_t* row, const QuantizedRow& x) {
+  const QuantizedRow* xs[1] = {&x};
+  float out;
+  Finished<kSums, 1>(row, xs, &out);
+  return out;
+}
+
+// `count` weight rows, `stride` bytes apart, against one activation row (batch-1 steps): the
 // kernel runs once per row, with no call and dispatch per row, and every four rows finish
 // together.
 template <auto kSums>
@@ -149,14 +158,6 @@ REFINERY_AVX2 void DotLegacyN(const uint8_t* row, const QuantizedRow* const* xs,
   for (int r = 0; r < count; ++r) out[r] = Sums(acc[r]);
 }
 
-template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
-REFINERY_AVX2 float DotLegacy(const uint8_t* row, const QuantizedRow& x) {
-  const QuantizedRow* xs[1] = {&x};
-  float out;
-  Finished<&DotLegacyN<kBlockBytes, kCodes, 1>, 1>(row, xs, &out);
-  return out;
-}
-
 // A _1 block's 32 codes, unsigned (value = d * code + m, d and m the block's first two f16s).
 REFINERY_AVX2 inline __m256i CodesQ4_1(const uint8_t* block) {
   return Nibbles(reinterpret_cast<const BlockQ4_1*>(block)->qs);
@@ -196,26 +197,14 @@ REFINERY_AVX2 void DotLegacyMinN(const uint8_t* row, const QuantizedRow* const* 
   for (int r = 0; r < kCount; ++r) out[r] = Sums(acc[r]);
 }
 
-template <int kBlockBytes, __m256i (*kCodes)(const uint8_t*)>
-REFINERY_AVX2 float DotLegacyMin(const uint8_t* row, const QuantizedRow& x) {
-  const QuantizedRow* xs[1] = {&x};
-  float out;
-  Finished<&DotLegacyMinN<kBlockBytes, kCodes, 1>, 1>(row, xs, &out);
-  return out;
-}
-
-// A shuffle that fills a register with 16-bit value g of a (broadcast) 128-bit lane: one
-// instruction instead of taking the value out to a general register and broadcasting it back.
-REFINERY_AVX2 inline __m256i PickScale(int g) {
-  return _mm256_set1_epi16(short((2 * g + 1) << 8 | 2 * g));
-}
-
-// The same with 16-bit value g_low of the low 128-bit lane in the low half and g_high of the high
-// lane in the high half.
+// A shuffle control that fills the low half of a register with 16-bit value g_low of its low
+// 128-bit lane and the high half with value g_high of its high lane (PickScale: g in both): one
+// instruction instead of taking values out to a general register and broadcasting them back.
 REFINERY_AVX2 inline __m256i PickScales(int g_low, int g_high) {
   return _mm256_set_m128i(_mm_set1_epi16(short((2 * g_high + 1) << 8 | 2 * g_high)),
                           _mm_set1_epi16(short((2 * g_low + 1) << 8 | 2 * g_low)));
 }
+REFINERY_AVX2 inline __m256i PickScale(int g) { return PickScales(g, g); }
 
 // Q4_K and Q5_K (8 sub-blocks of 32, 6-bit scales and minimums) against `count` activation
 // rows: each weight block is decoded once into eight 32-value vectors and eight scale vectors.
@@ -270,14 +259,6 @@ REFINERY_AVX2 void DotK45N(const uint8_t* row, const QuantizedRow* const* xs, Ro
   for (int r = 0; r < count; ++r) {
     out[r] = Sums(acc[r], minimums[r]);
   }
-}
-
-template <bool kFive>
-REFINERY_AVX2 float DotK45(const uint8_t* row, const QuantizedRow& x) {
-  const QuantizedRow* xs[1] = {&x};
-  float out;
-  Finished<&DotK45N<kFive, 1>, 1>(row, xs, &out);
-  return out;
 }
 
 // Q6_K's two high bits at `kShift` of each byte, moved to bits 4-5.
@@ -338,13 +319,6 @@ REFINERY_AVX2 void DotQ6_KN(const uint8_t* row, const QuantizedRow* const* xs, R
     }
   }
   for (int r = 0; r < count; ++r) out[r] = Sums(acc[r]);
-}
-
-REFINERY_AVX2 float DotQ6_K(const uint8_t* row, const QuantizedRow& x) {
-  const QuantizedRow* xs[1] = {&x};
-  float out;
-  Finished<&DotQ6_KN<1>, 1>(row, xs, &out);
-  return out;
 }
 
 // Q2_K and Q3_K: sixteen 16-value groups. Each 128-value half of a block keeps its low two bits
@@ -424,14 +398,6 @@ REFINERY_AVX2 void DotK23N(const uint8_t* row, const QuantizedRow* const* xs, Ro
     }
   }
   for (int r = 0; r < kCount; ++r) out[r] = Sums(_mm256_sub_ps(acc[r], low[r]));
-}
-
-template <bool kThree>
-REFINERY_AVX2 float DotK23(const uint8_t* row, const QuantizedRow& x) {
-  const QuantizedRow* xs[1] = {&x};
-  float out;
-  Finished<&DotK23N<kThree, 1>, 1>(row, xs, &out);
-  return out;
 }
 
 // Runtime row counts (1..kMaxRows) to the unrolled kernels.
@@ -591,27 +557,27 @@ DotRangeFn RangeKernel(Type type) {
 DotFn Kernel(Type type) {
   switch (type) {
     case Type::kQ8_0:
-      return DotLegacy<sizeof(BlockQ8_0), CodesQ8_0>;
+      return DotOne<&DotLegacyN<sizeof(BlockQ8_0), CodesQ8_0, 1>>;
     case Type::kQ4_0:
-      return DotLegacy<sizeof(BlockQ4_0), CodesQ4_0>;
+      return DotOne<&DotLegacyN<sizeof(BlockQ4_0), CodesQ4_0, 1>>;
     case Type::kQ5_0:
-      return DotLegacy<sizeof(BlockQ5_0), CodesQ5_0>;
+      return DotOne<&DotLegacyN<sizeof(BlockQ5_0), CodesQ5_0, 1>>;
     case Type::kIQ4_NL:
-      return DotLegacy<sizeof(BlockIQ4_NL), CodesIQ4_NL>;
+      return DotOne<&DotLegacyN<sizeof(BlockIQ4_NL), CodesIQ4_NL, 1>>;
     case Type::kQ4_1:
-      return DotLegacyMin<sizeof(BlockQ4_1), CodesQ4_1>;
+      return DotOne<&DotLegacyMinN<sizeof(BlockQ4_1), CodesQ4_1, 1>>;
     case Type::kQ5_1:
-      return DotLegacyMin<sizeof(BlockQ5_1), CodesQ5_1>;
+      return DotOne<&DotLegacyMinN<sizeof(BlockQ5_1), CodesQ5_1, 1>>;
     case Type::kQ2_K:
-      return DotK23<false>;
+      return DotOne<&DotK23N<false, 1>>;
     case Type::kQ3_K:
-      return DotK23<true>;
+      return DotOne<&DotK23N<true, 1>>;
     case Type::kQ4_K:
-      return DotK45<false>;
+      return DotOne<&DotK45N<false, 1>>;
     case Type::kQ5_K:
-      return DotK45<true>;
+      return DotOne<&DotK45N<true, 1>>;
     case Type::kQ6_K:
-      return DotQ6_K;
+      return DotOne<&DotQ6_KN<1>>;
     default:
       return nullptr;
   }
