@@ -8,6 +8,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "nodes/llm/avx2_sum.h"
+#include "nodes/llm/fast_exp.h"
 #include "nodes/llm/float_formats.h"
 #include "nodes/llm/quant/dot.h"
 #include "nodes/llm/quant/formats.h"
@@ -15,38 +17,6 @@
 
 namespace refinery::llm {
 namespace {
-
-// exp(x) on [-87, 88]: Cody-Waite range reduction and a degree-6 polynomial; branch-free so
-// loops over it vectorise.
-__attribute__((always_inline)) inline float ExpNonPositive(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  // Round to nearest by adding and removing 1.5 * 2^23 (no libm call: the loop vectorises).
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  int32_t bits;
-  std::memcpy(&bits, &p, 4);
-  bits += int32_t(n) << 23;
-  std::memcpy(&p, &bits, 4);
-  return p;
-}
-
-// s[t] = exp(s[t] - max), returning 1 / sum: the caller folds the normalisation into the
-// weighted sum of values.
-__attribute__((always_inline)) inline float Softmax(float* s, int n) {
-  float max = s[0];
-  for (int t = 1; t < n; ++t) max = std::max(max, s[t]);
-  for (int t = 0; t < n; ++t) s[t] = ExpNonPositive(s[t] - max);  // vectorises: no reduction
-  float sum = 0;
-  for (int t = 0; t < n; ++t) sum += s[t];
-  return 1.0f / sum;
-}
 
 // ---- Views of one KV head's keys and values, one type per cache format ----
 
@@ -85,6 +55,19 @@ struct Q8Layer {
 // Which kernels a head loop calls (overload tags).
 struct Plain {};
 struct Avx2 {};
+
+// s[t] = exp(s[t] - max), returning 1 / sum: the caller folds the normalisation into the
+// weighted sum of values.
+inline float Softmax(Plain, float* s, int n) {
+  float max = s[0];
+  for (int t = 1; t < n; ++t) max = std::max(max, s[t]);
+  float sum = 0;
+  for (int t = 0; t < n; ++t) {
+    s[t] = FastExp(s[t] - max);
+    sum += s[t];
+  }
+  return 1.0f / sum;
+}
 
 // ---- Plain kernels: the reference, and what CPUs without AVX2 run ----
 
@@ -365,6 +348,31 @@ REFINERY_AVX2_KERNEL void WeightedValues(Avx2, const float* w, const float* inv,
     ValuePass<1, 8>(w + size_t(h) * n, inv + h, head, n, hd, o + size_t(h) * hd);
 }
 
+// Softmax as above, eight positions at a time.
+REFINERY_AVX2_KERNEL float Softmax(Avx2, float* s, int n) {
+  __m256 max8 = _mm256_set1_ps(s[0]);
+  int t = 0;
+  for (; t + 8 <= n; t += 8) max8 = _mm256_max_ps(max8, _mm256_loadu_ps(s + t));
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(max8), _mm256_extractf128_ps(max8, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  float max = _mm_cvtss_f32(m);
+  for (; t < n; ++t) max = std::max(max, s[t]);
+  const __m256 max_v = _mm256_set1_ps(max);
+  __m256 sum8 = _mm256_setzero_ps();
+  for (t = 0; t + 8 <= n; t += 8) {
+    const __m256 e = FastExpAvx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), max_v));
+    _mm256_storeu_ps(s + t, e);
+    sum8 = _mm256_add_ps(sum8, e);
+  }
+  float sum = HorizontalSum(sum8);
+  for (; t < n; ++t) {
+    s[t] = FastExp(s[t] - max);
+    sum += s[t];
+  }
+  return 1.0f / sum;
+}
+
 #undef REFINERY_AVX2
 #undef REFINERY_AVX2_KERNEL
 
@@ -388,7 +396,7 @@ __attribute__((always_inline)) inline void AttendBody(const LlamaConfig& c, cons
     const float* qg = q + size_t(kvh) * group * hd;
     for (int i = 0; i < group * hd; ++i) scaled_q[i] = qg[i] * scale;
     Scores(Kernels{}, scaled_q, group, head, hd, n, s);
-    for (int h = 0; h < group; ++h) inv[h] = Softmax(s + size_t(h) * n, n);
+    for (int h = 0; h < group; ++h) inv[h] = Softmax(Kernels{}, s + size_t(h) * n, n);
     WeightedValues(Kernels{}, s, inv, group, head, n, hd, out + size_t(kvh) * group * hd);
   }
 }
@@ -436,16 +444,20 @@ size_t HeadStart(const LlamaConfig& c, int capacity, int kvh) {
   return size_t(kvh) * PaddedCapacity(capacity) * c.head_dim;
 }
 
-__attribute__((always_inline)) inline void SwiGluBody(const float* gate, const float* up, int n,
-                                                      float* out) {
-  for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + ExpNonPositive(-gate[i])) * up[i];
-}
 __attribute__((target("avx2,fma"))) void SwiGluAvx2(const float* gate, const float* up, int n,
                                                     float* out) {
-  SwiGluBody(gate, up, n, out);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 silu =
+        _mm256_div_ps(g, _mm256_add_ps(one, FastExpAvx2(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + FastExp(-gate[i])) * up[i];
 }
 void SwiGluBaseline(const float* gate, const float* up, int n, float* out) {
-  SwiGluBody(gate, up, n, out);
+  for (int i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + FastExp(-gate[i])) * up[i];
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos,
 void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos, uint16_t* v);
 void StoreValue(const LlamaConfig& c, const float* value, int capacity, int pos, const Q8Cache& v);
 
-// out[i] = silu(gate[i]) * up[i], vectorised (the feed-forward's gate).
+// out[i] = silu(gate[i]) * up[i] (the feed-forward's gate), eight values at a time with AVX2.
 void SwiGlu(const float* gate, const float* up, int n, float* out);
 
 }  // namespace refinery::llm

@@ -200,5 +200,33 @@ TEST(Attention, Q8CacheMatchesTheDoubleReferenceOfWhatItHolds) {
   CheckFormat(Format::kQ8, {32, 64, 96, 128});
 }
 
+// The feed-forward gate over gates from -100 to 100 (both clamps of the exponential) and a count
+// that leaves a scalar tail after the eight-value spans: silu(g) * u within the exponential's
+// polynomial error of the double formula.
+TEST(SwiGlu, MatchesTheDoubleFormulaAcrossTheExponentialsRange) {
+  const int n = 1003;
+  std::vector<float> gate(n), up(n), out(n);
+  for (int i = 0; i < n; ++i) {
+    gate[size_t(i)] = -100.0f + 200.0f * float(i) / float(n - 1);
+    up[size_t(i)] = 0.5f + float(i % 7) * 0.25f;
+  }
+  SwiGlu(gate.data(), up.data(), n, out.data());
+  double worst = 0;
+  for (int i = 0; i < n; ++i) {
+    const double g = gate[size_t(i)];
+    const double want = g / (1.0 + std::exp(-g)) * up[size_t(i)];
+    const double gap = std::abs(out[size_t(i)] - want) / (std::abs(want) + 1e-30);
+    // Below g = -87 the exponential is clamped: the result is still a vanishing negative number.
+    if (g < -87.0) {
+      EXPECT_LE(out[size_t(i)], 0.0f) << "gate " << g;
+      EXPECT_GT(out[size_t(i)], -1e-30f) << "gate " << g;
+      continue;
+    }
+    worst = std::max(worst, gap);
+    EXPECT_LT(gap, 2e-6) << "gate " << g << ": " << out[size_t(i)] << " against " << want;
+  }
+  std::printf("SwiGlu: worst relative gap to the double formula %.2e\n", worst);
+}
+
 }  // namespace
 }  // namespace refinery::llm
