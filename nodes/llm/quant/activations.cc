@@ -137,8 +137,7 @@ void QuantizeRow(ActivationKind kind, const float* x, int n, QuantizedRow* out, 
   out->kind = kind;
   out->n = n;
   out->q.resize(size_t(n));
-  static const bool vector = std::strcmp(KernelName(), "reference") != 0;  // AVX2 at least
-  const bool avx2 = vector && !plain;
+  const bool avx2 = UseAvx2Kernels() && !plain;
   if (kind == ActivationKind::kQ8_0) {
     const int blocks = n / kLegacyBlock;
     out->d.resize(size_t(blocks));

@@ -40,12 +40,6 @@ __attribute__((target("avx2"))) void GroupsAvx2(const UnpackedBlock& u, float* y
     CodesAvx2(u.code + g * u.group, u.group, u.scale[g], u.offset[g], y + g * u.group);
 }
 
-// AVX2 where the CPU has it, unless REFINERY_QUANT_KERNELS=reference (as dot.h's kernels).
-bool UseAvx2() {
-  static const bool avx2 = std::strcmp(KernelName(), "reference") != 0;
-  return avx2;
-}
-
 }  // namespace
 
 void DequantizeRow(Type type, const uint8_t* src, float* out, int64_t n, bool plain) {
@@ -65,7 +59,7 @@ void DequantizeRow(Type type, const uint8_t* src, float* out, int64_t n, bool pl
       break;
   }
   const TypeInfo& info = *Info(uint32_t(type));
-  const bool avx2 = UseAvx2() && !plain;
+  const bool avx2 = UseAvx2Kernels() && !plain;
   if (type == Type::kQ8_0 && avx2) {  // the codes are already int8: no unpacking
     for (int64_t b = 0; b < n / kLegacyBlock; ++b) {
       const auto& block = *reinterpret_cast<const BlockQ8_0*>(src + b * int64_t(sizeof(BlockQ8_0)));

@@ -36,31 +36,34 @@ bool Forced(const char* value) {
   const char* v = std::getenv("REFINERY_QUANT_KERNELS");
   return v != nullptr && std::strcmp(v, value) == 0;
 }
-bool UseAvx2() {
-  static const bool use = !Forced("reference") && avx2::Available();
-  return use;
-}
 bool UseAvx512() {
-  static const bool use = UseAvx2() && !Forced("avx2") && avx512::Available();
+  static const bool use = UseAvx2Kernels() && !Forced("avx2") && avx512::Available();
   return use;
 }
 }  // namespace
 
+bool UseAvx2Kernels() {
+  static const bool use = !Forced("reference") && avx2::Available();
+  return use;
+}
+
 DotFn FastDot(Type type) {
   if (DotFn k = UseAvx512() ? avx512::Kernel(type) : nullptr) return k;
-  return UseAvx2() ? avx2::Kernel(type) : nullptr;
+  return UseAvx2Kernels() ? avx2::Kernel(type) : nullptr;
 }
 DotRowsFn FastDotRows(Type type) {
   if (DotRowsFn k = UseAvx512() ? avx512::RowsKernel(type) : nullptr) return k;
-  return UseAvx2() ? avx2::RowsKernel(type) : nullptr;
+  return UseAvx2Kernels() ? avx2::RowsKernel(type) : nullptr;
 }
 
 DotRangeFn FastDotRange(Type type) {
   // The AVX-512 kernels have no range form: where they serve a type, its rows go one at a time.
   if (UseAvx512() && avx512::Kernel(type) != nullptr) return nullptr;
-  return UseAvx2() ? avx2::RangeKernel(type) : nullptr;
+  return UseAvx2Kernels() ? avx2::RangeKernel(type) : nullptr;
 }
 
-const char* KernelName() { return UseAvx512() ? "avx512+avx2" : UseAvx2() ? "avx2" : "reference"; }
+const char* KernelName() {
+  return UseAvx512() ? "avx512+avx2" : UseAvx2Kernels() ? "avx2" : "reference";
+}
 
 }  // namespace refinery::llm::quant

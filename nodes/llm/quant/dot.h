@@ -32,6 +32,10 @@ DotRowsFn FastDotRows(Type type);    // null when the type has no multi-row kern
 DotRangeFn FastDotRange(Type type);  // null when the type has no range kernel here
 // Which kernel families FastDot uses here ("avx512+avx2", "avx2" or "reference").
 const char* KernelName();
+// True when the AVX2 kernels run here: the CPU has AVX2, FMA and F16C, and
+// REFINERY_QUANT_KERNELS is not "reference". The activation quantiser and the tile
+// dequantiser follow it too, so "reference" gives the plain path end to end.
+bool UseAvx2Kernels();
 
 // The AVX2 kernels (dot_avx2.cc, compiled for AVX2+FMA; call only when the CPU has them).
 namespace avx2 {

@@ -454,7 +454,9 @@ TEST(QuantBlocks, RangeKernelsGiveEachRowTheOneRowKernelsFloat) {
             << info.name << " row " << r << " of " << count;
     }
   }
-  if (avx2::Available()) EXPECT_EQ(kernels, 11);
+  if (avx2::Available()) {
+    EXPECT_EQ(kernels, 11);
+  }
 }
 
 }  // namespace
