@@ -242,13 +242,15 @@ class DenseLinear {
 };
 
 // y[M][N] = x[M][K] * W^T for stacked weight matrices (Q, K and V; gate and up) whichever way
-// each is stored: runs of float matrices on oneDNN (DenseLinear), quantized ones with the block
-// kernels in place (quant/matrix.h), their activations quantised once per kind per call.
+// each is stored: runs of float32 matrices on oneDNN (DenseLinear), quantized ones with the block
+// kernels in place (quant/matrix.h), their activations quantised once per kind per call, and
+// 16-bit float ones in place too (HalfProduct). The weight format (f32, bf16, int8) applies to
+// the float32 matrices only.
 class Linear {
  public:
   Linear(dnnl::engine& eng, std::vector<const Weight*> parts, int K, WeightFormat format) : K_(K) {
     for (const Weight* w : parts) {
-      if (w->quantized()) {
+      if (w->in_file()) {
         segments_.push_back({N_, w->rows, &w->q, nullptr, {}});
         weight_bytes_ += w->q.bytes();
       } else {
@@ -281,6 +283,11 @@ class Linear {
         for (int m = 0; m < M; ++m)
           std::memcpy(y + size_t(m) * N_ + seg.offset, &tmp_[size_t(m) * seg.rows],
                       sizeof(float) * seg.rows);
+        continue;
+      }
+      const quant::Type type = seg.quant->type;
+      if (type == quant::Type::kF16 || type == quant::Type::kBF16) {
+        HalfProduct(*seg.quant, x, M, y, seg.offset, arena);
         continue;
       }
       if (M >= kDequantizedProductRows) {
@@ -316,10 +323,23 @@ class Linear {
     });
   }
 
+  // 16-bit float weights, read in place: a few rows stream them through the widening gemv
+  // (f32_gemv.h); more rows (a prompt) widen them a tile at a time for f32 gemm, as above.
+  void HalfProduct(const quant::Matrix& w, const float* x, int M, float* y, int offset,
+                   tbb::task_arena* arena) {
+    if (M > kF32GemvMaxRows) {
+      DequantizedProduct(w, x, M, y, offset, arena);
+      return;
+    }
+    HalfGemv(x, M, K_, reinterpret_cast<const uint16_t*>(w.data),
+             w.type == quant::Type::kF16 ? HalfType::kF16 : HalfType::kBF16, w.rows, y, N_, offset,
+             arena);
+  }
+
   struct Segment {
     int offset = 0;  // first output column
     int rows = 0;
-    const quant::Matrix* quant = nullptr;
+    const quant::Matrix* quant = nullptr;  // stored in the file: quantized blocks or 16-bit floats
     std::unique_ptr<DenseLinear> dense;
     std::vector<const std::vector<float>*> dense_parts;
   };

@@ -40,6 +40,19 @@ __attribute__((target("avx2"))) void GroupsAvx2(const UnpackedBlock& u, float* y
     CodesAvx2(u.code + g * u.group, u.group, u.scale[g], u.offset[g], y + g * u.group);
 }
 
+// float16 (F16C) or bfloat16 (the upper half of a float32) values to floats, eight at a time.
+__attribute__((target("avx2,f16c"))) void HalvesAvx2(bool bf16, const uint16_t* src, int64_t n,
+                                                     float* out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m256 f = bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
+                          : _mm256_cvtph_ps(h);
+    _mm256_storeu_ps(out + i, f);
+  }
+  for (; i < n; ++i) out[i] = bf16 ? Bf16ToFloat(src[i]) : HalfToFloat(src[i]);
+}
+
 }  // namespace
 
 void DequantizeRow(Type type, const uint8_t* src, float* out, int64_t n, bool plain) {
@@ -49,6 +62,10 @@ void DequantizeRow(Type type, const uint8_t* src, float* out, int64_t n, bool pl
       return;
     case Type::kF16:
     case Type::kBF16:
+      if (UseAvx2Kernels() && !plain) {
+        HalvesAvx2(type == Type::kBF16, reinterpret_cast<const uint16_t*>(src), n, out);
+        return;
+      }
       for (int64_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, src + 2 * i, 2);

@@ -157,6 +157,59 @@ TEST(DnnlDecoder, QuantizedPromptStepsMatchThePlainDecoder) {
   EXPECT_GT(MaxAbsDiff(logits, one), 0.0) << "the single row must take the 8-bit kernels";
 }
 
+// F16 and BF16 files, as llama.cpp's converters write them: the weight matrices stay 16-bit in
+// the mapped file (never widened to float32 in memory), and every step size agrees with the plain
+// decoder, which widens each row as it reads it, to float noise: a prompt (tiles widened for
+// gemm), then single rows and a step of three rows (the widening gemv), on two threads.
+TEST(DnnlDecoder, HalfFloatFilesRunInPlaceAndMatchThePlainDecoder) {
+  const FloatAndQuantized paths = WriteFloatAndQuantized("half");
+  for (const char* type : {"F16", "BF16"}) {
+    const std::string path = refinery::testing::ScratchPath(std::string("half-") + type + ".gguf");
+    ASSERT_TRUE(quant::QuantizeFile(paths.f32, path, type).ok()) << type;
+    auto model = LlamaModel::Load(path);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    const LlamaModel& m = **model;
+    EXPECT_TRUE(m.token_embd.half() && m.token_embd.f32.empty()) << type;
+    for (const LlamaLayer& L : m.layers)
+      for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+        EXPECT_TRUE(w->half() && w->f32.empty() && !w->quantized()) << type;
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < 44; ++i) tokens.push_back(3 + (i * 29) % 250);
+    ReferenceDecoder ref(*model);
+    std::vector<std::vector<float>> expected;
+    for (int32_t t : tokens) expected.push_back(ref.Forward(t));
+    auto dec = DnnlDecoder::Create(*model, WeightFormat::kF32, 64, /*threads=*/2);
+    ASSERT_TRUE(dec.ok()) << dec.status().message();
+    KvCache cache = (*dec)->NewCache(64);
+    // Steps of 38 rows (a prompt), 1, 1, 1 and 3 rows: every row's logits.
+    const int vocab = m.config.vocab;
+    double worst = 0, spread = 0;
+    int pos = 0;
+    for (int count : {38, 1, 1, 1, 3}) {
+      std::vector<DecodeRow> rows;
+      for (int i = 0; i < count; ++i)
+        rows.push_back({&cache, tokens[size_t(pos + i)], pos + i, true});
+      int n = 0;
+      const float* logits = (*dec)->Step(rows, &n);
+      ASSERT_EQ(n, count);
+      for (int i = 0; i < count; ++i) {
+        const std::vector<float>& want = expected[size_t(pos + i)];
+        worst = std::max(worst, MaxAbsDiff(logits + size_t(i) * size_t(vocab), want));
+        const auto [lo, hi] = std::minmax_element(want.begin(), want.end());
+        spread = std::max(spread, double(*hi - *lo));
+      }
+      pos += count;
+    }
+    EXPECT_LT(worst / spread, 1e-4) << type << " steps vs plain decoder";
+    size_t matrix_values = m.output().parameters();
+    for (const LlamaLayer& L : m.layers)
+      for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+        matrix_values += w->parameters();
+    EXPECT_EQ((*dec)->weight_bytes(), 2 * matrix_values)
+        << type << ": the products read two bytes per weight";
+  }
+}
+
 // Decodes the same tokens one per step through two decoders of one model, each with its own
 // cache (attention over the whole cache every step), and measures how far the second's logits
 // stray from the first's: the worst gap over the widest logit spread, and the gaps' sum.
