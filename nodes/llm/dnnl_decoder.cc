@@ -94,11 +94,12 @@ bool Bf16MatmulAvailable(dnnl::engine& eng) {
 // rows concatenated).
 class DenseLinear {
  public:
-  DenseLinear(dnnl::engine& eng, std::vector<const std::vector<float>*> parts, int K,
-              WeightFormat format)
+  // `parts`: float32 matrices [rows][K] as the file stores them, copied into this layer's own
+  // buffers in the chosen format.
+  DenseLinear(dnnl::engine& eng, std::vector<const Weight*> parts, int K, WeightFormat format)
       : K_(K), format_(format) {
     std::vector<float> w;
-    for (const auto* p : parts) w.insert(w.end(), p->begin(), p->end());
+    for (const Weight* p : parts) w.insert(w.end(), p->f32(), p->f32() + p->parameters());
     N_ = int(w.size() / size_t(K));
     if (format == WeightFormat::kBF16 && !Bf16MatmulAvailable(eng)) {
       // oneDNN 2.6 has no bf16 matmul without AVX-512: keep the weights in bf16 and multiply
@@ -250,14 +251,14 @@ class Linear {
  public:
   Linear(dnnl::engine& eng, std::vector<const Weight*> parts, int K, WeightFormat format) : K_(K) {
     for (const Weight* w : parts) {
-      if (w->in_file()) {
+      if (!w->float32()) {
         segments_.push_back({N_, w->rows, &w->q, nullptr, {}});
         weight_bytes_ += w->q.bytes();
       } else {
         if (segments_.empty() || segments_.back().quant != nullptr)
           segments_.push_back({N_, 0, nullptr, nullptr, {}});
         segments_.back().rows += w->rows;
-        segments_.back().dense_parts.push_back(&w->f32);
+        segments_.back().dense_parts.push_back(w);
       }
       N_ += w->rows;
     }
@@ -341,7 +342,7 @@ class Linear {
     int rows = 0;
     const quant::Matrix* quant = nullptr;  // stored in the file: quantized blocks or 16-bit floats
     std::unique_ptr<DenseLinear> dense;
-    std::vector<const std::vector<float>*> dense_parts;
+    std::vector<const Weight*> dense_parts;
   };
   int K_, N_ = 0;
   size_t weight_bytes_ = 0;

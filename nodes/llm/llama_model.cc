@@ -20,17 +20,13 @@ struct Loader {
     if (t) *dst = t->ToFloat();
     return t != nullptr;
   }
-  // A matrix of `in` columns (ne0) and `out` rows (ne1): quantized blocks and 16-bit floats stay
-  // in the file; float32 is copied.
+  // A matrix of `in` columns (ne0) and `out` rows (ne1): a view of the mapped file, any type.
   bool Matrix(const std::string& name, int64_t in, int64_t out, Weight* dst) {
     const GgufTensor* t = Checked(name, in, out);
     if (!t) return false;
     dst->rows = int(out);
     dst->cols = int(in);
-    if (t->type != quant::Type::kF32)
-      dst->q = quant::Matrix{t->type, int(out), int(in), t->data};
-    else
-      dst->f32 = t->ToFloat();
+    dst->q = quant::Matrix{t->type, int(out), int(in), t->data};
     return true;
   }
   const GgufTensor* Checked(const std::string& name, int64_t in, int64_t out) {
@@ -247,12 +243,6 @@ bool LlamaModel::has_quantized_weights() const {
   return false;
 }
 
-void Weight::Row(int r, float* out) const {
-  if (in_file()) {
-    quant::DequantizeMatrixRow(q, r, out);
-  } else {
-    std::copy_n(f32.data() + size_t(r) * size_t(cols), size_t(cols), out);
-  }
-}
+void Weight::Row(int r, float* out) const { quant::DequantizeMatrixRow(q, r, out); }
 
 }  // namespace refinery::llm

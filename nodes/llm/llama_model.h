@@ -47,23 +47,22 @@ struct LlamaConfig {
   int kv_dim() const { return kv_heads * head_dim; }
 };
 
-// A weight matrix [rows = out][cols = in], row-major: float32 values, or the file's own storage
-// in place (`q`, a view into the mapped file the model keeps open): quantized blocks, or float16 /
-// bfloat16 values (half()), which are never widened to float32 in memory.
+// A weight matrix [rows = out][cols = in], row-major, as the file stores it: a view into the
+// mapped file the model keeps open (`q`), whatever the type (float32, float16 / bfloat16, or
+// quantized blocks). Nothing is widened or copied at load; the decoder reads it in place or, for
+// float32 with the bf16 / int8 weight formats, converts it into its own buffers.
 struct Weight {
   int rows = 0, cols = 0;
-  std::vector<float> f32;  // when !in_file()
-  quant::Matrix q;         // when in_file()
-  bool in_file() const { return q.data != nullptr; }
-  bool half() const {
-    return in_file() && (q.type == quant::Type::kF16 || q.type == quant::Type::kBF16);
-  }
-  bool quantized() const { return in_file() && !half(); }
+  quant::Matrix q;
+  bool float32() const { return q.type == quant::Type::kF32; }
+  bool half() const { return q.type == quant::Type::kF16 || q.type == quant::Type::kBF16; }
+  bool quantized() const { return !float32() && !half(); }
+  const float* f32() const { return float32() ? reinterpret_cast<const float*>(q.data) : nullptr; }
   // Row r as float (a copy, or the stored values converted): embedding lookups.
   void Row(int r, float* out) const;
   size_t parameters() const { return size_t(rows) * size_t(cols); }
   // Bytes a pass over the matrix reads as stored.
-  size_t bytes() const { return in_file() ? q.bytes() : f32.size() * sizeof(float); }
+  size_t bytes() const { return q.bytes(); }
 };
 
 struct LlamaLayer {
