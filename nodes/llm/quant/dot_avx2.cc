@@ -496,91 +496,59 @@ bool Available() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
 
-DotRowsFn RowsKernel(Type type) {
+namespace {
+
+// A type's three entry points, all built on its one kernel: `kSums` (one or more activation rows'
+// sums for one weight row), wrapped for one row and for a range of rows, and its multi-row form.
+struct KernelSet {
+  DotFn one = nullptr;
+  DotRowsFn rows = nullptr;
+  DotRangeFn range = nullptr;
+};
+template <auto kSums, DotRowsFn kRows>
+KernelSet Set() {
+  return {DotOne<kSums>, kRows, DotRange<kSums>};
+}
+
+KernelSet Kernels(Type type) {
   switch (type) {
     case Type::kQ8_0:
-      return DotLegacyRows<sizeof(BlockQ8_0), CodesQ8_0>;
+      return Set<&DotLegacyN<sizeof(BlockQ8_0), CodesQ8_0, 1>,
+                 DotLegacyRows<sizeof(BlockQ8_0), CodesQ8_0>>();
     case Type::kQ4_0:
-      return DotLegacyRows<sizeof(BlockQ4_0), CodesQ4_0>;
+      return Set<&DotLegacyN<sizeof(BlockQ4_0), CodesQ4_0, 1>,
+                 DotLegacyRows<sizeof(BlockQ4_0), CodesQ4_0>>();
     case Type::kQ5_0:
-      return DotLegacyRows<sizeof(BlockQ5_0), CodesQ5_0>;
+      return Set<&DotLegacyN<sizeof(BlockQ5_0), CodesQ5_0, 1>,
+                 DotLegacyRows<sizeof(BlockQ5_0), CodesQ5_0>>();
     case Type::kIQ4_NL:
-      return DotLegacyRows<sizeof(BlockIQ4_NL), CodesIQ4_NL>;
+      return Set<&DotLegacyN<sizeof(BlockIQ4_NL), CodesIQ4_NL, 1>,
+                 DotLegacyRows<sizeof(BlockIQ4_NL), CodesIQ4_NL>>();
     case Type::kQ4_1:
-      return DotLegacyMinRows<sizeof(BlockQ4_1), CodesQ4_1>;
+      return Set<&DotLegacyMinN<sizeof(BlockQ4_1), CodesQ4_1, 1>,
+                 DotLegacyMinRows<sizeof(BlockQ4_1), CodesQ4_1>>();
     case Type::kQ5_1:
-      return DotLegacyMinRows<sizeof(BlockQ5_1), CodesQ5_1>;
+      return Set<&DotLegacyMinN<sizeof(BlockQ5_1), CodesQ5_1, 1>,
+                 DotLegacyMinRows<sizeof(BlockQ5_1), CodesQ5_1>>();
     case Type::kQ2_K:
-      return DotK23Rows<false>;
+      return Set<&DotK23N<false, 1>, DotK23Rows<false>>();
     case Type::kQ3_K:
-      return DotK23Rows<true>;
+      return Set<&DotK23N<true, 1>, DotK23Rows<true>>();
     case Type::kQ4_K:
-      return DotK45Rows<false>;
+      return Set<&DotK45N<false, 1>, DotK45Rows<false>>();
     case Type::kQ5_K:
-      return DotK45Rows<true>;
+      return Set<&DotK45N<true, 1>, DotK45Rows<true>>();
     case Type::kQ6_K:
-      return DotQ6_KRows;
+      return Set<&DotQ6_KN<1>, DotQ6_KRows>();
     default:
-      return nullptr;
+      return {};
   }
 }
 
-DotRangeFn RangeKernel(Type type) {
-  switch (type) {
-    case Type::kQ8_0:
-      return DotRange<&DotLegacyN<sizeof(BlockQ8_0), CodesQ8_0, 1>>;
-    case Type::kQ4_0:
-      return DotRange<&DotLegacyN<sizeof(BlockQ4_0), CodesQ4_0, 1>>;
-    case Type::kQ5_0:
-      return DotRange<&DotLegacyN<sizeof(BlockQ5_0), CodesQ5_0, 1>>;
-    case Type::kIQ4_NL:
-      return DotRange<&DotLegacyN<sizeof(BlockIQ4_NL), CodesIQ4_NL, 1>>;
-    case Type::kQ4_1:
-      return DotRange<&DotLegacyMinN<sizeof(BlockQ4_1), CodesQ4_1, 1>>;
-    case Type::kQ5_1:
-      return DotRange<&DotLegacyMinN<sizeof(BlockQ5_1), CodesQ5_1, 1>>;
-    case Type::kQ2_K:
-      return DotRange<&DotK23N<false, 1>>;
-    case Type::kQ3_K:
-      return DotRange<&DotK23N<true, 1>>;
-    case Type::kQ4_K:
-      return DotRange<&DotK45N<false, 1>>;
-    case Type::kQ5_K:
-      return DotRange<&DotK45N<true, 1>>;
-    case Type::kQ6_K:
-      return DotRange<&DotQ6_KN<1>>;
-    default:
-      return nullptr;
-  }
-}
+}  // namespace
 
-DotFn Kernel(Type type) {
-  switch (type) {
-    case Type::kQ8_0:
-      return DotOne<&DotLegacyN<sizeof(BlockQ8_0), CodesQ8_0, 1>>;
-    case Type::kQ4_0:
-      return DotOne<&DotLegacyN<sizeof(BlockQ4_0), CodesQ4_0, 1>>;
-    case Type::kQ5_0:
-      return DotOne<&DotLegacyN<sizeof(BlockQ5_0), CodesQ5_0, 1>>;
-    case Type::kIQ4_NL:
-      return DotOne<&DotLegacyN<sizeof(BlockIQ4_NL), CodesIQ4_NL, 1>>;
-    case Type::kQ4_1:
-      return DotOne<&DotLegacyMinN<sizeof(BlockQ4_1), CodesQ4_1, 1>>;
-    case Type::kQ5_1:
-      return DotOne<&DotLegacyMinN<sizeof(BlockQ5_1), CodesQ5_1, 1>>;
-    case Type::kQ2_K:
-      return DotOne<&DotK23N<false, 1>>;
-    case Type::kQ3_K:
-      return DotOne<&DotK23N<true, 1>>;
-    case Type::kQ4_K:
-      return DotOne<&DotK45N<false, 1>>;
-    case Type::kQ5_K:
-      return DotOne<&DotK45N<true, 1>>;
-    case Type::kQ6_K:
-      return DotOne<&DotQ6_KN<1>>;
-    default:
-      return nullptr;
-  }
-}
+DotFn Kernel(Type type) { return Kernels(type).one; }
+DotRowsFn RowsKernel(Type type) { return Kernels(type).rows; }
+DotRangeFn RangeKernel(Type type) { return Kernels(type).range; }
 
 }  // namespace refinery::llm::quant::avx2
