@@ -94,13 +94,18 @@ bool Bf16MatmulAvailable(dnnl::engine& eng) {
 // rows concatenated).
 class DenseLinear {
  public:
-  // `parts`: float32 matrices [rows][K] as the file stores them, copied into this layer's own
-  // buffers in the chosen format.
+  // `parts`: float32 matrices [rows][K] as the file stores them. One matrix in the f32 format is
+  // read where the file maps it (no copy); a stack of several, or the bf16 and int8 formats, are
+  // copied into this layer's own buffers.
   DenseLinear(dnnl::engine& eng, std::vector<const Weight*> parts, int K, WeightFormat format)
       : K_(K), format_(format) {
+    const bool in_place = format == WeightFormat::kF32 && parts.size() == 1;
     std::vector<float> w;
-    for (const Weight* p : parts) w.insert(w.end(), p->f32(), p->f32() + p->parameters());
-    N_ = int(w.size() / size_t(K));
+    if (!in_place)
+      for (const Weight* p : parts) w.insert(w.end(), p->f32(), p->f32() + p->parameters());
+    for (const Weight* p : parts) N_ += p->rows;
+    // oneDNN does not write weights: the const is dropped for its memory handle only.
+    float* values = in_place ? const_cast<float*>(parts[0]->f32()) : w.data();
     if (format == WeightFormat::kBF16 && !Bf16MatmulAvailable(eng)) {
       // oneDNN 2.6 has no bf16 matmul without AVX-512: keep the weights in bf16 and multiply
       // with our own kernel (bf16_gemm.h). Same bytes read, f32 arithmetic.
@@ -141,15 +146,19 @@ class DenseLinear {
       user = memory({{K_, N_}, Dt::s8, Tag::ba}, eng, q.data());
       scales_.resize(size_t(N_));
     } else {
-      user = memory({{K_, N_}, Dt::f32, Tag::ba}, eng, w.data());
+      user = memory({{K_, N_}, Dt::f32, Tag::ba}, eng, values);
     }
-    weights_ = memory(pd.weights_desc(), eng);
     // Small f32 steps read the weights directly (F32Gemv), which needs them [N][K] row-major.
     gemv_ = format == WeightFormat::kF32 &&
             pd.weights_desc() == memory::desc({K_, N_}, Dt::f32, Tag::ba);
-    dnnl::stream s(eng);
-    dnnl::reorder(user, weights_).execute(s, user, weights_);
-    s.wait();
+    if (in_place && gemv_) {
+      weights_ = user;  // the file's memory, already in the primitive's layout
+    } else {
+      weights_ = memory(pd.weights_desc(), eng);
+      dnnl::stream s(eng);
+      dnnl::reorder(user, weights_).execute(s, user, weights_);
+      s.wait();
+    }
     weight_bytes_ = size_t(N_) * size_t(K_) *
                     (format == WeightFormat::kF32    ? 4
                      : format == WeightFormat::kBF16 ? 2
@@ -255,7 +264,9 @@ class Linear {
         segments_.push_back({N_, w->rows, &w->q, nullptr, {}});
         weight_bytes_ += w->q.bytes();
       } else {
-        if (segments_.empty() || segments_.back().quant != nullptr)
+        // In the f32 format each matrix is its own run, read in place; the other formats
+        // convert a whole run into one buffer.
+        if (segments_.empty() || segments_.back().quant != nullptr || format == WeightFormat::kF32)
           segments_.push_back({N_, 0, nullptr, nullptr, {}});
         segments_.back().rows += w->rows;
         segments_.back().dense_parts.push_back(w);
