@@ -49,8 +49,8 @@ struct LlamaConfig {
 
 // A weight matrix [rows = out][cols = in], row-major, as the file stores it: a view into the
 // mapped file the model keeps open (`q`), whatever the type (float32, float16 / bfloat16, or
-// quantized blocks). Nothing is widened or copied at load; the decoder reads 16-bit and quantized
-// matrices in place and copies float32 ones into its own stacked (or bf16 / int8) buffers.
+// quantized blocks). Nothing is widened or copied at load; the decoder reads every type in place
+// and converts float32 matrices into its own buffers only for the bf16 / int8 weight formats.
 struct Weight {
   int rows = 0, cols = 0;
   quant::Matrix q;
